@@ -1,0 +1,31 @@
+//! Server functions, grouped by domain. Each one is a public endpoint: it checks its input and
+//! maps storage errors through [`crate::error::AppError`].
+
+pub mod namespaces;
+
+#[cfg(feature = "ssr")]
+pub(crate) mod ssr {
+    use leptos::prelude::*;
+
+    use crate::error::AppError;
+
+    /// The store this server was started with, provided as context by the server.
+    pub fn store() -> Result<confo::Store, AppError> {
+        use_context::<confo::Store>().ok_or_else(|| {
+            tracing::error!("no store in the server function's context");
+            reject(AppError::Internal)
+        })
+    }
+
+    /// Sets the response status for `error` and hands it back, for `map_err`.
+    pub fn reject(error: impl Into<AppError>) -> AppError {
+        let error = error.into();
+        if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
+            response.set_status(
+                http::StatusCode::from_u16(error.status())
+                    .unwrap_or(http::StatusCode::INTERNAL_SERVER_ERROR),
+            );
+        }
+        error
+    }
+}

@@ -1,0 +1,150 @@
+//! The error every server function returns, typed across the wire so the browser can tell a
+//! conflict from a bad name from an outage, and the one table that maps it to an HTTP status.
+
+use leptos::server_fn::codec::JsonEncoding;
+use leptos::server_fn::error::{FromServerFnError, ServerFnErrorErr};
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+pub enum AppError {
+    /// The request itself is wrong (a bad name, a bad value): fix it and try again.
+    #[error("{0}")]
+    Invalid(String),
+    /// What the request would create is already there.
+    #[error("{0}")]
+    AlreadyExists(String),
+    /// What the request names is not there.
+    #[error("{0}")]
+    NotFound(String),
+    /// Someone else changed the same thing first; nothing was written.
+    #[error("{0}")]
+    Conflict(String),
+    /// The request is larger than the store accepts.
+    #[error("{0}")]
+    TooLarge(String),
+    /// The store did not answer; whether a change took effect is unknown until the page is
+    /// reloaded.
+    #[error(
+        "The configuration store is not answering right now. Reload the page in a moment to see whether your change was saved."
+    )]
+    Unavailable,
+    /// Something failed on the server; the details are in its log.
+    #[error(
+        "Something went wrong on the server. Try again; if it keeps happening, ask an administrator to check the server log."
+    )]
+    Internal,
+    /// The request did not reach the server function or its answer could not be read.
+    #[error("The request failed: {0}")]
+    Request(String),
+}
+
+impl AppError {
+    /// The HTTP status for each error: the one table.
+    pub fn status(&self) -> u16 {
+        match self {
+            AppError::Invalid(_) => 400,
+            AppError::NotFound(_) => 404,
+            AppError::AlreadyExists(_) | AppError::Conflict(_) => 409,
+            AppError::TooLarge(_) => 413,
+            AppError::Internal => 500,
+            AppError::Request(_) => 400,
+            AppError::Unavailable => 503,
+        }
+    }
+}
+
+impl FromServerFnError for AppError {
+    type Encoder = JsonEncoding;
+
+    fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
+        AppError::Request(value.to_string())
+    }
+}
+
+#[cfg(feature = "ssr")]
+mod ssr {
+    use super::AppError;
+
+    /// Maps a storage error to what the user sees; internal details go to the log only.
+    impl From<confo::Error> for AppError {
+        fn from(error: confo::Error) -> Self {
+            use confo::Error as E;
+            match error {
+                E::InvalidName { .. } => AppError::Invalid(capitalise(&error.to_string())),
+                E::AlreadyExists(what) => {
+                    AppError::AlreadyExists(capitalise(&format!("{what} already exists.")))
+                }
+                E::NotFound(what) => {
+                    AppError::NotFound(capitalise(&format!("{what} does not exist.")))
+                }
+                E::Conflict { .. } => AppError::Conflict(
+                    "Someone else changed this at the same time; nothing was saved. Reload and try again."
+                        .into(),
+                ),
+                E::TooLarge { .. } => AppError::TooLarge(capitalise(&error.to_string())),
+                E::Unavailable(detail) => {
+                    tracing::warn!(%detail, "store unavailable");
+                    AppError::Unavailable
+                }
+                E::Corrupt { .. } | E::Backend(_) => {
+                    tracing::error!(%error, "store error");
+                    AppError::Internal
+                }
+            }
+        }
+    }
+
+    fn capitalise(s: &str) -> String {
+        let mut chars = s.chars();
+        match chars.next() {
+            Some(first) => first.to_uppercase().chain(chars).collect(),
+            None => String::new(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trips_through_the_wire_encoding() {
+        let error = AppError::Conflict("changed".into());
+        assert_eq!(AppError::de(error.ser()), error);
+    }
+
+    #[cfg(feature = "ssr")]
+    #[test]
+    fn storage_errors_map_to_statuses() {
+        let cases = [
+            (
+                confo::NamespaceName::new("a-b")
+                    .map(|_| ())
+                    .map_err(|reason| confo::Error::InvalidName {
+                        kind: "namespace",
+                        name: "a-b".into(),
+                        reason,
+                    })
+                    .unwrap_err(),
+                400,
+            ),
+            (confo::Error::AlreadyExists("namespace \"x\"".into()), 409),
+            (confo::Error::NotFound("x".into()), 404),
+            (
+                confo::Error::Conflict {
+                    key: "confo".into(),
+                    current_revision: 3,
+                },
+                409,
+            ),
+            (confo::Error::Unavailable("down".into()), 503),
+            (confo::Error::Backend("disk".into()), 500),
+        ];
+        for (error, status) in cases {
+            let mapped = AppError::from(error.clone());
+            assert_eq!(mapped.status(), status, "{error:?} -> {mapped:?}");
+        }
+        let internal = AppError::from(confo::Error::Backend("secret path /var/x".into()));
+        assert!(!internal.to_string().contains("/var/x"));
+    }
+}

@@ -1,0 +1,59 @@
+//! Confo's dashboard: the Leptos application, rendered on the server and hydrated in the browser.
+
+pub mod api;
+pub mod error;
+mod pages;
+
+use leptos::prelude::*;
+use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
+use leptos_router::components::{A, Route, Router, Routes};
+use leptos_router::path;
+
+/// The HTML document around the application, rendered on the server.
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    view! {
+        <!DOCTYPE html>
+        <html lang="en">
+            <head>
+                <meta charset="utf-8"/>
+                <meta name="viewport" content="width=device-width, initial-scale=1"/>
+                <meta name="color-scheme" content="light dark"/>
+                <link rel="icon" href="/favicon.svg" type="image/svg+xml"/>
+                <AutoReload options=options.clone()/>
+                <HydrationScripts options/>
+                <MetaTags/>
+            </head>
+            <body>
+                <App/>
+            </body>
+        </html>
+    }
+}
+
+/// The application: a header and the routed pages.
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+    view! {
+        <Stylesheet id="leptos" href="/pkg/confo.css"/>
+        <Title text="Confo"/>
+        <Router>
+            <header class="top">
+                <A href="/" attr:class="brand">"Confo"</A>
+            </header>
+            <main>
+                <Routes fallback=pages::NotFound>
+                    <Route path=path!("") view=pages::Home/>
+                </Routes>
+            </main>
+        </Router>
+    }
+}
+
+/// The browser's entry point: attaches the application to the server-rendered page.
+#[cfg(feature = "hydrate")]
+#[wasm_bindgen::prelude::wasm_bindgen]
+pub fn hydrate() {
+    console_error_panic_hook::set_once();
+    leptos::mount::hydrate_body(App);
+}

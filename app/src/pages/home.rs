@@ -1,0 +1,83 @@
+//! The home page: every namespace, a filter, and a form to create one.
+
+use leptos::form::ActionForm;
+use leptos::prelude::*;
+
+use crate::api::namespaces::{CreateNamespace, list_namespaces};
+
+/// Lists the namespaces and creates new ones.
+#[component]
+pub fn Home() -> impl IntoView {
+    let create = ServerAction::<CreateNamespace>::new();
+    let namespaces = Resource::new(move || create.version().get(), |_| list_namespaces());
+    let filter = RwSignal::new(String::new());
+
+    view! {
+        <h1>"Namespaces"</h1>
+        <p class="hint">
+            "A namespace groups the configurations of one team, service or environment."
+        </p>
+        <label class="filter">
+            "Filter "
+            <input
+                type="search"
+                name="filter"
+                placeholder="Type to filter"
+                prop:value=move || filter.get()
+                on:input=move |ev| filter.set(event_target_value(&ev))
+            />
+        </label>
+        <Transition fallback=|| view! { <p>"Loading namespaces…"</p> }>
+            {move || Suspend::new(async move {
+                match namespaces.await {
+                    Ok(names) if names.is_empty() => view! {
+                        <p class="empty" id="namespace-empty">
+                            "No namespaces yet. Create the first one below."
+                        </p>
+                    }
+                    .into_any(),
+                    Ok(names) => view! {
+                        <ul class="namespaces" id="namespace-list">
+                            {names
+                                .into_iter()
+                                .map(|name| {
+                                    let shown = name.clone();
+                                    let visible = move || {
+                                        let needle = filter.get().to_lowercase();
+                                        needle.is_empty() || shown.to_lowercase().contains(&needle)
+                                    };
+                                    view! {
+                                        <li class="namespace" class:hidden=move || !visible()>
+                                            {name}
+                                        </li>
+                                    }
+                                })
+                                .collect_view()}
+                        </ul>
+                    }
+                    .into_any(),
+                    Err(e) => view! { <p class="error" role="alert">{e.to_string()}</p> }.into_any(),
+                }
+            })}
+        </Transition>
+
+        <h2>"Create a namespace"</h2>
+        <ActionForm action=create attr:class="create-namespace">
+            <label>
+                "Name "
+                <input type="text" name="name" required autocomplete="off"/>
+            </label>
+            <button type="submit">"Create"</button>
+            <p class="rules">
+                "Letters, digits, '_' and '.'; start with a letter or digit; at most 64 characters."
+            </p>
+        </ActionForm>
+        {move || {
+            create
+                .value()
+                .get()
+                .and_then(Result::err)
+                .map(|e| view! { <p class="error" role="alert" id="create-error">{e.to_string()}</p> })
+        }}
+    }
+}

@@ -1,0 +1,44 @@
+//! The storage layer's one error type. The web layer maps each variant to a status in one table.
+
+use crate::names::NameError;
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum Error {
+    /// A name broke one of the rules in [`crate::names`]. (400)
+    #[error("invalid {kind} name {name:?}: {reason}")]
+    InvalidName {
+        kind: &'static str,
+        name: String,
+        reason: NameError,
+    },
+    /// The thing to create is already there. (409)
+    #[error("{0} already exists")]
+    AlreadyExists(String),
+    /// The thing asked for is not there. (404)
+    #[error("{0} does not exist")]
+    NotFound(String),
+    /// Someone else changed `key` after it was read; nothing was written. (409)
+    #[error(
+        "{key} was changed by someone else (now at revision {current_revision}); nothing was written"
+    )]
+    Conflict { key: String, current_revision: i64 },
+    /// A stored value is not what the layout says it should be. (500; reported with its key)
+    #[error("the value stored under {key:?} is not valid: {reason}")]
+    Corrupt { key: String, reason: String },
+    /// The request is larger than the backend accepts. (413)
+    #[error("{what} is {size} bytes; the limit is {limit} bytes")]
+    TooLarge {
+        what: String,
+        size: usize,
+        limit: usize,
+    },
+    /// The backend could not be reached in time; whether a write took effect is unknown
+    /// until it is read again. (503)
+    #[error("the store is unavailable: {0}")]
+    Unavailable(String),
+    /// Any other backend failure. (500)
+    #[error("the store failed: {0}")]
+    Backend(String),
+}

@@ -1,0 +1,106 @@
+//! A small etcd-shaped key-value interface that both backends implement.
+//!
+//! Every key carries the revision of its last change (`mod_revision`); a transaction applies its
+//! operations only when every comparison holds, which is how every write in Confo avoids lost
+//! updates.
+
+pub mod embedded;
+pub mod etcd;
+
+use async_trait::async_trait;
+
+use crate::error::Result;
+
+/// etcd refuses requests larger than this (its default `--max-request-bytes`, 1.5 MiB).
+pub const MAX_REQUEST_BYTES: usize = 1536 * 1024;
+/// etcd refuses transactions with more operations than this (its default `--max-txn-ops`).
+pub const MAX_TXN_OPS: usize = 128;
+
+/// One stored key with its value and revisions.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyValue {
+    pub key: String,
+    pub value: Vec<u8>,
+    /// The store revision of the last change to this key.
+    pub mod_revision: i64,
+}
+
+/// A condition a transaction checks before it writes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Compare {
+    /// The key was last changed at this revision; `0` means the key must not exist.
+    ModRevision { key: String, revision: i64 },
+}
+
+impl Compare {
+    /// The key is exactly as `read` saw it (or still absent if `read` is `None`).
+    pub fn unchanged(key: impl Into<String>, read: Option<&KeyValue>) -> Self {
+        Compare::ModRevision {
+            key: key.into(),
+            revision: read.map_or(0, |kv| kv.mod_revision),
+        }
+    }
+}
+
+/// A change a transaction makes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Op {
+    Put { key: String, value: Vec<u8> },
+    Delete { key: String },
+}
+
+impl Op {
+    fn size(&self) -> usize {
+        match self {
+            Op::Put { key, value } => key.len() + value.len(),
+            Op::Delete { key } => key.len(),
+        }
+    }
+}
+
+/// What a transaction did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TxnOutcome {
+    /// Every comparison held and every operation was applied at this store revision.
+    Committed { revision: i64 },
+    /// A comparison failed; nothing was written.
+    CompareFailed,
+}
+
+/// The storage backends' common interface.
+#[async_trait]
+pub trait Kv: Send + Sync + 'static {
+    /// Reads one key.
+    async fn get(&self, key: &str) -> Result<Option<KeyValue>>;
+    /// Reads every key that starts with `prefix`, in key order.
+    async fn list_prefix(&self, prefix: &str) -> Result<Vec<KeyValue>>;
+    /// Applies `ops` atomically if every comparison in `compares` holds.
+    async fn txn(&self, compares: Vec<Compare>, ops: Vec<Op>) -> Result<TxnOutcome>;
+    /// Checks that the backend answers.
+    async fn ping(&self) -> Result<()>;
+}
+
+/// Refuses, before anything is sent, a transaction that etcd would refuse.
+pub fn check_txn_limits(compares: &[Compare], ops: &[Op]) -> Result<()> {
+    use crate::error::Error;
+    if ops.len() > MAX_TXN_OPS {
+        return Err(Error::TooLarge {
+            what: format!("a transaction of {} operations", ops.len()),
+            size: ops.len(),
+            limit: MAX_TXN_OPS,
+        });
+    }
+    let compare_bytes: usize = compares
+        .iter()
+        .map(|Compare::ModRevision { key, .. }| key.len() + 16)
+        .sum();
+    let size = compare_bytes + ops.iter().map(|op| op.size() + 16).sum::<usize>();
+    if size > MAX_REQUEST_BYTES {
+        return Err(Error::TooLarge {
+            what: "the change".into(),
+            size,
+            limit: MAX_REQUEST_BYTES,
+        });
+    }
+    Ok(())
+}

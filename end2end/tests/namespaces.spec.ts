@@ -1,0 +1,53 @@
+import { expect, test } from '@playwright/test';
+import { etcdEndpoints, etcdGet, uniqueName } from './support';
+
+// Runs in both projects: with JavaScript the form is submitted by the hydrated page, without
+// it the browser posts the form and the server redirects back.
+
+test('creates a namespace and lists it', async ({ page }) => {
+  const name = uniqueName('ns');
+  await page.goto('/');
+  await expect(page.getByRole('heading', { name: 'Namespaces' })).toBeVisible();
+
+  await page.getByLabel('Name').fill(name);
+  await page.getByRole('button', { name: 'Create' }).click();
+
+  await expect(page.locator('#namespace-list li', { hasText: name })).toBeVisible();
+  await page.reload();
+  await expect(page.locator('#namespace-list li', { hasText: name })).toBeVisible();
+
+  if (etcdEndpoints) {
+    const root = JSON.parse(etcdGet('confo'));
+    expect(Object.keys(root)).toEqual(['namespaces']);
+    expect(root.namespaces).toContain(name);
+    expect(JSON.parse(etcdGet(name))).toEqual({ configurations: [] });
+  }
+});
+
+test('refuses a bad name with the rule it broke, and writes nothing', async ({ page }) => {
+  const name = `${uniqueName('bad')}-dash`;
+  await page.goto('/');
+  await page.getByLabel('Name').fill(name);
+  await page.getByRole('button', { name: 'Create' }).click();
+
+  await expect(page.getByRole('alert')).toContainText("contains '-'");
+  await page.goto('/');
+  await expect(page.getByText(name)).toHaveCount(0);
+  if (etcdEndpoints) {
+    expect(JSON.parse(etcdGet('confo')).namespaces).not.toContain(name);
+    expect(etcdGet(name)).toBe('');
+  }
+});
+
+test('refuses a namespace that already exists', async ({ page }) => {
+  const name = uniqueName('dup');
+  await page.goto('/');
+  await page.getByLabel('Name').fill(name);
+  await page.getByRole('button', { name: 'Create' }).click();
+  await expect(page.locator('#namespace-list li', { hasText: name })).toBeVisible();
+
+  await page.getByLabel('Name').fill(name);
+  await page.getByRole('button', { name: 'Create' }).click();
+  await expect(page.getByRole('alert')).toContainText('already exists');
+  await expect(page.locator('#namespace-list li', { hasText: name })).toHaveCount(1);
+});

@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# Builds Confo and serves the dashboard on the embedded store (no etcd needed).
+# Extra arguments go to `confo serve` (see `target/release/confo serve --help`).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/setup.sh
+source scripts/env.sh
+
+cargo leptos build --release
+listen="${CONFO_LISTEN:-127.0.0.1:3000}"
+printf '\n  Confo is starting: open http://%s in your browser (Ctrl-C stops it).\n\n' "$listen"
+LEPTOS_SITE_ROOT=target/site exec target/release/confo serve --listen "$listen" "$@"

@@ -1,0 +1,123 @@
+//! The command line: every option is also an environment variable (see `.env.sample`).
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand};
+
+/// Confo: configuration for distributed systems, kept in etcd or on local disk, managed in the
+/// browser.
+#[derive(Debug, Parser)]
+#[command(name = "confo", version)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve the dashboard and the API.
+    Serve(ServeArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address and port to listen on.
+    #[arg(long, env = "CONFO_LISTEN", default_value = "127.0.0.1:3000")]
+    pub listen: SocketAddr,
+
+    #[command(flatten)]
+    pub store: StoreArgs,
+}
+
+/// Where configuration is kept.
+#[derive(Debug, Args)]
+pub struct StoreArgs {
+    /// etcd members, comma-separated (e.g. `127.0.0.1:2379,127.0.0.1:22379`). When absent, the
+    /// embedded store in `--data-dir` is used.
+    #[arg(long, env = "CONFO_ETCD_ENDPOINTS", value_delimiter = ',')]
+    pub etcd_endpoints: Vec<String>,
+
+    /// Longest time one etcd request may take before it fails as unavailable (e.g. `5s`, `500ms`).
+    #[arg(long, env = "CONFO_ETCD_TIMEOUT", default_value = "5s", value_parser = parse_duration)]
+    pub etcd_timeout: Duration,
+
+    /// etcd user name, if the cluster has authentication enabled.
+    #[arg(long, env = "CONFO_ETCD_USER", requires = "etcd_password")]
+    pub etcd_user: Option<String>,
+
+    /// etcd password for `--etcd-user`.
+    #[arg(long, env = "CONFO_ETCD_PASSWORD", hide_env_values = true)]
+    pub etcd_password: Option<String>,
+
+    /// Directory of the embedded store (used when no etcd endpoint is given).
+    #[arg(long, env = "CONFO_DATA_DIR", default_value = "./confo-data")]
+    pub data_dir: PathBuf,
+
+    /// Text put in front of every key, for sharing an etcd cluster; empty keeps the original
+    /// Confo layout.
+    #[arg(long, env = "CONFO_KEY_PREFIX", default_value = "")]
+    pub key_prefix: String,
+
+    /// Namespaces to list at start-up if they are not listed yet, comma-separated.
+    #[arg(long, env = "CONFO_NAMESPACES", value_delimiter = ',')]
+    pub namespaces: Vec<String>,
+}
+
+/// Parses `250ms`, `5s` or `2m`.
+fn parse_duration(text: &str) -> Result<Duration, String> {
+    let text = text.trim();
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let number: u64 = number
+        .parse()
+        .map_err(|_| format!("{text:?} is not a duration like 500ms, 5s or 2m"))?;
+    let duration = match unit {
+        "ms" => Duration::from_millis(number),
+        "s" | "" => Duration::from_secs(number),
+        "m" => Duration::from_secs(number * 60),
+        _ => return Err(format!("{text:?} has an unknown unit; use ms, s or m")),
+    };
+    if duration.is_zero() {
+        return Err("the duration must be more than zero".into());
+    }
+    Ok(duration)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn cli_is_well_formed() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
+        assert_eq!(parse_duration("5s"), Ok(Duration::from_secs(5)));
+        assert_eq!(parse_duration("2m"), Ok(Duration::from_secs(120)));
+        assert!(parse_duration("0s").is_err());
+        assert!(parse_duration("5h").is_err());
+        assert!(parse_duration("soon").is_err());
+    }
+
+    #[test]
+    fn endpoints_split_on_commas() {
+        let cli = Cli::try_parse_from([
+            "confo",
+            "serve",
+            "--etcd-endpoints",
+            "127.0.0.1:1,127.0.0.1:2",
+        ])
+        .unwrap();
+        let Command::Serve(args) = cli.command;
+        assert_eq!(args.store.etcd_endpoints, ["127.0.0.1:1", "127.0.0.1:2"]);
+        assert_eq!(args.listen, "127.0.0.1:3000".parse().unwrap());
+    }
+}
