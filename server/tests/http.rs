@@ -1,0 +1,118 @@
+//! The router driven without a socket: health checks and the namespace server functions.
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode, header};
+use leptos::config::LeptosOptions;
+use server::routes::{AppState, router};
+use std::sync::Arc;
+use tower::ServiceExt;
+
+struct TestApp {
+    router: axum::Router,
+    _dir: tempfile::TempDir,
+}
+
+impl TestApp {
+    async fn new() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let kv = confo::kv::embedded::EmbeddedKv::open(dir.path()).unwrap();
+        let store = confo::Store::new(Arc::new(kv), confo::KeyLayout::default());
+        store.ensure_root().await.unwrap();
+        let leptos_options = LeptosOptions::builder()
+            .output_name("confo")
+            .site_root(dir.path().to_string_lossy().into_owned())
+            .build();
+        Self {
+            router: router(AppState {
+                leptos_options,
+                store,
+            }),
+            _dir: dir,
+        }
+    }
+
+    async fn send(&self, request: Request<Body>) -> (StatusCode, String) {
+        let response = self.router.clone().oneshot(request).await.unwrap();
+        let status = response.status();
+        let body = axum::body::to_bytes(response.into_body(), usize::MAX)
+            .await
+            .unwrap();
+        (status, String::from_utf8_lossy(&body).into_owned())
+    }
+
+    async fn get(&self, uri: &str) -> (StatusCode, String) {
+        self.send(Request::get(uri).body(Body::empty()).unwrap())
+            .await
+    }
+
+    async fn create_namespace(&self, name: &str) -> (StatusCode, String) {
+        let body = format!("name={}", urlencode(name));
+        self.send(
+            Request::post("/api/namespaces/create")
+                .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+                .body(Body::from(body))
+                .unwrap(),
+        )
+        .await
+    }
+}
+
+fn urlencode(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'_' | b'.' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn health_checks() {
+    let app = TestApp::new().await;
+    assert_eq!(app.get("/healthz").await, (StatusCode::OK, "ok".into()));
+    assert_eq!(app.get("/readyz").await, (StatusCode::OK, "ready".into()));
+}
+
+#[tokio::test]
+async fn namespaces_round_trip_through_server_functions() {
+    let app = TestApp::new().await;
+    assert_eq!(app.create_namespace("HR_dept").await.0, StatusCode::OK);
+    let (status, body) = app.get("/api/namespaces/list").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body, r#"["HR_dept"]"#);
+}
+
+#[tokio::test]
+async fn bad_input_gets_a_typed_error_and_writes_nothing() {
+    let app = TestApp::new().await;
+    let cases = [
+        ("a-b", StatusCode::BAD_REQUEST, "contains '-'"),
+        ("confo", StatusCode::BAD_REQUEST, "cannot be called"),
+        ("", StatusCode::BAD_REQUEST, "empty"),
+        ("café", StatusCode::BAD_REQUEST, "'é'"),
+        (&"x".repeat(65), StatusCode::BAD_REQUEST, "limit is 64"),
+    ];
+    for (name, status, needle) in cases {
+        let (got, body) = app.create_namespace(name).await;
+        assert_eq!(got, status, "{name:?}: {body}");
+        let error: app::error::AppError = serde_json::from_str(&body).expect(&body);
+        assert!(
+            matches!(error, app::error::AppError::Invalid(_)),
+            "{error:?}"
+        );
+        assert!(error.to_string().contains(needle), "{name:?}: {error}");
+    }
+    assert_eq!(app.get("/api/namespaces/list").await.1, "[]");
+
+    assert_eq!(app.create_namespace("dup").await.0, StatusCode::OK);
+    let (status, body) = app.create_namespace("dup").await;
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    assert_eq!(app.get("/api/namespaces/list").await.1, r#"["dup"]"#);
+}
+
+#[tokio::test]
+async fn unknown_pages_are_404() {
+    let app = TestApp::new().await;
+    let (status, _) = app.get("/no/such/page").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}
