@@ -3,6 +3,7 @@
 # Usage: scripts/setup.sh [--test]
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source scripts/env.sh
 
 want_test=false
 [ "${1:-}" = "--test" ] && want_test=true
