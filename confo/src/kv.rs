@@ -73,11 +73,27 @@ pub trait Kv: Send + Sync + 'static {
     /// Reads one key.
     async fn get(&self, key: &str) -> Result<Option<KeyValue>>;
     /// Reads every key that starts with `prefix`, in key order.
-    async fn list_prefix(&self, prefix: &str) -> Result<Vec<KeyValue>>;
+    async fn list_prefix(&self, prefix: &str) -> Result<Vec<KeyValue>> {
+        self.range(prefix, &prefix_end(prefix), 0, false).await
+    }
+    /// Reads the keys in `[start, end)`, in key order or (with `reverse`) the opposite, at most
+    /// `limit` of them (`0`: no limit).
+    async fn range(
+        &self,
+        start: &str,
+        end: &str,
+        limit: usize,
+        reverse: bool,
+    ) -> Result<Vec<KeyValue>>;
     /// Applies `ops` atomically if every comparison in `compares` holds.
     async fn txn(&self, compares: Vec<Compare>, ops: Vec<Op>) -> Result<TxnOutcome>;
     /// Checks that the backend answers.
     async fn ping(&self) -> Result<()>;
+}
+
+/// The smallest string above every string that starts with `prefix`.
+pub fn prefix_end(prefix: &str) -> String {
+    format!("{prefix}{}", char::MAX)
 }
 
 /// Refuses, before anything is sent, a transaction that etcd would refuse.

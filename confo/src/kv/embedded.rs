@@ -81,20 +81,30 @@ impl Kv for EmbeddedKv {
         .await
     }
 
-    async fn list_prefix(&self, prefix: &str) -> Result<Vec<KeyValue>> {
-        let prefix = prefix.to_owned();
+    async fn range(
+        &self,
+        start: &str,
+        end: &str,
+        limit: usize,
+        reverse: bool,
+    ) -> Result<Vec<KeyValue>> {
+        let (start, end) = (start.to_owned(), end.to_owned());
         self.blocking(move |db| {
             let txn = db.begin_read().map_err(backend)?;
             let table = txn.open_table(KEYS).map_err(backend)?;
-            let mut found = Vec::new();
-            for entry in table.range(prefix.as_str()..).map_err(backend)? {
-                let (k, v) = entry.map_err(backend)?;
-                if !k.value().starts_with(prefix.as_str()) {
-                    break;
-                }
-                found.push(row(k.value(), v.value()));
-            }
-            Ok(found)
+            let range = table.range(start.as_str()..end.as_str()).map_err(backend)?;
+            let limit = if limit == 0 { usize::MAX } else { limit };
+            let rows: Box<dyn Iterator<Item = _>> = if reverse {
+                Box::new(range.rev())
+            } else {
+                Box::new(range)
+            };
+            rows.take(limit)
+                .map(|entry| {
+                    let (k, v) = entry.map_err(backend)?;
+                    Ok(row(k.value(), v.value()))
+                })
+                .collect()
         })
         .await
     }

@@ -1,10 +1,19 @@
-//! The etcd backend, through etcd-client.
+//! The etcd backend, through etcd-client, with fail-over between members.
+//!
+//! etcd-client balances over its endpoints but keeps sending requests to a member that died. So
+//! each member gets a client of its own: a request goes to the member that answered last; when
+//! that member fails, reads move on to the next one at once, and the failed member is skipped for
+//! a while. A failed transaction is never sent again here, because it may have been applied:
+//! the caller reads to find out (see [`crate::store`]).
 
-use std::time::Duration;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use etcd_client::{
-    Client, Compare as EtcdCompare, CompareOp, ConnectOptions, GetOptions, Txn, TxnOp,
+    Client, Compare as EtcdCompare, CompareOp, ConnectOptions, GetOptions, SortOrder, SortTarget,
+    Txn, TxnOp,
 };
 
 use super::{Compare, KeyValue, Kv, Op, TxnOutcome, check_txn_limits};
@@ -21,57 +30,147 @@ pub struct EtcdConfig {
     pub credentials: Option<(String, String)>,
 }
 
-/// A connection to an etcd cluster.
-#[derive(Clone)]
-pub struct EtcdKv {
-    client: Client,
-    timeout: Duration,
+/// One member of the cluster and the client that talks to it.
+struct Member {
+    endpoint: String,
+    client: tokio::sync::OnceCell<Client>,
+    skip_until: Mutex<Option<Instant>>,
 }
 
-fn unavailable(e: etcd_client::Error) -> Error {
-    Error::Unavailable(e.to_string())
+/// A connection to an etcd cluster.
+pub struct EtcdKv {
+    members: Vec<Member>,
+    /// The member that answered last.
+    current: AtomicUsize,
+    config: EtcdConfig,
 }
 
 impl EtcdKv {
     /// Connects and checks that the cluster answers within the configured time.
     pub async fn connect(config: &EtcdConfig) -> Result<Self> {
-        let mut options = ConnectOptions::new()
-            .with_connect_timeout(config.timeout)
-            .with_timeout(config.timeout);
-        if let Some((user, password)) = &config.credentials {
-            options = options.with_user(user.clone(), password.clone());
+        if config.endpoints.is_empty() {
+            return Err(Error::Unavailable("no etcd endpoint was given".into()));
         }
-        let connect = Client::connect(config.endpoints.clone(), Some(options));
-        let client = tokio::time::timeout(config.timeout, connect)
-            .await
-            .map_err(|_| {
-                Error::Unavailable(format!(
-                    "no answer from etcd at {} within {:?}",
-                    config.endpoints.join(","),
-                    config.timeout
-                ))
-            })?
-            .map_err(unavailable)?;
         let kv = Self {
-            client,
-            timeout: config.timeout,
+            members: config
+                .endpoints
+                .iter()
+                .map(|endpoint| Member {
+                    endpoint: endpoint.clone(),
+                    client: tokio::sync::OnceCell::new(),
+                    skip_until: Mutex::new(None),
+                })
+                .collect(),
+            current: AtomicUsize::new(0),
+            config: config.clone(),
         };
         kv.ping().await?;
         Ok(kv)
     }
 
-    async fn bounded<T>(
-        &self,
-        request: impl Future<Output = Result<T, etcd_client::Error>>,
-    ) -> Result<T> {
-        match tokio::time::timeout(self.timeout, request).await {
-            Ok(result) => result.map_err(unavailable),
-            Err(_) => Err(Error::Unavailable(format!(
-                "etcd did not answer within {:?}",
-                self.timeout
-            ))),
-        }
+    async fn client(&self, member: &Member) -> Result<Client> {
+        let client = member
+            .client
+            .get_or_try_init(|| async {
+                let mut options = ConnectOptions::new()
+                    .with_connect_timeout(self.config.timeout)
+                    .with_timeout(self.config.timeout)
+                    .with_require_leader(true);
+                if let Some((user, password)) = &self.config.credentials {
+                    options = options.with_user(user.clone(), password.clone());
+                }
+                let connect = Client::connect([member.endpoint.as_str()], Some(options));
+                match tokio::time::timeout(self.config.timeout, connect).await {
+                    Ok(Ok(client)) => Ok(client),
+                    Ok(Err(e)) => Err(unavailable(&member.endpoint, e)),
+                    Err(_) => Err(timed_out(&member.endpoint, self.config.timeout)),
+                }
+            })
+            .await?;
+        Ok(client.clone())
     }
+
+    /// The members in the order to try them: the one that answered last first, then the others;
+    /// members that failed recently go last.
+    fn order(&self) -> Vec<usize> {
+        let n = self.members.len();
+        let first = self.current.load(Ordering::Relaxed) % n;
+        let now = Instant::now();
+        let (mut healthy, mut resting): (Vec<usize>, Vec<usize>) =
+            (0..n).map(|i| (first + i) % n).partition(|&i| {
+                self.members[i]
+                    .skip_until
+                    .lock()
+                    .expect("not poisoned")
+                    .is_none_or(|until| until <= now)
+            });
+        healthy.append(&mut resting);
+        healthy
+    }
+
+    fn failed(&self, index: usize) {
+        let rest = self.config.timeout.max(Duration::from_secs(2));
+        *self.members[index].skip_until.lock().expect("not poisoned") = Some(Instant::now() + rest);
+        let next = (index + 1) % self.members.len();
+        let _ = self
+            .current
+            .compare_exchange(index, next, Ordering::Relaxed, Ordering::Relaxed);
+    }
+
+    fn answered(&self, index: usize) {
+        *self.members[index].skip_until.lock().expect("not poisoned") = None;
+        self.current.store(index, Ordering::Relaxed);
+    }
+
+    /// Sends a read to one member after another until one answers.
+    async fn read<T, F, Fut>(&self, request: F) -> Result<T>
+    where
+        F: Fn(Client) -> Fut,
+        Fut: Future<Output = Result<T, etcd_client::Error>>,
+    {
+        let mut last_error = None;
+        for index in self.order() {
+            match self.send(index, &request).await {
+                Ok(value) => return Ok(value),
+                Err(error) => last_error = Some(error),
+            }
+        }
+        Err(last_error.expect("at least one member"))
+    }
+
+    async fn send<T, F, Fut>(&self, index: usize, request: &F) -> Result<T>
+    where
+        F: Fn(Client) -> Fut,
+        Fut: Future<Output = Result<T, etcd_client::Error>>,
+    {
+        let member = &self.members[index];
+        let result = match self.client(member).await {
+            Ok(client) => match tokio::time::timeout(self.config.timeout, request(client)).await {
+                Ok(Ok(value)) => Ok(value),
+                Ok(Err(e)) => Err(unavailable(&member.endpoint, e)),
+                Err(_) => Err(timed_out(&member.endpoint, self.config.timeout)),
+            },
+            Err(e) => Err(e),
+        };
+        match &result {
+            Ok(_) => self.answered(index),
+            Err(error) => {
+                tracing::warn!(endpoint = %member.endpoint, %error, "etcd member failed");
+                self.failed(index);
+            }
+        }
+        result
+    }
+}
+
+fn unavailable(endpoint: &str, e: etcd_client::Error) -> Error {
+    Error::Unavailable(format!("etcd at {endpoint}: {e}"))
+}
+
+fn timed_out(endpoint: &str, timeout: Duration) -> Error {
+    Error::Unavailable(format!(
+        "etcd at {endpoint} did not answer within {timeout:?}"
+    ))
 }
 
 fn to_key_value(kv: &etcd_client::KeyValue) -> KeyValue {
@@ -85,15 +184,44 @@ fn to_key_value(kv: &etcd_client::KeyValue) -> KeyValue {
 #[async_trait]
 impl Kv for EtcdKv {
     async fn get(&self, key: &str) -> Result<Option<KeyValue>> {
-        let mut kv = self.client.kv_client();
-        let response = self.bounded(kv.get(key, None)).await?;
+        let response = self
+            .read(|mut client| async move { client.get(key, None).await })
+            .await?;
         Ok(response.kvs().first().map(to_key_value))
     }
 
     async fn list_prefix(&self, prefix: &str) -> Result<Vec<KeyValue>> {
-        let mut kv = self.client.kv_client();
-        let options = GetOptions::new().with_prefix();
-        let response = self.bounded(kv.get(prefix, Some(options))).await?;
+        let response = self
+            .read(|mut client| async move {
+                client
+                    .get(prefix, Some(GetOptions::new().with_prefix()))
+                    .await
+            })
+            .await?;
+        Ok(response.kvs().iter().map(to_key_value).collect())
+    }
+
+    async fn range(
+        &self,
+        start: &str,
+        end: &str,
+        limit: usize,
+        reverse: bool,
+    ) -> Result<Vec<KeyValue>> {
+        let order = if reverse {
+            SortOrder::Descend
+        } else {
+            SortOrder::Ascend
+        };
+        let response = self
+            .read(|mut client| async move {
+                let options = GetOptions::new()
+                    .with_range(end)
+                    .with_limit(limit as i64)
+                    .with_sort(SortTarget::Key, order);
+                client.get(start, Some(options)).await
+            })
+            .await?;
         Ok(response.kvs().iter().map(to_key_value).collect())
     }
 
@@ -113,8 +241,14 @@ impl Kv for EtcdKv {
             })
             .collect();
         let txn = Txn::new().when(compares).and_then(ops);
-        let mut kv = self.client.kv_client();
-        let response = self.bounded(kv.txn(txn)).await?;
+        // Sent once, to one member: if it fails, it may still have been applied.
+        let index = self.order()[0];
+        let response = self
+            .send(index, &|mut client: Client| {
+                let txn = txn.clone();
+                async move { client.txn(txn).await }
+            })
+            .await?;
         if !response.succeeded() {
             return Ok(TxnOutcome::CompareFailed);
         }
@@ -123,7 +257,8 @@ impl Kv for EtcdKv {
     }
 
     async fn ping(&self) -> Result<()> {
-        let mut maintenance = self.client.maintenance_client();
-        self.bounded(maintenance.status()).await.map(|_| ())
+        self.read(|mut client| async move { client.status().await })
+            .await
+            .map(|_| ())
     }
 }
