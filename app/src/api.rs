@@ -17,6 +17,12 @@ pub(crate) mod ssr {
         })
     }
 
+    /// Who is making a change. Until sign-in exists every change is made by the dashboard's
+    /// anonymous user.
+    pub fn change() -> confo::Change {
+        confo::Change::by(confo::Actor::user("anonymous"))
+    }
+
     /// Sets the response status for `error` and hands it back, for `map_err`.
     pub fn reject(error: impl Into<AppError>) -> AppError {
         let error = error.into();

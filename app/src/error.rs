@@ -22,6 +22,11 @@ pub enum AppError {
     /// The request is larger than the store accepts.
     #[error("{0}")]
     TooLarge(String),
+    /// Too many people changed the same thing at once; nothing was written.
+    #[error(
+        "Many changes are being made to this right now and yours could not get in; nothing was saved. Try again."
+    )]
+    Busy,
     /// The store did not answer; whether a change took effect is unknown until the page is
     /// reloaded.
     #[error(
@@ -48,7 +53,7 @@ impl AppError {
             AppError::TooLarge(_) => 413,
             AppError::Internal => 500,
             AppError::Request(_) => 400,
-            AppError::Unavailable => 503,
+            AppError::Unavailable | AppError::Busy => 503,
         }
     }
 }
@@ -70,7 +75,11 @@ mod ssr {
         fn from(error: confo::Error) -> Self {
             use confo::Error as E;
             match error {
-                E::InvalidName { .. } => AppError::Invalid(capitalise(&error.to_string())),
+                E::InvalidName { .. } | E::InvalidValue(_) => {
+                    AppError::Invalid(capitalise(&error.to_string()))
+                }
+                E::NotEmpty { .. } => AppError::Conflict(capitalise(&error.to_string())),
+                E::Busy(_) => AppError::Busy,
                 E::AlreadyExists(what) => {
                     AppError::AlreadyExists(capitalise(&format!("{what} already exists.")))
                 }
@@ -134,10 +143,20 @@ mod tests {
                 confo::Error::Conflict {
                     key: "confo".into(),
                     current_revision: 3,
+                    current: None,
                 },
                 409,
             ),
             (confo::Error::Unavailable("down".into()), 503),
+            (confo::Error::Busy("confo".into()), 503),
+            (
+                confo::Error::NotEmpty {
+                    namespace: "x".into(),
+                    count: 2,
+                },
+                409,
+            ),
+            (confo::Error::InvalidValue("bad".into()), 400),
             (confo::Error::Backend("disk".into()), 500),
         ];
         for (error, status) in cases {

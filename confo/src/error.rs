@@ -1,4 +1,5 @@
-//! The storage layer's one error type. The web layer maps each variant to a status in one table.
+//! The storage layer's one error type. The web layer maps each variant to a status in one table
+//! (`app/src/error.rs`); the status each maps to is noted here.
 
 use crate::names::NameError;
 
@@ -13,20 +14,31 @@ pub enum Error {
         name: String,
         reason: NameError,
     },
+    /// The value given is not acceptable (a bad field name, a configuration that is not a JSON
+    /// object, a version to revert to that did not exist). (400)
+    #[error("{0}")]
+    InvalidValue(String),
     /// The thing to create is already there. (409)
     #[error("{0} already exists")]
     AlreadyExists(String),
     /// The thing asked for is not there. (404)
     #[error("{0} does not exist")]
     NotFound(String),
-    /// Someone else changed `key` after it was read; nothing was written. (409)
+    /// Someone else changed `key` after it was read; nothing was written. Carries what is there
+    /// now (`None` if it was deleted). (409)
     #[error(
         "{key} was changed by someone else (now at revision {current_revision}); nothing was written"
     )]
-    Conflict { key: String, current_revision: i64 },
-    /// A stored value is not what the layout says it should be. (500; reported with its key)
-    #[error("the value stored under {key:?} is not valid: {reason}")]
-    Corrupt { key: String, reason: String },
+    Conflict {
+        key: String,
+        current_revision: i64,
+        current: Option<Box<serde_json::Value>>,
+    },
+    /// A namespace still holds configurations. (409)
+    #[error(
+        "namespace {namespace:?} still holds {count} configuration(s); delete them first or ask for them to be deleted too"
+    )]
+    NotEmpty { namespace: String, count: usize },
     /// The request is larger than the backend accepts. (413)
     #[error("{what} is {size} bytes; the limit is {limit} bytes")]
     TooLarge {
@@ -34,10 +46,16 @@ pub enum Error {
         size: usize,
         limit: usize,
     },
-    /// The backend could not be reached in time; whether a write took effect is unknown
-    /// until it is read again. (503)
+    /// So many other writers changed the same keys that this change could not get in; nothing
+    /// was written. (503)
+    #[error("too many concurrent changes to {0}; nothing was written, try again")]
+    Busy(String),
+    /// The backend could not be reached in time. (503)
     #[error("the store is unavailable: {0}")]
     Unavailable(String),
+    /// A stored value is not what the layout says it should be. (500; reported with its key)
+    #[error("the value stored under {key:?} is not valid: {reason}")]
+    Corrupt { key: String, reason: String },
     /// Any other backend failure. (500)
     #[error("the store failed: {0}")]
     Backend(String),

@@ -60,6 +60,50 @@ impl KeyLayout {
     pub fn reserved(&self, path: &str) -> String {
         format!("{}{RESERVED_PREFIX}{path}", self.prefix)
     }
+
+    /// The newest audit entry's number and hash.
+    pub fn audit_head(&self) -> String {
+        self.reserved("audit/head")
+    }
+
+    /// The number and hash of the last entry moved to an archive file.
+    pub fn audit_anchor(&self) -> String {
+        self.reserved("audit/anchor")
+    }
+
+    /// The prefix of every audit entry; entries sort by number.
+    pub fn audit_log_prefix(&self) -> String {
+        self.reserved("audit/log/")
+    }
+
+    /// Audit entry number `seq`.
+    pub fn audit_entry(&self, seq: u64) -> String {
+        format!("{}{seq:020}", self.audit_log_prefix())
+    }
+
+    /// The number of the audit entry stored under `key`, if it is one.
+    pub fn audit_seq(&self, key: &str) -> Option<u64> {
+        key.strip_prefix(&self.audit_log_prefix())?.parse().ok()
+    }
+
+    /// The prefix of the history index of one configuration: one key per change to it.
+    pub fn history_prefix(
+        &self,
+        namespace: &NamespaceName,
+        configuration: &ConfigurationName,
+    ) -> String {
+        self.reserved(&format!("history/{namespace}/{configuration}/"))
+    }
+
+    /// The history index key of change `seq` to `configuration`.
+    pub fn history_entry(
+        &self,
+        namespace: &NamespaceName,
+        configuration: &ConfigurationName,
+        seq: u64,
+    ) -> String {
+        format!("{}{seq:020}", self.history_prefix(namespace, configuration))
+    }
 }
 
 #[cfg(test)]

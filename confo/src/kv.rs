@@ -72,6 +72,9 @@ pub enum TxnOutcome {
 pub trait Kv: Send + Sync + 'static {
     /// Reads one key.
     async fn get(&self, key: &str) -> Result<Option<KeyValue>>;
+    /// Reads several keys at one revision (one round trip where the backend allows), in the order
+    /// asked.
+    async fn get_many(&self, keys: &[String]) -> Result<Vec<Option<KeyValue>>>;
     /// Reads every key that starts with `prefix`, in key order.
     async fn list_prefix(&self, prefix: &str) -> Result<Vec<KeyValue>> {
         self.range(prefix, &prefix_end(prefix), 0, false).await

@@ -5,13 +5,15 @@
 //! etcd ([`kv::etcd`]) and an embedded database on local disk ([`kv::embedded`]), both behind
 //! the [`kv::Kv`] trait so that every operation in [`store`] runs unchanged on either.
 
+pub mod audit;
 pub mod error;
 pub mod keys;
 pub mod kv;
 pub mod names;
 pub mod store;
 
+pub use audit::{Action, Actor, AuditEntry, AuditQuery};
 pub use error::{Error, Result};
 pub use keys::KeyLayout;
 pub use names::{ConfigurationName, NamespaceName};
-pub use store::Store;
+pub use store::{Change, Configuration, ConfigurationListing, Store, Written};

@@ -7,7 +7,7 @@ use std::time::Duration;
 use confo::kv::embedded::EmbeddedKv;
 use confo::kv::etcd::{EtcdConfig, EtcdKv};
 use confo::kv::{Compare, Kv, MAX_REQUEST_BYTES, Op, TxnOutcome};
-use confo::{Error, KeyLayout, NamespaceName, Store};
+use confo::{Actor, Change, Error, KeyLayout, NamespaceName, Store};
 
 /// A backend for one test, with a key prefix no other test uses.
 struct Backend {
@@ -48,6 +48,10 @@ impl Backend {
             .unwrap()
             .map(|kv| String::from_utf8(kv.value).unwrap())
     }
+}
+
+fn change() -> Change {
+    Change::by(Actor::user("tester"))
 }
 
 fn unique_prefix() -> String {
@@ -301,7 +305,7 @@ async fn namespaces_keep_their_order(b: Backend) {
     let store = b.store();
     for name in ["zeta", "alpha", "mid"] {
         store
-            .create_namespace(&NamespaceName::new(name).unwrap())
+            .create_namespace(&NamespaceName::new(name).unwrap(), &change())
             .await
             .unwrap();
     }
@@ -322,9 +326,9 @@ async fn namespaces_keep_their_order(b: Backend) {
 async fn duplicate_namespace_is_refused(b: Backend) {
     let store = b.store();
     let name = NamespaceName::new("HR_dept").unwrap();
-    store.create_namespace(&name).await.unwrap();
+    store.create_namespace(&name, &change()).await.unwrap();
     let root_before = b.kv.get(&b.key("confo")).await.unwrap();
-    let again = store.create_namespace(&name).await;
+    let again = store.create_namespace(&name, &change()).await;
     assert!(matches!(again, Err(Error::AlreadyExists(_))), "{again:?}");
     assert_eq!(b.kv.get(&b.key("confo")).await.unwrap(), root_before);
 }
@@ -335,7 +339,7 @@ async fn unlisted_namespace_key_is_listed_not_overwritten(b: Backend) {
     b.put("sales", r#"{"configurations":["leads"]}"#).await;
     let store = b.store();
     store
-        .create_namespace(&NamespaceName::new("sales").unwrap())
+        .create_namespace(&NamespaceName::new("sales").unwrap(), &change())
         .await
         .unwrap();
     assert_eq!(store.list_namespaces().await.unwrap(), ["sales"]);
@@ -353,7 +357,7 @@ async fn corrupt_root_is_reported_with_its_key(b: Backend) {
         other => panic!("expected a corrupt-value error, got {other:?}"),
     }
     let create = store
-        .create_namespace(&NamespaceName::new("x").unwrap())
+        .create_namespace(&NamespaceName::new("x").unwrap(), &change())
         .await;
     assert!(matches!(create, Err(Error::Corrupt { .. })), "{create:?}");
     assert_eq!(b.value("confo").await.as_deref(), Some("not json"));
@@ -374,7 +378,7 @@ async fn concurrent_creators_lose_nothing(b: Backend) {
             let store = store.clone();
             tokio::spawn(async move {
                 store
-                    .create_namespace(&NamespaceName::new(format!("ns{i}")).unwrap())
+                    .create_namespace(&NamespaceName::new(format!("ns{i}")).unwrap(), &change())
                     .await
             })
         })

@@ -14,7 +14,7 @@ pub async fn list_namespaces() -> Result<Vec<String>, AppError> {
 /// Creates a namespace named `name`.
 #[server(endpoint = "namespaces/create")]
 pub async fn create_namespace(name: String) -> Result<(), AppError> {
-    use super::ssr::{reject, store};
+    use super::ssr::{change, reject, store};
     let namespace = confo::NamespaceName::new(name.trim()).map_err(|reason| {
         reject(confo::Error::InvalidName {
             kind: "namespace",
@@ -22,5 +22,9 @@ pub async fn create_namespace(name: String) -> Result<(), AppError> {
             reason,
         })
     })?;
-    store()?.create_namespace(&namespace).await.map_err(reject)
+    store()?
+        .create_namespace(&namespace, &change())
+        .await
+        .map(|_| ())
+        .map_err(reject)
 }

@@ -81,6 +81,21 @@ impl Kv for EmbeddedKv {
         .await
     }
 
+    async fn get_many(&self, keys: &[String]) -> Result<Vec<Option<KeyValue>>> {
+        let keys = keys.to_vec();
+        self.blocking(move |db| {
+            let txn = db.begin_read().map_err(backend)?;
+            let table = txn.open_table(KEYS).map_err(backend)?;
+            keys.iter()
+                .map(|key| {
+                    let found = table.get(key.as_str()).map_err(backend)?;
+                    Ok(found.map(|v| row(key, v.value())))
+                })
+                .collect()
+        })
+        .await
+    }
+
     async fn range(
         &self,
         start: &str,

@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use async_trait::async_trait;
 use etcd_client::{
     Client, Compare as EtcdCompare, CompareOp, ConnectOptions, GetOptions, SortOrder, SortTarget,
-    Txn, TxnOp,
+    Txn, TxnOp, TxnOpResponse,
 };
 
 use super::{Compare, KeyValue, Kv, Op, TxnOutcome, check_txn_limits};
@@ -188,6 +188,29 @@ impl Kv for EtcdKv {
             .read(|mut client| async move { client.get(key, None).await })
             .await?;
         Ok(response.kvs().first().map(to_key_value))
+    }
+
+    async fn get_many(&self, keys: &[String]) -> Result<Vec<Option<KeyValue>>> {
+        // One read-only transaction: every key at the same revision, in one round trip.
+        let txn = Txn::new().and_then(
+            keys.iter()
+                .map(|key| TxnOp::get(key.as_str(), None))
+                .collect::<Vec<_>>(),
+        );
+        let response = self
+            .read(|mut client| {
+                let txn = txn.clone();
+                async move { client.txn(txn).await }
+            })
+            .await?;
+        Ok(response
+            .op_responses()
+            .iter()
+            .map(|op| match op {
+                TxnOpResponse::Get(get) => get.kvs().first().map(to_key_value),
+                _ => None,
+            })
+            .collect())
     }
 
     async fn list_prefix(&self, prefix: &str) -> Result<Vec<KeyValue>> {

@@ -1,0 +1,468 @@
+//! Configurations and their fields.
+
+use std::collections::HashSet;
+
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+use super::namespaces::{CONFIGURATIONS, NAMESPACES};
+use super::{Change, Decision, Draft, Index, Plan, Reads, Store, Written, kind_of, parse_json};
+use crate::audit::Action;
+use crate::error::{Error, Result};
+use crate::kv::KeyValue;
+use crate::names::{ConfigurationName, NamespaceName};
+
+/// The longest field name allowed, in characters.
+pub const MAX_FIELD_NAME_LEN: usize = 256;
+
+/// A configuration's fields and the revision they were read at.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Configuration {
+    pub namespace: String,
+    pub name: String,
+    pub fields: Map<String, Value>,
+    /// Pass back when changing it, so that a change made in between is not overwritten.
+    pub revision: i64,
+}
+
+/// The configurations of a namespace.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct ConfigurationListing {
+    /// Listed in the namespace's index, in stored order.
+    pub registered: Vec<String>,
+    /// Stored under the namespace's prefix but missing from its index (the original Confo's
+    /// `persist` writes them so); [`Store::register_configurations`] lists them.
+    pub unregistered: Vec<String>,
+}
+
+/// Checks a field name: 1 to 256 characters, no control characters.
+pub fn check_field_name(name: &str) -> Result<()> {
+    let invalid =
+        |reason: &str| Error::InvalidValue(format!("invalid field name {name:?}: {reason}"));
+    if name.is_empty() {
+        return Err(invalid("it is empty; give it at least one character"));
+    }
+    let len = name.chars().count();
+    if len > MAX_FIELD_NAME_LEN {
+        return Err(invalid(&format!(
+            "it is {len} characters long; the limit is {MAX_FIELD_NAME_LEN}"
+        )));
+    }
+    if name.chars().any(char::is_control) {
+        return Err(invalid(
+            "it contains a control character (such as a line break or tab)",
+        ));
+    }
+    Ok(())
+}
+
+fn as_object(kv: &KeyValue) -> Result<Map<String, Value>> {
+    match parse_json(kv)? {
+        Value::Object(fields) => Ok(fields),
+        other => Err(Error::Corrupt {
+            key: kv.key.clone(),
+            reason: format!(
+                "a configuration must be a JSON object, found {}",
+                kind_of(&other)
+            ),
+        }),
+    }
+}
+
+fn conflict(kv: Option<&KeyValue>, key: &str) -> Error {
+    Error::Conflict {
+        key: key.to_owned(),
+        current_revision: kv.map_or(0, |kv| kv.mod_revision),
+        current: kv.and_then(|kv| parse_json(kv).ok()).map(Box::new),
+    }
+}
+
+fn not_found(namespace: &NamespaceName, configuration: &ConfigurationName) -> Error {
+    Error::NotFound(format!(
+        "configuration {configuration:?} in namespace {namespace:?}"
+    ))
+}
+
+impl Store {
+    /// The configurations of `namespace`: those its index lists, and those stored under its
+    /// prefix without being listed.
+    pub async fn list_configurations(
+        &self,
+        namespace: &NamespaceName,
+    ) -> Result<ConfigurationListing> {
+        let root_key = self.layout.root();
+        let ns_key = self.layout.namespace(namespace);
+        let reads = self.kv.get_many(&[root_key, ns_key]).await?;
+        let root = Index::parse(reads[0].as_ref(), NAMESPACES)?;
+        if !root.contains(namespace.as_str()) && reads[1].is_none() {
+            return Err(Error::NotFound(format!("namespace {namespace:?}")));
+        }
+        let registered = Index::parse(reads[1].as_ref(), CONFIGURATIONS)?.names();
+        let prefix = self.layout.configurations_prefix(namespace);
+        // Keys under `<namespace>-` that belong to another listed namespace whose own name has a
+        // dash (possible in data written by the original Confo) are not ours.
+        let foreign: Vec<String> = root
+            .names()
+            .into_iter()
+            .filter(|name| name.starts_with(&format!("{namespace}-")))
+            .map(|name| {
+                format!(
+                    "{}{name}",
+                    self.layout.root().trim_end_matches(crate::names::ROOT_NAME)
+                )
+            })
+            .collect();
+        let listed: HashSet<&str> = registered.iter().map(String::as_str).collect();
+        let unregistered = self
+            .kv
+            .list_prefix(&prefix)
+            .await?
+            .into_iter()
+            .filter(|kv| {
+                !foreign
+                    .iter()
+                    .any(|f| kv.key == *f || kv.key.starts_with(&format!("{f}-")))
+            })
+            .filter_map(|kv| kv.key.strip_prefix(&prefix).map(str::to_owned))
+            .filter(|name| !listed.contains(name.as_str()))
+            .collect();
+        Ok(ConfigurationListing {
+            registered,
+            unregistered,
+        })
+    }
+
+    /// Reads a configuration with its revision. A stored value that is not a JSON object is
+    /// reported as [`Error::Corrupt`] with its key.
+    pub async fn get_configuration(
+        &self,
+        namespace: &NamespaceName,
+        configuration: &ConfigurationName,
+    ) -> Result<Configuration> {
+        let key = self.layout.configuration(namespace, configuration);
+        let kv = self
+            .kv
+            .get(&key)
+            .await?
+            .ok_or_else(|| not_found(namespace, configuration))?;
+        Ok(Configuration {
+            namespace: namespace.to_string(),
+            name: configuration.to_string(),
+            fields: as_object(&kv)?,
+            revision: kv.mod_revision,
+        })
+    }
+
+    /// Creates a configuration with `fields` and lists it in its namespace, in one transaction.
+    pub async fn create_configuration(
+        &self,
+        namespace: &NamespaceName,
+        configuration: &ConfigurationName,
+        fields: Map<String, Value>,
+        change: &Change,
+    ) -> Result<Written> {
+        for name in fields.keys() {
+            check_field_name(name)?;
+        }
+        let root_key = self.layout.root();
+        let ns_key = self.layout.namespace(namespace);
+        let key = self.layout.configuration(namespace, configuration);
+        let value = Value::Object(fields);
+        self.commit(
+            change,
+            vec![key.clone(), root_key.clone(), ns_key.clone()],
+            |reads: &Reads| {
+                let root = Index::parse(reads.get(&root_key), NAMESPACES)?;
+                if !root.contains(namespace.as_str()) {
+                    return Err(Error::NotFound(format!("namespace {namespace:?}")));
+                }
+                if reads.get(&key).is_some() {
+                    return Err(Error::AlreadyExists(format!(
+                        "configuration {configuration:?} in namespace {namespace:?}"
+                    )));
+                }
+                let index = Index::parse(reads.get(&ns_key), CONFIGURATIONS)?;
+                let mut plan = Plan::default();
+                plan.compare(&key, reads);
+                plan.compare(&ns_key, reads);
+                plan.put_json(&key, &value);
+                plan.put_json(&ns_key, &index.with(&[configuration.as_str()]));
+                plan.drafts.push(Draft {
+                    action: Action::ConfigurationCreate,
+                    namespace: Some(namespace.to_string()),
+                    configuration: Some(configuration.to_string()),
+                    field: None,
+                    before_after: Some((Value::Null, value.clone())),
+                    history: Some((namespace.clone(), configuration.clone())),
+                });
+                Ok(Decision::Write(plan))
+            },
+        )
+        .await
+    }
+
+    /// Replaces every field of a configuration. With `expected_revision`, a configuration changed
+    /// since that revision is not touched: the answer is [`Error::Conflict`] with what is there now.
+    pub async fn replace_configuration(
+        &self,
+        namespace: &NamespaceName,
+        configuration: &ConfigurationName,
+        fields: Map<String, Value>,
+        expected_revision: Option<i64>,
+        change: &Change,
+    ) -> Result<Written> {
+        for name in fields.keys() {
+            check_field_name(name)?;
+        }
+        self.edit(
+            namespace,
+            configuration,
+            expected_revision,
+            change,
+            Action::ConfigurationReplace,
+            None,
+            |current| {
+                *current = fields.clone();
+                Ok(())
+            },
+        )
+        .await
+    }
+
+    /// Sets one field to any JSON value, adding it if missing.
+    pub async fn set_field(
+        &self,
+        namespace: &NamespaceName,
+        configuration: &ConfigurationName,
+        field: &str,
+        value: Value,
+        expected_revision: Option<i64>,
+        change: &Change,
+    ) -> Result<Written> {
+        check_field_name(field)?;
+        self.edit(
+            namespace,
+            configuration,
+            expected_revision,
+            change,
+            Action::FieldSet,
+            Some(field),
+            |current| {
+                current.insert(field.to_owned(), value.clone());
+                Ok(())
+            },
+        )
+        .await
+    }
+
+    /// Renames a field, keeping its value. The new name must be free.
+    pub async fn rename_field(
+        &self,
+        namespace: &NamespaceName,
+        configuration: &ConfigurationName,
+        field: &str,
+        new_name: &str,
+        expected_revision: Option<i64>,
+        change: &Change,
+    ) -> Result<Written> {
+        check_field_name(new_name)?;
+        self.edit(
+            namespace,
+            configuration,
+            expected_revision,
+            change,
+            Action::FieldRename,
+            Some(field),
+            |current| {
+                if field == new_name {
+                    return Ok(());
+                }
+                if current.contains_key(new_name) {
+                    return Err(Error::AlreadyExists(format!("field {new_name:?}")));
+                }
+                let value = current
+                    .remove(field)
+                    .ok_or_else(|| Error::NotFound(format!("field {field:?}")))?;
+                current.insert(new_name.to_owned(), value);
+                Ok(())
+            },
+        )
+        .await
+    }
+
+    /// Deletes a field.
+    pub async fn delete_field(
+        &self,
+        namespace: &NamespaceName,
+        configuration: &ConfigurationName,
+        field: &str,
+        expected_revision: Option<i64>,
+        change: &Change,
+    ) -> Result<Written> {
+        self.edit(
+            namespace,
+            configuration,
+            expected_revision,
+            change,
+            Action::FieldDelete,
+            Some(field),
+            |current| {
+                current
+                    .remove(field)
+                    .map(|_| ())
+                    .ok_or_else(|| Error::NotFound(format!("field {field:?}")))
+            },
+        )
+        .await
+    }
+
+    /// Reads a configuration, applies `edit` to its fields and writes the result, compared on
+    /// the revision read (and on `expected_revision` when given). Writes nothing when the edit
+    /// changes nothing.
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "every caller names each part of the edit"
+    )]
+    pub(crate) async fn edit(
+        &self,
+        namespace: &NamespaceName,
+        configuration: &ConfigurationName,
+        expected_revision: Option<i64>,
+        change: &Change,
+        action: Action,
+        field: Option<&str>,
+        mut edit: impl FnMut(&mut Map<String, Value>) -> Result<()>,
+    ) -> Result<Written> {
+        let key = self.layout.configuration(namespace, configuration);
+        self.commit(change, vec![key.clone()], |reads: &Reads| {
+            let read = reads.get(&key);
+            if let Some(expected) = expected_revision
+                && read.map(|kv| kv.mod_revision) != Some(expected)
+            {
+                return Err(conflict(read, &key));
+            }
+            let kv = read.ok_or_else(|| not_found(namespace, configuration))?;
+            let before = as_object(kv)?;
+            let mut after = before.clone();
+            edit(&mut after)?;
+            if after == before {
+                return Ok(Decision::Unchanged(kv.mod_revision));
+            }
+            let (before, after) = (Value::Object(before), Value::Object(after));
+            let mut plan = Plan::default();
+            plan.compare(&key, reads);
+            plan.put_json(&key, &after);
+            plan.drafts.push(Draft {
+                action,
+                namespace: Some(namespace.to_string()),
+                configuration: Some(configuration.to_string()),
+                field: field.map(str::to_owned),
+                before_after: Some((before, after)),
+                history: Some((namespace.clone(), configuration.clone())),
+            });
+            Ok(Decision::Write(plan))
+        })
+        .await
+    }
+
+    /// Deletes a configuration and removes it from its namespace's index.
+    pub async fn delete_configuration(
+        &self,
+        namespace: &NamespaceName,
+        configuration: &ConfigurationName,
+        expected_revision: Option<i64>,
+        change: &Change,
+    ) -> Result<Written> {
+        let key = self.layout.configuration(namespace, configuration);
+        let ns_key = self.layout.namespace(namespace);
+        self.commit(
+            change,
+            vec![key.clone(), ns_key.clone()],
+            |reads: &Reads| {
+                let read = reads.get(&key);
+                if let Some(expected) = expected_revision
+                    && read.map(|kv| kv.mod_revision) != Some(expected)
+                {
+                    return Err(conflict(read, &key));
+                }
+                let kv = read.ok_or_else(|| not_found(namespace, configuration))?;
+                let before = parse_json(kv).unwrap_or(Value::Null);
+                let index = Index::parse(reads.get(&ns_key), CONFIGURATIONS)?;
+                let mut plan = Plan::default();
+                plan.compare(&key, reads);
+                plan.compare(&ns_key, reads);
+                plan.delete(&key);
+                if index.contains(configuration.as_str()) {
+                    plan.put_json(&ns_key, &index.without(configuration.as_str()));
+                }
+                plan.drafts.push(Draft {
+                    action: Action::ConfigurationDelete,
+                    namespace: Some(namespace.to_string()),
+                    configuration: Some(configuration.to_string()),
+                    field: None,
+                    before_after: Some((before, Value::Null)),
+                    history: Some((namespace.clone(), configuration.clone())),
+                });
+                Ok(Decision::Write(plan))
+            },
+        )
+        .await
+    }
+
+    /// Lists, in the namespace's index, every configuration stored under its prefix but not
+    /// listed (see [`ConfigurationListing::unregistered`]). Names that break Confo's rules are
+    /// left out and stay readable as they are.
+    pub async fn register_configurations(
+        &self,
+        namespace: &NamespaceName,
+        change: &Change,
+    ) -> Result<Vec<String>> {
+        let listing = self.list_configurations(namespace).await?;
+        let names: Vec<ConfigurationName> = listing
+            .unregistered
+            .iter()
+            .filter_map(|name| ConfigurationName::new(name.as_str()).ok())
+            .collect();
+        if names.is_empty() {
+            return Ok(Vec::new());
+        }
+        let ns_key = self.layout.namespace(namespace);
+        let mut keys = vec![ns_key.clone()];
+        keys.extend(
+            names
+                .iter()
+                .map(|c| self.layout.configuration(namespace, c)),
+        );
+        self.commit(change, keys, |reads: &Reads| {
+            let index = Index::parse(reads.get(&ns_key), CONFIGURATIONS)?;
+            let mut plan = Plan::default();
+            plan.compare(&ns_key, reads);
+            let mut added = Vec::new();
+            for configuration in &names {
+                let key = self.layout.configuration(namespace, configuration);
+                plan.compare(&key, reads);
+                if reads.get(&key).is_none() || index.contains(configuration.as_str()) {
+                    continue;
+                }
+                added.push(configuration.as_str());
+                plan.drafts.push(Draft {
+                    action: Action::ConfigurationRegister,
+                    namespace: Some(namespace.to_string()),
+                    configuration: Some(configuration.to_string()),
+                    field: None,
+                    before_after: None,
+                    history: None,
+                });
+            }
+            if added.is_empty() {
+                return Ok(Decision::Unchanged(
+                    reads.get(&ns_key).map_or(0, |kv| kv.mod_revision),
+                ));
+            }
+            plan.put_json(&ns_key, &index.with(&added));
+            Ok(Decision::Write(plan))
+        })
+        .await?;
+        Ok(names.iter().map(ToString::to_string).collect())
+    }
+}

@@ -1,0 +1,316 @@
+//! The audit log read back: queries, chain verification, and the history of one configuration
+//! (its versions, any version's fields, diffs between versions, and revert).
+
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+use super::{Change, Store, Written};
+use crate::audit::{
+    Action, AuditEntry, AuditHead, AuditPage, AuditQuery, GENESIS_HASH, Verification,
+};
+use crate::error::{Error, Result};
+use crate::kv::KeyValue;
+use crate::names::{ConfigurationName, NamespaceName};
+
+/// How many entries a scan reads per round trip.
+const BATCH: usize = 256;
+
+/// One version of a configuration: the change that made it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Version {
+    pub seq: u64,
+    pub entry: AuditEntry,
+}
+
+/// How one field differs between two versions (`None`: absent).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FieldChange {
+    pub field: String,
+    pub before: Option<Value>,
+    pub after: Option<Value>,
+}
+
+fn parse_entry(kv: &KeyValue) -> Result<AuditEntry> {
+    serde_json::from_slice(&kv.value).map_err(|e| Error::Corrupt {
+        key: kv.key.clone(),
+        reason: format!("not an audit entry ({e})"),
+    })
+}
+
+impl Store {
+    /// Audit entries matching `query`, newest first, one page at a time.
+    pub async fn audit(&self, query: &AuditQuery) -> Result<AuditPage> {
+        let limit = query.limit.unwrap_or(50).clamp(1, 1000);
+        let prefix = self.layout.audit_log_prefix();
+        let mut end = match query.before_seq {
+            Some(seq) => self.layout.audit_entry(seq),
+            None => crate::kv::prefix_end(&prefix),
+        };
+        let mut entries = Vec::new();
+        loop {
+            let batch = self.kv.range(&prefix, &end, BATCH, true).await?;
+            let exhausted = batch.len() < BATCH;
+            for kv in &batch {
+                let entry = parse_entry(kv)?;
+                if query.since.is_some_and(|since| entry.time < since) {
+                    // Entries are in time order: nothing older can match.
+                    return Ok(AuditPage {
+                        entries,
+                        next_before_seq: None,
+                    });
+                }
+                if query.matches(&entry) {
+                    entries.push(entry);
+                    if entries.len() == limit {
+                        let next = entries.last().map(|e| e.seq).filter(|&seq| seq > 1);
+                        return Ok(AuditPage {
+                            entries,
+                            next_before_seq: next,
+                        });
+                    }
+                }
+            }
+            match batch.last() {
+                Some(kv) if !exhausted => end = kv.key.clone(),
+                _ => {
+                    return Ok(AuditPage {
+                        entries,
+                        next_before_seq: None,
+                    });
+                }
+            }
+        }
+    }
+
+    /// Walks the whole chain from the oldest entry kept and reports the first broken link:
+    /// an entry whose hash does not match its content, whose `prev_hash` does not match the
+    /// entry before it, a missing number, or a head that does not match the newest entry.
+    pub async fn verify_audit(&self) -> Result<Verification> {
+        let anchor = self.kv.get(&self.layout.audit_anchor()).await?;
+        let mut prev: AuditHead = match &anchor {
+            Some(kv) => serde_json::from_slice(&kv.value).map_err(|e| Error::Corrupt {
+                key: kv.key.clone(),
+                reason: e.to_string(),
+            })?,
+            None => AuditHead::default(),
+        };
+        let prefix = self.layout.audit_log_prefix();
+        let end = crate::kv::prefix_end(&prefix);
+        let mut start = prefix.clone();
+        let mut checked = 0;
+        loop {
+            let batch = self.kv.range(&start, &end, BATCH, false).await?;
+            for kv in &batch {
+                let entry = match parse_entry(kv) {
+                    Ok(entry) => entry,
+                    Err(e) => {
+                        let seq = self.layout.audit_seq(&kv.key).unwrap_or(prev.seq + 1);
+                        return Ok(Verification::Broken {
+                            seq,
+                            reason: e.to_string(),
+                        });
+                    }
+                };
+                let broken = |reason: String| {
+                    Ok(Verification::Broken {
+                        seq: entry.seq,
+                        reason,
+                    })
+                };
+                if Some(entry.seq) != self.layout.audit_seq(&kv.key) {
+                    return broken(format!(
+                        "stored under {} but numbered {}",
+                        kv.key, entry.seq
+                    ));
+                }
+                if entry.seq != prev.seq + 1 {
+                    return Ok(Verification::Broken {
+                        seq: prev.seq + 1,
+                        reason: format!(
+                            "entry {} is missing (the next one kept is {})",
+                            prev.seq + 1,
+                            entry.seq
+                        ),
+                    });
+                }
+                if entry.prev_hash != prev.hash {
+                    return broken(format!(
+                        "its link does not match the hash of entry {}",
+                        prev.seq
+                    ));
+                }
+                if entry.compute_hash() != entry.hash {
+                    return broken(
+                        "its content does not match its hash: it was changed after it was written"
+                            .into(),
+                    );
+                }
+                prev = AuditHead {
+                    seq: entry.seq,
+                    hash: entry.hash.clone(),
+                };
+                checked += 1;
+            }
+            match batch.last() {
+                Some(kv) if batch.len() == BATCH => start = format!("{}\0", kv.key),
+                _ => break,
+            }
+        }
+        let (_, head) = self.read_head().await?;
+        if head != prev && !(head.seq == 0 && head.hash == GENESIS_HASH && prev.seq == 0) {
+            return Ok(Verification::Broken {
+                seq: head.seq,
+                reason: format!(
+                    "the head names entry {} but the newest entry kept is {}",
+                    head.seq, prev.seq
+                ),
+            });
+        }
+        Ok(Verification::Intact { entries: checked })
+    }
+
+    /// One audit entry by number.
+    pub async fn audit_entry(&self, seq: u64) -> Result<AuditEntry> {
+        let kv = self
+            .kv
+            .get(&self.layout.audit_entry(seq))
+            .await?
+            .ok_or_else(|| Error::NotFound(format!("audit entry {seq}")))?;
+        parse_entry(&kv)
+    }
+
+    /// Every recorded change to a configuration, newest first.
+    pub async fn history(
+        &self,
+        namespace: &NamespaceName,
+        configuration: &ConfigurationName,
+    ) -> Result<Vec<Version>> {
+        let prefix = self.layout.history_prefix(namespace, configuration);
+        let index = self.kv.list_prefix(&prefix).await?;
+        let keys: Vec<String> = index
+            .iter()
+            .rev()
+            .filter_map(|kv| kv.key.strip_prefix(&prefix)?.parse::<u64>().ok())
+            .map(|seq| self.layout.audit_entry(seq))
+            .collect();
+        let mut versions = Vec::with_capacity(keys.len());
+        for chunk in keys.chunks(BATCH) {
+            for kv in self.kv.get_many(chunk).await?.into_iter().flatten() {
+                let entry = parse_entry(&kv)?;
+                versions.push(Version {
+                    seq: entry.seq,
+                    entry,
+                });
+            }
+        }
+        Ok(versions)
+    }
+
+    /// The configuration's fields as they were right after change `seq` (`None` if it did not
+    /// exist then), rebuilt from its current value by undoing every later change.
+    pub async fn configuration_at(
+        &self,
+        namespace: &NamespaceName,
+        configuration: &ConfigurationName,
+        seq: u64,
+    ) -> Result<Option<Map<String, Value>>> {
+        let history = self.history(namespace, configuration).await?;
+        if !history.iter().any(|v| v.seq == seq) {
+            return Err(Error::NotFound(format!(
+                "version {seq} of configuration {configuration:?} in namespace {namespace:?}"
+            )));
+        }
+        let key = self.layout.configuration(namespace, configuration);
+        let mut value = match self.kv.get(&key).await? {
+            Some(kv) => super::parse_json(&kv)?,
+            None => Value::Null,
+        };
+        for version in history.iter().take_while(|v| v.seq > seq) {
+            let Some(unpatch) = &version.entry.unpatch else {
+                continue;
+            };
+            json_patch::patch(&mut value, unpatch).map_err(|e| Error::Corrupt {
+                key: self.layout.audit_entry(version.seq),
+                reason: format!("its undo patch does not apply ({e})"),
+            })?;
+        }
+        match value {
+            Value::Object(fields) => Ok(Some(fields)),
+            Value::Null => Ok(None),
+            other => Err(Error::Corrupt {
+                key,
+                reason: format!("version {seq} rebuilds to {}", super::kind_of(&other)),
+            }),
+        }
+    }
+
+    /// Field by field, how version `to` differs from version `from`.
+    pub async fn diff_versions(
+        &self,
+        namespace: &NamespaceName,
+        configuration: &ConfigurationName,
+        from: u64,
+        to: u64,
+    ) -> Result<Vec<FieldChange>> {
+        let before = self
+            .configuration_at(namespace, configuration, from)
+            .await?
+            .unwrap_or_default();
+        let after = self
+            .configuration_at(namespace, configuration, to)
+            .await?
+            .unwrap_or_default();
+        Ok(diff_fields(&before, &after))
+    }
+
+    /// Makes version `seq` the current one again: a new, audited change, compared on
+    /// `expected_revision` like any other.
+    pub async fn revert(
+        &self,
+        namespace: &NamespaceName,
+        configuration: &ConfigurationName,
+        seq: u64,
+        expected_revision: Option<i64>,
+        change: &Change,
+    ) -> Result<Written> {
+        let fields = self
+            .configuration_at(namespace, configuration, seq)
+            .await?
+            .ok_or_else(|| Error::InvalidValue(format!(
+                "configuration {configuration:?} did not exist at version {seq}; delete it instead"
+            )))?;
+        let mut change = change.clone();
+        if change.comment.is_none() {
+            change.comment = Some(format!("revert to version {seq}"));
+        }
+        self.edit(
+            namespace,
+            configuration,
+            expected_revision,
+            &change,
+            Action::ConfigurationRevert,
+            None,
+            |current| {
+                *current = fields.clone();
+                Ok(())
+            },
+        )
+        .await
+    }
+}
+
+/// The fields that differ between two configurations, in name order.
+pub fn diff_fields(before: &Map<String, Value>, after: &Map<String, Value>) -> Vec<FieldChange> {
+    let mut names: Vec<&String> = before.keys().chain(after.keys()).collect();
+    names.sort();
+    names.dedup();
+    names
+        .into_iter()
+        .filter(|name| before.get(*name) != after.get(*name))
+        .map(|name| FieldChange {
+            field: name.clone(),
+            before: before.get(name).cloned(),
+            after: after.get(name).cloned(),
+        })
+        .collect()
+}

@@ -1,0 +1,183 @@
+//! Namespaces: the root index `confo` and one index key per namespace.
+
+use serde_json::Value;
+
+use super::{Change, Decision, Draft, Index, Plan, Reads, Store, Written};
+use crate::audit::{Action, Actor};
+use crate::error::{Error, Result};
+use crate::kv::{Compare, Op};
+use crate::names::{ConfigurationName, NamespaceName};
+
+pub(crate) const NAMESPACES: &str = "namespaces";
+pub(crate) const CONFIGURATIONS: &str = "configurations";
+
+impl Store {
+    /// Writes the root key `{"namespaces":[]}` if it is absent, as the original Confo does when it
+    /// loads a backend, and checks that an existing one is readable.
+    pub async fn ensure_root(&self) -> Result<()> {
+        let key = self.layout.root();
+        let read = self.kv.get(&key).await?;
+        Index::parse(read.as_ref(), NAMESPACES)?;
+        if read.is_none() {
+            let value = serde_json::to_vec(&Index::empty(NAMESPACES)).expect("static JSON");
+            // If another process created it first, the comparison fails and theirs stands.
+            self.kv
+                .txn(
+                    vec![Compare::unchanged(&key, None)],
+                    vec![Op::Put { key, value }],
+                )
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// The namespaces listed in the root key, in their stored order. Names written by other
+    /// tools that break Confo's rules are listed too.
+    pub async fn list_namespaces(&self) -> Result<Vec<String>> {
+        let read = self.kv.get(&self.layout.root()).await?;
+        Ok(Index::parse(read.as_ref(), NAMESPACES)?.names())
+    }
+
+    /// Whether `namespace` is listed in the root key.
+    pub async fn namespace_exists(&self, namespace: &NamespaceName) -> Result<bool> {
+        let read = self.kv.get(&self.layout.root()).await?;
+        Ok(Index::parse(read.as_ref(), NAMESPACES)?.contains(namespace.as_str()))
+    }
+
+    /// Creates `namespace` (an empty `{"configurations":[]}` index) and lists it in the root key,
+    /// in one transaction. A namespace key that exists but is not listed (left by the original
+    /// Confo) is listed and kept as it is.
+    pub async fn create_namespace(
+        &self,
+        namespace: &NamespaceName,
+        change: &Change,
+    ) -> Result<Written> {
+        self.add_namespace(namespace, true, change).await
+    }
+
+    /// Lists each of `namespaces` that is not listed yet (the original Confo's `namespaces`
+    /// credential). Listed ones are left alone.
+    pub async fn register_namespaces(&self, namespaces: &[NamespaceName]) -> Result<()> {
+        let change = Change::by(Actor::system()).with_comment("registered at start-up");
+        for namespace in namespaces {
+            self.add_namespace(namespace, false, &change).await?;
+        }
+        Ok(())
+    }
+
+    async fn add_namespace(
+        &self,
+        namespace: &NamespaceName,
+        must_be_new: bool,
+        change: &Change,
+    ) -> Result<Written> {
+        let root_key = self.layout.root();
+        let ns_key = self.layout.namespace(namespace);
+        self.commit(
+            change,
+            vec![root_key.clone(), ns_key.clone()],
+            |reads: &Reads| {
+                let root = Index::parse(reads.get(&root_key), NAMESPACES)?;
+                if root.contains(namespace.as_str()) {
+                    return if must_be_new {
+                        Err(Error::AlreadyExists(format!("namespace {namespace:?}")))
+                    } else {
+                        Ok(Decision::Unchanged(
+                            reads.get(&root_key).map_or(0, |kv| kv.mod_revision),
+                        ))
+                    };
+                }
+                // An existing namespace key must be a valid index before it is listed.
+                Index::parse(reads.get(&ns_key), CONFIGURATIONS)?;
+                let mut plan = Plan::default();
+                plan.compare(&root_key, reads);
+                plan.compare(&ns_key, reads);
+                plan.put_json(&root_key, &root.with(&[namespace.as_str()]));
+                if reads.get(&ns_key).is_none() {
+                    plan.put_json(&ns_key, &Index::empty(CONFIGURATIONS));
+                }
+                plan.drafts.push(Draft {
+                    action: Action::NamespaceCreate,
+                    namespace: Some(namespace.to_string()),
+                    configuration: None,
+                    field: None,
+                    before_after: None,
+                    history: None,
+                });
+                Ok(Decision::Write(plan))
+            },
+        )
+        .await
+    }
+
+    /// Deletes `namespace`. One that still holds configurations is refused unless
+    /// `with_configurations` is set; then they are deleted in the same transaction, each with
+    /// its own audit entry.
+    pub async fn delete_namespace(
+        &self,
+        namespace: &NamespaceName,
+        with_configurations: bool,
+        change: &Change,
+    ) -> Result<Written> {
+        let listing = self.list_configurations(namespace).await?;
+        let names: Vec<String> = listing
+            .registered
+            .iter()
+            .chain(&listing.unregistered)
+            .cloned()
+            .collect();
+        if !names.is_empty() && !with_configurations {
+            return Err(Error::NotEmpty {
+                namespace: namespace.to_string(),
+                count: names.len(),
+            });
+        }
+        let configurations: Vec<(ConfigurationName, String)> = names
+            .iter()
+            .filter_map(|name| ConfigurationName::new(name.as_str()).ok())
+            .map(|c| {
+                let key = self.layout.configuration(namespace, &c);
+                (c, key)
+            })
+            .collect();
+        let root_key = self.layout.root();
+        let ns_key = self.layout.namespace(namespace);
+        let mut keys = vec![root_key.clone(), ns_key.clone()];
+        keys.extend(configurations.iter().map(|(_, key)| key.clone()));
+        self.commit(change, keys, |reads: &Reads| {
+            let root = Index::parse(reads.get(&root_key), NAMESPACES)?;
+            if !root.contains(namespace.as_str()) && reads.get(&ns_key).is_none() {
+                return Err(Error::NotFound(format!("namespace {namespace:?}")));
+            }
+            let mut plan = Plan::default();
+            plan.compare(&root_key, reads);
+            plan.compare(&ns_key, reads);
+            for (configuration, key) in &configurations {
+                plan.compare(key, reads);
+                let Some(kv) = reads.get(key) else { continue };
+                let before = super::parse_json(kv).unwrap_or(Value::Null);
+                plan.delete(key);
+                plan.drafts.push(Draft {
+                    action: Action::ConfigurationDelete,
+                    namespace: Some(namespace.to_string()),
+                    configuration: Some(configuration.to_string()),
+                    field: None,
+                    before_after: Some((before, Value::Null)),
+                    history: Some((namespace.clone(), configuration.clone())),
+                });
+            }
+            plan.put_json(&root_key, &root.without(namespace.as_str()));
+            plan.delete(&ns_key);
+            plan.drafts.push(Draft {
+                action: Action::NamespaceDelete,
+                namespace: Some(namespace.to_string()),
+                configuration: None,
+                field: None,
+                before_after: None,
+                history: None,
+            });
+            Ok(Decision::Write(plan))
+        })
+        .await
+    }
+}
