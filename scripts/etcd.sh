@@ -3,7 +3,10 @@
 
 etcd_client_port="${CONFO_TEST_ETCD_PORT:-23790}"
 etcd_peer_port=$((etcd_client_port + 10))
-etcd_dir=$(mktemp -d -t confo-etcd.XXXXXX)
+# In memory where possible: the tests need etcd's semantics, not its disk's fsync latency.
+etcd_tmp=/dev/shm
+[ -d "$etcd_tmp" ] && [ -w "$etcd_tmp" ] || etcd_tmp="${TMPDIR:-/tmp}"
+etcd_dir=$(mktemp -d "$etcd_tmp/confo-etcd.XXXXXX")
 
 stop_etcd() {
   if [ -n "${etcd_pid:-}" ]; then

@@ -109,6 +109,15 @@ pub fn check_txn_limits(compares: &[Compare], ops: &[Op]) -> Result<()> {
             limit: MAX_TXN_OPS,
         });
     }
+    let mut written = std::collections::HashSet::new();
+    for op in ops {
+        let (Op::Put { key, .. } | Op::Delete { key }) = op;
+        if !written.insert(key) {
+            return Err(Error::Backend(format!(
+                "a transaction may change each key once, and {key:?} is changed twice"
+            )));
+        }
+    }
     let compare_bytes: usize = compares
         .iter()
         .map(|Compare::ModRevision { key, .. }| key.len() + 16)

@@ -1,41 +1,41 @@
 //! Confo's operations on namespaces, configurations and fields, on any [`Kv`] backend.
 //!
-//! Every write goes through [`Store::commit`]: it reads the keys a change depends on and the audit
-//! head in one round trip, lets a pure planner decide the change, and sends one transaction that
-//! compares every revision it read and writes the change together with its audit entries. When a
+//! Every write goes through [`Store::commit`]: it names the keys a change depends on and hands a
+//! pure planner to the store's committer (see [`committer`]), which reads those keys and the audit
+//! head in one round trip, lets the planner decide the change, and sends one transaction that
+//! compares every revision read and writes the change together with its audit entries. Changes
+//! that arrive together are planned one after another and committed in one transaction. When a
 //! comparison fails the planner runs again on fresh reads; a planner given an expected revision
 //! that no longer holds answers [`Error::Conflict`] instead. When the answer to a transaction is
-//! lost, the write is neither assumed nor sent again: [`Store::commit`] reads to find out and
-//! fences the audit head so that a late delivery cannot apply it behind the caller's back.
+//! lost, the write is neither assumed nor sent again: the committer reads to find out and fences
+//! the audit head so that a late delivery cannot apply it behind the caller's back.
 
+mod committer;
 mod configurations;
 mod history;
 mod namespaces;
 
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
-use chrono::Utc;
 use serde_json::{Map, Value};
 
 pub use configurations::{Configuration, ConfigurationListing};
 pub use history::{FieldChange, Version};
 
-use crate::audit::{Action, Actor, AuditEntry, AuditHead};
+use crate::audit::{Action, Actor, AuditHead};
 use crate::error::{Error, Result};
 use crate::keys::KeyLayout;
-use crate::kv::{Compare, KeyValue, Kv, Op, TxnOutcome};
+use crate::kv::{Compare, KeyValue, Kv, Op};
 use crate::names::{ConfigurationName, NamespaceName};
-
-/// How often a change is planned again on fresh reads after other writers got in first. Each
-/// try follows a definite "compare failed" answer, never an ambiguous one.
-const ATTEMPTS: usize = 200;
 
 /// The entry point for every read and write of configuration.
 #[derive(Clone)]
 pub struct Store {
     kv: Arc<dyn Kv>,
     layout: KeyLayout,
+    /// The committer task, started by the first write.
+    committer: Arc<OnceLock<committer::Handle>>,
 }
 
 /// Who makes a change, and why: recorded in the audit log with it.
@@ -70,6 +70,7 @@ pub struct Written {
 }
 
 /// The keys a change read, by key.
+#[derive(Clone, Default)]
 pub(crate) struct Reads(HashMap<String, Option<KeyValue>>);
 
 impl Reads {
@@ -226,15 +227,13 @@ impl Index {
     }
 }
 
-fn new_write_id() -> String {
-    use rand::Rng;
-    let bytes: [u8; 16] = rand::rng().random();
-    hex::encode(bytes)
-}
-
 impl Store {
     pub fn new(kv: Arc<dyn Kv>, layout: KeyLayout) -> Self {
-        Self { kv, layout }
+        Self {
+            kv,
+            layout,
+            committer: Arc::new(OnceLock::new()),
+        }
     }
 
     pub fn layout(&self) -> &KeyLayout {
@@ -254,198 +253,22 @@ impl Store {
     pub(crate) async fn read_head(&self) -> Result<(Option<KeyValue>, AuditHead)> {
         let key = self.layout.audit_head();
         let read = self.kv.get(&key).await?;
-        let head = parse_head(read.as_ref())?;
+        let head = committer::parse_head(read.as_ref())?;
         Ok((read, head))
     }
 
     /// Reads `keys` and the audit head, asks `planner` what to write, and writes it with its
-    /// audit entries in one compare-and-swap transaction (see the module documentation).
-    pub(crate) async fn commit<F>(
+    /// audit entries in one compare-and-swap transaction (see the module documentation). Must be
+    /// called inside a Tokio runtime: the first write starts the committer task.
+    pub(crate) async fn commit(
         &self,
         change: &Change,
         keys: Vec<String>,
-        mut planner: F,
-    ) -> Result<Written>
-    where
-        F: FnMut(&Reads) -> Result<Decision>,
-    {
-        let head_key = self.layout.audit_head();
-        let mut all_keys = keys;
-        all_keys.push(head_key.clone());
-        let target = all_keys.first().cloned().unwrap_or_default();
-        for _ in 0..ATTEMPTS {
-            let values = self.kv.get_many(&all_keys).await?;
-            let reads = Reads(all_keys.iter().cloned().zip(values).collect());
-            let head_read = reads.get(&head_key).cloned();
-            let head = parse_head(head_read.as_ref())?;
-            let mut plan = match planner(&reads)? {
-                Decision::Write(plan) => plan,
-                Decision::Unchanged(revision) => {
-                    return Ok(Written {
-                        revision,
-                        seq: head.seq,
-                    });
-                }
-            };
-            let entries = self.entries(change, &head, std::mem::take(&mut plan.drafts));
-            let last = entries.last().expect("every change is audited").0.clone();
-            for (entry, history) in &entries {
-                plan.put_json(
-                    &self.layout.audit_entry(entry.seq),
-                    &serde_json::to_value(entry).expect("entries serialise"),
-                );
-                if let Some((namespace, configuration)) = history {
-                    plan.ops.push(Op::Put {
-                        key: self
-                            .layout
-                            .history_entry(namespace, configuration, entry.seq),
-                        value: Vec::new(),
-                    });
-                }
-            }
-            plan.put_json(
-                &head_key,
-                &serde_json::to_value(AuditHead {
-                    seq: last.seq,
-                    hash: last.hash.clone(),
-                })
-                .expect("heads serialise"),
-            );
-            plan.compares
-                .push(Compare::unchanged(&head_key, head_read.as_ref()));
-            match self.kv.txn(plan.compares, plan.ops).await {
-                Ok(TxnOutcome::Committed { revision }) => {
-                    return Ok(Written {
-                        revision,
-                        seq: last.seq,
-                    });
-                }
-                Ok(TxnOutcome::CompareFailed) => continue,
-                Err(Error::Unavailable(detail)) => {
-                    match self.settle(&last, head_read.as_ref()).await? {
-                        Some(written) => return Ok(written),
-                        // Fenced: it will never apply, so planning it again is safe.
-                        None => {
-                            tracing::warn!(%detail, "a write's answer was lost; it was not applied and is tried again");
-                            continue;
-                        }
-                    }
-                }
-                Err(error) => return Err(error),
-            }
-        }
-        Err(Error::Busy(target))
-    }
-
-    /// The chained audit entries of `drafts`, each with the configuration whose history it
-    /// belongs to.
-    fn entries(
-        &self,
-        change: &Change,
-        head: &AuditHead,
-        drafts: Vec<Draft>,
-    ) -> Vec<(AuditEntry, Option<(NamespaceName, ConfigurationName)>)> {
-        let write_id = new_write_id();
-        let time = Utc::now();
-        let mut prev = head.clone();
-        let mut entries = Vec::with_capacity(drafts.len());
-        for draft in drafts {
-            let (patch, unpatch) = match &draft.before_after {
-                Some((before, after)) => (
-                    Some(json_patch::diff(before, after)),
-                    Some(json_patch::diff(after, before)),
-                ),
-                None => (None, None),
-            };
-            let mut entry = AuditEntry {
-                seq: prev.seq + 1,
-                time,
-                actor: change.actor.clone(),
-                action: draft.action,
-                namespace: draft.namespace,
-                configuration: draft.configuration,
-                field: draft.field,
-                comment: change.comment.clone(),
-                patch,
-                unpatch,
-                write_id: write_id.clone(),
-                prev_hash: prev.hash.clone(),
-                hash: String::new(),
-            };
-            entry.hash = entry.compute_hash();
-            prev = AuditHead {
-                seq: entry.seq,
-                hash: entry.hash.clone(),
-            };
-            entries.push((entry, draft.history));
-        }
-        entries
-    }
-
-    /// Finds out whether a transaction whose answer was lost was applied. If it was not, writes
-    /// the audit head back unchanged so that its revision moves on: the lost transaction compares
-    /// the old revision and can then never apply. Answers the write if it was applied, `None` if
-    /// it was fenced off, and `Unavailable` if the store cannot tell.
-    async fn settle(
-        &self,
-        last: &AuditEntry,
-        head_read: Option<&KeyValue>,
-    ) -> Result<Option<Written>> {
-        let unknown = |detail: String| {
-            Error::Unavailable(format!(
-                "the store stopped answering during a change, and whether it was saved is unknown ({detail}); reload to see"
-            ))
-        };
-        let entry_key = self.layout.audit_entry(last.seq);
-        for _ in 0..3 {
-            if let Some(found) = self
-                .kv
-                .get(&entry_key)
-                .await
-                .map_err(|e| unknown(e.to_string()))?
-            {
-                let entry: AuditEntry =
-                    serde_json::from_slice(&found.value).map_err(|e| Error::Corrupt {
-                        key: entry_key.clone(),
-                        reason: e.to_string(),
-                    })?;
-                return Ok((entry.write_id == last.write_id).then_some(Written {
-                    revision: found.mod_revision,
-                    seq: last.seq,
-                }));
-            }
-            let head_key = self.layout.audit_head();
-            let fence = match head_read {
-                Some(kv) => vec![Op::Put {
-                    key: head_key.clone(),
-                    value: kv.value.clone(),
-                }],
-                None => vec![Op::Put {
-                    key: head_key.clone(),
-                    value: serde_json::to_vec(&AuditHead::default()).expect("heads serialise"),
-                }],
-            };
-            match self
-                .kv
-                .txn(vec![Compare::unchanged(&head_key, head_read)], fence)
-                .await
-            {
-                Ok(TxnOutcome::Committed { .. }) => return Ok(None),
-                // The head moved: either our write or someone else's landed; look again.
-                Ok(TxnOutcome::CompareFailed) => continue,
-                Err(e) => return Err(unknown(e.to_string())),
-            }
-        }
-        Err(unknown("the audit head kept moving".into()))
-    }
-}
-
-fn parse_head(read: Option<&KeyValue>) -> Result<AuditHead> {
-    match read {
-        None => Ok(AuditHead::default()),
-        Some(kv) => serde_json::from_slice(&kv.value).map_err(|e| Error::Corrupt {
-            key: kv.key.clone(),
-            reason: format!("not an audit head ({e})"),
-        }),
+        planner: impl FnMut(&Reads) -> Result<Decision> + Send + 'static,
+    ) -> Result<Written> {
+        let handle = self
+            .committer
+            .get_or_init(|| committer::start(self.kv.clone(), self.layout.clone()));
+        handle.submit(change.clone(), keys, Box::new(planner)).await
     }
 }

@@ -132,7 +132,8 @@ impl EtcdKv {
         for index in self.order() {
             match self.send(index, &request).await {
                 Ok(value) => return Ok(value),
-                Err(error) => last_error = Some(error),
+                Err(error @ Error::Unavailable(_)) => last_error = Some(error),
+                Err(error) => return Err(error),
             }
         }
         Err(last_error.expect("at least one member"))
@@ -153,7 +154,7 @@ impl EtcdKv {
             Err(e) => Err(e),
         };
         match &result {
-            Ok(_) => self.answered(index),
+            Ok(_) | Err(Error::Backend(_)) => self.answered(index),
             Err(error) => {
                 tracing::warn!(endpoint = %member.endpoint, %error, "etcd member failed");
                 self.failed(index);
@@ -163,8 +164,33 @@ impl EtcdKv {
     }
 }
 
+/// A failure to reach the member (or a member without a leader) is `Unavailable`, and another
+/// member may answer; anything else is the request's own fault and is not tried elsewhere.
 fn unavailable(endpoint: &str, e: etcd_client::Error) -> Error {
-    Error::Unavailable(format!("etcd at {endpoint}: {e}"))
+    use etcd_client::Error as E;
+    let reachability = match &e {
+        E::GRpcStatus(status) => matches!(
+            status.code(),
+            tonic::Code::Unavailable
+                | tonic::Code::DeadlineExceeded
+                | tonic::Code::Cancelled
+                | tonic::Code::Unknown
+                | tonic::Code::Aborted
+        ),
+        E::InvalidArgs(_)
+        | E::InvalidUri(_)
+        | E::Utf8Error(_)
+        | E::LeaseKeepAliveError(_)
+        | E::ElectError(_)
+        | E::InvalidMetadataValue(_)
+        | E::EndpointError(_) => false,
+        _ => true,
+    };
+    if reachability {
+        Error::Unavailable(format!("etcd at {endpoint}: {e}"))
+    } else {
+        Error::Backend(format!("etcd at {endpoint} refused the request: {e}"))
+    }
 }
 
 fn timed_out(endpoint: &str, timeout: Duration) -> Error {

@@ -144,7 +144,7 @@ impl Store {
             .kv
             .get(&key)
             .await?
-            .ok_or_else(|| not_found(namespace, configuration))?;
+            .ok_or_else(|| not_found(&namespace, &configuration))?;
         Ok(Configuration {
             namespace: namespace.to_string(),
             name: configuration.to_string(),
@@ -167,11 +167,12 @@ impl Store {
         let root_key = self.layout.root();
         let ns_key = self.layout.namespace(namespace);
         let key = self.layout.configuration(namespace, configuration);
+        let (namespace, configuration) = (namespace.clone(), configuration.clone());
         let value = Value::Object(fields);
         self.commit(
             change,
             vec![key.clone(), root_key.clone(), ns_key.clone()],
-            |reads: &Reads| {
+            move |reads: &Reads| {
                 let root = Index::parse(reads.get(&root_key), NAMESPACES)?;
                 if !root.contains(namespace.as_str()) {
                     return Err(Error::NotFound(format!("namespace {namespace:?}")));
@@ -221,7 +222,7 @@ impl Store {
             change,
             Action::ConfigurationReplace,
             None,
-            |current| {
+            move |current| {
                 *current = fields.clone();
                 Ok(())
             },
@@ -240,6 +241,7 @@ impl Store {
         change: &Change,
     ) -> Result<Written> {
         check_field_name(field)?;
+        let name = field.to_owned();
         self.edit(
             namespace,
             configuration,
@@ -247,8 +249,8 @@ impl Store {
             change,
             Action::FieldSet,
             Some(field),
-            |current| {
-                current.insert(field.to_owned(), value.clone());
+            move |current| {
+                current.insert(name.clone(), value.clone());
                 Ok(())
             },
         )
@@ -266,6 +268,7 @@ impl Store {
         change: &Change,
     ) -> Result<Written> {
         check_field_name(new_name)?;
+        let (from, to) = (field.to_owned(), new_name.to_owned());
         self.edit(
             namespace,
             configuration,
@@ -273,17 +276,17 @@ impl Store {
             change,
             Action::FieldRename,
             Some(field),
-            |current| {
-                if field == new_name {
+            move |current| {
+                if from == to {
                     return Ok(());
                 }
-                if current.contains_key(new_name) {
-                    return Err(Error::AlreadyExists(format!("field {new_name:?}")));
+                if current.contains_key(&to) {
+                    return Err(Error::AlreadyExists(format!("field {to:?}")));
                 }
                 let value = current
-                    .remove(field)
-                    .ok_or_else(|| Error::NotFound(format!("field {field:?}")))?;
-                current.insert(new_name.to_owned(), value);
+                    .remove(&from)
+                    .ok_or_else(|| Error::NotFound(format!("field {from:?}")))?;
+                current.insert(to.clone(), value);
                 Ok(())
             },
         )
@@ -299,6 +302,7 @@ impl Store {
         expected_revision: Option<i64>,
         change: &Change,
     ) -> Result<Written> {
+        let name = field.to_owned();
         self.edit(
             namespace,
             configuration,
@@ -306,11 +310,11 @@ impl Store {
             change,
             Action::FieldDelete,
             Some(field),
-            |current| {
+            move |current| {
                 current
-                    .remove(field)
+                    .remove(&name)
                     .map(|_| ())
-                    .ok_or_else(|| Error::NotFound(format!("field {field:?}")))
+                    .ok_or_else(|| Error::NotFound(format!("field {name:?}")))
             },
         )
         .await
@@ -331,17 +335,19 @@ impl Store {
         change: &Change,
         action: Action,
         field: Option<&str>,
-        mut edit: impl FnMut(&mut Map<String, Value>) -> Result<()>,
+        mut edit: impl FnMut(&mut Map<String, Value>) -> Result<()> + Send + 'static,
     ) -> Result<Written> {
         let key = self.layout.configuration(namespace, configuration);
-        self.commit(change, vec![key.clone()], |reads: &Reads| {
+        let (namespace, configuration) = (namespace.clone(), configuration.clone());
+        let field = field.map(str::to_owned);
+        self.commit(change, vec![key.clone()], move |reads: &Reads| {
             let read = reads.get(&key);
             if let Some(expected) = expected_revision
                 && read.map(|kv| kv.mod_revision) != Some(expected)
             {
                 return Err(conflict(read, &key));
             }
-            let kv = read.ok_or_else(|| not_found(namespace, configuration))?;
+            let kv = read.ok_or_else(|| not_found(&namespace, &configuration))?;
             let before = as_object(kv)?;
             let mut after = before.clone();
             edit(&mut after)?;
@@ -356,7 +362,7 @@ impl Store {
                 action,
                 namespace: Some(namespace.to_string()),
                 configuration: Some(configuration.to_string()),
-                field: field.map(str::to_owned),
+                field: field.clone(),
                 before_after: Some((before, after)),
                 history: Some((namespace.clone(), configuration.clone())),
             });
@@ -375,17 +381,18 @@ impl Store {
     ) -> Result<Written> {
         let key = self.layout.configuration(namespace, configuration);
         let ns_key = self.layout.namespace(namespace);
+        let (namespace, configuration) = (namespace.clone(), configuration.clone());
         self.commit(
             change,
             vec![key.clone(), ns_key.clone()],
-            |reads: &Reads| {
+            move |reads: &Reads| {
                 let read = reads.get(&key);
                 if let Some(expected) = expected_revision
                     && read.map(|kv| kv.mod_revision) != Some(expected)
                 {
                     return Err(conflict(read, &key));
                 }
-                let kv = read.ok_or_else(|| not_found(namespace, configuration))?;
+                let kv = read.ok_or_else(|| not_found(&namespace, &configuration))?;
                 let before = parse_json(kv).unwrap_or(Value::Null);
                 let index = Index::parse(reads.get(&ns_key), CONFIGURATIONS)?;
                 let mut plan = Plan::default();
@@ -433,13 +440,16 @@ impl Store {
                 .iter()
                 .map(|c| self.layout.configuration(namespace, c)),
         );
-        self.commit(change, keys, |reads: &Reads| {
+        let registered: Vec<String> = names.iter().map(ToString::to_string).collect();
+        let namespace = namespace.clone();
+        let layout = self.layout.clone();
+        self.commit(change, keys, move |reads: &Reads| {
             let index = Index::parse(reads.get(&ns_key), CONFIGURATIONS)?;
             let mut plan = Plan::default();
             plan.compare(&ns_key, reads);
             let mut added = Vec::new();
             for configuration in &names {
-                let key = self.layout.configuration(namespace, configuration);
+                let key = layout.configuration(&namespace, configuration);
                 plan.compare(&key, reads);
                 if reads.get(&key).is_none() || index.contains(configuration.as_str()) {
                     continue;
@@ -463,6 +473,6 @@ impl Store {
             Ok(Decision::Write(plan))
         })
         .await?;
-        Ok(names.iter().map(ToString::to_string).collect())
+        Ok(registered)
     }
 }

@@ -194,7 +194,7 @@ impl Store {
             .map(|seq| self.layout.audit_entry(seq))
             .collect();
         let mut versions = Vec::with_capacity(keys.len());
-        for chunk in keys.chunks(BATCH) {
+        for chunk in keys.chunks(crate::kv::MAX_TXN_OPS) {
             for kv in self.kv.get_many(chunk).await?.into_iter().flatten() {
                 let entry = parse_entry(&kv)?;
                 versions.push(Version {
@@ -290,7 +290,7 @@ impl Store {
             &change,
             Action::ConfigurationRevert,
             None,
-            |current| {
+            move |current| {
                 *current = fields.clone();
                 Ok(())
             },

@@ -73,10 +73,11 @@ impl Store {
     ) -> Result<Written> {
         let root_key = self.layout.root();
         let ns_key = self.layout.namespace(namespace);
+        let namespace = namespace.clone();
         self.commit(
             change,
             vec![root_key.clone(), ns_key.clone()],
-            |reads: &Reads| {
+            move |reads: &Reads| {
                 let root = Index::parse(reads.get(&root_key), NAMESPACES)?;
                 if root.contains(namespace.as_str()) {
                     return if must_be_new {
@@ -144,7 +145,8 @@ impl Store {
         let ns_key = self.layout.namespace(namespace);
         let mut keys = vec![root_key.clone(), ns_key.clone()];
         keys.extend(configurations.iter().map(|(_, key)| key.clone()));
-        self.commit(change, keys, |reads: &Reads| {
+        let namespace = namespace.clone();
+        self.commit(change, keys, move |reads: &Reads| {
             let root = Index::parse(reads.get(&root_key), NAMESPACES)?;
             if !root.contains(namespace.as_str()) && reads.get(&ns_key).is_none() {
                 return Err(Error::NotFound(format!("namespace {namespace:?}")));
