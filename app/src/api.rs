@@ -23,10 +23,18 @@ pub(crate) mod ssr {
         confo::Change::by(confo::Actor::user("anonymous"))
     }
 
-    /// Sets the response status for `error` and hands it back, for `map_err`.
+    /// Sets the response status for `error` and hands it back, for `map_err`. A plain form post
+    /// (JavaScript off) keeps the redirect back to its page, which shows the error.
     pub fn reject(error: impl Into<AppError>) -> AppError {
         let error = error.into();
-        if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
+        let form_post = use_context::<http::request::Parts>().is_some_and(|parts| {
+            parts
+                .headers
+                .get(http::header::ACCEPT)
+                .and_then(|v| v.to_str().ok())
+                .is_some_and(|accept| accept.contains("text/html"))
+        });
+        if !form_post && let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
             response.set_status(
                 http::StatusCode::from_u16(error.status())
                     .unwrap_or(http::StatusCode::INTERNAL_SERVER_ERROR),

@@ -7,7 +7,7 @@ mod pages;
 use leptos::prelude::*;
 use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
 use leptos_router::components::{A, Route, Router, Routes};
-use leptos_router::path;
+use leptos_router::{SsrMode, path};
 
 /// The HTML document around the application, rendered on the server.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
@@ -43,7 +43,8 @@ pub fn App() -> impl IntoView {
             </header>
             <main>
                 <Routes fallback=pages::NotFound>
-                    <Route path=path!("") view=pages::Home/>
+                    // In-order streaming: the page is complete without JavaScript.
+                    <Route path=path!("") view=pages::Home ssr=SsrMode::InOrder/>
                 </Routes>
             </main>
         </Router>
