@@ -67,6 +67,26 @@ pub enum TxnOutcome {
     CompareFailed,
 }
 
+/// The keys one revision changed (`value: None` for a deletion).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KvChange {
+    pub revision: i64,
+    pub changes: Vec<(String, Option<Vec<u8>>)>,
+}
+
+/// Why a watch stream ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum WatchEnd {
+    /// The revisions asked for are no longer kept (etcd compacted them, or the embedded store's
+    /// buffer moved on): re-read, then watch from the current revision.
+    Compacted,
+    /// The connection broke; watching again from the next revision misses nothing.
+    Disconnected(String),
+}
+
+/// What a backend's watch sends: one item per revision, in order, and at most one `Err` last.
+pub type WatchReceiver = tokio::sync::mpsc::Receiver<std::result::Result<KvChange, WatchEnd>>;
+
 /// The storage backends' common interface.
 #[async_trait]
 pub trait Kv: Send + Sync + 'static {
@@ -92,6 +112,13 @@ pub trait Kv: Send + Sync + 'static {
     async fn txn(&self, compares: Vec<Compare>, ops: Vec<Op>) -> Result<TxnOutcome>;
     /// Checks that the backend answers.
     async fn ping(&self) -> Result<()>;
+    /// The store's current revision.
+    async fn revision(&self) -> Result<i64>;
+    /// Streams every change to keys under `prefix` from revision `from` on.
+    async fn watch(&self, prefix: &str, from: i64) -> Result<WatchReceiver>;
+    /// Forgets the change history before `revision`: watches from an older revision end with
+    /// [`WatchEnd::Compacted`]. Current values are untouched.
+    async fn compact(&self, revision: i64) -> Result<()>;
 }
 
 /// The smallest string above every string that starts with `prefix`.

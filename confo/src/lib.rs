@@ -6,6 +6,7 @@
 //! the [`kv::Kv`] trait so that every operation in [`store`] runs unchanged on either.
 
 pub mod audit;
+pub mod client;
 pub mod error;
 pub mod keys;
 pub mod kv;

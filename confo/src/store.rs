@@ -14,14 +14,16 @@ mod committer;
 mod configurations;
 mod history;
 mod namespaces;
+mod watch;
 
 use std::collections::HashMap;
 use std::sync::{Arc, OnceLock};
 
 use serde_json::{Map, Value};
 
-pub use configurations::{Configuration, ConfigurationListing};
-pub use history::{FieldChange, Version};
+pub use configurations::{Configuration, ConfigurationListing, check_field_name};
+pub use history::{FieldChange, Version, diff_fields};
+pub use watch::{Target, WatchEvent};
 
 use crate::audit::{Action, Actor, AuditHead};
 use crate::error::{Error, Result};

@@ -1,147 +1,14 @@
 //! The storage contract: every test here runs unchanged against the embedded store and against
 //! a real etcd (the one the test script starts, named by `CONFO_TEST_ETCD_ENDPOINTS`).
 
-use std::sync::Arc;
-use std::time::Duration;
+mod common;
 
+use common::{Backend, cfg, change, next_event, ns, object, with_namespace};
 use confo::audit::Verification;
-use confo::kv::embedded::EmbeddedKv;
-use confo::kv::etcd::{EtcdConfig, EtcdKv};
-use confo::kv::{Compare, Kv, MAX_REQUEST_BYTES, Op, TxnOutcome};
-use confo::{
-    Action, Actor, AuditQuery, Change, ConfigurationName, Error, KeyLayout, NamespaceName, Store,
-};
+use confo::kv::{Compare, MAX_REQUEST_BYTES, Op, TxnOutcome};
+use confo::store::{Target, WatchEvent};
+use confo::{Action, Actor, AuditQuery, Change, Error, NamespaceName};
 use serde_json::json;
-
-/// A backend for one test, with a key prefix no other test uses.
-struct Backend {
-    kv: Arc<dyn Kv>,
-    prefix: String,
-    _dir: Option<tempfile::TempDir>,
-}
-
-impl Backend {
-    fn key(&self, name: &str) -> String {
-        format!("{}{name}", self.prefix)
-    }
-
-    fn store(&self) -> Store {
-        Store::new(self.kv.clone(), KeyLayout::with_prefix(self.prefix.clone()))
-    }
-
-    async fn put(&self, name: &str, value: &str) {
-        let key = self.key(name);
-        let outcome = self
-            .kv
-            .txn(
-                vec![],
-                vec![Op::Put {
-                    key,
-                    value: value.as_bytes().to_vec(),
-                }],
-            )
-            .await
-            .unwrap();
-        assert!(matches!(outcome, TxnOutcome::Committed { .. }));
-    }
-
-    async fn value(&self, name: &str) -> Option<String> {
-        self.kv
-            .get(&self.key(name))
-            .await
-            .unwrap()
-            .map(|kv| String::from_utf8(kv.value).unwrap())
-    }
-}
-
-fn change() -> Change {
-    Change::by(Actor::user("tester"))
-}
-
-fn unique_prefix() -> String {
-    use std::sync::atomic::{AtomicU64, Ordering};
-    static NEXT: AtomicU64 = AtomicU64::new(0);
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_nanos();
-    format!(
-        "test{}x{}x{}/",
-        std::process::id(),
-        nanos,
-        NEXT.fetch_add(1, Ordering::Relaxed)
-    )
-}
-
-/// Embedded stores go to memory where possible: the tests check semantics, not the disk's fsync.
-fn scratch_dir() -> tempfile::TempDir {
-    let shm = std::path::Path::new("/dev/shm");
-    if shm.is_dir() {
-        if let Ok(dir) = tempfile::tempdir_in(shm) {
-            return dir;
-        }
-    }
-    tempfile::tempdir().unwrap()
-}
-
-async fn embedded() -> Option<Backend> {
-    let dir = scratch_dir();
-    let kv = EmbeddedKv::open(dir.path()).unwrap();
-    Some(Backend {
-        kv: Arc::new(kv),
-        prefix: unique_prefix(),
-        _dir: Some(dir),
-    })
-}
-
-async fn etcd() -> Option<Backend> {
-    let Ok(endpoints) = std::env::var("CONFO_TEST_ETCD_ENDPOINTS") else {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "CONFO_TEST_ETCD_ENDPOINTS must name an etcd in CI (scripts/test.sh starts one)"
-        );
-        eprintln!("skipped: set CONFO_TEST_ETCD_ENDPOINTS (scripts/test.sh does) to test etcd");
-        return None;
-    };
-    let config = EtcdConfig {
-        endpoints: endpoints.split(',').map(str::to_owned).collect(),
-        timeout: Duration::from_secs(5),
-        credentials: None,
-    };
-    let kv = EtcdKv::connect(&config)
-        .await
-        .expect("the test etcd answers");
-    Some(Backend {
-        kv: Arc::new(kv),
-        prefix: unique_prefix(),
-        _dir: None,
-    })
-}
-
-macro_rules! contract {
-    ($($test:ident),* $(,)?) => {
-        mod embedded_store {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-                async fn $test() {
-                    if let Some(backend) = super::embedded().await {
-                        super::$test(backend).await;
-                    }
-                }
-            )*
-        }
-        mod etcd_store {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-                async fn $test() {
-                    if let Some(backend) = super::etcd().await {
-                        super::$test(backend).await;
-                    }
-                }
-            )*
-        }
-    };
-}
 
 contract!(
     absent_key_reads_as_none,
@@ -172,6 +39,7 @@ contract!(
     audit_queries_filter_and_paginate,
     concurrent_counter_loses_no_update,
     many_creators_in_one_namespace_are_all_listed,
+    watch_reports_changes_in_order_with_their_author,
 );
 
 async fn absent_key_reads_as_none(b: Backend) {
@@ -421,28 +289,6 @@ async fn concurrent_creators_lose_nothing(b: Backend) {
     let mut expected: Vec<String> = (0..16).map(|i| format!("ns{i}")).collect();
     expected.sort();
     assert_eq!(listed, expected);
-}
-
-fn ns(name: &str) -> NamespaceName {
-    NamespaceName::new(name).unwrap()
-}
-
-fn cfg(name: &str) -> ConfigurationName {
-    ConfigurationName::new(name).unwrap()
-}
-
-fn object(value: serde_json::Value) -> serde_json::Map<String, serde_json::Value> {
-    match value {
-        serde_json::Value::Object(map) => map,
-        other => panic!("not an object: {other}"),
-    }
-}
-
-async fn with_namespace(b: &Backend, name: &str) -> Store {
-    let store = b.store();
-    store.ensure_root().await.unwrap();
-    store.create_namespace(&ns(name), &change()).await.unwrap();
-    store
 }
 
 async fn configuration_round_trip_keeps_every_json_type(b: Backend) {
@@ -1103,4 +949,49 @@ async fn many_creators_in_one_namespace_are_all_listed(b: Backend) {
             entries: (CREATORS * EACH + 1) as u64
         }
     );
+}
+
+async fn watch_reports_changes_in_order_with_their_author(b: Backend) {
+    let store = b.store();
+    store.ensure_root().await.unwrap();
+    let mut events = store.watch().await.unwrap();
+    store.create_namespace(&ns("n"), &change()).await.unwrap();
+    store
+        .create_configuration(&ns("n"), &cfg("c"), object(json!({"a": 1})), &change())
+        .await
+        .unwrap();
+    // Written by another tool, as `etcdctl put n-c '{"a":2}'` would.
+    b.put("n-c", r#"{"a":2}"#).await;
+
+    let mut revisions = Vec::new();
+    let mut seen = Vec::new();
+    for _ in 0..3 {
+        match next_event(&mut events).await {
+            WatchEvent::Changed {
+                revision,
+                targets,
+                actor,
+            } => {
+                revisions.push(revision);
+                seen.push((targets, actor));
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    assert!(revisions.windows(2).all(|w| w[0] < w[1]), "{revisions:?}");
+    let tester = Some(Actor::user("tester"));
+    let c = Target::Configuration {
+        namespace: "n".into(),
+        configuration: "c".into(),
+    };
+    assert_eq!(
+        seen[0],
+        (
+            vec![Target::Namespaces, Target::Namespace("n".into())],
+            tester.clone()
+        )
+    );
+    assert!(seen[1].0.contains(&c) && seen[1].0.contains(&Target::Namespace("n".into())));
+    assert_eq!(seen[1].1, tester);
+    assert_eq!(seen[2], (vec![c], None));
 }

@@ -11,7 +11,9 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
 
-use super::{Compare, KeyValue, Kv, Op, TxnOutcome, check_txn_limits};
+use super::{
+    Compare, KeyValue, Kv, KvChange, Op, TxnOutcome, WatchEnd, WatchReceiver, check_txn_limits,
+};
 use crate::error::{Error, Result};
 
 /// Each key's value and the revision of its last change.
@@ -23,10 +25,24 @@ const REVISION: &str = "revision";
 /// The file name inside the data directory.
 pub const FILE_NAME: &str = "confo.redb";
 
+/// How many recent revisions the embedded store keeps for watchers that fall behind.
+const WATCH_BUFFER: usize = 4096;
+
 /// An embedded store in one file.
 #[derive(Clone)]
 pub struct EmbeddedKv {
     db: Arc<Database>,
+    changes: Arc<Changes>,
+}
+
+/// Recent committed changes, for watchers: a buffer to start from and a channel for new ones.
+struct Changes {
+    /// Held from a write's start to its publication, so that watchers see revisions in order.
+    writing: std::sync::Mutex<()>,
+    recent: std::sync::Mutex<std::collections::VecDeque<KvChange>>,
+    /// No change before this revision is kept (after [`Kv::compact`]).
+    compacted: std::sync::Mutex<i64>,
+    live: tokio::sync::broadcast::Sender<KvChange>,
 }
 
 fn backend(e: impl std::fmt::Display) -> Error {
@@ -46,7 +62,15 @@ impl EmbeddedKv {
         txn.open_table(KEYS).map_err(backend)?;
         txn.open_table(META).map_err(backend)?;
         txn.commit().map_err(backend)?;
-        Ok(Self { db: Arc::new(db) })
+        Ok(Self {
+            db: Arc::new(db),
+            changes: Arc::new(Changes {
+                writing: std::sync::Mutex::new(()),
+                compacted: std::sync::Mutex::new(0),
+                recent: std::sync::Mutex::new(std::collections::VecDeque::new()),
+                live: tokio::sync::broadcast::channel(WATCH_BUFFER).0,
+            }),
+        })
     }
 
     async fn blocking<T: Send + 'static>(
@@ -126,7 +150,9 @@ impl Kv for EmbeddedKv {
 
     async fn txn(&self, compares: Vec<Compare>, ops: Vec<Op>) -> Result<TxnOutcome> {
         check_txn_limits(&compares, &ops)?;
+        let changes = self.changes.clone();
         self.blocking(move |db| {
+            let _writing = changes.writing.lock().expect("not poisoned");
             let txn = db.begin_write().map_err(backend)?;
             let revision = {
                 let keys = txn.open_table(KEYS).map_err(backend)?;
@@ -161,14 +187,136 @@ impl Kv for EmbeddedKv {
                 }
                 revision
             };
+            let change = KvChange {
+                revision,
+                changes: ops
+                    .into_iter()
+                    .map(|op| match op {
+                        Op::Put { key, value } => (key, Some(value)),
+                        Op::Delete { key } => (key, None),
+                    })
+                    .collect(),
+            };
             txn.commit().map_err(backend)?;
+            changes.publish(change);
             Ok(TxnOutcome::Committed { revision })
         })
         .await
     }
 
+    async fn revision(&self) -> Result<i64> {
+        self.blocking(|db| {
+            let txn = db.begin_read().map_err(backend)?;
+            let meta = txn.open_table(META).map_err(backend)?;
+            Ok(meta
+                .get(REVISION)
+                .map_err(backend)?
+                .map_or(1, |v| v.value()))
+        })
+        .await
+    }
+
+    async fn watch(&self, prefix: &str, from: i64) -> Result<WatchReceiver> {
+        let (sender, receiver) = tokio::sync::mpsc::channel(256);
+        let mut live = self.changes.live.subscribe();
+        let current = self.revision().await?;
+        // Everything from `from` on must be in the buffer, unless nothing was written since.
+        let backlog: Option<Vec<KvChange>> = {
+            let recent = self.changes.recent.lock().expect("not poisoned");
+            let compacted = *self.changes.compacted.lock().expect("not poisoned");
+            let buffered_from = recent
+                .front()
+                .map_or(current + 1, |c| c.revision)
+                .max(compacted);
+            (from > current || buffered_from <= from).then(|| {
+                recent
+                    .iter()
+                    .filter(|c| c.revision >= from)
+                    .cloned()
+                    .collect()
+            })
+        };
+        let prefix = prefix.to_owned();
+        tokio::spawn(async move {
+            let only_prefix = |change: KvChange| {
+                let changes: Vec<_> = change
+                    .changes
+                    .into_iter()
+                    .filter(|(key, _)| key.starts_with(&prefix))
+                    .collect();
+                (!changes.is_empty()).then_some(KvChange {
+                    revision: change.revision,
+                    changes,
+                })
+            };
+            let Some(backlog) = backlog else {
+                // Revisions older than the buffer were asked for: they are gone.
+                let _ = sender.send(Err(WatchEnd::Compacted)).await;
+                return;
+            };
+            let mut next = from;
+            for change in backlog {
+                next = change.revision + 1;
+                if let Some(change) = only_prefix(change)
+                    && sender.send(Ok(change)).await.is_err()
+                {
+                    return;
+                }
+            }
+            loop {
+                match live.recv().await {
+                    Ok(change) if change.revision < next => continue,
+                    Ok(change) => {
+                        next = change.revision + 1;
+                        if let Some(change) = only_prefix(change)
+                            && sender.send(Ok(change)).await.is_err()
+                        {
+                            return;
+                        }
+                    }
+                    Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {
+                        let _ = sender.send(Err(WatchEnd::Compacted)).await;
+                        return;
+                    }
+                    Err(tokio::sync::broadcast::error::RecvError::Closed) => {
+                        let _ = sender
+                            .send(Err(WatchEnd::Disconnected("the store was closed".into())))
+                            .await;
+                        return;
+                    }
+                }
+            }
+        });
+        Ok(receiver)
+    }
+
+    async fn compact(&self, revision: i64) -> Result<()> {
+        let mut recent = self.changes.recent.lock().expect("not poisoned");
+        while recent.front().is_some_and(|c| c.revision < revision) {
+            recent.pop_front();
+        }
+        if recent.is_empty() {
+            *self.changes.compacted.lock().expect("not poisoned") = revision;
+        }
+        Ok(())
+    }
+
     async fn ping(&self) -> Result<()> {
         self.blocking(|db| db.begin_read().map(|_| ()).map_err(backend))
             .await
+    }
+}
+
+impl Changes {
+    fn publish(&self, change: KvChange) {
+        {
+            let mut recent = self.recent.lock().expect("not poisoned");
+            if recent.len() == WATCH_BUFFER {
+                recent.pop_front();
+            }
+            recent.push_back(change.clone());
+        }
+        // No receiver is fine: nobody is watching.
+        let _ = self.live.send(change);
     }
 }

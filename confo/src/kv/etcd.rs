@@ -13,10 +13,12 @@ use std::time::{Duration, Instant};
 use async_trait::async_trait;
 use etcd_client::{
     Client, Compare as EtcdCompare, CompareOp, ConnectOptions, GetOptions, SortOrder, SortTarget,
-    Txn, TxnOp, TxnOpResponse,
+    Txn, TxnOp, TxnOpResponse, WatchOptions,
 };
 
-use super::{Compare, KeyValue, Kv, Op, TxnOutcome, check_txn_limits};
+use super::{
+    Compare, KeyValue, Kv, KvChange, Op, TxnOutcome, WatchEnd, WatchReceiver, check_txn_limits,
+};
 use crate::error::{Error, Result};
 
 /// How to reach an etcd cluster.
@@ -303,6 +305,72 @@ impl Kv for EtcdKv {
         }
         let revision = response.header().map_or(0, |h| h.revision());
         Ok(TxnOutcome::Committed { revision })
+    }
+
+    async fn revision(&self) -> Result<i64> {
+        let response = self
+            .read(|mut client| async move { client.status().await })
+            .await?;
+        Ok(response.header().map_or(0, |h| h.revision()))
+    }
+
+    async fn watch(&self, prefix: &str, from: i64) -> Result<WatchReceiver> {
+        let options = WatchOptions::new().with_prefix().with_start_revision(from);
+        let mut stream = self
+            .read(|mut client| {
+                let options = options.clone();
+                async move { client.watch(prefix, Some(options)).await }
+            })
+            .await?;
+        let (sender, receiver) = tokio::sync::mpsc::channel(256);
+        tokio::spawn(async move {
+            loop {
+                let end = match stream.message().await {
+                    Ok(Some(response)) if response.compact_revision() > 0 => WatchEnd::Compacted,
+                    Ok(Some(response)) if response.canceled() => {
+                        WatchEnd::Disconnected(response.cancel_reason().to_owned())
+                    }
+                    Ok(Some(response)) => {
+                        // One response may hold several revisions; send them one by one.
+                        let mut by_revision: Vec<KvChange> = Vec::new();
+                        for event in response.events() {
+                            let Some(kv) = event.kv() else { continue };
+                            let key = String::from_utf8_lossy(kv.key()).into_owned();
+                            let value = match event.event_type() {
+                                etcd_client::EventType::Put => Some(kv.value().to_vec()),
+                                etcd_client::EventType::Delete => None,
+                            };
+                            match by_revision.last_mut() {
+                                Some(change) if change.revision == kv.mod_revision() => {
+                                    change.changes.push((key, value));
+                                }
+                                _ => by_revision.push(KvChange {
+                                    revision: kv.mod_revision(),
+                                    changes: vec![(key, value)],
+                                }),
+                            }
+                        }
+                        for change in by_revision {
+                            if sender.send(Ok(change)).await.is_err() {
+                                return;
+                            }
+                        }
+                        continue;
+                    }
+                    Ok(None) => WatchEnd::Disconnected("etcd closed the watch".into()),
+                    Err(e) => WatchEnd::Disconnected(e.to_string()),
+                };
+                let _ = sender.send(Err(end)).await;
+                return;
+            }
+        });
+        Ok(receiver)
+    }
+
+    async fn compact(&self, revision: i64) -> Result<()> {
+        self.read(|mut client| async move { client.compact(revision, None).await })
+            .await
+            .map(|_| ())
     }
 
     async fn ping(&self) -> Result<()> {

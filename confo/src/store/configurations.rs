@@ -144,7 +144,7 @@ impl Store {
             .kv
             .get(&key)
             .await?
-            .ok_or_else(|| not_found(&namespace, &configuration))?;
+            .ok_or_else(|| not_found(namespace, configuration))?;
         Ok(Configuration {
             namespace: namespace.to_string(),
             name: configuration.to_string(),

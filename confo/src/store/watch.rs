@@ -1,0 +1,175 @@
+//! A stream of changes to namespaces and configurations, for live pages and services.
+
+use std::time::Duration;
+
+use tokio::sync::mpsc;
+
+use super::Store;
+use crate::audit::{Actor, AuditEntry};
+use crate::kv::WatchEnd;
+use crate::names::ROOT_NAME;
+
+/// What changed.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Target {
+    /// The list of namespaces.
+    Namespaces,
+    /// A namespace's list of configurations.
+    Namespace(String),
+    /// A configuration's fields.
+    Configuration {
+        namespace: String,
+        configuration: String,
+    },
+}
+
+/// One item of [`Store::watch`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum WatchEvent {
+    /// What one revision changed, and who changed it (`None` when it was written by another
+    /// tool, such as `etcdctl` or the original Confo).
+    Changed {
+        revision: i64,
+        targets: Vec<Target>,
+        actor: Option<Actor>,
+    },
+    /// Changes may have been missed (etcd compacted its history, or the watcher fell behind):
+    /// re-read whatever is shown. Watching goes on from `revision`.
+    Resync { revision: i64 },
+}
+
+impl Store {
+    /// Streams every change made after this call returns, in revision order, none twice. A
+    /// broken connection is re-established from the next revision; when revisions were lost
+    /// meanwhile, a [`WatchEvent::Resync`] says so. The stream ends when the receiver is dropped.
+    pub async fn watch(&self) -> crate::Result<mpsc::Receiver<WatchEvent>> {
+        let current = self.kv.revision().await?;
+        Ok(self.watch_from(current + 1))
+    }
+
+    /// Like [`Store::watch`], from `revision` on (for a watcher that resumes where it stopped).
+    pub fn watch_from(&self, revision: i64) -> mpsc::Receiver<WatchEvent> {
+        let (sender, receiver) = mpsc::channel(256);
+        let store = self.clone();
+        tokio::spawn(async move { store.watch_loop(sender, revision).await });
+        receiver
+    }
+
+    async fn watch_loop(&self, sender: mpsc::Sender<WatchEvent>, from: i64) {
+        let prefix = self.layout.root().trim_end_matches(ROOT_NAME).to_owned();
+        let mut next = Some(from);
+        let mut failures: u32 = 0;
+        loop {
+            let from = match next {
+                Some(from) => from,
+                None => match self.kv.revision().await {
+                    Ok(current) => current + 1,
+                    Err(_) => {
+                        failures += 1;
+                        pause(failures).await;
+                        continue;
+                    }
+                },
+            };
+            let mut changes = match self.kv.watch(&prefix, from).await {
+                Ok(changes) => changes,
+                Err(error) => {
+                    tracing::warn!(%error, "cannot watch the store; trying again");
+                    failures += 1;
+                    pause(failures).await;
+                    if sender.is_closed() {
+                        return;
+                    }
+                    next = Some(from);
+                    continue;
+                }
+            };
+            next = Some(from);
+            while let Some(item) = changes.recv().await {
+                match item {
+                    Ok(change) => {
+                        failures = 0;
+                        if next.is_some_and(|n| change.revision < n) {
+                            continue;
+                        }
+                        next = Some(change.revision + 1);
+                        let event = self.describe(change);
+                        if let Some(event) = event
+                            && sender.send(event).await.is_err()
+                        {
+                            return;
+                        }
+                    }
+                    Err(WatchEnd::Compacted) => {
+                        let revision = self.kv.revision().await.unwrap_or(from);
+                        next = Some(revision + 1);
+                        if sender.send(WatchEvent::Resync { revision }).await.is_err() {
+                            return;
+                        }
+                        break;
+                    }
+                    Err(WatchEnd::Disconnected(reason)) => {
+                        tracing::warn!(%reason, "the store's watch broke; watching again");
+                        failures += 1;
+                        pause(failures).await;
+                        break;
+                    }
+                }
+            }
+            if sender.is_closed() {
+                return;
+            }
+        }
+    }
+
+    /// The namespaces and configurations a revision touched, and its author.
+    fn describe(&self, change: crate::kv::KvChange) -> Option<WatchEvent> {
+        let root = self.layout.root();
+        let prefix = root.trim_end_matches(ROOT_NAME);
+        let audit_prefix = self.layout.audit_log_prefix();
+        let reserved = self.layout.reserved("");
+        let mut targets: Vec<Target> = Vec::new();
+        let mut actor = None;
+        for (key, value) in &change.changes {
+            if key.starts_with(&audit_prefix) {
+                if let Some(entry) = value
+                    .as_ref()
+                    .and_then(|v| serde_json::from_slice::<AuditEntry>(v).ok())
+                {
+                    actor = Some(entry.actor);
+                }
+                continue;
+            }
+            if key.starts_with(&reserved) {
+                continue;
+            }
+            let Some(name) = key.strip_prefix(prefix) else {
+                continue;
+            };
+            let target = if *key == root {
+                Target::Namespaces
+            } else {
+                match name.split_once('-') {
+                    Some((namespace, configuration)) => Target::Configuration {
+                        namespace: namespace.to_owned(),
+                        configuration: configuration.to_owned(),
+                    },
+                    None => Target::Namespace(name.to_owned()),
+                }
+            };
+            if !targets.contains(&target) {
+                targets.push(target);
+            }
+        }
+        (!targets.is_empty()).then_some(WatchEvent::Changed {
+            revision: change.revision,
+            targets,
+            actor,
+        })
+    }
+}
+
+async fn pause(failures: u32) {
+    let millis = (50u64 << failures.min(5)).min(1000);
+    tokio::time::sleep(Duration::from_millis(millis)).await;
+}
