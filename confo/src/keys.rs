@@ -51,6 +51,12 @@ impl KeyLayout {
         format!("{}{namespace}-{configuration}", self.prefix)
     }
 
+    /// The key the original Confo uses for any two names, checked or not: only for reading data
+    /// other tools wrote under names Confo refuses.
+    pub fn unchecked_configuration(&self, namespace: &str, configuration: &str) -> String {
+        format!("{}{namespace}-{configuration}", self.prefix)
+    }
+
     /// The prefix shared by every configuration key of `namespace`.
     pub fn configurations_prefix(&self, namespace: &NamespaceName) -> String {
         format!("{}{namespace}-", self.prefix)

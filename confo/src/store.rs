@@ -23,6 +23,7 @@ use serde_json::{Map, Value};
 
 pub use configurations::{Configuration, ConfigurationListing, check_field_name};
 pub use history::{FieldChange, Version, diff_fields};
+pub use namespaces::NamespaceReport;
 pub use watch::{Target, WatchEvent};
 
 use crate::audit::{Action, Actor, AuditHead};

@@ -5,6 +5,7 @@ mod common;
 
 use common::{Backend, cfg, change, next_event, ns, object, with_namespace};
 use confo::audit::Verification;
+use confo::client::Confo;
 use confo::kv::{Compare, MAX_REQUEST_BYTES, Op, TxnOutcome};
 use confo::store::{Target, WatchEvent};
 use confo::{Action, Actor, AuditQuery, Change, Error, NamespaceName};
@@ -40,6 +41,9 @@ contract!(
     concurrent_counter_loses_no_update,
     many_creators_in_one_namespace_are_all_listed,
     watch_reports_changes_in_order_with_their_author,
+    client_reads_writes_and_deserialises,
+    client_never_loses_unsaved_changes,
+    client_persist_reports_a_conflict_and_keeps_local_changes,
 );
 
 async fn absent_key_reads_as_none(b: Backend) {
@@ -994,4 +998,98 @@ async fn watch_reports_changes_in_order_with_their_author(b: Backend) {
     assert!(seen[1].0.contains(&c) && seen[1].0.contains(&Target::Namespace("n".into())));
     assert_eq!(seen[1].1, tester);
     assert_eq!(seen[2], (vec![c], None));
+}
+
+#[derive(Debug, serde::Deserialize, PartialEq)]
+struct Database {
+    host: String,
+    port: u16,
+}
+
+async fn client_reads_writes_and_deserialises(b: Backend) {
+    let store = with_namespace(&b, "svc").await;
+    let mut confo = Confo::from_store(store, Actor::token("billing"));
+    assert!(confo.get("database").is_err(), "no namespace chosen yet");
+    confo.use_namespace("svc").await.unwrap();
+    assert_eq!(confo.count(), 0);
+    confo.set("database", "host", "db.internal").unwrap();
+    confo.set("database", "port", 5432).unwrap();
+    confo.persist().await.unwrap();
+    assert_eq!(
+        b.value("svc-database").await.as_deref(),
+        Some(r#"{"host":"db.internal","port":5432}"#)
+    );
+    confo.reload().await.unwrap();
+    assert_eq!(confo.count(), 1);
+    assert_eq!(
+        confo.get_as::<Database>("database").unwrap(),
+        Database {
+            host: "db.internal".into(),
+            port: 5432
+        }
+    );
+    assert_eq!(confo.get_field("database", "port").unwrap(), &json!(5432));
+    assert!(matches!(
+        confo.get_field("database", "user"),
+        Err(Error::NotFound(_))
+    ));
+    assert!(matches!(confo.get("cache"), Err(Error::NotFound(_))));
+    confo.set("database", "port", "not a number").unwrap();
+    assert!(matches!(
+        confo.get_as::<Database>("database"),
+        Err(Error::InvalidValue(_))
+    ));
+    assert!(matches!(
+        confo.set("bad name", "a", 1),
+        Err(Error::InvalidName { .. })
+    ));
+    confo.discard_changes().await.unwrap();
+    assert_eq!(confo.get_field("database", "port").unwrap(), &json!(5432));
+    assert!(matches!(
+        confo.use_namespace("nope").await,
+        Err(Error::NotFound(_))
+    ));
+    let audit = b.store().audit(&AuditQuery::default()).await.unwrap();
+    assert_eq!(audit.entries[0].actor, Actor::token("billing"));
+}
+
+async fn client_never_loses_unsaved_changes(b: Backend) {
+    let store = with_namespace(&b, "one").await;
+    store.create_namespace(&ns("two"), &change()).await.unwrap();
+    let mut confo = Confo::from_store(store, Actor::token("svc"));
+    confo.use_namespace("one").await.unwrap();
+    confo.set("app", "debug", true).unwrap();
+    assert!(matches!(
+        confo.use_namespace("two").await,
+        Err(Error::InvalidValue(_))
+    ));
+    assert!(matches!(confo.reload().await, Err(Error::InvalidValue(_))));
+    assert_eq!(confo.get_field("app", "debug").unwrap(), &json!(true));
+    confo.persist().await.unwrap();
+    confo.use_namespace("two").await.unwrap();
+    assert_eq!(confo.count(), 0);
+}
+
+async fn client_persist_reports_a_conflict_and_keeps_local_changes(b: Backend) {
+    let store = with_namespace(&b, "n").await;
+    store
+        .create_configuration(&ns("n"), &cfg("c"), object(json!({"a": 1})), &change())
+        .await
+        .unwrap();
+    let mut first = Confo::from_store(store.clone(), Actor::token("first"));
+    let mut second = Confo::from_store(store, Actor::token("second"));
+    first.use_namespace("n").await.unwrap();
+    second.use_namespace("n").await.unwrap();
+    first.set("c", "a", 2).unwrap();
+    first.persist().await.unwrap();
+    second.set("c", "b", 3).unwrap();
+    let conflict = second.persist().await;
+    assert!(
+        matches!(conflict, Err(Error::Conflict { .. })),
+        "{conflict:?}"
+    );
+    assert_eq!(b.value("n-c").await.as_deref(), Some(r#"{"a":2}"#));
+    assert_eq!(second.get_field("c", "b").unwrap(), &json!(3));
+    second.discard_changes().await.unwrap();
+    assert_eq!(second.get_field("c", "a").unwrap(), &json!(2));
 }

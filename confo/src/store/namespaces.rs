@@ -9,6 +9,13 @@ use crate::kv::{Compare, Op};
 use crate::names::{ConfigurationName, NamespaceName};
 
 pub(crate) const NAMESPACES: &str = "namespaces";
+
+/// A listed namespace and, if its name breaks Confo's rules, which rule.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct NamespaceReport {
+    pub name: String,
+    pub problem: Option<String>,
+}
 pub(crate) const CONFIGURATIONS: &str = "configurations";
 
 impl Store {
@@ -36,6 +43,36 @@ impl Store {
     pub async fn list_namespaces(&self) -> Result<Vec<String>> {
         let read = self.kv.get(&self.layout.root()).await?;
         Ok(Index::parse(read.as_ref(), NAMESPACES)?.names())
+    }
+
+    /// Every listed namespace with the rule its name breaks, if any: names written by other tools
+    /// stay readable (see [`Store::read_legacy`]) but Confo writes only names that keep the rules.
+    pub async fn namespace_report(&self) -> Result<Vec<NamespaceReport>> {
+        Ok(self
+            .list_namespaces()
+            .await?
+            .into_iter()
+            .map(|name| {
+                let problem = NamespaceName::new(name.as_str())
+                    .err()
+                    .map(|e| e.to_string());
+                NamespaceReport { name, problem }
+            })
+            .collect())
+    }
+
+    /// Reads the value stored for `configuration` of `namespace` without checking either name,
+    /// for data written by other tools under names Confo would refuse.
+    pub async fn read_legacy(&self, namespace: &str, configuration: &str) -> Result<Value> {
+        let key = self
+            .layout
+            .unchecked_configuration(namespace, configuration);
+        let kv = self.kv.get(&key).await?.ok_or_else(|| {
+            Error::NotFound(format!(
+                "configuration {configuration:?} in namespace {namespace:?}"
+            ))
+        })?;
+        super::parse_json(&kv)
     }
 
     /// Whether `namespace` is listed in the root key.

@@ -1,0 +1,216 @@
+//! Data shared with the original Confo through etcd, checked with the real `etcdctl`: what it
+//! lays out is read correctly, and what Confo writes has exactly its shapes. Keys are unprefixed,
+//! as the original writes them; names carry a random suffix so runs do not meet.
+
+use std::process::Command;
+use std::sync::Arc;
+use std::time::Duration;
+
+use confo::kv::etcd::{EtcdConfig, EtcdKv};
+use confo::{Actor, Change, ConfigurationName, Error, KeyLayout, NamespaceName, Store};
+use serde_json::{Value, json};
+
+/// The tests below rewrite the shared root key with plain `etcdctl put`, as the original Confo
+/// does (read, modify, write, no comparison): they take turns so as not to lose each other's
+/// namespaces.
+static ROOT: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+fn endpoints() -> Option<String> {
+    match std::env::var("CONFO_TEST_ETCD_ENDPOINTS") {
+        Ok(endpoints) => Some(endpoints),
+        Err(_) => {
+            assert!(
+                std::env::var_os("CI").is_none(),
+                "CONFO_TEST_ETCD_ENDPOINTS must be set in CI"
+            );
+            eprintln!("skipped: set CONFO_TEST_ETCD_ENDPOINTS (scripts/test.sh does)");
+            None
+        }
+    }
+}
+
+fn etcdctl(endpoints: &str, args: &[&str]) -> String {
+    let output = Command::new("etcdctl")
+        .env("ETCDCTL_API", "3")
+        .args(["--endpoints", endpoints])
+        .args(args)
+        .output()
+        .expect("etcdctl runs");
+    assert!(output.status.success(), "etcdctl {args:?}: {output:?}");
+    String::from_utf8(output.stdout)
+        .unwrap()
+        .trim_end()
+        .to_owned()
+}
+
+fn get(endpoints: &str, key: &str) -> Value {
+    let text = etcdctl(endpoints, &["get", key, "--print-value-only"]);
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{key}: {e}: {text:?}"))
+}
+
+async fn store(endpoints: &str) -> Store {
+    let kv = EtcdKv::connect(&EtcdConfig {
+        endpoints: vec![endpoints.to_owned()],
+        timeout: Duration::from_secs(5),
+        credentials: None,
+    })
+    .await
+    .unwrap();
+    Store::new(Arc::new(kv), KeyLayout::default())
+}
+
+fn suffix() -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    format!("{}", nanos % 1_000_000_000)
+}
+
+#[tokio::test]
+async fn reads_the_seed_layout_written_with_etcdctl() {
+    let Some(endpoints) = endpoints() else { return };
+    let _turn = ROOT.lock().await;
+    let hr = format!("HR_dept{}", suffix());
+    // Exactly the seed's example, spaces and all, as Python's json.dumps writes it.
+    let root = get_or_empty_root(&endpoints);
+    let mut names: Vec<Value> = root["namespaces"].as_array().cloned().unwrap_or_default();
+    names.push(json!(hr));
+    etcdctl(
+        &endpoints,
+        &["put", "confo", &json!({"namespaces": names}).to_string()],
+    );
+    etcdctl(
+        &endpoints,
+        &["put", &hr, r#"{"configurations": ["database"]}"#],
+    );
+    etcdctl(
+        &endpoints,
+        &[
+            "put",
+            &format!("{hr}-database"),
+            r#"{"driver": "pgsql", "host": "127.0.0.1", "database": "portal", "user": "gemuser", "password": "gempass", "prefix": ""}"#,
+        ],
+    );
+    // What the original's `persist` leaves: a configuration its namespace does not list.
+    etcdctl(
+        &endpoints,
+        &[
+            "put",
+            &format!("{hr}-mail"),
+            r#"{"smtp": "mx.example.com"}"#,
+        ],
+    );
+
+    let store = store(&endpoints).await;
+    assert!(store.list_namespaces().await.unwrap().contains(&hr));
+    let ns = NamespaceName::new(hr.as_str()).unwrap();
+    let listing = store.list_configurations(&ns).await.unwrap();
+    assert_eq!(listing.registered, ["database"]);
+    assert_eq!(listing.unregistered, ["mail"]);
+    let database = store
+        .get_configuration(&ns, &ConfigurationName::new("database").unwrap())
+        .await
+        .unwrap();
+    assert_eq!(database.fields["driver"], json!("pgsql"));
+    assert_eq!(database.fields["prefix"], json!(""));
+}
+
+fn get_or_empty_root(endpoints: &str) -> Value {
+    let text = etcdctl(endpoints, &["get", "confo", "--print-value-only"]);
+    if text.is_empty() {
+        json!({"namespaces": []})
+    } else {
+        serde_json::from_str(&text).unwrap()
+    }
+}
+
+#[tokio::test]
+async fn writes_exactly_the_seed_shapes() {
+    let Some(endpoints) = endpoints() else { return };
+    let _turn = ROOT.lock().await;
+    let store = store(&endpoints).await;
+    store.ensure_root().await.unwrap();
+    let change = Change::by(Actor::user("tester"));
+    let name = format!("sales{}", suffix());
+    let ns = NamespaceName::new(name.as_str()).unwrap();
+    store.create_namespace(&ns, &change).await.unwrap();
+    let leads = ConfigurationName::new("leads-2026").unwrap();
+    let Value::Object(fields) = json!({"owner": "Zoë", "limit": 10, "regions": ["EU", "ZA"]})
+    else {
+        unreachable!()
+    };
+    store
+        .create_configuration(&ns, &leads, fields, &change)
+        .await
+        .unwrap();
+    store
+        .set_field(&ns, &leads, "limit", json!(12), None, &change)
+        .await
+        .unwrap();
+
+    let root = get(&endpoints, "confo");
+    assert_eq!(
+        root.as_object().unwrap().keys().collect::<Vec<_>>(),
+        ["namespaces"]
+    );
+    assert!(
+        root["namespaces"]
+            .as_array()
+            .unwrap()
+            .contains(&json!(name))
+    );
+    assert_eq!(
+        get(&endpoints, &name),
+        json!({"configurations": ["leads-2026"]})
+    );
+    assert_eq!(
+        get(&endpoints, &format!("{name}-leads-2026")),
+        json!({"owner": "Zoë", "limit": 12, "regions": ["EU", "ZA"]})
+    );
+    // Nothing else was written outside the reserved prefix.
+    let keys = etcdctl(&endpoints, &["get", &name, "--prefix", "--keys-only"]);
+    let keys: Vec<&str> = keys.lines().filter(|l| !l.is_empty()).collect();
+    assert_eq!(keys, [name.clone(), format!("{name}-leads-2026")]);
+}
+
+#[tokio::test]
+async fn names_outside_the_rules_are_reported_and_never_written() {
+    let Some(endpoints) = endpoints() else { return };
+    let _turn = ROOT.lock().await;
+    let legacy = format!("HR-legacy{}", suffix());
+    let root = get_or_empty_root(&endpoints);
+    let mut names: Vec<Value> = root["namespaces"].as_array().cloned().unwrap_or_default();
+    names.push(json!(legacy));
+    etcdctl(
+        &endpoints,
+        &["put", "confo", &json!({"namespaces": names}).to_string()],
+    );
+    etcdctl(
+        &endpoints,
+        &["put", &legacy, r#"{"configurations": ["x"]}"#],
+    );
+    etcdctl(&endpoints, &["put", &format!("{legacy}-x"), r#"{"a": 1}"#]);
+
+    let store = store(&endpoints).await;
+    let report = store.namespace_report().await.unwrap();
+    let entry = report.iter().find(|n| n.name == legacy).expect("listed");
+    assert!(
+        entry.problem.as_deref().is_some_and(|p| p.contains("'-'")),
+        "{entry:?}"
+    );
+    assert_eq!(
+        store.read_legacy(&legacy, "x").await.unwrap(),
+        json!({"a": 1})
+    );
+    // Every write takes checked names, so this name cannot be written to.
+    assert!(matches!(
+        NamespaceName::new(legacy.as_str()).map_err(|r| Error::InvalidName {
+            kind: "namespace",
+            name: legacy.clone(),
+            reason: r
+        }),
+        Err(Error::InvalidName { .. })
+    ));
+    assert_eq!(get(&endpoints, &format!("{legacy}-x")), json!({"a": 1}));
+}
