@@ -14,6 +14,7 @@ mod committer;
 mod configurations;
 mod history;
 mod namespaces;
+mod retention;
 mod watch;
 
 use std::collections::HashMap;
@@ -24,6 +25,7 @@ use serde_json::{Map, Value};
 pub use configurations::{Configuration, ConfigurationListing, check_field_name};
 pub use history::{FieldChange, Version, diff_fields};
 pub use namespaces::NamespaceReport;
+pub use retention::{ARCHIVE_FILE, ArchiveReport};
 pub use watch::{Target, WatchEvent};
 
 use crate::audit::{Action, Actor, AuditHead};

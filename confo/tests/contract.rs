@@ -44,6 +44,7 @@ contract!(
     client_reads_writes_and_deserialises,
     client_never_loses_unsaved_changes,
     client_persist_reports_a_conflict_and_keeps_local_changes,
+    archiving_moves_old_entries_and_keeps_the_chain,
 );
 
 async fn absent_key_reads_as_none(b: Backend) {
@@ -1092,4 +1093,94 @@ async fn client_persist_reports_a_conflict_and_keeps_local_changes(b: Backend) {
     assert_eq!(second.get_field("c", "b").unwrap(), &json!(3));
     second.discard_changes().await.unwrap();
     assert_eq!(second.get_field("c", "a").unwrap(), &json!(2));
+}
+
+async fn archiving_moves_old_entries_and_keeps_the_chain(b: Backend) {
+    let store = with_namespace(&b, "n").await;
+    let (n, c) = (ns("n"), cfg("c"));
+    store
+        .create_configuration(&n, &c, object(json!({"v": 1})), &change())
+        .await
+        .unwrap();
+    let archive = tempfile::tempdir().unwrap();
+    let future = chrono::Utc::now() + chrono::Duration::hours(1);
+
+    let report = store.archive_audit(future, archive.path()).await.unwrap();
+    assert_eq!((report.archived, report.last_seq), (2, Some(2)));
+    assert_eq!(
+        store.verify_audit().await.unwrap(),
+        Verification::Intact { entries: 0 }
+    );
+    assert!(
+        store
+            .audit(&AuditQuery::default())
+            .await
+            .unwrap()
+            .entries
+            .is_empty()
+    );
+
+    let third = store
+        .set_field(&n, &c, "v", json!(2), None, &change())
+        .await
+        .unwrap();
+    store
+        .set_field(&n, &c, "v", json!(3), None, &change())
+        .await
+        .unwrap();
+    assert_eq!(
+        store.verify_audit().await.unwrap(),
+        Verification::Intact { entries: 2 }
+    );
+    assert_eq!(
+        store.verify_archive(archive.path()).await.unwrap(),
+        Verification::Intact { entries: 2 }
+    );
+    // Versions still in the store can be rebuilt; archived ones are no longer listed.
+    assert_eq!(store.history(&n, &c).await.unwrap().len(), 2);
+    assert_eq!(
+        store
+            .configuration_at(&n, &c, third.seq)
+            .await
+            .unwrap()
+            .map(serde_json::Value::Object),
+        Some(json!({"v": 2}))
+    );
+
+    let cutoff = store.audit_entry(third.seq).await.unwrap().time;
+    assert_eq!(
+        store
+            .archive_audit(cutoff, archive.path())
+            .await
+            .unwrap()
+            .archived,
+        0
+    );
+    assert_eq!(
+        store
+            .archive_audit(future, archive.path())
+            .await
+            .unwrap()
+            .archived,
+        2
+    );
+    assert_eq!(
+        store.verify_archive(archive.path()).await.unwrap(),
+        Verification::Intact { entries: 4 }
+    );
+    assert_eq!(
+        store.verify_audit().await.unwrap(),
+        Verification::Intact { entries: 0 }
+    );
+
+    // An edited archive line is found.
+    let file = archive.path().join(confo::store::ARCHIVE_FILE);
+    let text = std::fs::read_to_string(&file)
+        .unwrap()
+        .replace("\"v\"", "\"w\"");
+    std::fs::write(&file, text).unwrap();
+    assert!(matches!(
+        store.verify_archive(archive.path()).await.unwrap(),
+        Verification::Broken { .. }
+    ));
 }

@@ -19,6 +19,32 @@ pub struct Cli {
 pub enum Command {
     /// Serve the dashboard and the API.
     Serve(ServeArgs),
+    /// Check or archive the audit log.
+    #[command(subcommand)]
+    Audit(AuditCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Walk the audit log's hash chain and report the first broken link (exit status 1 if any).
+    Verify {
+        /// Also check the archive file in this directory and that it joins the kept chain.
+        #[arg(long, env = "CONFO_AUDIT_ARCHIVE_DIR")]
+        archive_dir: Option<PathBuf>,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// Move audit entries older than `--older-than` to an append-only file in `--archive-dir`.
+    Archive {
+        /// Age of the entries to move (e.g. `90d`, `12h`).
+        #[arg(long, value_parser = parse_duration)]
+        older_than: Duration,
+        /// Directory of the archive file `audit-archive.jsonl`.
+        #[arg(long, env = "CONFO_AUDIT_ARCHIVE_DIR")]
+        archive_dir: PathBuf,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -65,7 +91,7 @@ pub struct StoreArgs {
     pub namespaces: Vec<String>,
 }
 
-/// Parses `250ms`, `5s` or `2m`.
+/// Parses `250ms`, `5s`, `2m`, `12h` or `90d`.
 fn parse_duration(text: &str) -> Result<Duration, String> {
     let text = text.trim();
     let split = text
@@ -74,12 +100,18 @@ fn parse_duration(text: &str) -> Result<Duration, String> {
     let (number, unit) = text.split_at(split);
     let number: u64 = number
         .parse()
-        .map_err(|_| format!("{text:?} is not a duration like 500ms, 5s or 2m"))?;
+        .map_err(|_| format!("{text:?} is not a duration like 500ms, 5s, 2m, 12h or 90d"))?;
     let duration = match unit {
         "ms" => Duration::from_millis(number),
         "s" | "" => Duration::from_secs(number),
         "m" => Duration::from_secs(number * 60),
-        _ => return Err(format!("{text:?} has an unknown unit; use ms, s or m")),
+        "h" => Duration::from_secs(number * 3600),
+        "d" => Duration::from_secs(number * 86_400),
+        _ => {
+            return Err(format!(
+                "{text:?} has an unknown unit; use ms, s, m, h or d"
+            ));
+        }
     };
     if duration.is_zero() {
         return Err("the duration must be more than zero".into());
@@ -103,7 +135,8 @@ mod tests {
         assert_eq!(parse_duration("5s"), Ok(Duration::from_secs(5)));
         assert_eq!(parse_duration("2m"), Ok(Duration::from_secs(120)));
         assert!(parse_duration("0s").is_err());
-        assert!(parse_duration("5h").is_err());
+        assert_eq!(parse_duration("90d"), Ok(Duration::from_secs(90 * 86_400)));
+        assert!(parse_duration("5y").is_err());
         assert!(parse_duration("soon").is_err());
     }
 
@@ -116,7 +149,9 @@ mod tests {
             "127.0.0.1:1,127.0.0.1:2",
         ])
         .unwrap();
-        let Command::Serve(args) = cli.command;
+        let Command::Serve(args) = cli.command else {
+            panic!("parsed as another command")
+        };
         assert_eq!(args.store.etcd_endpoints, ["127.0.0.1:1", "127.0.0.1:2"]);
         assert_eq!(args.listen, "127.0.0.1:3000".parse().unwrap());
     }

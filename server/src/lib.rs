@@ -1,6 +1,7 @@
 //! The `confo` server: configuration, store start-up and the HTTP router, kept in a library so
 //! that tests can drive the router without a socket.
 
+pub mod audit;
 pub mod config;
 pub mod routes;
 pub mod serve;

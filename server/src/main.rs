@@ -23,11 +23,13 @@ fn main() -> ExitCode {
     };
     let result = runtime.block_on(async {
         match cli.command {
-            Command::Serve(args) => server::serve::serve(args).await,
+            Command::Serve(args) => server::serve::serve(args).await.map(|()| true),
+            Command::Audit(command) => server::audit::run(command).await,
         }
     });
     match result {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::FAILURE,
         Err(error) => {
             eprintln!("confo: {error:#}");
             ExitCode::FAILURE
