@@ -139,7 +139,7 @@ impl Drop for Cluster {
 /// What a writer was told about each of its writes.
 #[derive(Debug, Clone, Copy, PartialEq)]
 enum Outcome {
-    Saved,
+    Saved(i64),
     Unknown,
 }
 
@@ -189,7 +189,9 @@ async fn killing_members_loses_and_duplicates_nothing() {
                         .set_field(&n, &c, &field, json!(value), None, &change)
                         .await
                     {
-                        Ok(_) => outcomes.push((value, Outcome::Saved, Instant::now())),
+                        Ok(written) => {
+                            outcomes.push((value, Outcome::Saved(written.revision), Instant::now()))
+                        }
                         Err(Error::Unavailable(_)) => {
                             outcomes.push((value, Outcome::Unknown, Instant::now()))
                         }
@@ -229,7 +231,7 @@ async fn killing_members_loses_and_duplicates_nothing() {
         let first_success_after = outcomes
             .iter()
             .flatten()
-            .filter(|(_, outcome, at)| *outcome == Outcome::Saved && at > killed_at)
+            .filter(|(_, outcome, at)| matches!(outcome, Outcome::Saved(_)) && at > killed_at)
             .map(|(_, _, at)| at.duration_since(*killed_at))
             .min()
             .expect("writes succeeded after the kill");
@@ -264,7 +266,7 @@ async fn killing_members_loses_and_duplicates_nothing() {
         for (value, outcome, _) in writer {
             let found = recorded.contains(value);
             match outcome {
-                Outcome::Saved => assert!(found, "writer {w}: saved write {value} is missing"),
+                Outcome::Saved(_) => assert!(found, "writer {w}: saved write {value} is missing"),
                 Outcome::Unknown => {}
             }
         }
@@ -275,7 +277,7 @@ async fn killing_members_loses_and_duplicates_nothing() {
         );
         let saved = writer
             .iter()
-            .filter(|(_, o, _)| *o == Outcome::Saved)
+            .filter(|(_, o, _)| matches!(o, Outcome::Saved(_)))
             .count();
         eprintln!(
             "writer {w}: {} writes, {saved} saved, {} recorded",

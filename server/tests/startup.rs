@@ -194,24 +194,42 @@ fn audit_commands_check_and_archive_the_log() {
     let data = tempfile::tempdir().unwrap();
     let archive = tempfile::tempdir().unwrap();
     let mut verify = confo(&site);
-    verify.args(["audit", "verify", "--data-dir"]).arg(data.path());
+    verify
+        .args(["audit", "verify", "--data-dir"])
+        .arg(data.path());
     verify.arg("--archive-dir").arg(archive.path());
     // No archive file yet: that is an error worth a clear line.
     let line = failure_line(&run(verify));
     assert!(line.contains("cannot check the archive"), "{line}");
 
     let mut archive_cmd = confo(&site);
-    archive_cmd.args(["audit", "archive", "--older-than", "1s", "--namespaces", "ops", "--data-dir"]);
-    archive_cmd.arg(data.path()).arg("--archive-dir").arg(archive.path());
+    archive_cmd.args([
+        "audit",
+        "archive",
+        "--older-than",
+        "1s",
+        "--namespaces",
+        "ops",
+        "--data-dir",
+    ]);
+    archive_cmd
+        .arg(data.path())
+        .arg("--archive-dir")
+        .arg(archive.path());
     let output = run(archive_cmd);
     assert!(output.status.success(), "{output:?}");
     // The registration of `ops` is newer than a second, so nothing moves yet.
     assert!(String::from_utf8_lossy(&output.stdout).contains("moved 0 audit entries"));
 
     let mut verify = confo(&site);
-    verify.args(["audit", "verify", "--data-dir"]).arg(data.path());
+    verify
+        .args(["audit", "verify", "--data-dir"])
+        .arg(data.path());
     let output = run(verify);
     assert!(output.status.success(), "{output:?}");
     let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(stdout.contains("audit log: intact (1 entries checked)"), "{stdout}");
+    assert!(
+        stdout.contains("audit log: intact (1 entries checked)"),
+        "{stdout}"
+    );
 }
