@@ -4,5 +4,6 @@
 pub mod audit;
 pub mod config;
 pub mod routes;
+pub mod same_origin;
 pub mod serve;
 pub mod store;

@@ -10,6 +10,8 @@ use leptos::prelude::*;
 use leptos_axum::{LeptosRoutes, generate_route_list};
 use tower_http::trace::TraceLayer;
 
+use crate::same_origin::same_origin;
+
 /// Everything a request handler may need.
 #[derive(Clone, axum::extract::FromRef)]
 pub struct AppState {
@@ -32,6 +34,7 @@ pub fn router(state: AppState) -> Router {
             move || shell(options.clone()),
         )
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .layer(axum::middleware::from_fn(same_origin))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }

@@ -116,3 +116,30 @@ async fn unknown_pages_are_404() {
     let (status, _) = app.get("/no/such/page").await;
     assert_eq!(status, StatusCode::NOT_FOUND);
 }
+
+#[tokio::test]
+async fn cross_site_posts_are_refused_and_write_nothing() {
+    let app = TestApp::new().await;
+    let post = |origin: Option<&str>, fetch_site: Option<&str>| {
+        let mut request = Request::post("/api/namespaces/create")
+            .header(header::HOST, "127.0.0.1:3000")
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
+        if let Some(origin) = origin {
+            request = request.header(header::ORIGIN, origin);
+        }
+        if let Some(site) = fetch_site {
+            request = request.header("sec-fetch-site", site);
+        }
+        request.body(Body::from("name=forged")).unwrap()
+    };
+    let (status, body) = app.send(post(Some("http://evil.example"), None)).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    assert!(body.contains("another site"), "{body}");
+    let (status, _) = app.send(post(Some("http://127.0.0.1:3000"), Some("cross-site"))).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert_eq!(app.get("/api/namespaces/list").await.1, "[]");
+
+    let (status, _) = app.send(post(Some("http://127.0.0.1:3000"), Some("same-origin"))).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(app.get("/api/namespaces/list").await.1, r#"["forged"]"#);
+}
