@@ -214,3 +214,37 @@ async fn names_outside_the_rules_are_reported_and_never_written() {
     ));
     assert_eq!(get(&endpoints, &format!("{legacy}-x")), json!({"a": 1}));
 }
+
+#[tokio::test]
+async fn client_loads_from_the_original_credentials() {
+    let Some(endpoints) = endpoints() else { return };
+    let _turn = ROOT.lock().await;
+    let (host, port) = endpoints.rsplit_once(':').expect("host:port");
+    let preset = format!("preset{}", suffix());
+    let credentials: confo::client::Credentials = serde_json::from_value(json!({
+        "host": host,
+        "port": port,
+        "namespaces": [preset],
+    }))
+    .unwrap();
+    let mut confo = confo::client::Confo::load(
+        confo::client::Backend::Etcd(credentials),
+        Actor::token("svc"),
+    )
+    .await
+    .unwrap();
+    let (all, current) = confo.namespaces().await.unwrap();
+    assert!(all.contains(&preset), "{all:?}");
+    assert_eq!(current, None);
+    confo.use_namespace(&preset).await.unwrap();
+    confo.set("feature-flags", "dark_mode", true).unwrap();
+    confo.persist().await.unwrap();
+    assert_eq!(
+        get(&endpoints, &format!("{preset}-feature-flags")),
+        json!({"dark_mode": true})
+    );
+    assert_eq!(
+        get(&endpoints, &preset),
+        json!({"configurations": ["feature-flags"]})
+    );
+}

@@ -69,10 +69,35 @@ mod tests {
             (&[("sec-fetch-site", "none")], true),
             (&[("sec-fetch-site", "cross-site")], false),
             (&[("sec-fetch-site", "same-site")], false),
-            (&[("sec-fetch-site", "cross-site"), ("origin", "http://a:1"), ("host", "a:1")], false),
-            (&[("origin", "http://127.0.0.1:3000"), ("host", "127.0.0.1:3000")], true),
-            (&[("origin", "https://confo.example"), ("host", "confo.example")], true),
-            (&[("origin", "http://evil.example"), ("host", "127.0.0.1:3000")], false),
+            (
+                &[
+                    ("sec-fetch-site", "cross-site"),
+                    ("origin", "http://a:1"),
+                    ("host", "a:1"),
+                ],
+                false,
+            ),
+            (
+                &[
+                    ("origin", "http://127.0.0.1:3000"),
+                    ("host", "127.0.0.1:3000"),
+                ],
+                true,
+            ),
+            (
+                &[
+                    ("origin", "https://confo.example"),
+                    ("host", "confo.example"),
+                ],
+                true,
+            ),
+            (
+                &[
+                    ("origin", "http://evil.example"),
+                    ("host", "127.0.0.1:3000"),
+                ],
+                false,
+            ),
             (&[("origin", "null"), ("host", "127.0.0.1:3000")], false),
             (&[("origin", "http://127.0.0.1:3000")], false),
             (&[], true),

@@ -135,11 +135,15 @@ async fn cross_site_posts_are_refused_and_write_nothing() {
     let (status, body) = app.send(post(Some("http://evil.example"), None)).await;
     assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
     assert!(body.contains("another site"), "{body}");
-    let (status, _) = app.send(post(Some("http://127.0.0.1:3000"), Some("cross-site"))).await;
+    let (status, _) = app
+        .send(post(Some("http://127.0.0.1:3000"), Some("cross-site")))
+        .await;
     assert_eq!(status, StatusCode::FORBIDDEN);
     assert_eq!(app.get("/api/namespaces/list").await.1, "[]");
 
-    let (status, _) = app.send(post(Some("http://127.0.0.1:3000"), Some("same-origin"))).await;
+    let (status, _) = app
+        .send(post(Some("http://127.0.0.1:3000"), Some("same-origin")))
+        .await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(app.get("/api/namespaces/list").await.1, r#"["forged"]"#);
 }
