@@ -79,6 +79,8 @@ pub enum Action {
     FieldRename,
     #[serde(rename = "field.delete")]
     FieldDelete,
+    #[serde(rename = "user.create")]
+    UserCreate,
 }
 
 impl Action {
@@ -95,12 +97,16 @@ impl Action {
             Action::FieldSet => "field.set",
             Action::FieldRename => "field.rename",
             Action::FieldDelete => "field.delete",
+            Action::UserCreate => "user.create",
         }
     }
 
     /// Whether the change alters the fields of one configuration (and so is part of its history).
     pub fn changes_configuration(self) -> bool {
-        !matches!(self, Action::NamespaceCreate | Action::NamespaceDelete)
+        !matches!(
+            self,
+            Action::NamespaceCreate | Action::NamespaceDelete | Action::UserCreate
+        )
     }
 }
 
@@ -116,6 +122,9 @@ pub struct AuditEntry {
     pub namespace: Option<String>,
     pub configuration: Option<String>,
     pub field: Option<String>,
+    /// The user account a `user.*` change is about.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub comment: Option<String>,
     /// The configuration before -> after.
@@ -232,6 +241,7 @@ mod tests {
             namespace: Some("HR_dept".into()),
             configuration: Some("database".into()),
             field: Some("port".into()),
+            user: None,
             comment: None,
             patch: None,
             unpatch: None,

@@ -67,6 +67,21 @@ impl KeyLayout {
         format!("{}{RESERVED_PREFIX}{path}", self.prefix)
     }
 
+    /// The profile of user `name` (names hold no `/`; see [`crate::users::check_user_name`]).
+    pub fn user(&self, name: &str) -> String {
+        self.reserved(&format!("users/{name}"))
+    }
+
+    /// The prefix of every user profile.
+    pub fn users_prefix(&self) -> String {
+        self.reserved("users/")
+    }
+
+    /// The password hash of user `name`, apart from the profile.
+    pub fn password(&self, name: &str) -> String {
+        self.reserved(&format!("passwords/{name}"))
+    }
+
     /// The newest audit entry's number and hash.
     pub fn audit_head(&self) -> String {
         self.reserved("audit/head")

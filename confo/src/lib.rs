@@ -12,6 +12,7 @@ pub mod keys;
 pub mod kv;
 pub mod names;
 pub mod store;
+pub mod users;
 
 pub use audit::{Action, Actor, AuditEntry, AuditQuery};
 pub use error::{Error, Result};

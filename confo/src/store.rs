@@ -15,6 +15,7 @@ mod configurations;
 mod history;
 mod namespaces;
 mod retention;
+mod users;
 mod watch;
 
 use std::collections::HashMap;
@@ -92,6 +93,8 @@ pub(crate) struct Draft {
     pub field: Option<String>,
     /// The configuration before and after (`Null` where it does not exist), for its patches.
     pub before_after: Option<(Value, Value)>,
+    /// The user account the change is about (for `user.*` actions).
+    pub user: Option<String>,
     /// Also index the entry in this configuration's history.
     pub history: Option<(NamespaceName, ConfigurationName)>,
 }

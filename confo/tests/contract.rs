@@ -45,6 +45,7 @@ contract!(
     client_never_loses_unsaved_changes,
     client_persist_reports_a_conflict_and_keeps_local_changes,
     archiving_moves_old_entries_and_keeps_the_chain,
+    users_are_stored_apart_from_their_password_hashes,
 );
 
 async fn absent_key_reads_as_none(b: Backend) {
@@ -1183,4 +1184,36 @@ async fn archiving_moves_old_entries_and_keeps_the_chain(b: Backend) {
         store.verify_archive(archive.path()).await.unwrap(),
         Verification::Broken { .. }
     ));
+}
+
+async fn users_are_stored_apart_from_their_password_hashes(b: Backend) {
+    use confo::users::{Grants, Role, User, hash_password, verify_password};
+    let store = b.store();
+    let ada = User {
+        name: "ada".into(),
+        role: Role::Admin,
+        grants: Grants::All,
+        disabled: false,
+        created: chrono::Utc::now(),
+    };
+    let hash = hash_password("correct horse battery staple".into())
+        .await
+        .unwrap();
+    store.create_user(&ada, &hash, &change()).await.unwrap();
+    let again = store.create_user(&ada, &hash, &change()).await;
+    assert!(matches!(again, Err(Error::AlreadyExists(_))), "{again:?}");
+
+    let (read, stored_hash) = store.get_user("ada").await.unwrap().unwrap();
+    assert_eq!(read, ada);
+    assert!(verify_password("correct horse battery staple".into(), stored_hash).await);
+    assert_eq!(store.list_users().await.unwrap(), [ada]);
+    assert_eq!(store.get_user("nobody").await.unwrap(), None);
+    assert_eq!(store.get_user("../etc").await.unwrap(), None);
+    let profile = b.value("__confo/users/ada").await.unwrap();
+    assert!(!profile.contains("argon2"), "{profile}");
+    let entry = &store.audit(&AuditQuery::default()).await.unwrap().entries[0];
+    assert_eq!(
+        (entry.action, entry.user.as_deref()),
+        (Action::UserCreate, Some("ada"))
+    );
 }

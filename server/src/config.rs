@@ -22,6 +22,26 @@ pub enum Command {
     /// Check or archive the audit log.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// Manage user accounts.
+    #[command(subcommand)]
+    User(UserCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Create a user; the password is read from the first line of standard input.
+    Add {
+        /// The user's name (letters, digits, '_', '.', '@' and '-').
+        name: String,
+        /// Make the user an administrator (same as `--role admin`).
+        #[arg(long, conflicts_with = "role")]
+        admin: bool,
+        /// viewer, editor or admin; the user's role applies to every namespace.
+        #[arg(long, default_value = "viewer")]
+        role: confo::users::Role,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
 }
 
 #[derive(Debug, Subcommand)]

@@ -7,3 +7,4 @@ pub mod routes;
 pub mod same_origin;
 pub mod serve;
 pub mod store;
+pub mod user;

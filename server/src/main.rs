@@ -25,6 +25,7 @@ fn main() -> ExitCode {
         match cli.command {
             Command::Serve(args) => server::serve::serve(args).await.map(|()| true),
             Command::Audit(command) => server::audit::run(command).await,
+            Command::User(command) => server::user::run(command).await,
         }
     });
     match result {

@@ -233,3 +233,56 @@ fn audit_commands_check_and_archive_the_log() {
         "{stdout}"
     );
 }
+
+#[test]
+fn user_add_creates_an_account_from_a_script() {
+    let site = site();
+    let data = tempfile::tempdir().unwrap();
+    let add = |name: &str, password: &str, admin: bool| {
+        let mut command = confo(&site);
+        command
+            .args(["user", "add", name, "--data-dir"])
+            .arg(data.path());
+        if admin {
+            command.arg("--admin");
+        }
+        let mut child = command
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(format!("{password}\n").as_bytes())
+            .unwrap();
+        child.wait_with_output().unwrap()
+    };
+    let output = add("ada", "correct horse battery staple", true);
+    assert!(output.status.success(), "{output:?}");
+    assert_eq!(
+        String::from_utf8_lossy(&output.stdout),
+        "created admin user ada\n"
+    );
+
+    let line = failure_line(&add("ada", "another good passphrase", false));
+    assert!(line.contains("already exists"), "{line}");
+    let line = failure_line(&add("bob", "password", false));
+    assert!(line.contains("too easy to guess"), "{line}");
+    let line = failure_line(&add("bob", "short", false));
+    assert!(line.contains("at least 8"), "{line}");
+    let line = failure_line(&add("bob smith", "correct horse battery staple", false));
+    assert!(line.contains("invalid user name"), "{line}");
+
+    let mut verify = confo(&site);
+    verify
+        .args(["audit", "verify", "--data-dir"])
+        .arg(data.path());
+    let output = run(verify);
+    assert!(
+        String::from_utf8_lossy(&output.stdout).contains("intact (1 entries checked)"),
+        "{output:?}"
+    );
+}

@@ -219,6 +219,7 @@ impl Committer {
                     namespace: draft.namespace,
                     configuration: draft.configuration,
                     field: draft.field,
+                    user: draft.user,
                     comment: request.change.comment.clone(),
                     patch,
                     unpatch,

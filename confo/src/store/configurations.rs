@@ -194,6 +194,7 @@ impl Store {
                     configuration: Some(configuration.to_string()),
                     field: None,
                     before_after: Some((Value::Null, value.clone())),
+                    user: None,
                     history: Some((namespace.clone(), configuration.clone())),
                 });
                 Ok(Decision::Write(plan))
@@ -364,6 +365,7 @@ impl Store {
                 configuration: Some(configuration.to_string()),
                 field: field.clone(),
                 before_after: Some((before, after)),
+                user: None,
                 history: Some((namespace.clone(), configuration.clone())),
             });
             Ok(Decision::Write(plan))
@@ -408,6 +410,7 @@ impl Store {
                     configuration: Some(configuration.to_string()),
                     field: None,
                     before_after: Some((before, Value::Null)),
+                    user: None,
                     history: Some((namespace.clone(), configuration.clone())),
                 });
                 Ok(Decision::Write(plan))
@@ -461,6 +464,7 @@ impl Store {
                     configuration: Some(configuration.to_string()),
                     field: None,
                     before_after: None,
+                    user: None,
                     history: None,
                 });
             }

@@ -140,6 +140,7 @@ impl Store {
                     configuration: None,
                     field: None,
                     before_after: None,
+                    user: None,
                     history: None,
                 });
                 Ok(Decision::Write(plan))
@@ -202,6 +203,7 @@ impl Store {
                     configuration: Some(configuration.to_string()),
                     field: None,
                     before_after: Some((before, Value::Null)),
+                    user: None,
                     history: Some((namespace.clone(), configuration.clone())),
                 });
             }
@@ -213,6 +215,7 @@ impl Store {
                 configuration: None,
                 field: None,
                 before_after: None,
+                user: None,
                 history: None,
             });
             Ok(Decision::Write(plan))
