@@ -177,6 +177,80 @@ impl Default for AuditHead {
     }
 }
 
+/// Walks a chain of entries in order and reports the first broken link.
+#[derive(Debug, Clone)]
+pub struct ChainCheck {
+    prev: AuditHead,
+    checked: u64,
+}
+
+impl ChainCheck {
+    /// Starts after `anchor` (the genesis for a whole chain).
+    pub fn after(anchor: AuditHead) -> Self {
+        Self {
+            prev: anchor,
+            checked: 0,
+        }
+    }
+
+    /// Checks the next entry: its number follows, its link matches, its hash matches its content.
+    pub fn next(&mut self, entry: &AuditEntry) -> Result<(), Verification> {
+        let broken = |seq, reason: String| Err(Verification::Broken { seq, reason });
+        if entry.seq != self.prev.seq + 1 {
+            return broken(
+                self.prev.seq + 1,
+                format!(
+                    "entry {} is missing (the next one kept is {})",
+                    self.prev.seq + 1,
+                    entry.seq
+                ),
+            );
+        }
+        if entry.prev_hash != self.prev.hash {
+            return broken(
+                entry.seq,
+                format!(
+                    "its link does not match the hash of entry {}",
+                    self.prev.seq
+                ),
+            );
+        }
+        if entry.compute_hash() != entry.hash {
+            return broken(
+                entry.seq,
+                "its content does not match its hash: it was changed after it was written".into(),
+            );
+        }
+        self.prev = AuditHead {
+            seq: entry.seq,
+            hash: entry.hash.clone(),
+        };
+        self.checked += 1;
+        Ok(())
+    }
+
+    /// Where the walk has got to.
+    pub fn last(&self) -> &AuditHead {
+        &self.prev
+    }
+
+    /// The chain ends at `expected` (the store's head, or the anchor the archive must reach).
+    pub fn finish(self, expected: &AuditHead, what: &str) -> Verification {
+        if self.prev != *expected {
+            return Verification::Broken {
+                seq: expected.seq,
+                reason: format!(
+                    "{what} names entry {} but the chain ends at entry {}",
+                    expected.seq, self.prev.seq
+                ),
+            };
+        }
+        Verification::Intact {
+            entries: self.checked,
+        }
+    }
+}
+
 /// Which entries an audit query returns.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct AuditQuery {

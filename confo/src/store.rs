@@ -99,6 +99,44 @@ pub(crate) struct Draft {
     pub history: Option<(NamespaceName, ConfigurationName)>,
 }
 
+impl Draft {
+    /// A change to one configuration's fields, indexed in its history.
+    pub(crate) fn configuration(
+        action: Action,
+        namespace: &NamespaceName,
+        configuration: &ConfigurationName,
+        field: Option<String>,
+        before_after: (Value, Value),
+    ) -> Self {
+        Self {
+            action,
+            namespace: Some(namespace.to_string()),
+            configuration: Some(configuration.to_string()),
+            field,
+            before_after: Some(before_after),
+            user: None,
+            history: Some((namespace.clone(), configuration.clone())),
+        }
+    }
+
+    /// A change to a namespace, or to which configurations it lists (`configuration`).
+    pub(crate) fn namespace(
+        action: Action,
+        namespace: &NamespaceName,
+        configuration: Option<&ConfigurationName>,
+    ) -> Self {
+        Self {
+            action,
+            namespace: Some(namespace.to_string()),
+            configuration: configuration.map(ToString::to_string),
+            field: None,
+            before_after: None,
+            user: None,
+            history: None,
+        }
+    }
+}
+
 /// What a planner decided: the comparisons and writes of one transaction, and its audit entries.
 #[derive(Default)]
 pub(crate) struct Plan {

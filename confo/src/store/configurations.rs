@@ -188,15 +188,13 @@ impl Store {
                 plan.compare(&ns_key, reads);
                 plan.put_json(&key, &value);
                 plan.put_json(&ns_key, &index.with(&[configuration.as_str()]));
-                plan.drafts.push(Draft {
-                    action: Action::ConfigurationCreate,
-                    namespace: Some(namespace.to_string()),
-                    configuration: Some(configuration.to_string()),
-                    field: None,
-                    before_after: Some((Value::Null, value.clone())),
-                    user: None,
-                    history: Some((namespace.clone(), configuration.clone())),
-                });
+                plan.drafts.push(Draft::configuration(
+                    Action::ConfigurationCreate,
+                    &namespace,
+                    &configuration,
+                    None,
+                    (Value::Null, value.clone()),
+                ));
                 Ok(Decision::Write(plan))
             },
         )
@@ -359,15 +357,13 @@ impl Store {
             let mut plan = Plan::default();
             plan.compare(&key, reads);
             plan.put_json(&key, &after);
-            plan.drafts.push(Draft {
+            plan.drafts.push(Draft::configuration(
                 action,
-                namespace: Some(namespace.to_string()),
-                configuration: Some(configuration.to_string()),
-                field: field.clone(),
-                before_after: Some((before, after)),
-                user: None,
-                history: Some((namespace.clone(), configuration.clone())),
-            });
+                &namespace,
+                &configuration,
+                field.clone(),
+                (before, after),
+            ));
             Ok(Decision::Write(plan))
         })
         .await
@@ -404,15 +400,13 @@ impl Store {
                 if index.contains(configuration.as_str()) {
                     plan.put_json(&ns_key, &index.without(configuration.as_str()));
                 }
-                plan.drafts.push(Draft {
-                    action: Action::ConfigurationDelete,
-                    namespace: Some(namespace.to_string()),
-                    configuration: Some(configuration.to_string()),
-                    field: None,
-                    before_after: Some((before, Value::Null)),
-                    user: None,
-                    history: Some((namespace.clone(), configuration.clone())),
-                });
+                plan.drafts.push(Draft::configuration(
+                    Action::ConfigurationDelete,
+                    &namespace,
+                    &configuration,
+                    None,
+                    (before, Value::Null),
+                ));
                 Ok(Decision::Write(plan))
             },
         )
@@ -458,15 +452,11 @@ impl Store {
                     continue;
                 }
                 added.push(configuration.as_str());
-                plan.drafts.push(Draft {
-                    action: Action::ConfigurationRegister,
-                    namespace: Some(namespace.to_string()),
-                    configuration: Some(configuration.to_string()),
-                    field: None,
-                    before_after: None,
-                    user: None,
-                    history: None,
-                });
+                plan.drafts.push(Draft::namespace(
+                    Action::ConfigurationRegister,
+                    &namespace,
+                    Some(configuration),
+                ));
             }
             if added.is_empty() {
                 return Ok(Decision::Unchanged(

@@ -134,15 +134,8 @@ impl Store {
                 if reads.get(&ns_key).is_none() {
                     plan.put_json(&ns_key, &Index::empty(CONFIGURATIONS));
                 }
-                plan.drafts.push(Draft {
-                    action: Action::NamespaceCreate,
-                    namespace: Some(namespace.to_string()),
-                    configuration: None,
-                    field: None,
-                    before_after: None,
-                    user: None,
-                    history: None,
-                });
+                plan.drafts
+                    .push(Draft::namespace(Action::NamespaceCreate, &namespace, None));
                 Ok(Decision::Write(plan))
             },
         )
@@ -197,27 +190,18 @@ impl Store {
                 let Some(kv) = reads.get(key) else { continue };
                 let before = super::parse_json(kv).unwrap_or(Value::Null);
                 plan.delete(key);
-                plan.drafts.push(Draft {
-                    action: Action::ConfigurationDelete,
-                    namespace: Some(namespace.to_string()),
-                    configuration: Some(configuration.to_string()),
-                    field: None,
-                    before_after: Some((before, Value::Null)),
-                    user: None,
-                    history: Some((namespace.clone(), configuration.clone())),
-                });
+                plan.drafts.push(Draft::configuration(
+                    Action::ConfigurationDelete,
+                    &namespace,
+                    configuration,
+                    None,
+                    (before, Value::Null),
+                ));
             }
             plan.put_json(&root_key, &root.without(namespace.as_str()));
             plan.delete(&ns_key);
-            plan.drafts.push(Draft {
-                action: Action::NamespaceDelete,
-                namespace: Some(namespace.to_string()),
-                configuration: None,
-                field: None,
-                before_after: None,
-                user: None,
-                history: None,
-            });
+            plan.drafts
+                .push(Draft::namespace(Action::NamespaceDelete, &namespace, None));
             Ok(Decision::Write(plan))
         })
         .await

@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 use chrono::{DateTime, Utc};
 
 use super::Store;
-use crate::audit::{AuditEntry, AuditHead, GENESIS_HASH, Verification};
+use crate::audit::{AuditEntry, AuditHead, ChainCheck, Verification};
 use crate::error::{Error, Result};
 use crate::kv::{Compare, Op, TxnOutcome};
 use crate::names::{ConfigurationName, NamespaceName};
@@ -79,13 +79,7 @@ impl Store {
         loop {
             let anchor_key = self.layout.audit_anchor();
             let anchor_read = self.kv.get(&anchor_key).await?;
-            let anchor: AuditHead = match &anchor_read {
-                Some(kv) => serde_json::from_slice(&kv.value).map_err(|e| Error::Corrupt {
-                    key: kv.key.clone(),
-                    reason: e.to_string(),
-                })?,
-                None => AuditHead::default(),
-            };
+            let anchor = super::committer::parse_head(anchor_read.as_ref())?;
             if let Some(file_head) = &in_file
                 && file_head.seq < anchor.seq
             {
@@ -186,58 +180,26 @@ impl Store {
     pub async fn verify_archive(&self, dir: &Path) -> Result<Verification> {
         let path = dir.join(ARCHIVE_FILE);
         let file = std::fs::File::open(&path).map_err(|e| io(&path, e))?;
-        let mut prev = AuditHead {
-            seq: 0,
-            hash: GENESIS_HASH.into(),
-        };
-        let mut checked = 0;
+        let mut chain = ChainCheck::after(AuditHead::default());
         for line in std::io::BufReader::new(file).lines() {
             let line = line.map_err(|e| io(&path, e))?;
             if line.trim().is_empty() {
                 continue;
             }
-            let broken = |seq: u64, reason: String| Ok(Verification::Broken { seq, reason });
             let entry: AuditEntry = match serde_json::from_str(&line) {
                 Ok(entry) => entry,
-                Err(e) => return broken(prev.seq + 1, format!("not an audit entry ({e})")),
+                Err(e) => {
+                    return Ok(Verification::Broken {
+                        seq: chain.last().seq + 1,
+                        reason: format!("not an audit entry ({e})"),
+                    });
+                }
             };
-            if entry.seq != prev.seq + 1 {
-                return broken(
-                    prev.seq + 1,
-                    format!("entry {} is missing from the archive", prev.seq + 1),
-                );
+            if let Err(broken) = chain.next(&entry) {
+                return Ok(broken);
             }
-            if entry.prev_hash != prev.hash {
-                return broken(
-                    entry.seq,
-                    format!("its link does not match the hash of entry {}", prev.seq),
-                );
-            }
-            if entry.compute_hash() != entry.hash {
-                return broken(entry.seq, "its content does not match its hash".into());
-            }
-            prev = AuditHead {
-                seq: entry.seq,
-                hash: entry.hash,
-            };
-            checked += 1;
         }
-        let anchor: AuditHead = match self.kv.get(&self.layout.audit_anchor()).await? {
-            Some(kv) => serde_json::from_slice(&kv.value).map_err(|e| Error::Corrupt {
-                key: kv.key.clone(),
-                reason: e.to_string(),
-            })?,
-            None => AuditHead::default(),
-        };
-        if prev != anchor {
-            return Ok(Verification::Broken {
-                seq: anchor.seq,
-                reason: format!(
-                    "the archive ends at entry {} but the store's chain starts after entry {}",
-                    prev.seq, anchor.seq
-                ),
-            });
-        }
-        Ok(Verification::Intact { entries: checked })
+        let anchor = self.read_anchor().await?;
+        Ok(chain.finish(&anchor, "the store's anchor"))
     }
 }
