@@ -82,6 +82,16 @@ impl KeyLayout {
         self.reserved(&format!("passwords/{name}"))
     }
 
+    /// Dashboard session `id` (session ids hold no `/`).
+    pub fn session(&self, id: &str) -> String {
+        self.reserved(&format!("sessions/{id}"))
+    }
+
+    /// The prefix of every dashboard session.
+    pub fn sessions_prefix(&self) -> String {
+        self.reserved("sessions/")
+    }
+
     /// The newest audit entry's number and hash.
     pub fn audit_head(&self) -> String {
         self.reserved("audit/head")

@@ -6,5 +6,6 @@ pub mod config;
 pub mod routes;
 pub mod same_origin;
 pub mod serve;
+pub mod sessions;
 pub mod store;
 pub mod user;

@@ -290,6 +290,19 @@ impl Kv for EmbeddedKv {
         Ok(receiver)
     }
 
+    async fn put_expiring(
+        &self,
+        key: &str,
+        value: Vec<u8>,
+        _ttl: std::time::Duration,
+    ) -> Result<()> {
+        let op = Op::Put {
+            key: key.to_owned(),
+            value,
+        };
+        self.txn(Vec::new(), vec![op]).await.map(|_| ())
+    }
+
     async fn compact(&self, revision: i64) -> Result<()> {
         let mut recent = self.changes.recent.lock().expect("not poisoned");
         while recent.front().is_some_and(|c| c.revision < revision) {

@@ -367,6 +367,27 @@ impl Kv for EtcdKv {
         Ok(receiver)
     }
 
+    async fn put_expiring(&self, key: &str, value: Vec<u8>, ttl: Duration) -> Result<()> {
+        check_txn_limits(
+            &[],
+            &[Op::Put {
+                key: key.to_owned(),
+                value: value.clone(),
+            }],
+        )?;
+        let seconds = ttl.as_secs().max(1) as i64;
+        self.read(|mut client| {
+            let value = value.clone();
+            async move {
+                let lease = client.lease_grant(seconds, None).await?;
+                let options = etcd_client::PutOptions::new().with_lease(lease.id());
+                client.put(key, value, Some(options)).await
+            }
+        })
+        .await
+        .map(|_| ())
+    }
+
     async fn compact(&self, revision: i64) -> Result<()> {
         self.read(|mut client| async move { client.compact(revision, None).await })
             .await

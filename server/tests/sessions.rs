@@ -1,0 +1,131 @@
+//! Dashboard sessions in the store, on both backends.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use confo::kv::embedded::EmbeddedKv;
+use confo::kv::etcd::{EtcdConfig, EtcdKv};
+use confo::{KeyLayout, Store};
+use server::sessions::StoreSessions;
+use time::OffsetDateTime;
+use tower_sessions::session::{Id, Record};
+use tower_sessions::session_store::SessionStore;
+
+fn prefix() -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    format!("sessions-test{nanos}/")
+}
+
+async fn backends() -> Vec<(Store, Option<tempfile::TempDir>)> {
+    let dir = tempfile::tempdir().unwrap();
+    let embedded = Store::new(
+        Arc::new(EmbeddedKv::open(dir.path()).unwrap()),
+        KeyLayout::with_prefix(prefix()),
+    );
+    let mut all = vec![(embedded, Some(dir))];
+    match std::env::var("CONFO_TEST_ETCD_ENDPOINTS") {
+        Ok(endpoints) => {
+            let kv = EtcdKv::connect(&EtcdConfig {
+                endpoints: endpoints.split(',').map(str::to_owned).collect(),
+                timeout: Duration::from_secs(5),
+                credentials: None,
+            })
+            .await
+            .unwrap();
+            all.push((
+                Store::new(Arc::new(kv), KeyLayout::with_prefix(prefix())),
+                None,
+            ));
+        }
+        Err(_) => assert!(
+            std::env::var_os("CI").is_none(),
+            "CONFO_TEST_ETCD_ENDPOINTS must be set in CI"
+        ),
+    }
+    all
+}
+
+fn record(seconds: i64) -> Record {
+    let mut data = HashMap::new();
+    data.insert("user".to_owned(), serde_json::json!("ada"));
+    Record {
+        id: Id::default(),
+        data,
+        expiry_date: OffsetDateTime::now_utc() + time::Duration::seconds(seconds),
+    }
+}
+
+#[tokio::test]
+async fn sessions_round_trip_and_never_take_over_an_id() {
+    for (store, _dir) in backends().await {
+        let sessions = StoreSessions::new(store.clone());
+        let mut first = record(600);
+        sessions.create(&mut first).await.unwrap();
+        let loaded = sessions.load(&first.id).await.unwrap().expect("stored");
+        assert_eq!(loaded.data, first.data);
+
+        let mut clash = record(600);
+        clash.id = first.id;
+        clash
+            .data
+            .insert("user".into(), serde_json::json!("mallory"));
+        sessions.create(&mut clash).await.unwrap();
+        assert_ne!(clash.id, first.id, "a new session got an existing id");
+        assert_eq!(
+            sessions.load(&first.id).await.unwrap().unwrap().data["user"],
+            "ada"
+        );
+
+        sessions.delete(&first.id).await.unwrap();
+        assert_eq!(sessions.load(&first.id).await.unwrap(), None);
+        assert!(
+            store
+                .kv()
+                .get(&store.layout().session(&first.id.to_string()))
+                .await
+                .unwrap()
+                .is_none()
+        );
+    }
+}
+
+#[tokio::test]
+async fn expired_sessions_are_not_handed_out_and_are_removed() {
+    for (store, dir) in backends().await {
+        let sessions = StoreSessions::new(store.clone());
+        let mut short = record(1);
+        sessions.create(&mut short).await.unwrap();
+        let key = store.layout().session(&short.id.to_string());
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while sessions.load(&short.id).await.unwrap().is_some() {
+            assert!(Instant::now() < deadline, "the session did not expire");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        if dir.is_some() {
+            // The embedded store keeps the key until a sweep.
+            assert!(store.kv().get(&key).await.unwrap().is_some());
+            assert_eq!(sessions.sweep_expired().await.unwrap(), 1);
+        } else {
+            // etcd's lease removes it by itself.
+            while store.kv().get(&key).await.unwrap().is_some() {
+                assert!(
+                    Instant::now() < deadline,
+                    "etcd did not remove the expired session"
+                );
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        }
+        assert!(store.kv().get(&key).await.unwrap().is_none());
+
+        // Saving an already expired record removes it.
+        let mut gone = record(600);
+        sessions.create(&mut gone).await.unwrap();
+        gone.expiry_date = OffsetDateTime::now_utc() - time::Duration::seconds(1);
+        sessions.save(&gone).await.unwrap();
+        assert_eq!(sessions.load(&gone.id).await.unwrap(), None);
+    }
+}
