@@ -2,6 +2,7 @@ import { defineConfig } from '@playwright/test';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { ADMIN_STATE, SETUP_TOKEN } from './tests/support';
 
 // One server for every spec: the release binary the test script built, against the etcd the
 // test script started (CONFO_E2E_ETCD_ENDPOINTS), or, without it, a fresh embedded store.
@@ -24,6 +25,7 @@ function storeArgs(): string[] {
 
 export default defineConfig({
   testDir: './tests',
+  globalSetup: require.resolve('./global-setup'),
   timeout: 30_000,
   expect: { timeout: 5_000 },
   fullyParallel: true,
@@ -33,6 +35,7 @@ export default defineConfig({
   reporter: [['list']],
   use: {
     baseURL: `http://127.0.0.1:${port}`,
+    storageState: ADMIN_STATE,
     trace: 'retain-on-failure',
     launchOptions: {
       executablePath: process.env.CONFO_E2E_CHROMIUM ?? '/usr/bin/chromium',
@@ -52,7 +55,15 @@ export default defineConfig({
     { name: 'no-js', use: { javaScriptEnabled: false } },
   ],
   webServer: {
-    command: [binary, 'serve', '--listen', `127.0.0.1:${port}`, ...storeArgs()]
+    command: [
+      binary,
+      'serve',
+      '--listen',
+      `127.0.0.1:${port}`,
+      '--setup-token',
+      SETUP_TOKEN,
+      ...storeArgs(),
+    ]
       .map((arg) => `'${arg}'`)
       .join(' '),
     url: `http://127.0.0.1:${port}/readyz`,

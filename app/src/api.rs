@@ -1,10 +1,11 @@
 //! Server functions, grouped by domain. Each one is a public endpoint: it checks its input and
 //! maps storage errors through [`crate::error::AppError`].
 
+pub mod auth;
 pub mod namespaces;
 
 #[cfg(feature = "ssr")]
-pub(crate) mod ssr {
+pub mod ssr {
     use leptos::prelude::*;
 
     use crate::error::AppError;
@@ -17,10 +18,97 @@ pub(crate) mod ssr {
         })
     }
 
-    /// Who is making a change. Until sign-in exists every change is made by the dashboard's
-    /// anonymous user.
-    pub fn change() -> confo::Change {
-        confo::Change::by(confo::Actor::user("anonymous"))
+    /// The one-time token that lets the first administrator be created, while there is none.
+    #[derive(Clone)]
+    pub struct SetupToken(pub String);
+
+    pub fn setup_token() -> Option<String> {
+        use_context::<SetupToken>().map(|t| t.0)
+    }
+
+    /// The longest a session lasts after sign-in, however active.
+    pub const ABSOLUTE_LIFETIME_SECONDS: i64 = 12 * 3600;
+    const USER: &str = "user";
+    const SIGNED_IN_AT: &str = "signed_in_at";
+
+    /// The request's session.
+    pub async fn session() -> Result<tower_sessions::Session, AppError> {
+        leptos_axum::extract::<tower_sessions::Session>()
+            .await
+            .map_err(|e| {
+                tracing::error!(error = %e, "no session layer");
+                reject(AppError::Internal)
+            })
+    }
+
+    /// Starts a signed-in session for `user` under a new session id.
+    pub async fn sign_in_as(user: &confo::users::User) -> Result<(), AppError> {
+        let session = session().await?;
+        let internal = |e: tower_sessions::session::Error| {
+            tracing::error!(error = %e, "cannot start a session");
+            AppError::Internal
+        };
+        session.cycle_id().await.map_err(internal)?;
+        session.insert(USER, &user.name).await.map_err(internal)?;
+        session
+            .insert(SIGNED_IN_AT, chrono::Utc::now().timestamp())
+            .await
+            .map_err(internal)?;
+        Ok(())
+    }
+
+    /// The signed-in user: the session names an account that exists, is not disabled, and
+    /// signed in less than the absolute lifetime ago.
+    pub async fn signed_in() -> Result<Option<confo::users::User>, AppError> {
+        let session = session().await?;
+        let name: Option<String> = session.get(USER).await.ok().flatten();
+        let since: Option<i64> = session.get(SIGNED_IN_AT).await.ok().flatten();
+        let (Some(name), Some(since)) = (name, since) else {
+            return Ok(None);
+        };
+        if chrono::Utc::now().timestamp() - since > ABSOLUTE_LIFETIME_SECONDS {
+            let _ = session.flush().await;
+            return Ok(None);
+        }
+        match store()?.get_user(&name).await.map_err(reject)? {
+            Some((user, _)) if !user.disabled => Ok(Some(user)),
+            _ => {
+                let _ = session.flush().await;
+                Ok(None)
+            }
+        }
+    }
+
+    /// The guard for what any signed-in user may do: the user, or `SignInRequired`.
+    pub async fn require_user() -> Result<confo::users::User, AppError> {
+        signed_in()
+            .await?
+            .ok_or_else(|| reject(AppError::SignInRequired))
+    }
+
+    /// The guard every server function that changes or reads a namespace calls first: the signed-in user, whose role is at least
+    /// `role` for `namespace` (or for every namespace when `None`). Refuses with an error.
+    pub async fn require(
+        role: confo::users::Role,
+        namespace: Option<&str>,
+    ) -> Result<confo::users::User, AppError> {
+        let user = require_user().await?;
+        let granted = match namespace {
+            Some(namespace) => user.grants.covers(namespace),
+            None => user.grants == confo::users::Grants::All,
+        };
+        if user.role < role || !granted {
+            return Err(reject(AppError::Forbidden(format!(
+                "Your account ({}) may not do this; ask an administrator for access.",
+                user.role.as_str()
+            ))));
+        }
+        Ok(user)
+    }
+
+    /// Who is making a change, for the audit log.
+    pub fn change(user: &confo::users::User) -> confo::Change {
+        confo::Change::by(confo::Actor::user(user.name.clone()))
     }
 
     /// Sets the response status for `error` and hands it back, for `map_err`. A plain form post

@@ -7,6 +7,12 @@ use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
 pub enum AppError {
+    /// Nobody is signed in (or the session ended).
+    #[error("Please sign in to continue.")]
+    SignInRequired,
+    /// The signed-in user's role or grants do not allow this.
+    #[error("{0}")]
+    Forbidden(String),
     /// The request itself is wrong (a bad name, a bad value): fix it and try again.
     #[error("{0}")]
     Invalid(String),
@@ -48,6 +54,8 @@ impl AppError {
     pub fn status(&self) -> u16 {
         match self {
             AppError::Invalid(_) => 400,
+            AppError::SignInRequired => 401,
+            AppError::Forbidden(_) => 403,
             AppError::NotFound(_) => 404,
             AppError::AlreadyExists(_) | AppError::Conflict(_) => 409,
             AppError::TooLarge(_) => 413,

@@ -40,11 +40,14 @@ pub fn App() -> impl IntoView {
         <Router>
             <header class="top">
                 <A href="/" attr:class="brand">"Confo"</A>
+                <pages::Account/>
             </header>
             <main>
                 <Routes fallback=pages::NotFound>
                     // In-order streaming: the page is complete without JavaScript.
                     <Route path=path!("") view=pages::Home ssr=SsrMode::InOrder/>
+                    <Route path=path!("login") view=pages::SignInPage ssr=SsrMode::InOrder/>
+                    <Route path=path!("setup") view=pages::SetUpPage ssr=SsrMode::InOrder/>
                 </Routes>
             </main>
         </Router>

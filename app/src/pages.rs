@@ -1,7 +1,9 @@
 //! The dashboard's pages.
 
+mod auth;
 mod home;
 
+pub use auth::{SetUpPage, SignInPage};
 pub use home::Home;
 
 use leptos::prelude::*;
@@ -16,5 +18,34 @@ pub fn NotFound() -> impl IntoView {
     view! {
         <h1>"Page not found"</h1>
         <p>"There is nothing at this address. " <a href="/">"Go to the namespaces"</a> "."</p>
+    }
+}
+
+/// The signed-in user's name and a sign-out button, or a sign-in link.
+#[component]
+pub fn Account() -> impl IntoView {
+    use crate::api::auth::{SignOut, who_am_i};
+    let sign_out = ServerAction::<SignOut>::new();
+    // Asked again on every navigation, so that signing in or out shows at once.
+    let location = leptos_router::hooks::use_location();
+    let me = Resource::new(move || location.pathname.get(), |_| who_am_i());
+    view! {
+        <Suspense fallback=|| ()>
+            {move || Suspend::new(async move {
+                match me.await {
+                    Ok(Some(user)) => view! {
+                        <span class="account">
+                            <span id="signed-in-as">{user.name}</span>
+                            " (" {user.role} ") "
+                            <leptos::form::ActionForm action=sign_out attr:class="inline">
+                                <button type="submit">"Sign out"</button>
+                            </leptos::form::ActionForm>
+                        </span>
+                    }
+                    .into_any(),
+                    _ => view! { <a href="/login">"Sign in"</a> }.into_any(),
+                }
+            })}
+        </Suspense>
     }
 }

@@ -73,6 +73,20 @@ pub struct ServeArgs {
     #[arg(long, env = "CONFO_LISTEN", default_value = "127.0.0.1:3000")]
     pub listen: SocketAddr,
 
+    /// The dashboard is served over https (directly or behind a proxy): session cookies are
+    /// marked `Secure` and named `__Host-confo_session`.
+    #[arg(long, env = "CONFO_SECURE_COOKIES")]
+    pub secure_cookies: bool,
+
+    /// A session unused this long ends (e.g. `30m`).
+    #[arg(long, env = "CONFO_IDLE_TIMEOUT", default_value = "30m", value_parser = parse_duration)]
+    pub idle_timeout: Duration,
+
+    /// The token of the first-run set-up link, for scripted installs; by default a random one is
+    /// made and printed while no user exists.
+    #[arg(long, env = "CONFO_SETUP_TOKEN", hide_env_values = true)]
+    pub setup_token: Option<String>,
+
     #[command(flatten)]
     pub store: StoreArgs,
 }

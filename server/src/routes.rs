@@ -10,13 +10,54 @@ use leptos::prelude::*;
 use leptos_axum::{LeptosRoutes, generate_route_list};
 use tower_http::trace::TraceLayer;
 
+use tower_sessions::cookie::SameSite;
+use tower_sessions::{Expiry, SessionManagerLayer};
+
 use crate::same_origin::same_origin;
+use crate::sessions::StoreSessions;
 
 /// Everything a request handler may need.
 #[derive(Clone, axum::extract::FromRef)]
 pub struct AppState {
     pub leptos_options: LeptosOptions,
     pub store: Store,
+    /// While no user exists: the token of the one-time set-up link.
+    pub setup_token: Option<String>,
+    pub sessions: SessionSettings,
+}
+
+/// How session cookies are made.
+#[derive(Clone, Debug)]
+pub struct SessionSettings {
+    /// Served over https: the cookie is `Secure` and named with the `__Host-` prefix.
+    pub secure: bool,
+    /// A session unused this long ends.
+    pub idle_timeout: std::time::Duration,
+}
+
+impl Default for SessionSettings {
+    fn default() -> Self {
+        Self {
+            secure: false,
+            idle_timeout: std::time::Duration::from_secs(30 * 60),
+        }
+    }
+}
+
+fn session_layer(store: &Store, settings: &SessionSettings) -> SessionManagerLayer<StoreSessions> {
+    let idle =
+        time::Duration::try_from(settings.idle_timeout).unwrap_or(time::Duration::minutes(30));
+    SessionManagerLayer::new(StoreSessions::new(store.clone()))
+        .with_name(if settings.secure {
+            "__Host-confo_session"
+        } else {
+            "confo_session"
+        })
+        .with_secure(settings.secure)
+        .with_http_only(true)
+        .with_same_site(SameSite::Lax)
+        .with_path("/")
+        .with_expiry(Expiry::OnInactivity(idle))
 }
 
 /// Builds the whole application, so that tests can drive it without a socket.
@@ -24,16 +65,26 @@ pub fn router(state: AppState) -> Router {
     let routes = generate_route_list(App);
     let store = state.store.clone();
     let options = state.leptos_options.clone();
+    let setup_token = state.setup_token.clone().map(app::api::ssr::SetupToken);
+    let sessions = session_layer(&state.store, &state.sessions);
+    // What every server function and page may ask for.
+    let context = move || {
+        provide_context(store.clone());
+        if let Some(token) = &setup_token {
+            provide_context(token.clone());
+        }
+    };
     Router::new()
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
-        .leptos_routes_with_context(
-            &state,
-            routes,
-            move || provide_context(store.clone()),
-            move || shell(options.clone()),
-        )
-        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .leptos_routes_with_context(&state, routes, context.clone(), move || {
+            shell(options.clone())
+        })
+        .fallback(leptos_axum::file_and_error_handler_with_context::<
+            AppState,
+            _,
+        >(context, shell))
+        .layer(sessions)
         .layer(axum::middleware::from_fn(same_origin))
         .layer(TraceLayer::new_for_http())
         .with_state(state)

@@ -4,7 +4,8 @@ use anyhow::Context;
 use leptos::config::LeptosOptions;
 
 use crate::config::ServeArgs;
-use crate::routes::{AppState, router};
+use crate::routes::{AppState, SessionSettings, router};
+use crate::sessions::StoreSessions;
 use crate::store;
 
 /// Runs the server until SIGINT or SIGTERM, then finishes the requests under way.
@@ -19,9 +20,16 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
                 args.listen
             )
         })?;
+    let setup_token = first_run_token(&args, &store).await?;
+    spawn_session_sweeper(store.clone());
     let app = router(AppState {
         leptos_options,
         store,
+        setup_token,
+        sessions: SessionSettings {
+            secure: args.secure_cookies,
+            idle_timeout: args.idle_timeout,
+        },
     });
     tracing::info!("serving the dashboard on http://{}", args.listen);
     axum::serve(listener, app)
@@ -79,4 +87,43 @@ pub async fn shutdown_signal() {
         () = terminate => {},
     }
     tracing::info!("shutting down");
+}
+
+/// While no user exists, the token of the one-time set-up link (given, or random), printed in
+/// the log.
+async fn first_run_token(args: &ServeArgs, store: &confo::Store) -> anyhow::Result<Option<String>> {
+    if !store
+        .list_users()
+        .await
+        .context("cannot read the users")?
+        .is_empty()
+    {
+        return Ok(None);
+    }
+    let token = args.setup_token.clone().unwrap_or_else(|| {
+        use rand::Rng;
+        let bytes: [u8; 24] = rand::rng().random();
+        bytes.iter().map(|b| format!("{b:02x}")).collect()
+    });
+    tracing::warn!(
+        "no user exists yet: open http://{}/setup?token={token} to create the first administrator",
+        args.listen
+    );
+    Ok(Some(token))
+}
+
+/// Removes expired sessions once a minute (etcd's leases do it there; the embedded store needs it).
+fn spawn_session_sweeper(store: confo::Store) {
+    tokio::spawn(async move {
+        let sessions = StoreSessions::new(store);
+        let mut every = tokio::time::interval(std::time::Duration::from_secs(60));
+        loop {
+            every.tick().await;
+            match sessions.sweep_expired().await {
+                Ok(0) => {}
+                Ok(removed) => tracing::debug!(removed, "removed expired sessions"),
+                Err(error) => tracing::warn!(%error, "cannot remove expired sessions"),
+            }
+        }
+    });
 }

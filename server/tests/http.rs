@@ -2,18 +2,31 @@
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
+use confo::users::{Grants, Role, User, hash_password};
 use leptos::config::LeptosOptions;
-use server::routes::{AppState, router};
+use server::routes::{AppState, SessionSettings, router};
 use std::sync::Arc;
 use tower::ServiceExt;
 
 struct TestApp {
     router: axum::Router,
+    store: confo::Store,
+    cookie: Option<String>,
     _dir: tempfile::TempDir,
 }
 
+const PASSWORD: &str = "correct horse battery staple";
+
 impl TestApp {
+    /// An application with an administrator `ada`, signed in.
     async fn new() -> Self {
+        let mut app = Self::anonymous().await;
+        app.add_user("ada", Role::Admin).await;
+        app.sign_in("ada").await;
+        app
+    }
+
+    async fn anonymous() -> Self {
         let dir = tempfile::tempdir().unwrap();
         let kv = confo::kv::embedded::EmbeddedKv::open(dir.path()).unwrap();
         let store = confo::Store::new(Arc::new(kv), confo::KeyLayout::default());
@@ -25,13 +38,67 @@ impl TestApp {
         Self {
             router: router(AppState {
                 leptos_options,
-                store,
+                store: store.clone(),
+                setup_token: None,
+                sessions: SessionSettings::default(),
             }),
+            store,
+            cookie: None,
             _dir: dir,
         }
     }
 
-    async fn send(&self, request: Request<Body>) -> (StatusCode, String) {
+    async fn add_user(&self, name: &str, role: Role) {
+        let user = User {
+            name: name.into(),
+            role,
+            grants: Grants::All,
+            disabled: false,
+            created: chrono::Utc::now(),
+        };
+        let hash = hash_password(PASSWORD.into()).await.unwrap();
+        let change = confo::Change::by(confo::Actor::system());
+        self.store.create_user(&user, &hash, &change).await.unwrap();
+    }
+
+    async fn sign_in(&mut self, name: &str) {
+        self.cookie = None;
+        let body = format!("name={name}&password={}", urlencode(PASSWORD));
+        let response = self
+            .router
+            .clone()
+            .oneshot(
+                Request::post("/api/auth/sign-in")
+                    .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+                    .body(Body::from(body))
+                    .unwrap(),
+            )
+            .await
+            .unwrap();
+        assert!(
+            response.status().is_success() || response.status().is_redirection(),
+            "{:?}",
+            response.status()
+        );
+        let cookie = response
+            .headers()
+            .get(header::SET_COOKIE)
+            .expect("a session cookie")
+            .to_str()
+            .unwrap();
+        assert!(
+            cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"),
+            "{cookie}"
+        );
+        self.cookie = Some(cookie.split(';').next().unwrap().to_owned());
+    }
+
+    async fn send(&self, mut request: Request<Body>) -> (StatusCode, String) {
+        if let Some(cookie) = &self.cookie {
+            request
+                .headers_mut()
+                .insert(header::COOKIE, cookie.parse().unwrap());
+        }
         let response = self.router.clone().oneshot(request).await.unwrap();
         let status = response.status();
         let body = axum::body::to_bytes(response.into_body(), usize::MAX)
@@ -61,6 +128,7 @@ fn urlencode(text: &str) -> String {
     text.bytes()
         .map(|b| match b {
             b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'_' | b'.' => (b as char).to_string(),
+            b' ' => "+".to_owned(),
             _ => format!("%{b:02X}"),
         })
         .collect()
@@ -146,4 +214,71 @@ async fn cross_site_posts_are_refused_and_write_nothing() {
         .await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(app.get("/api/namespaces/list").await.1, r#"["forged"]"#);
+}
+
+#[tokio::test]
+async fn the_guard_refuses_before_anything_happens() {
+    // Every server function that reads or writes, as nobody, a viewer and an admin.
+    let mut app = TestApp::anonymous().await;
+    app.add_user("vera", Role::Viewer).await;
+    app.add_user("ada", Role::Admin).await;
+    let cases: [(Option<&str>, StatusCode, StatusCode); 3] = [
+        (None, StatusCode::UNAUTHORIZED, StatusCode::UNAUTHORIZED),
+        (Some("vera"), StatusCode::OK, StatusCode::FORBIDDEN),
+        (Some("ada"), StatusCode::OK, StatusCode::OK),
+    ];
+    for (who, list, create) in cases {
+        match who {
+            Some(name) => app.sign_in(name).await,
+            None => app.cookie = None,
+        }
+        let name = format!("made_by_{}", who.unwrap_or("nobody"));
+        assert_eq!(
+            app.get("/api/namespaces/list").await.0,
+            list,
+            "{who:?} list"
+        );
+        assert_eq!(
+            app.create_namespace(&name).await.0,
+            create,
+            "{who:?} create"
+        );
+        let created = app.store.list_namespaces().await.unwrap().contains(&name);
+        assert_eq!(created, create == StatusCode::OK, "{who:?} wrote anyway");
+    }
+}
+
+#[tokio::test]
+async fn sign_in_rotates_the_session_id_and_sign_out_ends_it() {
+    let mut app = TestApp::new().await;
+    let first = app.cookie.clone().unwrap();
+    app.sign_in("ada").await;
+    let second = app.cookie.clone().unwrap();
+    assert_ne!(first, second, "the session id was not replaced at sign-in");
+
+    let (status, _) = app
+        .send(
+            Request::post("/api/auth/sign-out")
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await;
+    assert!(status.is_success() || status.is_redirection(), "{status}");
+    assert_eq!(
+        app.get("/api/namespaces/list").await.0,
+        StatusCode::UNAUTHORIZED
+    );
+
+    let wrong = format!("name=ada&password={}", urlencode("not the password"));
+    app.cookie = None;
+    let (status, body) = app
+        .send(
+            Request::post("/api/auth/sign-in")
+                .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+                .body(Body::from(wrong))
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert!(body.contains("do not match"), "{body}");
 }

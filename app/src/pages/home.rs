@@ -56,6 +56,12 @@ pub fn Home() -> impl IntoView {
                         </ul>
                     }
                     .into_any(),
+                    Err(crate::error::AppError::SignInRequired) => view! {
+                        <p class="error" role="alert">
+                            "Please " <a href="/login">"sign in"</a> " to see the namespaces."
+                        </p>
+                    }
+                    .into_any(),
                     Err(e) => view! { <p class="error" role="alert">{e.to_string()}</p> }.into_any(),
                 }
             })}

@@ -1,0 +1,107 @@
+//! Signing in and out, and the first administrator's set-up.
+
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::error::AppError;
+
+/// Who is signed in, as the browser may see it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SignedIn {
+    pub name: String,
+    pub role: String,
+}
+
+/// The signed-in user, if any.
+#[server(endpoint = "auth/me", input = leptos::server_fn::codec::GetUrl)]
+pub async fn who_am_i() -> Result<Option<SignedIn>, AppError> {
+    use super::ssr::{reject, signed_in};
+    Ok(signed_in().await.map_err(reject)?.map(|user| SignedIn {
+        name: user.name,
+        role: user.role.as_str().to_owned(),
+    }))
+}
+
+/// Signs in with a name and password; the session id is replaced on success.
+#[server(endpoint = "auth/sign-in")]
+pub async fn sign_in(name: String, password: String) -> Result<(), AppError> {
+    use super::ssr::{reject, sign_in_as, store};
+    let refused = || {
+        reject(AppError::Invalid(
+            "That name and password do not match an active account.".into(),
+        ))
+    };
+    let found = store()?.get_user(name.trim()).await.map_err(reject)?;
+    let Some((user, hash)) = found else {
+        // Spend the same time as a real check, so that names cannot be probed by timing.
+        let _ = confo::users::verify_password(
+            password,
+            confo::users::PasswordHash::from_stored(String::new()),
+        )
+        .await;
+        return Err(refused());
+    };
+    if user.disabled || !confo::users::verify_password(password, hash).await {
+        return Err(refused());
+    }
+    sign_in_as(&user).await.map_err(reject)?;
+    leptos_axum::redirect("/");
+    Ok(())
+}
+
+/// Ends the session on the server.
+#[server(endpoint = "auth/sign-out")]
+pub async fn sign_out() -> Result<(), AppError> {
+    use super::ssr::{reject, session};
+    session().await?.flush().await.map_err(|e| {
+        tracing::error!(error = %e, "cannot end a session");
+        reject(AppError::Internal)
+    })?;
+    leptos_axum::redirect("/login");
+    Ok(())
+}
+
+/// Creates the first administrator with the one-time set-up token the server printed.
+#[server(endpoint = "auth/setup")]
+pub async fn set_up(token: String, name: String, password: String) -> Result<(), AppError> {
+    use super::ssr::{reject, setup_token, sign_in_as, store};
+    let store = store()?;
+    let expected =
+        setup_token().ok_or_else(|| reject(AppError::Forbidden("Set-up is closed.".into())))?;
+    if !store.list_users().await.map_err(reject)?.is_empty() {
+        return Err(reject(AppError::Forbidden(
+            "Confo is already set up; sign in instead.".into(),
+        )));
+    }
+    if !constant_time_eq(token.as_bytes(), expected.as_bytes()) {
+        return Err(reject(AppError::Forbidden(
+            "That set-up link is not valid; use the one the server printed when it started.".into(),
+        )));
+    }
+    let name = name.trim().to_owned();
+    confo::users::check_user_name(&name).map_err(reject)?;
+    confo::users::check_password(&password, &name).map_err(reject)?;
+    let user = confo::users::User {
+        name: name.clone(),
+        role: confo::users::Role::Admin,
+        grants: confo::users::Grants::All,
+        disabled: false,
+        created: chrono::Utc::now(),
+    };
+    let hash = confo::users::hash_password(password)
+        .await
+        .map_err(reject)?;
+    let change = confo::Change::by(confo::Actor::system()).with_comment("first-run set-up");
+    store
+        .create_user(&user, &hash, &change)
+        .await
+        .map_err(reject)?;
+    sign_in_as(&user).await.map_err(reject)?;
+    leptos_axum::redirect("/");
+    Ok(())
+}
+
+#[cfg(feature = "ssr")]
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}

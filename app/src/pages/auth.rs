@@ -1,0 +1,63 @@
+//! Sign-in and first-run set-up pages. Both work with JavaScript off: the forms post to their
+//! server functions, which redirect on success and come back here with the error otherwise.
+
+use leptos::form::ActionForm;
+use leptos::prelude::*;
+use leptos_router::hooks::use_query_map;
+
+use crate::api::auth::{SetUp, SignIn};
+
+/// The sign-in form.
+#[component]
+pub fn SignInPage() -> impl IntoView {
+    let sign_in = ServerAction::<SignIn>::new();
+    view! {
+        <h1>"Sign in"</h1>
+        <ActionForm action=sign_in attr:class="stacked" attr:id="sign-in">
+            <label>"Name " <input type="text" name="name" required autocomplete="username"/></label>
+            <label>
+                "Password "
+                <input type="password" name="password" required autocomplete="current-password"/>
+            </label>
+            <button type="submit">"Sign in"</button>
+        </ActionForm>
+        {move || {
+            sign_in
+                .value()
+                .get()
+                .and_then(Result::err)
+                .map(|e| view! { <p class="error" role="alert">{e.to_string()}</p> })
+        }}
+        <p class="hint">"No account yet? Ask an administrator for an invitation."</p>
+    }
+}
+
+/// Creates the first administrator, with the token from the link the server printed.
+#[component]
+pub fn SetUpPage() -> impl IntoView {
+    let set_up = ServerAction::<SetUp>::new();
+    let query = use_query_map();
+    let token = move || query.read().get("token").unwrap_or_default();
+    view! {
+        <h1>"Set up Confo"</h1>
+        <p class="hint">
+            "Create the first administrator. Administrators can then invite everyone else."
+        </p>
+        <ActionForm action=set_up attr:class="stacked" attr:id="set-up">
+            <input type="hidden" name="token" prop:value=token value=token/>
+            <label>"Your name " <input type="text" name="name" required autocomplete="username"/></label>
+            <label>
+                "Password (at least 8 characters) "
+                <input type="password" name="password" required minlength="8" autocomplete="new-password"/>
+            </label>
+            <button type="submit">"Create the administrator"</button>
+        </ActionForm>
+        {move || {
+            set_up
+                .value()
+                .get()
+                .and_then(Result::err)
+                .map(|e| view! { <p class="error" role="alert">{e.to_string()}</p> })
+        }}
+    }
+}

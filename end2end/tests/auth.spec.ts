@@ -1,0 +1,52 @@
+import { expect, test } from '@playwright/test';
+import { ADMIN, PASSWORD, SETUP_TOKEN, uniqueName } from './support';
+
+// These start signed out.
+test.use({ storageState: { cookies: [], origins: [] } });
+
+test('a signed-out visitor is asked to sign in and sees no namespaces', async ({ page }) => {
+  await page.goto('/');
+  await expect(page.getByRole('alert')).toContainText('sign in');
+  await expect(page.locator('#namespace-list')).toHaveCount(0);
+});
+
+test('a forged request without a session is refused and changes nothing', async ({ request }) => {
+  const name = uniqueName('forged');
+  const created = await request.post('/api/namespaces/create', { form: { name } });
+  expect(created.status()).toBe(401);
+  expect((await request.get('/api/namespaces/list')).status()).toBe(401);
+});
+
+test('sign in, then sign out ends the session', async ({ page }) => {
+  await page.goto('/login');
+  await page.getByLabel('Name').fill(ADMIN);
+  await page.getByLabel('Password').fill('not the password');
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await expect(page.getByRole('alert')).toContainText('do not match');
+
+  await page.getByLabel('Name').fill(ADMIN);
+  await page.getByLabel('Password').fill(PASSWORD);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await expect(page.locator('#signed-in-as')).toHaveText(ADMIN);
+  await expect(page.getByRole('heading', { name: 'Namespaces' })).toBeVisible();
+
+  await page.getByRole('button', { name: 'Sign out' }).click();
+  await expect(page).toHaveURL(/\/login$/);
+  await page.goto('/');
+  await expect(page.getByRole('alert')).toContainText('sign in');
+  const cookies = await page.context().cookies();
+  const session = cookies.find((c) => c.name === 'confo_session');
+  if (session) {
+    // The browser may keep the cookie, but the server no longer knows the session.
+    const listed = await page.request.get('/api/namespaces/list');
+    expect(listed.status()).toBe(401);
+  }
+});
+
+test('the set-up link works only while no user exists', async ({ page }) => {
+  await page.goto(`/setup?token=${SETUP_TOKEN}`);
+  await page.getByLabel('Your name').fill(uniqueName('second'));
+  await page.getByLabel(/^Password/).fill(PASSWORD);
+  await page.getByRole('button', { name: 'Create the administrator' }).click();
+  await expect(page.getByRole('alert')).toContainText('already set up');
+});
