@@ -30,6 +30,11 @@ pub mod ssr {
     pub const ABSOLUTE_LIFETIME_SECONDS: i64 = 12 * 3600;
     const USER: &str = "user";
     const SIGNED_IN_AT: &str = "signed_in_at";
+    const REFRESHED_AT: &str = "refreshed_at";
+
+    /// How long a session may go unused, as the server was configured.
+    #[derive(Clone, Copy)]
+    pub struct IdleTimeout(pub std::time::Duration);
 
     /// The request's session.
     pub async fn session() -> Result<tower_sessions::Session, AppError> {
@@ -50,10 +55,9 @@ pub mod ssr {
         };
         session.cycle_id().await.map_err(internal)?;
         session.insert(USER, &user.name).await.map_err(internal)?;
-        session
-            .insert(SIGNED_IN_AT, chrono::Utc::now().timestamp())
-            .await
-            .map_err(internal)?;
+        let now = chrono::Utc::now().timestamp();
+        session.insert(SIGNED_IN_AT, now).await.map_err(internal)?;
+        session.insert(REFRESHED_AT, now).await.map_err(internal)?;
         Ok(())
     }
 
@@ -71,10 +75,27 @@ pub mod ssr {
             return Ok(None);
         }
         match store()?.get_user(&name).await.map_err(reject)? {
-            Some((user, _)) if !user.disabled => Ok(Some(user)),
+            Some((user, _)) if !user.disabled => {
+                refresh_if_due(&session).await;
+                Ok(Some(user))
+            }
             _ => {
                 let _ = session.flush().await;
                 Ok(None)
+            }
+        }
+    }
+
+    /// Moves the stored session's expiry on once half the idle time has passed since it was last
+    /// moved, instead of writing the session on every request.
+    async fn refresh_if_due(session: &tower_sessions::Session) {
+        let idle = use_context::<IdleTimeout>().map_or(30 * 60, |t| t.0.as_secs() as i64);
+        let now = chrono::Utc::now().timestamp();
+        let refreshed: i64 = session.get(REFRESHED_AT).await.ok().flatten().unwrap_or(0);
+        if now - refreshed >= idle / 2 {
+            // Changing the session makes the session layer save it with a new expiry.
+            if let Err(error) = session.insert(REFRESHED_AT, now).await {
+                tracing::warn!(%error, "cannot refresh a session");
             }
         }
     }

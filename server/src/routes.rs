@@ -66,10 +66,12 @@ pub fn router(state: AppState) -> Router {
     let store = state.store.clone();
     let options = state.leptos_options.clone();
     let setup_token = state.setup_token.clone().map(app::api::ssr::SetupToken);
+    let idle_timeout = app::api::ssr::IdleTimeout(state.sessions.idle_timeout);
     let sessions = session_layer(&state.store, &state.sessions);
     // What every server function and page may ask for.
     let context = move || {
         provide_context(store.clone());
+        provide_context(idle_timeout);
         if let Some(token) = &setup_token {
             provide_context(token.clone());
         }

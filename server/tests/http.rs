@@ -282,3 +282,14 @@ async fn sign_in_rotates_the_session_id_and_sign_out_ends_it() {
     assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
     assert!(body.contains("do not match"), "{body}");
 }
+
+#[tokio::test]
+async fn signed_in_requests_do_not_write_to_the_store() {
+    let app = TestApp::new().await;
+    let before = app.store.kv().revision().await.unwrap();
+    for _ in 0..20 {
+        assert_eq!(app.get("/api/namespaces/list").await.0, StatusCode::OK);
+    }
+    let after = app.store.kv().revision().await.unwrap();
+    assert_eq!(after - before, 0, "store writes during 20 signed-in reads");
+}
