@@ -47,7 +47,7 @@ pub fn Home() -> impl IntoView {
                                         needle.is_empty() || shown.to_lowercase().contains(&needle)
                                     };
                                     view! {
-                                        <li class="namespace" class:hidden=move || !visible()>
+                                        <li class="namespace" style:display=move || (!visible()).then_some("none")>
                                             {name}
                                         </li>
                                     }
