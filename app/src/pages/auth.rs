@@ -28,7 +28,7 @@ pub fn SignInPage() -> impl IntoView {
                 .and_then(Result::err)
                 .map(|e| view! { <p class="error" role="alert">{e.to_string()}</p> })
         }}
-        <p class="hint">"No account yet? Ask an administrator for an invitation."</p>
+        <p class="hint">"No account yet? Ask an administrator to create one for you."</p>
     }
 }
 
@@ -41,7 +41,7 @@ pub fn SetUpPage() -> impl IntoView {
     view! {
         <h1>"Set up Confo"</h1>
         <p class="hint">
-            "Create the first administrator. Administrators can then invite everyone else."
+            "Create the first administrator. Administrators can then add everyone else."
         </p>
         <ActionForm action=set_up attr:class="stacked" attr:id="set-up">
             <input type="hidden" name="token" prop:value=token value=token/>
