@@ -81,6 +81,10 @@ pub enum Action {
     FieldDelete,
     #[serde(rename = "user.create")]
     UserCreate,
+    #[serde(rename = "user.disable")]
+    UserDisable,
+    #[serde(rename = "user.enable")]
+    UserEnable,
 }
 
 impl Action {
@@ -98,6 +102,8 @@ impl Action {
             Action::FieldRename => "field.rename",
             Action::FieldDelete => "field.delete",
             Action::UserCreate => "user.create",
+            Action::UserDisable => "user.disable",
+            Action::UserEnable => "user.enable",
         }
     }
 
@@ -105,7 +111,11 @@ impl Action {
     pub fn changes_configuration(self) -> bool {
         !matches!(
             self,
-            Action::NamespaceCreate | Action::NamespaceDelete | Action::UserCreate
+            Action::NamespaceCreate
+                | Action::NamespaceDelete
+                | Action::UserCreate
+                | Action::UserDisable
+                | Action::UserEnable
         )
     }
 }

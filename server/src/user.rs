@@ -46,5 +46,26 @@ pub async fn run(command: UserCommand) -> anyhow::Result<bool> {
             println!("created {} user {name}", role.as_str());
             Ok(true)
         }
+        UserCommand::Disable { name, store } => set_disabled(&name, true, &store).await,
+        UserCommand::Enable { name, store } => set_disabled(&name, false, &store).await,
     }
+}
+
+async fn set_disabled(
+    name: &str,
+    disabled: bool,
+    args: &crate::config::StoreArgs,
+) -> anyhow::Result<bool> {
+    let store = store::open(args).await?;
+    let verb = if disabled { "disable" } else { "enable" };
+    store
+        .set_user_disabled(
+            name,
+            disabled,
+            &Change::by(Actor::system()).with_comment(format!("confo user {verb}")),
+        )
+        .await
+        .with_context(|| format!("cannot {verb} user {name:?}"))?;
+    println!("{verb}d user {name}");
+    Ok(true)
 }

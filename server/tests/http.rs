@@ -293,3 +293,26 @@ async fn signed_in_requests_do_not_write_to_the_store() {
     let after = app.store.kv().revision().await.unwrap();
     assert_eq!(after - before, 0, "store writes during 20 signed-in reads");
 }
+
+#[tokio::test]
+async fn a_disabled_user_is_thrown_out_at_the_next_request() {
+    let mut app = TestApp::anonymous().await;
+    app.add_user("vera", Role::Viewer).await;
+    app.sign_in("vera").await;
+    assert_eq!(app.get("/api/namespaces/list").await.0, StatusCode::OK);
+    let change = confo::Change::by(confo::Actor::system());
+    app.store.set_user_disabled("vera", true, &change).await.unwrap();
+    assert_eq!(app.get("/api/namespaces/list").await.0, StatusCode::UNAUTHORIZED);
+    // Signing in again is refused too.
+    let (status, body) = app
+        .send(
+            Request::post("/api/auth/sign-in")
+                .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+                .body(Body::from(format!("name=vera&password={}", urlencode(PASSWORD))))
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    let entry = &app.store.audit(&confo::AuditQuery::default()).await.unwrap().entries[0];
+    assert_eq!((entry.action, entry.user.as_deref()), (confo::Action::UserDisable, Some("vera")));
+}

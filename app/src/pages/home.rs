@@ -3,6 +3,7 @@
 use leptos::form::ActionForm;
 use leptos::prelude::*;
 
+use crate::api::auth::who_am_i;
 use crate::api::namespaces::{CreateNamespace, list_namespaces};
 
 /// Lists the namespaces and creates new ones.
@@ -11,6 +12,8 @@ pub fn Home() -> impl IntoView {
     let create = ServerAction::<CreateNamespace>::new();
     let namespaces = Resource::new(move || create.version().get(), |_| list_namespaces());
     let filter = RwSignal::new(String::new());
+    // Only administrators are offered the form; the server refuses everyone else anyway.
+    let me = Resource::new(|| (), |_| who_am_i());
 
     view! {
         <h1>"Namespaces"</h1>
@@ -67,17 +70,24 @@ pub fn Home() -> impl IntoView {
             })}
         </Transition>
 
-        <h2>"Create a namespace"</h2>
-        <ActionForm action=create attr:class="create-namespace">
-            <label>
-                "Name "
-                <input type="text" name="name" required autocomplete="off"/>
-            </label>
-            <button type="submit">"Create"</button>
-            <p class="rules">
-                "Letters, digits, '_' and '.'; start with a letter or digit; at most 64 characters."
-            </p>
-        </ActionForm>
+        <Suspense fallback=|| ()>
+            {move || Suspend::new(async move {
+                let admin = matches!(me.await, Ok(Some(user)) if user.role == "admin");
+                admin.then(|| view! {
+                    <h2>"Create a namespace"</h2>
+                    <ActionForm action=create attr:class="create-namespace">
+                        <label>
+                            "Name "
+                            <input type="text" name="name" required autocomplete="off"/>
+                        </label>
+                        <button type="submit">"Create"</button>
+                        <p class="rules">
+                            "Letters, digits, '_' and '.'; start with a letter or digit; at most 64 characters."
+                        </p>
+                    </ActionForm>
+                })
+            })}
+        </Suspense>
         {move || {
             create
                 .value()

@@ -56,6 +56,49 @@ impl Store {
         .await
     }
 
+    /// Disables a user (their sessions end at their next request) or enables them again.
+    pub async fn set_user_disabled(
+        &self,
+        name: &str,
+        disabled: bool,
+        change: &Change,
+    ) -> Result<Written> {
+        check_user_name(name)?;
+        let key = self.layout.user(name);
+        let name = name.to_owned();
+        self.commit(change, vec![key.clone()], move |reads: &Reads| {
+            let kv = reads
+                .get(&key)
+                .ok_or_else(|| Error::NotFound(format!("user {name:?}")))?;
+            let mut user = parse_user(kv)?;
+            if user.disabled == disabled {
+                return Ok(Decision::Unchanged(kv.mod_revision));
+            }
+            user.disabled = disabled;
+            let mut plan = Plan::default();
+            plan.compare(&key, reads);
+            plan.put_json(
+                &key,
+                &serde_json::to_value(&user).expect("profiles serialise"),
+            );
+            plan.drafts.push(Draft {
+                action: if disabled {
+                    Action::UserDisable
+                } else {
+                    Action::UserEnable
+                },
+                namespace: None,
+                configuration: None,
+                field: None,
+                before_after: None,
+                user: Some(name.clone()),
+                history: None,
+            });
+            Ok(Decision::Write(plan))
+        })
+        .await
+    }
+
     /// A user's profile and password hash.
     pub async fn get_user(&self, name: &str) -> Result<Option<(User, PasswordHash)>> {
         if check_user_name(name).is_err() {
