@@ -26,6 +26,45 @@ pub mod ssr {
         use_context::<SetupToken>().map(|t| t.0)
     }
 
+    /// Failed sign-ins per account, in this server process. After [`Throttle::FREE_FAILURES`]
+    /// failures in a row, each further try must wait [`Throttle::LOCK_SECONDS`] after the last
+    /// failure: at most about 65 failures an hour, and a real user waits a minute, not longer.
+    #[derive(Default)]
+    pub struct Throttle {
+        failures: std::sync::Mutex<std::collections::HashMap<String, (u32, i64)>>,
+    }
+
+    impl Throttle {
+        pub const FREE_FAILURES: u32 = 5;
+        pub const LOCK_SECONDS: i64 = 60;
+        /// Failures older than this are forgotten.
+        const WINDOW_SECONDS: i64 = 3600;
+
+        /// `Err(seconds to wait)` while the account is locked.
+        pub fn check(&self, account: &str, now: i64) -> Result<(), u64> {
+            let failures = self.failures.lock().expect("not poisoned");
+            match failures.get(account) {
+                Some(&(count, last))
+                    if count >= Self::FREE_FAILURES && now - last < Self::LOCK_SECONDS =>
+                {
+                    Err((Self::LOCK_SECONDS - (now - last)) as u64)
+                }
+                _ => Ok(()),
+            }
+        }
+
+        pub fn failed(&self, account: &str, now: i64) {
+            let mut failures = self.failures.lock().expect("not poisoned");
+            failures.retain(|_, (_, last)| now - *last < Self::WINDOW_SECONDS);
+            let entry = failures.entry(account.to_owned()).or_insert((0, now));
+            *entry = (entry.0 + 1, now);
+        }
+
+        pub fn succeeded(&self, account: &str) {
+            self.failures.lock().expect("not poisoned").remove(account);
+        }
+    }
+
     /// The longest a session lasts after sign-in, however active.
     pub const ABSOLUTE_LIFETIME_SECONDS: i64 = 12 * 3600;
     const USER: &str = "user";
@@ -150,5 +189,38 @@ pub mod ssr {
             );
         }
         error
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::Throttle;
+
+        #[test]
+        fn throttle_locks_after_five_failures_for_a_minute_only() {
+            let throttle = Throttle::default();
+            for i in 0..5 {
+                assert_eq!(throttle.check("ada", 100 + i), Ok(()));
+                throttle.failed("ada", 100 + i);
+            }
+            assert_eq!(throttle.check("ada", 104), Err(60));
+            assert_eq!(throttle.check("ada", 134), Err(30));
+            assert_eq!(throttle.check("bob", 134), Ok(()));
+            assert_eq!(throttle.check("ada", 164), Ok(()));
+            // One more failure locks again at once; a success clears the record.
+            throttle.failed("ada", 164);
+            assert!(throttle.check("ada", 165).is_err());
+            throttle.succeeded("ada");
+            assert_eq!(throttle.check("ada", 165), Ok(()));
+            // In an hour, at most 5 + 60 failures get through.
+            let throttle = Throttle::default();
+            let mut allowed = 0;
+            for second in 0..3600 {
+                if throttle.check("eve", second).is_ok() {
+                    throttle.failed("eve", second);
+                    allowed += 1;
+                }
+            }
+            assert!(allowed <= 65, "{allowed} failures got through in an hour");
+        }
     }
 }

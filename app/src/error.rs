@@ -13,6 +13,9 @@ pub enum AppError {
     /// The signed-in user's role or grants do not allow this.
     #[error("{0}")]
     Forbidden(String),
+    /// Too many failed sign-ins for this account; wait this many seconds.
+    #[error("Too many failed sign-ins for this account. Wait {0} seconds and try again.")]
+    TooManyAttempts(u64),
     /// The request itself is wrong (a bad name, a bad value): fix it and try again.
     #[error("{0}")]
     Invalid(String),
@@ -56,6 +59,7 @@ impl AppError {
             AppError::Invalid(_) => 400,
             AppError::SignInRequired => 401,
             AppError::Forbidden(_) => 403,
+            AppError::TooManyAttempts(_) => 429,
             AppError::NotFound(_) => 404,
             AppError::AlreadyExists(_) | AppError::Conflict(_) => 409,
             AppError::TooLarge(_) => 413,

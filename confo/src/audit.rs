@@ -85,6 +85,12 @@ pub enum Action {
     UserDisable,
     #[serde(rename = "user.enable")]
     UserEnable,
+    #[serde(rename = "auth.sign_in")]
+    SignIn,
+    #[serde(rename = "auth.sign_in_failed")]
+    SignInFailed,
+    #[serde(rename = "auth.sign_out")]
+    SignOut,
 }
 
 impl Action {
@@ -104,6 +110,9 @@ impl Action {
             Action::UserCreate => "user.create",
             Action::UserDisable => "user.disable",
             Action::UserEnable => "user.enable",
+            Action::SignIn => "auth.sign_in",
+            Action::SignInFailed => "auth.sign_in_failed",
+            Action::SignOut => "auth.sign_out",
         }
     }
 
@@ -116,6 +125,9 @@ impl Action {
                 | Action::UserCreate
                 | Action::UserDisable
                 | Action::UserEnable
+                | Action::SignIn
+                | Action::SignInFailed
+                | Action::SignOut
         )
     }
 }

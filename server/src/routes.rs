@@ -67,11 +67,13 @@ pub fn router(state: AppState) -> Router {
     let options = state.leptos_options.clone();
     let setup_token = state.setup_token.clone().map(app::api::ssr::SetupToken);
     let idle_timeout = app::api::ssr::IdleTimeout(state.sessions.idle_timeout);
+    let throttle = std::sync::Arc::new(app::api::ssr::Throttle::default());
     let sessions = session_layer(&state.store, &state.sessions);
     // What every server function and page may ask for.
     let context = move || {
         provide_context(store.clone());
         provide_context(idle_timeout);
+        provide_context(throttle.clone());
         if let Some(token) = &setup_token {
             provide_context(token.clone());
         }

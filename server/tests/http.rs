@@ -301,18 +301,99 @@ async fn a_disabled_user_is_thrown_out_at_the_next_request() {
     app.sign_in("vera").await;
     assert_eq!(app.get("/api/namespaces/list").await.0, StatusCode::OK);
     let change = confo::Change::by(confo::Actor::system());
-    app.store.set_user_disabled("vera", true, &change).await.unwrap();
-    assert_eq!(app.get("/api/namespaces/list").await.0, StatusCode::UNAUTHORIZED);
+    app.store
+        .set_user_disabled("vera", true, &change)
+        .await
+        .unwrap();
+    assert_eq!(
+        app.get("/api/namespaces/list").await.0,
+        StatusCode::UNAUTHORIZED
+    );
     // Signing in again is refused too.
     let (status, body) = app
         .send(
             Request::post("/api/auth/sign-in")
                 .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-                .body(Body::from(format!("name=vera&password={}", urlencode(PASSWORD))))
+                .body(Body::from(format!(
+                    "name=vera&password={}",
+                    urlencode(PASSWORD)
+                )))
                 .unwrap(),
         )
         .await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
-    let entry = &app.store.audit(&confo::AuditQuery::default()).await.unwrap().entries[0];
-    assert_eq!((entry.action, entry.user.as_deref()), (confo::Action::UserDisable, Some("vera")));
+    let audit = app
+        .store
+        .audit(&confo::AuditQuery::default())
+        .await
+        .unwrap()
+        .entries;
+    let actions: Vec<_> = audit
+        .iter()
+        .map(|e| (e.action, e.user.as_deref()))
+        .collect();
+    assert_eq!(
+        actions[..2],
+        [
+            (confo::Action::SignInFailed, Some("vera")),
+            (confo::Action::UserDisable, Some("vera"))
+        ]
+    );
+}
+
+#[tokio::test]
+async fn failed_sign_ins_are_throttled_and_audited() {
+    let mut app = TestApp::anonymous().await;
+    app.add_user("ada", Role::Admin).await;
+    let attempt = |password: &str| {
+        Request::post("/api/auth/sign-in")
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(Body::from(format!(
+                "name=ada&password={}",
+                urlencode(password)
+            )))
+            .unwrap()
+    };
+    for _ in 0..5 {
+        assert_eq!(
+            app.send(attempt("wrong password")).await.0,
+            StatusCode::BAD_REQUEST
+        );
+    }
+    // Locked for a minute: even the right password waits.
+    let (status, body) = app.send(attempt(PASSWORD)).await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{body}");
+    let error: app::error::AppError = serde_json::from_str(&body).unwrap();
+    assert!(
+        matches!(error, app::error::AppError::TooManyAttempts(1..=60)),
+        "{error:?}"
+    );
+    assert!(error.to_string().contains("Wait"), "{error}");
+    // Another account is not affected.
+    app.add_user("bob", Role::Viewer).await;
+    app.sign_in("bob").await;
+    app.send(
+        Request::post("/api/auth/sign-out")
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
+
+    let audit = app
+        .store
+        .audit(&confo::AuditQuery::default())
+        .await
+        .unwrap()
+        .entries;
+    let actions: Vec<(confo::Action, Option<&str>)> = audit
+        .iter()
+        .map(|e| (e.action, e.user.as_deref()))
+        .collect();
+    assert_eq!(actions[0], (confo::Action::SignOut, Some("bob")));
+    assert_eq!(actions[1], (confo::Action::SignIn, Some("bob")));
+    let failures = actions
+        .iter()
+        .filter(|a| **a == (confo::Action::SignInFailed, Some("ada")))
+        .count();
+    assert_eq!(failures, 5);
 }

@@ -25,26 +25,48 @@ pub async fn who_am_i() -> Result<Option<SignedIn>, AppError> {
 /// Signs in with a name and password; the session id is replaced on success.
 #[server(endpoint = "auth/sign-in")]
 pub async fn sign_in(name: String, password: String) -> Result<(), AppError> {
-    use super::ssr::{reject, sign_in_as, store};
-    let refused = || {
-        reject(AppError::Invalid(
+    use super::ssr::{Throttle, reject, sign_in_as, store};
+    use confo::audit::{Action, Actor};
+    let name = name.trim().to_owned();
+    let store = store()?;
+    let throttle = use_context::<std::sync::Arc<Throttle>>().unwrap_or_default();
+    let now = chrono::Utc::now().timestamp();
+    throttle
+        .check(&name, now)
+        .map_err(|wait| reject(AppError::TooManyAttempts(wait)))?;
+    let found = store.get_user(&name).await.map_err(reject)?;
+    let accepted = match found {
+        Some((user, hash)) => {
+            let matches = confo::users::verify_password(password, hash).await;
+            (matches && !user.disabled).then_some(user)
+        }
+        None => {
+            // Spend the same time as a real check, so that names cannot be probed by timing.
+            let unknown = confo::users::PasswordHash::from_stored(String::new());
+            confo::users::verify_password(password, unknown).await;
+            None
+        }
+    };
+    let Some(user) = accepted else {
+        throttle.failed(&name, now);
+        let change = confo::Change::by(Actor::system());
+        if let Err(error) = store
+            .record_user_event(Action::SignInFailed, &name, &change)
+            .await
+        {
+            tracing::warn!(%error, "cannot record a failed sign-in");
+        }
+        return Err(reject(AppError::Invalid(
             "That name and password do not match an active account.".into(),
-        ))
+        )));
     };
-    let found = store()?.get_user(name.trim()).await.map_err(reject)?;
-    let Some((user, hash)) = found else {
-        // Spend the same time as a real check, so that names cannot be probed by timing.
-        let _ = confo::users::verify_password(
-            password,
-            confo::users::PasswordHash::from_stored(String::new()),
-        )
-        .await;
-        return Err(refused());
-    };
-    if user.disabled || !confo::users::verify_password(password, hash).await {
-        return Err(refused());
-    }
+    throttle.succeeded(&name);
     sign_in_as(&user).await.map_err(reject)?;
+    let change = super::ssr::change(&user);
+    store
+        .record_user_event(Action::SignIn, &user.name, &change)
+        .await
+        .map_err(reject)?;
     leptos_axum::redirect("/");
     Ok(())
 }
@@ -52,7 +74,13 @@ pub async fn sign_in(name: String, password: String) -> Result<(), AppError> {
 /// Ends the session on the server.
 #[server(endpoint = "auth/sign-out")]
 pub async fn sign_out() -> Result<(), AppError> {
-    use super::ssr::{reject, session};
+    use super::ssr::{change, reject, session, signed_in, store};
+    if let Some(user) = signed_in().await? {
+        store()?
+            .record_user_event(confo::audit::Action::SignOut, &user.name, &change(&user))
+            .await
+            .map_err(reject)?;
+    }
     session().await?.flush().await.map_err(|e| {
         tracing::error!(error = %e, "cannot end a session");
         reject(AppError::Internal)

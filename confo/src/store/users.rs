@@ -99,6 +99,31 @@ impl Store {
         .await
     }
 
+    /// Records an event about a user account that changes nothing else (a sign-in, a failed one,
+    /// a sign-out).
+    pub async fn record_user_event(
+        &self,
+        action: Action,
+        user: &str,
+        change: &Change,
+    ) -> Result<Written> {
+        let user = user.to_owned();
+        self.commit(change, Vec::new(), move |_: &Reads| {
+            let mut plan = Plan::default();
+            plan.drafts.push(Draft {
+                action,
+                namespace: None,
+                configuration: None,
+                field: None,
+                before_after: None,
+                user: Some(user.clone()),
+                history: None,
+            });
+            Ok(Decision::Write(plan))
+        })
+        .await
+    }
+
     /// A user's profile and password hash.
     pub async fn get_user(&self, name: &str) -> Result<Option<(User, PasswordHash)>> {
         if check_user_name(name).is_err() {
