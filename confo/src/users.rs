@@ -178,6 +178,27 @@ pub async fn hash_password(password: String) -> Result<PasswordHash> {
     .map_err(|e| Error::Backend(e.to_string()))?
 }
 
+/// Spends the time of a real password check for a user that does not exist, so that a sign-in
+/// attempt does not reveal by its speed whether the name exists. Always `false`.
+pub async fn verify_unknown_user(password: String) -> bool {
+    static STAND_IN: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    tokio::task::spawn_blocking(move || {
+        let stand_in = STAND_IN.get_or_init(|| {
+            let salt = SaltString::generate(&mut OsRng);
+            hasher()
+                .hash_password(b"a stand-in that no sign-in matches", &salt)
+                .map(|hash| hash.to_string())
+                .unwrap_or_default()
+        });
+        if let Ok(parsed) = argon2::password_hash::PasswordHash::new(stand_in) {
+            let _ = hasher().verify_password(password.as_bytes(), &parsed);
+        }
+        false
+    })
+    .await
+    .unwrap_or(false)
+}
+
 /// Whether `password` matches `hash`, checked on a blocking thread.
 pub async fn verify_password(password: String, hash: PasswordHash) -> bool {
     tokio::task::spawn_blocking(move || {
@@ -241,5 +262,6 @@ mod tests {
         assert!(!verify_password("correct horse battery stapler".into(), hash.clone()).await);
         assert!(!verify_password("x".into(), PasswordHash::from_stored("garbage".into())).await);
         assert_eq!(format!("{hash:?}"), "PasswordHash(..)");
+        assert!(!verify_unknown_user("a stand-in that no sign-in matches".into()).await);
     }
 }

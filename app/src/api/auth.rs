@@ -40,10 +40,9 @@ pub async fn sign_in(name: String, password: String) -> Result<(), AppError> {
             let matches = confo::users::verify_password(password, hash).await;
             (matches && !user.disabled).then_some(user)
         }
+        // Spend the same time as a real check, so that names cannot be probed by timing.
         None => {
-            // Spend the same time as a real check, so that names cannot be probed by timing.
-            let unknown = confo::users::PasswordHash::from_stored(String::new());
-            confo::users::verify_password(password, unknown).await;
+            confo::users::verify_unknown_user(password).await;
             None
         }
     };
