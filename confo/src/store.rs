@@ -119,6 +119,19 @@ impl Draft {
         }
     }
 
+    /// An event about user account `user` (created, disabled, signed in, ...).
+    pub(crate) fn user(action: Action, user: &str) -> Self {
+        Self {
+            action,
+            namespace: None,
+            configuration: None,
+            field: None,
+            before_after: None,
+            user: Some(user.to_owned()),
+            history: None,
+        }
+    }
+
     /// A change to a namespace, or to which configurations it lists (`configuration`).
     pub(crate) fn namespace(
         action: Action,

@@ -41,15 +41,8 @@ impl Store {
                     key: password_key.clone(),
                     value: password.clone().into_bytes(),
                 });
-                plan.drafts.push(Draft {
-                    action: Action::UserCreate,
-                    namespace: None,
-                    configuration: None,
-                    field: None,
-                    before_after: None,
-                    user: Some(user_name.clone()),
-                    history: None,
-                });
+                plan.drafts
+                    .push(Draft::user(Action::UserCreate, &user_name));
                 Ok(Decision::Write(plan))
             },
         )
@@ -81,19 +74,14 @@ impl Store {
                 &key,
                 &serde_json::to_value(&user).expect("profiles serialise"),
             );
-            plan.drafts.push(Draft {
-                action: if disabled {
+            plan.drafts.push(Draft::user(
+                if disabled {
                     Action::UserDisable
                 } else {
                     Action::UserEnable
                 },
-                namespace: None,
-                configuration: None,
-                field: None,
-                before_after: None,
-                user: Some(name.clone()),
-                history: None,
-            });
+                &name,
+            ));
             Ok(Decision::Write(plan))
         })
         .await
@@ -110,15 +98,7 @@ impl Store {
         let user = user.to_owned();
         self.commit(change, Vec::new(), move |_: &Reads| {
             let mut plan = Plan::default();
-            plan.drafts.push(Draft {
-                action,
-                namespace: None,
-                configuration: None,
-                field: None,
-                before_after: None,
-                user: Some(user.clone()),
-                history: None,
-            });
+            plan.drafts.push(Draft::user(action, &user));
             Ok(Decision::Write(plan))
         })
         .await
