@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{Backend, cfg, change, next_event, ns, with_namespace};
+use common::{Backend, cfg, change, create_empty, next_event, ns, with_namespace};
 use confo::store::{Target, WatchEvent};
 
 contract!(watch_from_a_forgotten_revision_resyncs_then_goes_on);
@@ -11,17 +11,7 @@ contract!(watch_from_a_forgotten_revision_resyncs_then_goes_on);
 async fn watch_from_a_forgotten_revision_resyncs_then_goes_on(b: Backend) {
     let store = with_namespace(&b, "n").await;
     let old = b.kv.revision().await.unwrap();
-    for i in 0..3 {
-        store
-            .create_configuration(
-                &ns("n"),
-                &cfg(&format!("c{i}")),
-                Default::default(),
-                &change(),
-            )
-            .await
-            .unwrap();
-    }
+    create_empty(&store, "n", "c", 3).await;
     let now = b.kv.revision().await.unwrap();
     b.kv.compact(now).await.unwrap();
     let mut events = store.watch_from(old);

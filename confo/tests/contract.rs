@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{Backend, cfg, change, next_event, ns, object, with_namespace};
+use common::{Backend, cfg, change, create_empty, next_event, ns, object, with_namespace};
 use confo::audit::Verification;
 use confo::client::Confo;
 use confo::kv::{Compare, MAX_REQUEST_BYTES, Op, TxnOutcome};
@@ -683,17 +683,7 @@ async fn every_change_has_one_chained_audit_entry(b: Backend) {
 
 async fn tampering_breaks_the_chain_where_it_happened(b: Backend) {
     let store = with_namespace(&b, "n").await;
-    for i in 0..4 {
-        store
-            .create_configuration(
-                &ns("n"),
-                &cfg(&format!("c{i}")),
-                Default::default(),
-                &change(),
-            )
-            .await
-            .unwrap();
-    }
+    create_empty(&store, "n", "c", 4).await;
     let key = store.layout().audit_entry(3);
     let mut entry: serde_json::Value =
         serde_json::from_slice(&b.kv.get(&key).await.unwrap().unwrap().value).unwrap();
@@ -806,17 +796,7 @@ async fn audit_queries_filter_and_paginate(b: Backend) {
         .create_namespace(&ns("m"), &Change::by(Actor::user("bob")))
         .await
         .unwrap();
-    for i in 0..5 {
-        store
-            .create_configuration(
-                &ns("n"),
-                &cfg(&format!("c{i}")),
-                Default::default(),
-                &change(),
-            )
-            .await
-            .unwrap();
-    }
+    create_empty(&store, "n", "c", 5).await;
     let by_bob = AuditQuery {
         actor: Some("bob".into()),
         ..Default::default()

@@ -63,16 +63,10 @@ impl TestApp {
 
     async fn sign_in(&mut self, name: &str) {
         self.cookie = None;
-        let body = format!("name={name}&password={}", urlencode(PASSWORD));
         let response = self
             .router
             .clone()
-            .oneshot(
-                Request::post("/api/auth/sign-in")
-                    .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-                    .body(Body::from(body))
-                    .unwrap(),
-            )
+            .oneshot(sign_in_request(name, PASSWORD))
             .await
             .unwrap();
         assert!(
@@ -122,6 +116,18 @@ impl TestApp {
         )
         .await
     }
+}
+
+/// A sign-in form post, as the sign-in page sends it.
+fn sign_in_request(name: &str, password: &str) -> Request<Body> {
+    Request::post("/api/auth/sign-in")
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .body(Body::from(format!(
+            "name={}&password={}",
+            urlencode(name),
+            urlencode(password)
+        )))
+        .unwrap()
 }
 
 fn urlencode(text: &str) -> String {
@@ -269,16 +275,8 @@ async fn sign_in_rotates_the_session_id_and_sign_out_ends_it() {
         StatusCode::UNAUTHORIZED
     );
 
-    let wrong = format!("name=ada&password={}", urlencode("not the password"));
     app.cookie = None;
-    let (status, body) = app
-        .send(
-            Request::post("/api/auth/sign-in")
-                .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-                .body(Body::from(wrong))
-                .unwrap(),
-        )
-        .await;
+    let (status, body) = app.send(sign_in_request("ada", "not the password")).await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
     assert!(body.contains("do not match"), "{body}");
 }
@@ -310,17 +308,7 @@ async fn a_disabled_user_is_thrown_out_at_the_next_request() {
         StatusCode::UNAUTHORIZED
     );
     // Signing in again is refused too.
-    let (status, body) = app
-        .send(
-            Request::post("/api/auth/sign-in")
-                .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-                .body(Body::from(format!(
-                    "name=vera&password={}",
-                    urlencode(PASSWORD)
-                )))
-                .unwrap(),
-        )
-        .await;
+    let (status, body) = app.send(sign_in_request("vera", PASSWORD)).await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
     let audit = app
         .store
@@ -345,15 +333,7 @@ async fn a_disabled_user_is_thrown_out_at_the_next_request() {
 async fn failed_sign_ins_are_throttled_and_audited() {
     let mut app = TestApp::anonymous().await;
     app.add_user("ada", Role::Admin).await;
-    let attempt = |password: &str| {
-        Request::post("/api/auth/sign-in")
-            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-            .body(Body::from(format!(
-                "name=ada&password={}",
-                urlencode(password)
-            )))
-            .unwrap()
-    };
+    let attempt = |password: &str| sign_in_request("ada", password);
     for _ in 0..5 {
         assert_eq!(
             app.send(attempt("wrong password")).await.0,

@@ -142,6 +142,21 @@ pub async fn with_namespace(b: &Backend, name: &str) -> Store {
     store
 }
 
+/// Creates empty configurations `<prefix>0` .. `<prefix><count - 1>` in `namespace`.
+pub async fn create_empty(store: &Store, namespace: &str, prefix: &str, count: usize) {
+    for i in 0..count {
+        store
+            .create_configuration(
+                &ns(namespace),
+                &cfg(&format!("{prefix}{i}")),
+                Default::default(),
+                &change(),
+            )
+            .await
+            .unwrap();
+    }
+}
+
 /// The next event, waiting at most ten seconds for it.
 pub async fn next_event(events: &mut tokio::sync::mpsc::Receiver<WatchEvent>) -> WatchEvent {
     tokio::time::timeout(Duration::from_secs(10), events.recv())
