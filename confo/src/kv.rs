@@ -49,13 +49,31 @@ pub enum Op {
     Delete { key: String },
 }
 
+/// Bytes a request item adds besides its key and value (an estimate of the protocol's framing).
+const ITEM_OVERHEAD: usize = 16;
+
 impl Op {
-    fn size(&self) -> usize {
-        match self {
-            Op::Put { key, value } => key.len() + value.len(),
-            Op::Delete { key } => key.len(),
-        }
+    /// The bytes this operation adds to a transaction request.
+    pub(crate) fn size(&self) -> usize {
+        ITEM_OVERHEAD
+            + match self {
+                Op::Put { key, value } => key.len() + value.len(),
+                Op::Delete { key } => key.len(),
+            }
     }
+}
+
+impl Compare {
+    /// The bytes this comparison adds to a transaction request.
+    pub(crate) fn size(&self) -> usize {
+        let Compare::ModRevision { key, .. } = self;
+        ITEM_OVERHEAD + key.len()
+    }
+}
+
+/// The bytes a transaction request carries, as [`check_txn_limits`] counts them.
+pub(crate) fn txn_size(compares: &[Compare], ops: &[Op]) -> usize {
+    compares.iter().map(Compare::size).sum::<usize>() + ops.iter().map(Op::size).sum::<usize>()
 }
 
 /// What a transaction did.
@@ -150,11 +168,7 @@ pub fn check_txn_limits(compares: &[Compare], ops: &[Op]) -> Result<()> {
             )));
         }
     }
-    let compare_bytes: usize = compares
-        .iter()
-        .map(|Compare::ModRevision { key, .. }| key.len() + 16)
-        .sum();
-    let size = compare_bytes + ops.iter().map(|op| op.size() + 16).sum::<usize>();
+    let size = txn_size(compares, ops);
     if size > MAX_REQUEST_BYTES {
         return Err(Error::TooLarge {
             what: "the change".into(),

@@ -27,6 +27,7 @@ use crate::error::{Error, Result};
 use crate::keys::KeyLayout;
 use crate::kv::{
     Compare, KeyValue, Kv, MAX_REQUEST_BYTES, MAX_TXN_OPS, Op, TxnOutcome, check_txn_limits,
+    txn_size,
 };
 
 /// How long a change keeps being planned again while other processes get in first, before it
@@ -254,11 +255,7 @@ impl Committer {
                 let _ = request.reply.send(Err(error));
                 continue;
             }
-            let plan_bytes: usize = plan_ops.iter().map(op_size).sum::<usize>()
-                + own_compares
-                    .iter()
-                    .map(|Compare::ModRevision { key, .. }| key.len() + 16)
-                    .sum::<usize>();
+            let plan_bytes = txn_size(&own_compares, &plan_ops);
             if !accepted.is_empty()
                 && (ops.len() + plan_ops.len() + 1 > MAX_TXN_OPS
                     || bytes + plan_bytes > MAX_REQUEST_BYTES)
@@ -441,13 +438,6 @@ fn with_head(ops: &[Op], head_key: &str) -> Vec<Op> {
         value: vec![0; 100],
     });
     all
-}
-
-fn op_size(op: &Op) -> usize {
-    match op {
-        Op::Put { key, value } => key.len() + value.len() + 16,
-        Op::Delete { key } => key.len() + 16,
-    }
 }
 
 fn new_write_id() -> String {
