@@ -85,6 +85,24 @@ pub enum Action {
     UserDisable,
     #[serde(rename = "user.enable")]
     UserEnable,
+    /// An invitation link was made for a new account.
+    #[serde(rename = "user.invite")]
+    UserInvite,
+    /// A password reset link was made for an account.
+    #[serde(rename = "user.reset_password")]
+    UserResetPassword,
+    /// An invitation or reset link was used to set a password.
+    #[serde(rename = "user.accept_invitation")]
+    UserAcceptInvitation,
+    /// A user's role or namespace grants changed.
+    #[serde(rename = "user.update")]
+    UserUpdate,
+    /// A user changed their own password.
+    #[serde(rename = "user.change_password")]
+    UserChangePassword,
+    /// Sessions of an account were ended by someone else (or all of them at once).
+    #[serde(rename = "auth.end_sessions")]
+    EndSessions,
     #[serde(rename = "auth.sign_in")]
     SignIn,
     #[serde(rename = "auth.sign_in_failed")]
@@ -110,6 +128,12 @@ impl Action {
             Action::UserCreate => "user.create",
             Action::UserDisable => "user.disable",
             Action::UserEnable => "user.enable",
+            Action::UserInvite => "user.invite",
+            Action::UserResetPassword => "user.reset_password",
+            Action::UserAcceptInvitation => "user.accept_invitation",
+            Action::UserUpdate => "user.update",
+            Action::UserChangePassword => "user.change_password",
+            Action::EndSessions => "auth.end_sessions",
             Action::SignIn => "auth.sign_in",
             Action::SignInFailed => "auth.sign_in_failed",
             Action::SignOut => "auth.sign_out",
@@ -118,16 +142,16 @@ impl Action {
 
     /// Whether the change alters the fields of one configuration (and so is part of its history).
     pub fn changes_configuration(self) -> bool {
-        !matches!(
+        matches!(
             self,
-            Action::NamespaceCreate
-                | Action::NamespaceDelete
-                | Action::UserCreate
-                | Action::UserDisable
-                | Action::UserEnable
-                | Action::SignIn
-                | Action::SignInFailed
-                | Action::SignOut
+            Action::ConfigurationCreate
+                | Action::ConfigurationReplace
+                | Action::ConfigurationDelete
+                | Action::ConfigurationRegister
+                | Action::ConfigurationRevert
+                | Action::FieldSet
+                | Action::FieldRename
+                | Action::FieldDelete
         )
     }
 }
@@ -277,6 +301,8 @@ impl ChainCheck {
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct AuditQuery {
     pub actor: Option<String>,
+    /// Only entries about this user account (`user.*` and `auth.*` actions).
+    pub user: Option<String>,
     pub namespace: Option<String>,
     pub configuration: Option<String>,
     pub action: Option<Action>,
@@ -291,6 +317,10 @@ pub struct AuditQuery {
 impl AuditQuery {
     pub fn matches(&self, entry: &AuditEntry) -> bool {
         self.actor.as_ref().is_none_or(|a| *a == entry.actor.name)
+            && self
+                .user
+                .as_ref()
+                .is_none_or(|u| entry.user.as_ref() == Some(u))
             && self
                 .namespace
                 .as_ref()

@@ -82,6 +82,27 @@ impl KeyLayout {
         self.reserved(&format!("passwords/{name}"))
     }
 
+    /// The pending invitation (or password reset) of user `name`.
+    pub fn invitation(&self, name: &str) -> String {
+        self.reserved(&format!("invitations/{name}"))
+    }
+
+    /// The prefix of every pending invitation.
+    pub fn invitations_prefix(&self) -> String {
+        self.reserved("invitations/")
+    }
+
+    /// Recent failed sign-ins for an account name, by the name's SHA-256 (the name tried may be
+    /// anything, so it is not used as a key itself).
+    pub fn sign_in_failures(&self, account_sha256: &str) -> String {
+        self.reserved(&format!("sign-in-failures/{account_sha256}"))
+    }
+
+    /// The prefix of every failed sign-in counter.
+    pub fn sign_in_failures_prefix(&self) -> String {
+        self.reserved("sign-in-failures/")
+    }
+
     /// Dashboard session `id` (session ids hold no `/`).
     pub fn session(&self, id: &str) -> String {
         self.reserved(&format!("sessions/{id}"))

@@ -87,6 +87,90 @@ pub struct User {
     pub created: DateTime<Utc>,
 }
 
+/// How long an invitation or reset link works unless told otherwise.
+pub const DEFAULT_INVITATION_HOURS: i64 = 72;
+
+/// Whether a one-time link creates an account or sets a new password for an existing one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum InvitationKind {
+    /// A new account, with the role and grants given.
+    NewAccount,
+    /// A new password for an existing account.
+    PasswordReset,
+}
+
+/// A pending one-time link, stored by the user's name. Only the SHA-256 of its token is kept,
+/// so that reading the store does not give anyone a working link.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Invitation {
+    pub name: String,
+    pub kind: InvitationKind,
+    /// For a new account: its role and grants.
+    pub role: Role,
+    pub grants: Grants,
+    pub invited_by: String,
+    pub created: DateTime<Utc>,
+    pub expires: DateTime<Utc>,
+    token_sha256: String,
+}
+
+impl Invitation {
+    /// A new invitation and its token, the secret part of the link (shown once, never stored).
+    pub fn new(
+        name: &str,
+        kind: InvitationKind,
+        role: Role,
+        grants: Grants,
+        invited_by: &str,
+        valid_for: chrono::Duration,
+    ) -> (Self, String) {
+        let token = random_token();
+        let created = Utc::now();
+        let invitation = Self {
+            name: name.to_owned(),
+            kind,
+            role,
+            grants,
+            invited_by: invited_by.to_owned(),
+            created,
+            expires: created + valid_for,
+            token_sha256: sha256_hex(&token),
+        };
+        (invitation, token)
+    }
+
+    /// Whether `token` is this invitation's, compared in constant time.
+    pub fn accepts(&self, token: &str) -> bool {
+        let expected = self.token_sha256.as_bytes();
+        let given = sha256_hex(token);
+        expected.len() == given.len()
+            && expected
+                .iter()
+                .zip(given.as_bytes())
+                .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+                == 0
+    }
+
+    pub fn is_expired(&self, now: DateTime<Utc>) -> bool {
+        now >= self.expires
+    }
+}
+
+/// 32 random bytes from the operating system's CSPRNG, as 64 hex digits.
+pub fn random_token() -> String {
+    use argon2::password_hash::rand_core::RngCore;
+    let mut bytes = [0u8; 32];
+    OsRng.fill_bytes(&mut bytes);
+    hex::encode(bytes)
+}
+
+/// SHA-256 of `text`, as hex.
+pub fn sha256_hex(text: &str) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(text.as_bytes()))
+}
+
 /// An argon2id hash in PHC string form. Not serialisable, not printable.
 #[derive(Clone, PartialEq, Eq)]
 pub struct PasswordHash(String);

@@ -46,6 +46,11 @@ contract!(
     client_persist_reports_a_conflict_and_keeps_local_changes,
     archiving_moves_old_entries_and_keeps_the_chain,
     users_are_stored_apart_from_their_password_hashes,
+    an_invitation_link_works_once_and_only_with_its_token,
+    a_password_reset_link_replaces_the_password,
+    expired_links_are_refused_and_swept,
+    role_changes_are_audited_and_keep_an_administrator,
+    sign_in_failures_are_counted_in_the_store,
 );
 
 async fn absent_key_reads_as_none(b: Backend) {
@@ -1196,4 +1201,294 @@ async fn users_are_stored_apart_from_their_password_hashes(b: Backend) {
         (entry.action, entry.user.as_deref()),
         (Action::UserCreate, Some("ada"))
     );
+}
+
+fn profile(name: &str, role: confo::users::Role) -> confo::users::User {
+    confo::users::User {
+        name: name.into(),
+        role,
+        grants: confo::users::Grants::All,
+        disabled: false,
+        created: chrono::Utc::now(),
+    }
+}
+
+/// A hash made once: hashing is slow on purpose, and these tests need many.
+async fn some_hash(password: &str) -> confo::users::PasswordHash {
+    confo::users::hash_password(password.into()).await.unwrap()
+}
+
+async fn an_invitation_link_works_once_and_only_with_its_token(b: Backend) {
+    use confo::users::{Grants, Invitation, InvitationKind, Role, verify_password};
+    let store = b.store();
+    let (invitation, token) = Invitation::new(
+        "grace",
+        InvitationKind::NewAccount,
+        Role::Editor,
+        Grants::Namespaces(vec!["shop".into()]),
+        "ada",
+        chrono::Duration::hours(72),
+    );
+    store
+        .invite(&invitation, &Change::by(Actor::user("ada")))
+        .await
+        .unwrap();
+    // Only a hash of the token is stored.
+    let stored = b.value("__confo/invitations/grace").await.unwrap();
+    assert!(!stored.contains(&token), "{stored}");
+    assert_eq!(
+        store.list_invitations().await.unwrap(),
+        [invitation.clone()]
+    );
+
+    let hash = some_hash("a new password for grace").await;
+    let wrong = store
+        .accept_invitation("grace", &"0".repeat(64), &hash)
+        .await;
+    assert!(matches!(wrong, Err(Error::InvalidValue(_))), "{wrong:?}");
+    assert_eq!(store.get_user("grace").await.unwrap(), None);
+
+    let user = store
+        .accept_invitation("grace", &token, &hash)
+        .await
+        .unwrap();
+    assert_eq!(
+        (user.role, user.grants.clone()),
+        (Role::Editor, Grants::Namespaces(vec!["shop".into()]))
+    );
+    let (stored_user, stored_hash) = store.get_user("grace").await.unwrap().unwrap();
+    assert_eq!(stored_user, user);
+    assert!(verify_password("a new password for grace".into(), stored_hash).await);
+    // Once only.
+    let again = store.accept_invitation("grace", &token, &hash).await;
+    assert!(matches!(again, Err(Error::InvalidValue(_))), "{again:?}");
+    assert_eq!(store.invitation("grace").await.unwrap(), None);
+    // An account that exists cannot be invited again.
+    let (twice, _) = Invitation::new(
+        "grace",
+        InvitationKind::NewAccount,
+        Role::Viewer,
+        Grants::All,
+        "ada",
+        chrono::Duration::hours(1),
+    );
+    let refused = store.invite(&twice, &change()).await;
+    assert!(
+        matches!(refused, Err(Error::AlreadyExists(_))),
+        "{refused:?}"
+    );
+
+    let actions: Vec<_> = store
+        .audit(&AuditQuery {
+            user: Some("grace".into()),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .entries
+        .iter()
+        .map(|e| (e.action, e.actor.name.clone()))
+        .collect();
+    assert_eq!(
+        actions,
+        [
+            (Action::UserAcceptInvitation, "grace".to_owned()),
+            (Action::UserInvite, "ada".to_owned())
+        ]
+    );
+}
+
+async fn a_password_reset_link_replaces_the_password(b: Backend) {
+    use confo::users::{Grants, Invitation, InvitationKind, Role, verify_password};
+    let store = b.store();
+    let old = some_hash("the old password of ada").await;
+    store
+        .create_user(&profile("ada", Role::Admin), &old, &change())
+        .await
+        .unwrap();
+    let reset = |name: &str| {
+        Invitation::new(
+            name,
+            InvitationKind::PasswordReset,
+            Role::Viewer,
+            Grants::All,
+            "root",
+            chrono::Duration::hours(1),
+        )
+    };
+    let missing = store.invite(&reset("nobody").0, &change()).await;
+    assert!(matches!(missing, Err(Error::NotFound(_))), "{missing:?}");
+
+    let (first, first_token) = reset("ada");
+    store.invite(&first, &change()).await.unwrap();
+    let (second, second_token) = reset("ada");
+    store.invite(&second, &change()).await.unwrap();
+    let new = some_hash("the new password of ada").await;
+    // A newer link replaces the older one.
+    let stale = store.accept_invitation("ada", &first_token, &new).await;
+    assert!(matches!(stale, Err(Error::InvalidValue(_))), "{stale:?}");
+    let user = store
+        .accept_invitation("ada", &second_token, &new)
+        .await
+        .unwrap();
+    // The role is the account's own, not the link's.
+    assert_eq!(user.role, Role::Admin);
+    let (_, hash) = store.get_user("ada").await.unwrap().unwrap();
+    assert!(verify_password("the new password of ada".into(), hash.clone()).await);
+    assert!(!verify_password("the old password of ada".into(), hash).await);
+
+    // Changing one's own password is audited too.
+    store
+        .set_password("ada", &old, &Change::by(Actor::user("ada")))
+        .await
+        .unwrap();
+    let newest = &store.audit(&AuditQuery::default()).await.unwrap().entries[0];
+    assert_eq!(
+        (newest.action, newest.user.as_deref()),
+        (Action::UserChangePassword, Some("ada"))
+    );
+    let nobody = store.set_password("nobody", &old, &change()).await;
+    assert!(matches!(nobody, Err(Error::NotFound(_))), "{nobody:?}");
+}
+
+async fn expired_links_are_refused_and_swept(b: Backend) {
+    use confo::users::{Grants, Invitation, InvitationKind, Role};
+    let store = b.store();
+    let (expired, token) = Invitation::new(
+        "late",
+        InvitationKind::NewAccount,
+        Role::Viewer,
+        Grants::All,
+        "ada",
+        chrono::Duration::seconds(-1),
+    );
+    store.invite(&expired, &change()).await.unwrap();
+    let (fresh, _) = Invitation::new(
+        "early",
+        InvitationKind::NewAccount,
+        Role::Viewer,
+        Grants::All,
+        "ada",
+        chrono::Duration::hours(1),
+    );
+    store.invite(&fresh, &change()).await.unwrap();
+    let hash = some_hash("a password for late").await;
+    let refused = store.accept_invitation("late", &token, &hash).await;
+    match refused {
+        Err(Error::InvalidValue(message)) => assert!(message.contains("expired"), "{message}"),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(store.get_user("late").await.unwrap(), None);
+    assert_eq!(store.sweep_expired_records().await.unwrap(), 1);
+    assert_eq!(store.invitation("late").await.unwrap(), None);
+    assert_eq!(store.invitation("early").await.unwrap(), Some(fresh));
+}
+
+async fn role_changes_are_audited_and_keep_an_administrator(b: Backend) {
+    use confo::users::{Grants, Role};
+    let store = b.store();
+    let hash = some_hash("a password for everyone").await;
+    store
+        .create_user(&profile("ada", Role::Admin), &hash, &change())
+        .await
+        .unwrap();
+    store
+        .create_user(&profile("bob", Role::Viewer), &hash, &change())
+        .await
+        .unwrap();
+    // The only administrator can neither be demoted nor disabled.
+    let demoted = store
+        .update_user("ada", Role::Editor, Grants::All, &change())
+        .await;
+    assert!(
+        matches!(demoted, Err(Error::InvalidValue(_))),
+        "{demoted:?}"
+    );
+    let disabled = store.set_user_disabled("ada", true, &change()).await;
+    assert!(
+        matches!(disabled, Err(Error::InvalidValue(_))),
+        "{disabled:?}"
+    );
+
+    let by_ada = Change::by(Actor::user("ada")).with_comment("joins the shop team");
+    store
+        .update_user(
+            "bob",
+            Role::Editor,
+            Grants::Namespaces(vec!["shop".into(), "web".into()]),
+            &by_ada,
+        )
+        .await
+        .unwrap();
+    let (bob, _) = store.get_user("bob").await.unwrap().unwrap();
+    assert_eq!(
+        (bob.role, bob.grants),
+        (
+            Role::Editor,
+            Grants::Namespaces(vec!["shop".into(), "web".into()])
+        )
+    );
+    let entry = &store.audit(&AuditQuery::default()).await.unwrap().entries[0];
+    assert_eq!(
+        (
+            entry.action,
+            entry.user.as_deref(),
+            entry.comment.as_deref()
+        ),
+        (
+            Action::UserUpdate,
+            Some("bob"),
+            Some("joins the shop team (role viewer → editor; namespaces all → shop, web)")
+        )
+    );
+    // An administrator has every namespace.
+    store
+        .update_user("bob", Role::Admin, Grants::Namespaces(vec![]), &change())
+        .await
+        .unwrap();
+    assert_eq!(
+        store.get_user("bob").await.unwrap().unwrap().0.grants,
+        Grants::All
+    );
+    // With two administrators, one may step down.
+    store
+        .update_user("ada", Role::Viewer, Grants::All, &change())
+        .await
+        .unwrap();
+    let missing = store
+        .update_user("nobody", Role::Viewer, Grants::All, &change())
+        .await;
+    assert!(matches!(missing, Err(Error::NotFound(_))), "{missing:?}");
+}
+
+async fn sign_in_failures_are_counted_in_the_store(b: Backend) {
+    let store = b.store();
+    let system = Change::by(Actor::system());
+    assert_eq!(store.sign_in_failures("ada").await.unwrap(), None);
+    for expected in 1..=3 {
+        let count = store.record_sign_in_failure("ada", &system).await.unwrap();
+        assert_eq!(count, expected);
+    }
+    // Any name may be tried; it is never used as a key itself.
+    store
+        .record_sign_in_failure("../../etc/passwd", &system)
+        .await
+        .unwrap();
+    // A second store on the same backend (another dashboard instance) sees the same count.
+    let other = b.store();
+    assert_eq!(
+        other.sign_in_failures("ada").await.unwrap().unwrap().count,
+        3
+    );
+    other
+        .record_sign_in("ada", &Change::by(Actor::user("ada")))
+        .await
+        .unwrap();
+    assert_eq!(store.sign_in_failures("ada").await.unwrap(), None);
+    let newest = &store.audit(&AuditQuery::default()).await.unwrap().entries[0..2];
+    assert_eq!(
+        newest.iter().map(|e| e.action).collect::<Vec<_>>(),
+        [Action::SignIn, Action::SignInFailed]
+    );
+    assert_eq!(newest[1].user.as_deref(), Some("../../etc/passwd"));
 }
