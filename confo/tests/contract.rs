@@ -1462,33 +1462,41 @@ async fn role_changes_are_audited_and_keep_an_administrator(b: Backend) {
 }
 
 async fn sign_in_failures_are_counted_in_the_store(b: Backend) {
+    use confo::store::SignInFailures;
     let store = b.store();
-    let system = Change::by(Actor::system());
     assert_eq!(store.sign_in_failures("ada").await.unwrap(), None);
-    for expected in 1..=3 {
-        let count = store.record_sign_in_failure("ada", &system).await.unwrap();
-        assert_eq!(count, expected);
+    // Five attempts run at the same time: all counted, none lost.
+    let attempts = (0..SignInFailures::FREE).map(|_| store.claim_sign_in_attempt("ada"));
+    for claimed in futures::future::join_all(attempts).await {
+        assert_eq!(claimed.unwrap(), Ok(()));
     }
-    // Any name may be tried; it is never used as a key itself.
-    store
-        .record_sign_in_failure("../../etc/passwd", &system)
-        .await
-        .unwrap();
-    // A second store on the same backend (another dashboard instance) sees the same count.
+    // A second store on the same backend (another dashboard instance) sees the same count and
+    // refuses the sixth for about a minute, without writing.
     let other = b.store();
+    let failures = other.sign_in_failures("ada").await.unwrap().unwrap();
+    assert_eq!(failures.count, SignInFailures::FREE);
+    let refused = other.claim_sign_in_attempt("ada").await.unwrap();
+    assert!(matches!(refused, Err(59..=60)), "{refused:?}");
+    assert_eq!(other.sign_in_failures("ada").await.unwrap(), Some(failures));
+    // Other names are not affected; any name may be tried, and is never used as a key itself.
+    assert_eq!(store.claim_sign_in_attempt("bob").await.unwrap(), Ok(()));
     assert_eq!(
-        other.sign_in_failures("ada").await.unwrap().unwrap().count,
-        3
+        store
+            .claim_sign_in_attempt("../../etc/passwd")
+            .await
+            .unwrap(),
+        Ok(())
     );
+    // A success forgets the attempts.
     other
         .record_sign_in("ada", &Change::by(Actor::user("ada")))
         .await
         .unwrap();
     assert_eq!(store.sign_in_failures("ada").await.unwrap(), None);
-    let newest = &store.audit(&AuditQuery::default()).await.unwrap().entries[0..2];
+    assert_eq!(store.claim_sign_in_attempt("ada").await.unwrap(), Ok(()));
+    let newest = &store.audit(&AuditQuery::default()).await.unwrap().entries[0];
     assert_eq!(
-        newest.iter().map(|e| e.action).collect::<Vec<_>>(),
-        [Action::SignIn, Action::SignInFailed]
+        (newest.action, newest.user.as_deref()),
+        (Action::SignIn, Some("ada"))
     );
-    assert_eq!(newest[1].user.as_deref(), Some("../../etc/passwd"));
 }

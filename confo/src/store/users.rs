@@ -9,7 +9,8 @@ use crate::users::{
     Grants, Invitation, InvitationKind, PasswordHash, Role, User, check_user_name, sha256_hex,
 };
 
-/// Failed sign-ins on one account name: how many in the current run, and when the last was.
+/// Sign-in attempts on one account name since its last success: how many, and when the last
+/// was.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct SignInFailures {
     pub count: u32,
@@ -20,6 +21,10 @@ pub struct SignInFailures {
 impl SignInFailures {
     /// Failures older than this are forgotten.
     pub const WINDOW_SECONDS: i64 = 3600;
+    /// Attempts allowed without waiting.
+    pub const FREE: u32 = 5;
+    /// The wait between further attempts.
+    pub const LOCK_SECONDS: i64 = 60;
 }
 
 fn parse_invitation(kv: &KeyValue) -> Result<Invitation> {
@@ -398,36 +403,54 @@ impl Store {
         Ok((now - failures.last < SignInFailures::WINDOW_SECONDS).then_some(failures))
     }
 
-    /// Counts a failed sign-in on `account` (shared by every dashboard instance) and audits it
-    /// as `auth.sign_in_failed`. Answers the count in the current window.
-    pub async fn record_sign_in_failure(&self, account: &str, change: &Change) -> Result<u32> {
+    /// Claims one sign-in attempt on `account` before its password is checked, so that
+    /// attempts running at the same time, on any dashboard instance, are all counted. After
+    /// [`SignInFailures::FREE`] attempts without a success, another is allowed only
+    /// [`SignInFailures::LOCK_SECONDS`] after the last one allowed: at most about 65 an hour,
+    /// and a real user waits a minute at most. A refused attempt writes nothing (so it cannot
+    /// lengthen the wait). Answers `Err(seconds to wait)` when refused.
+    pub async fn claim_sign_in_attempt(&self, account: &str) -> Result<Result<(), u64>> {
         let key = self.layout.sign_in_failures(&sha256_hex(account));
-        let account = account.to_owned();
-        let counted = std::sync::Arc::new(std::sync::atomic::AtomicU32::new(0));
-        let answer = counted.clone();
-        self.commit(change, vec![key.clone()], move |reads: &Reads| {
-            let now = chrono::Utc::now().timestamp();
-            let before = reads
-                .get(&key)
-                .and_then(|kv| serde_json::from_slice::<SignInFailures>(&kv.value).ok())
-                .filter(|f| now - f.last < SignInFailures::WINDOW_SECONDS);
-            let failures = SignInFailures {
-                count: before.map_or(0, |f| f.count) + 1,
-                last: now,
-            };
-            answer.store(failures.count, std::sync::atomic::Ordering::Relaxed);
-            let mut plan = Plan::default();
-            plan.compare(&key, reads);
-            plan.put_json(
-                &key,
-                &serde_json::to_value(failures).expect("counters serialise"),
-            );
-            plan.drafts
-                .push(Draft::user(Action::SignInFailed, &account));
-            Ok(Decision::Write(plan))
-        })
+        let wait = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+        let answer = wait.clone();
+        self.commit(
+            &Change::by(crate::Actor::system()),
+            vec![key.clone()],
+            move |reads: &Reads| {
+                let now = chrono::Utc::now().timestamp();
+                let before = reads
+                    .get(&key)
+                    .and_then(|kv| serde_json::from_slice::<SignInFailures>(&kv.value).ok())
+                    .filter(|f| now - f.last < SignInFailures::WINDOW_SECONDS);
+                if let Some(f) = before
+                    && f.count >= SignInFailures::FREE
+                    && now - f.last < SignInFailures::LOCK_SECONDS
+                {
+                    answer.store(
+                        (SignInFailures::LOCK_SECONDS - (now - f.last)) as u64,
+                        std::sync::atomic::Ordering::Relaxed,
+                    );
+                    return Ok(Decision::Unchanged(0));
+                }
+                answer.store(0, std::sync::atomic::Ordering::Relaxed);
+                let claimed = SignInFailures {
+                    count: before.map_or(0, |f| f.count) + 1,
+                    last: now,
+                };
+                let mut plan = Plan::default();
+                plan.compare(&key, reads);
+                plan.put_json(
+                    &key,
+                    &serde_json::to_value(claimed).expect("counters serialise"),
+                );
+                Ok(Decision::Write(plan))
+            },
+        )
         .await?;
-        Ok(counted.load(std::sync::atomic::Ordering::Relaxed))
+        Ok(match wait.load(std::sync::atomic::Ordering::Relaxed) {
+            0 => Ok(()),
+            seconds => Err(seconds),
+        })
     }
 
     /// Records a sign-in (`auth.sign_in`) and forgets the account's failed ones.
