@@ -1,8 +1,10 @@
 //! Server functions, grouped by domain. Each one is a public endpoint: it checks its input and
 //! maps storage errors through [`crate::error::AppError`].
 
+pub mod account;
 pub mod auth;
 pub mod namespaces;
+pub mod users;
 
 #[cfg(feature = "ssr")]
 pub mod ssr {
@@ -26,24 +28,73 @@ pub mod ssr {
         use_context::<SetupToken>().map(|t| t.0)
     }
 
-    /// Failed sign-ins per account, in this server process. After [`Throttle::FREE_FAILURES`]
-    /// failures in a row, each further try must wait [`Throttle::LOCK_SECONDS`] after the last
-    /// failure: at most about 65 failures an hour, and a real user waits a minute, not longer.
+    /// How sign-in and sessions behave, as the server was configured.
+    #[derive(Clone, Debug)]
+    pub struct AuthSettings {
+        /// Served over https: the cookie is `Secure` and named with the `__Host-` prefix.
+        pub secure: bool,
+        /// A session unused this long ends.
+        pub idle_timeout: std::time::Duration,
+        /// The longest a session lasts after sign-in, however active.
+        pub lifetime: std::time::Duration,
+        /// How long an invitation or password reset link works.
+        pub invitation_lifetime: std::time::Duration,
+    }
+
+    impl Default for AuthSettings {
+        fn default() -> Self {
+            Self {
+                secure: false,
+                idle_timeout: std::time::Duration::from_secs(30 * 60),
+                lifetime: std::time::Duration::from_secs(12 * 3600),
+                invitation_lifetime: std::time::Duration::from_secs(
+                    confo::users::DEFAULT_INVITATION_HOURS as u64 * 3600,
+                ),
+            }
+        }
+    }
+
+    pub fn settings() -> AuthSettings {
+        use_context::<AuthSettings>().unwrap_or_default()
+    }
+
+    /// The address a request came from, put in the request by the server (`None` in tests
+    /// that drive the router without a socket).
+    #[derive(Clone, Debug, PartialEq, Eq)]
+    pub struct ClientAddress(pub String);
+
+    pub fn client_address() -> Option<String> {
+        use_context::<http::request::Parts>()?
+            .extensions
+            .get::<ClientAddress>()
+            .map(|a| a.0.clone())
+    }
+
+    fn user_agent() -> Option<String> {
+        let parts = use_context::<http::request::Parts>()?;
+        let agent = parts.headers.get(http::header::USER_AGENT)?.to_str().ok()?;
+        Some(agent.chars().take(200).collect())
+    }
+
+    /// Failed sign-ins per client address, in this server process (per-account attempts are
+    /// counted in the store; see [`confo::Store::claim_sign_in_attempt`]). After
+    /// [`AddressThrottle::FREE_FAILURES`] failures from one address, each further try must wait
+    /// [`AddressThrottle::LOCK_SECONDS`] after the last failure.
     #[derive(Default)]
-    pub struct Throttle {
+    pub struct AddressThrottle {
         failures: std::sync::Mutex<std::collections::HashMap<String, (u32, i64)>>,
     }
 
-    impl Throttle {
-        pub const FREE_FAILURES: u32 = 5;
+    impl AddressThrottle {
+        pub const FREE_FAILURES: u32 = 20;
         pub const LOCK_SECONDS: i64 = 60;
         /// Failures older than this are forgotten.
         const WINDOW_SECONDS: i64 = 3600;
 
-        /// `Err(seconds to wait)` while the account is locked.
-        pub fn check(&self, account: &str, now: i64) -> Result<(), u64> {
+        /// `Err(seconds to wait)` while the address is locked.
+        pub fn check(&self, address: &str, now: i64) -> Result<(), u64> {
             let failures = self.failures.lock().expect("not poisoned");
-            match failures.get(account) {
+            match failures.get(address) {
                 Some(&(count, last))
                     if count >= Self::FREE_FAILURES && now - last < Self::LOCK_SECONDS =>
                 {
@@ -53,27 +104,15 @@ pub mod ssr {
             }
         }
 
-        pub fn failed(&self, account: &str, now: i64) {
+        pub fn failed(&self, address: &str, now: i64) {
             let mut failures = self.failures.lock().expect("not poisoned");
             failures.retain(|_, (_, last)| now - *last < Self::WINDOW_SECONDS);
-            let entry = failures.entry(account.to_owned()).or_insert((0, now));
+            let entry = failures.entry(address.to_owned()).or_insert((0, now));
             *entry = (entry.0 + 1, now);
-        }
-
-        pub fn succeeded(&self, account: &str) {
-            self.failures.lock().expect("not poisoned").remove(account);
         }
     }
 
-    /// The longest a session lasts after sign-in, however active.
-    pub const ABSOLUTE_LIFETIME_SECONDS: i64 = 12 * 3600;
-    const USER: &str = "user";
-    const SIGNED_IN_AT: &str = "signed_in_at";
-    const REFRESHED_AT: &str = "refreshed_at";
-
-    /// How long a session may go unused, as the server was configured.
-    #[derive(Clone, Copy)]
-    pub struct IdleTimeout(pub std::time::Duration);
+    use crate::sessions::data::{ADDRESS, AGENT, REFRESHED_AT, SIGNED_IN_AT, USER};
 
     /// The request's session.
     pub async fn session() -> Result<tower_sessions::Session, AppError> {
@@ -83,6 +122,16 @@ pub mod ssr {
                 tracing::error!(error = %e, "no session layer");
                 reject(AppError::Internal)
             })
+    }
+
+    /// The sessions of every account, to list and end them.
+    pub fn sessions() -> Result<crate::sessions::StoreSessions, AppError> {
+        Ok(crate::sessions::StoreSessions::new(store()?))
+    }
+
+    /// The handle of the request's own session, if it has been saved.
+    pub async fn current_handle() -> Result<Option<String>, AppError> {
+        Ok(session().await?.id().map(|id| crate::sessions::handle(&id)))
     }
 
     /// Starts a signed-in session for `user` under a new session id.
@@ -97,11 +146,17 @@ pub mod ssr {
         let now = chrono::Utc::now().timestamp();
         session.insert(SIGNED_IN_AT, now).await.map_err(internal)?;
         session.insert(REFRESHED_AT, now).await.map_err(internal)?;
+        if let Some(address) = client_address() {
+            session.insert(ADDRESS, address).await.map_err(internal)?;
+        }
+        if let Some(agent) = user_agent() {
+            session.insert(AGENT, agent).await.map_err(internal)?;
+        }
         Ok(())
     }
 
     /// The signed-in user: the session names an account that exists, is not disabled, and
-    /// signed in less than the absolute lifetime ago.
+    /// signed in less than the configured lifetime ago.
     pub async fn signed_in() -> Result<Option<confo::users::User>, AppError> {
         let session = session().await?;
         let name: Option<String> = session.get(USER).await.ok().flatten();
@@ -109,13 +164,14 @@ pub mod ssr {
         let (Some(name), Some(since)) = (name, since) else {
             return Ok(None);
         };
-        if chrono::Utc::now().timestamp() - since > ABSOLUTE_LIFETIME_SECONDS {
+        let settings = settings();
+        if chrono::Utc::now().timestamp() - since > settings.lifetime.as_secs() as i64 {
             let _ = session.flush().await;
             return Ok(None);
         }
         match store()?.get_user(&name).await.map_err(reject)? {
             Some((user, _)) if !user.disabled => {
-                refresh_if_due(&session).await;
+                refresh_if_due(&session, &settings).await;
                 Ok(Some(user))
             }
             _ => {
@@ -127,8 +183,8 @@ pub mod ssr {
 
     /// Moves the stored session's expiry on once half the idle time has passed since it was last
     /// moved, instead of writing the session on every request.
-    async fn refresh_if_due(session: &tower_sessions::Session) {
-        let idle = use_context::<IdleTimeout>().map_or(30 * 60, |t| t.0.as_secs() as i64);
+    async fn refresh_if_due(session: &tower_sessions::Session, settings: &AuthSettings) {
+        let idle = settings.idle_timeout.as_secs() as i64;
         let now = chrono::Utc::now().timestamp();
         let refreshed: i64 = session.get(REFRESHED_AT).await.ok().flatten().unwrap_or(0);
         if now - refreshed >= idle / 2 {
@@ -193,34 +249,22 @@ pub mod ssr {
 
     #[cfg(test)]
     mod tests {
-        use super::Throttle;
+        use super::AddressThrottle;
 
         #[test]
-        fn throttle_locks_after_five_failures_for_a_minute_only() {
-            let throttle = Throttle::default();
-            for i in 0..5 {
-                assert_eq!(throttle.check("ada", 100 + i), Ok(()));
-                throttle.failed("ada", 100 + i);
+        fn address_throttle_locks_after_twenty_failures_for_a_minute_only() {
+            let throttle = AddressThrottle::default();
+            for i in 0..20 {
+                assert_eq!(throttle.check("10.0.0.1", 100 + i), Ok(()));
+                throttle.failed("10.0.0.1", 100 + i);
             }
-            assert_eq!(throttle.check("ada", 104), Err(60));
-            assert_eq!(throttle.check("ada", 134), Err(30));
-            assert_eq!(throttle.check("bob", 134), Ok(()));
-            assert_eq!(throttle.check("ada", 164), Ok(()));
-            // One more failure locks again at once; a success clears the record.
-            throttle.failed("ada", 164);
-            assert!(throttle.check("ada", 165).is_err());
-            throttle.succeeded("ada");
-            assert_eq!(throttle.check("ada", 165), Ok(()));
-            // In an hour, at most 5 + 60 failures get through.
-            let throttle = Throttle::default();
-            let mut allowed = 0;
-            for second in 0..3600 {
-                if throttle.check("eve", second).is_ok() {
-                    throttle.failed("eve", second);
-                    allowed += 1;
-                }
-            }
-            assert!(allowed <= 65, "{allowed} failures got through in an hour");
+            assert_eq!(throttle.check("10.0.0.1", 119), Err(60));
+            assert_eq!(throttle.check("10.0.0.1", 149), Err(30));
+            assert_eq!(throttle.check("10.0.0.2", 149), Ok(()));
+            assert_eq!(throttle.check("10.0.0.1", 179), Ok(()));
+            // One more failure locks again at once.
+            throttle.failed("10.0.0.1", 179);
+            assert!(throttle.check("10.0.0.1", 180).is_err());
         }
     }
 }

@@ -3,6 +3,8 @@
 pub mod api;
 pub mod error;
 mod pages;
+#[cfg(feature = "ssr")]
+pub mod sessions;
 
 use leptos::prelude::*;
 use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
@@ -48,6 +50,10 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("") view=pages::Home ssr=SsrMode::InOrder/>
                     <Route path=path!("login") view=pages::SignInPage ssr=SsrMode::InOrder/>
                     <Route path=path!("setup") view=pages::SetUpPage ssr=SsrMode::InOrder/>
+                    <Route path=path!("invitation") view=pages::InvitationPage ssr=SsrMode::InOrder/>
+                    <Route path=path!("account") view=pages::AccountPage ssr=SsrMode::InOrder/>
+                    <Route path=path!("users") view=pages::UsersPage ssr=SsrMode::InOrder/>
+                    <Route path=path!("users/:name") view=pages::UserPage ssr=SsrMode::InOrder/>
                 </Routes>
             </main>
         </Router>

@@ -1,10 +1,37 @@
 //! The dashboard's pages.
 
+mod account;
 mod auth;
 mod home;
+mod users;
 
+pub use account::{AccountPage, InvitationPage};
 pub use auth::{SetUpPage, SignInPage};
 pub use home::Home;
+pub use users::{UserPage, UsersPage};
+
+use crate::error::AppError;
+
+/// The error of a finished action, as an alert; nothing while it has not failed.
+pub(crate) fn failure<T>(result: Option<Result<T, AppError>>) -> Option<impl IntoView> {
+    let error = result?.err()?;
+    Some(view! { <p class="error" role="alert">{error.to_string()}</p> })
+}
+
+/// A loaded page body, or what went wrong in words, with a way on.
+pub(crate) fn loaded<T, V: IntoView + 'static>(
+    result: Result<T, AppError>,
+    body: impl FnOnce(T) -> V,
+) -> AnyView {
+    match result {
+        Ok(value) => body(value).into_any(),
+        Err(AppError::SignInRequired) => view! {
+            <p class="error" role="alert">"Please " <a href="/login">"sign in"</a> " to see this page."</p>
+        }
+        .into_any(),
+        Err(error) => view! { <p class="error" role="alert">{error.to_string()}</p> }.into_any(),
+    }
+}
 
 use leptos::prelude::*;
 
@@ -35,7 +62,8 @@ pub fn Account() -> impl IntoView {
                 match me.await {
                     Ok(Some(user)) => view! {
                         <span class="account">
-                            <span id="signed-in-as">{user.name}</span>
+                            {(user.role == "admin").then(|| view! { <a href="/users">"Users"</a> " · " })}
+                            <a href="/account" id="signed-in-as">{user.name}</a>
                             " (" {user.role} ") "
                             <leptos::form::ActionForm action=sign_out attr:class="inline">
                                 <button type="submit">"Sign out"</button>

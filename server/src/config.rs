@@ -94,6 +94,19 @@ pub struct ServeArgs {
     #[arg(long, env = "CONFO_IDLE_TIMEOUT", default_value = "30m", value_parser = parse_duration)]
     pub idle_timeout: Duration,
 
+    /// The longest a session lasts after sign-in, however active (e.g. `12h`).
+    #[arg(long, env = "CONFO_SESSION_LIFETIME", default_value = "12h", value_parser = parse_duration)]
+    pub session_lifetime: Duration,
+
+    /// How long an invitation or password reset link works (e.g. `72h`).
+    #[arg(long, env = "CONFO_INVITATION_LIFETIME", default_value = "72h", value_parser = parse_duration)]
+    pub invitation_lifetime: Duration,
+
+    /// Behind a reverse proxy: take the client's address from the last entry of the
+    /// `X-Forwarded-For` header the proxy adds (used to slow down repeated failed sign-ins).
+    #[arg(long, env = "CONFO_TRUST_FORWARDED_FOR")]
+    pub trust_forwarded_for: bool,
+
     /// The token of the first-run set-up link, for scripted installs; by default a random one is
     /// made and printed while no user exists.
     #[arg(long, env = "CONFO_SETUP_TOKEN", hide_env_values = true)]

@@ -2,10 +2,10 @@
 //! that tests can drive the router without a socket.
 
 pub mod audit;
+pub mod client_address;
 pub mod config;
 pub mod routes;
 pub mod same_origin;
 pub mod serve;
-pub mod sessions;
 pub mod store;
 pub mod user;

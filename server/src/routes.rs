@@ -13,8 +13,9 @@ use tower_http::trace::TraceLayer;
 use tower_sessions::cookie::SameSite;
 use tower_sessions::{Expiry, SessionManagerLayer};
 
+use crate::client_address::client_address;
 use crate::same_origin::same_origin;
-use crate::sessions::StoreSessions;
+use app::sessions::StoreSessions;
 
 /// Everything a request handler may need.
 #[derive(Clone, axum::extract::FromRef)]
@@ -24,25 +25,12 @@ pub struct AppState {
     /// While no user exists: the token of the one-time set-up link.
     pub setup_token: Option<String>,
     pub sessions: SessionSettings,
+    /// Take client addresses from `X-Forwarded-For` (behind a reverse proxy).
+    pub trust_forwarded_for: bool,
 }
 
-/// How session cookies are made.
-#[derive(Clone, Debug)]
-pub struct SessionSettings {
-    /// Served over https: the cookie is `Secure` and named with the `__Host-` prefix.
-    pub secure: bool,
-    /// A session unused this long ends.
-    pub idle_timeout: std::time::Duration,
-}
-
-impl Default for SessionSettings {
-    fn default() -> Self {
-        Self {
-            secure: false,
-            idle_timeout: std::time::Duration::from_secs(30 * 60),
-        }
-    }
-}
+/// How sign-in and sessions behave.
+pub use app::api::ssr::AuthSettings as SessionSettings;
 
 fn session_layer(store: &Store, settings: &SessionSettings) -> SessionManagerLayer<StoreSessions> {
     let idle =
@@ -66,13 +54,13 @@ pub fn router(state: AppState) -> Router {
     let store = state.store.clone();
     let options = state.leptos_options.clone();
     let setup_token = state.setup_token.clone().map(app::api::ssr::SetupToken);
-    let idle_timeout = app::api::ssr::IdleTimeout(state.sessions.idle_timeout);
-    let throttle = std::sync::Arc::new(app::api::ssr::Throttle::default());
+    let settings = state.sessions.clone();
+    let throttle = std::sync::Arc::new(app::api::ssr::AddressThrottle::default());
     let sessions = session_layer(&state.store, &state.sessions);
     // What every server function and page may ask for.
     let context = move || {
         provide_context(store.clone());
-        provide_context(idle_timeout);
+        provide_context(settings.clone());
         provide_context(throttle.clone());
         if let Some(token) = &setup_token {
             provide_context(token.clone());
@@ -89,6 +77,10 @@ pub fn router(state: AppState) -> Router {
             _,
         >(context, shell))
         .layer(sessions)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            client_address,
+        ))
         .layer(axum::middleware::from_fn(same_origin))
         .layer(TraceLayer::new_for_http())
         .with_state(state)

@@ -5,8 +5,8 @@ use leptos::config::LeptosOptions;
 
 use crate::config::ServeArgs;
 use crate::routes::{AppState, SessionSettings, router};
-use crate::sessions::StoreSessions;
 use crate::store;
+use app::sessions::StoreSessions;
 
 /// Runs the server until SIGINT or SIGTERM, then finishes the requests under way.
 pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
@@ -29,13 +29,19 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         sessions: SessionSettings {
             secure: args.secure_cookies,
             idle_timeout: args.idle_timeout,
+            lifetime: args.session_lifetime,
+            invitation_lifetime: args.invitation_lifetime,
         },
+        trust_forwarded_for: args.trust_forwarded_for,
     });
     tracing::info!("serving the dashboard on http://{}", args.listen);
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown_signal())
-        .await
-        .context("the server stopped with an error")?;
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown_signal())
+    .await
+    .context("the server stopped with an error")?;
     tracing::info!("stopped");
     Ok(())
 }
@@ -112,10 +118,11 @@ async fn first_run_token(args: &ServeArgs, store: &confo::Store) -> anyhow::Resu
     Ok(Some(token))
 }
 
-/// Removes expired sessions once a minute (etcd's leases do it there; the embedded store needs it).
+/// Removes expired sessions once a minute (etcd's leases do it there; the embedded store needs
+/// it), and expired invitation links and old sign-in attempt counters.
 fn spawn_session_sweeper(store: confo::Store) {
     tokio::spawn(async move {
-        let sessions = StoreSessions::new(store);
+        let sessions = StoreSessions::new(store.clone());
         let mut every = tokio::time::interval(std::time::Duration::from_secs(60));
         loop {
             every.tick().await;
@@ -123,6 +130,11 @@ fn spawn_session_sweeper(store: confo::Store) {
                 Ok(0) => {}
                 Ok(removed) => tracing::debug!(removed, "removed expired sessions"),
                 Err(error) => tracing::warn!(%error, "cannot remove expired sessions"),
+            }
+            match store.sweep_expired_records().await {
+                Ok(0) => {}
+                Ok(removed) => tracing::debug!(removed, "removed expired links and counters"),
+                Err(error) => tracing::warn!(%error, "cannot remove expired links"),
             }
         }
     });

@@ -66,6 +66,14 @@ async fn set_disabled(
         )
         .await
         .with_context(|| format!("cannot {verb} user {name:?}"))?;
-    println!("{verb}d user {name}");
+    if disabled {
+        let ended = app::sessions::StoreSessions::new(store)
+            .end(name, None, None)
+            .await
+            .with_context(|| format!("disabled user {name:?}, but cannot end their sessions"))?;
+        println!("{verb}d user {name} and ended {ended} session(s)");
+    } else {
+        println!("{verb}d user {name}");
+    }
     Ok(true)
 }

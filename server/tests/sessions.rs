@@ -4,10 +4,10 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use app::sessions::StoreSessions;
 use confo::kv::embedded::EmbeddedKv;
 use confo::kv::etcd::{EtcdConfig, EtcdKv};
 use confo::{KeyLayout, Store};
-use server::sessions::StoreSessions;
 use time::OffsetDateTime;
 use tower_sessions::session::{Id, Record};
 use tower_sessions::session_store::SessionStore;

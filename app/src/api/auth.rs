@@ -25,14 +25,22 @@ pub async fn who_am_i() -> Result<Option<SignedIn>, AppError> {
 /// Signs in with a name and password; the session id is replaced on success.
 #[server(endpoint = "auth/sign-in")]
 pub async fn sign_in(name: String, password: String) -> Result<(), AppError> {
-    use super::ssr::{Throttle, reject, sign_in_as, store};
+    use super::ssr::{AddressThrottle, client_address, reject, sign_in_as, store};
     use confo::audit::{Action, Actor};
     let name = name.trim().to_owned();
     let store = store()?;
-    let throttle = use_context::<std::sync::Arc<Throttle>>().unwrap_or_default();
+    let throttle = use_context::<std::sync::Arc<AddressThrottle>>().unwrap_or_default();
+    let address = client_address();
     let now = chrono::Utc::now().timestamp();
-    throttle
-        .check(&name, now)
+    if let Some(address) = &address {
+        throttle
+            .check(address, now)
+            .map_err(|wait| reject(AppError::TooManyAttempts(wait)))?;
+    }
+    store
+        .claim_sign_in_attempt(&name)
+        .await
+        .map_err(reject)?
         .map_err(|wait| reject(AppError::TooManyAttempts(wait)))?;
     let found = store.get_user(&name).await.map_err(reject)?;
     let accepted = match found {
@@ -47,8 +55,11 @@ pub async fn sign_in(name: String, password: String) -> Result<(), AppError> {
         }
     };
     let Some(user) = accepted else {
-        throttle.failed(&name, now);
-        let change = confo::Change::by(Actor::system());
+        if let Some(address) = &address {
+            throttle.failed(address, now);
+        }
+        let change = confo::Change::by(Actor::system())
+            .with_comment(address.map(|a| format!("from {a}")).unwrap_or_default());
         if let Err(error) = store
             .record_user_event(Action::SignInFailed, &name, &change)
             .await
@@ -59,11 +70,11 @@ pub async fn sign_in(name: String, password: String) -> Result<(), AppError> {
             "That name and password do not match an active account.".into(),
         )));
     };
-    throttle.succeeded(&name);
     sign_in_as(&user).await.map_err(reject)?;
-    let change = super::ssr::change(&user);
+    let change = super::ssr::change(&user)
+        .with_comment(address.map(|a| format!("from {a}")).unwrap_or_default());
     store
-        .record_user_event(Action::SignIn, &user.name, &change)
+        .record_sign_in(&user.name, &change)
         .await
         .map_err(reject)?;
     leptos_axum::redirect("/");

@@ -453,6 +453,14 @@ impl Store {
         })
     }
 
+    /// Forgets the sign-in attempts on `account` after its password was checked correctly
+    /// elsewhere than at sign-in (a password change).
+    pub async fn forget_sign_in_attempts(&self, account: &str) -> Result<()> {
+        let key = self.layout.sign_in_failures(&sha256_hex(account));
+        self.kv.txn(Vec::new(), vec![Op::Delete { key }]).await?;
+        Ok(())
+    }
+
     /// Records a sign-in (`auth.sign_in`) and forgets the account's failed ones.
     pub async fn record_sign_in(&self, user: &str, change: &Change) -> Result<Written> {
         let key = self.layout.sign_in_failures(&sha256_hex(user));

@@ -5,8 +5,13 @@
 //! is attached to a lease that ends with the session, so etcd removes it; the embedded store has
 //! no leases, so [`sweep_expired`] removes expired sessions there (it is harmless on etcd). An
 //! expired session is never handed out, whether or not it has been removed yet.
+//!
+//! Besides serving tower-sessions, it lists and ends the sessions of an account. A session is
+//! shown by a handle (a hash of its id), never by its id, which is the secret in the cookie.
 
 use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
 
 use async_trait::async_trait;
 use confo::Store;
@@ -36,9 +41,107 @@ fn time_left(record: &Record) -> Option<Duration> {
     (left.is_positive()).then(|| Duration::try_from(left).unwrap_or(Duration::ZERO))
 }
 
+/// What a session's data says about who holds it. Written at sign-in (see
+/// [`crate::api::ssr::sign_in_as`]).
+pub mod data {
+    pub const USER: &str = "user";
+    pub const SIGNED_IN_AT: &str = "signed_in_at";
+    pub const REFRESHED_AT: &str = "refreshed_at";
+    pub const ADDRESS: &str = "address";
+    pub const AGENT: &str = "agent";
+}
+
+/// A live session, as shown to its owner and to administrators.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionInfo {
+    /// Names the session in requests to end it; not its id.
+    pub handle: String,
+    pub user: String,
+    /// Unix seconds.
+    pub signed_in_at: i64,
+    /// Unix seconds: the last time the session's expiry moved on (within half the idle time of
+    /// its last use).
+    pub last_seen: i64,
+    pub address: Option<String>,
+    pub agent: Option<String>,
+}
+
+/// The handle of session `id`.
+pub fn handle(id: &Id) -> String {
+    confo::users::sha256_hex(&id.to_string())[..16].to_owned()
+}
+
+fn info(record: &Record) -> Option<SessionInfo> {
+    let text = |name: &str| record.data.get(name)?.as_str().map(str::to_owned);
+    let number = |name: &str| record.data.get(name)?.as_i64();
+    Some(SessionInfo {
+        handle: handle(&record.id),
+        user: text(data::USER)?,
+        signed_in_at: number(data::SIGNED_IN_AT)?,
+        last_seen: number(data::REFRESHED_AT).or(number(data::SIGNED_IN_AT))?,
+        address: text(data::ADDRESS),
+        agent: text(data::AGENT),
+    })
+}
+
 impl StoreSessions {
     pub fn new(store: Store) -> Self {
         Self { store }
+    }
+
+    /// Every live signed-in session with its stored record, `user`'s alone when given.
+    async fn live(
+        &self,
+        user: Option<&str>,
+    ) -> confo::Result<Vec<(confo::kv::KeyValue, SessionInfo)>> {
+        let prefix = self.store.layout().sessions_prefix();
+        Ok(self
+            .store
+            .kv()
+            .list_prefix(&prefix)
+            .await?
+            .into_iter()
+            .filter_map(|kv| {
+                let record = serde_json::from_slice::<Record>(&kv.value).ok()?;
+                time_left(&record)?;
+                let info = info(&record)?;
+                user.is_none_or(|u| u == info.user).then_some((kv, info))
+            })
+            .collect())
+    }
+
+    /// The live sessions of `user` (of everyone when `None`), most recently used first.
+    pub async fn list(&self, user: Option<&str>) -> confo::Result<Vec<SessionInfo>> {
+        let mut sessions: Vec<SessionInfo> = self
+            .live(user)
+            .await?
+            .into_iter()
+            .map(|(_, info)| info)
+            .collect();
+        sessions.sort_by(|a, b| b.last_seen.cmp(&a.last_seen));
+        Ok(sessions)
+    }
+
+    /// Ends `user`'s sessions: the one with `handle`, or all when `None`, except the one with
+    /// handle `keep`. Answers how many ended.
+    pub async fn end(
+        &self,
+        user: &str,
+        handle: Option<&str>,
+        keep: Option<&str>,
+    ) -> confo::Result<usize> {
+        let mut ended = 0;
+        for (kv, info) in self.live(Some(user)).await? {
+            if handle.is_some_and(|h| h != info.handle) || keep == Some(info.handle.as_str()) {
+                continue;
+            }
+            self.store
+                .kv()
+                .txn(Vec::new(), vec![Op::Delete { key: kv.key }])
+                .await?;
+            ended += 1;
+        }
+        Ok(ended)
     }
 
     fn key(&self, id: &Id) -> String {

@@ -1,0 +1,420 @@
+//! Administering accounts: list, invite, change role and grants, disable, reset a password,
+//! and see and end sessions. Every function here is for administrators only.
+
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::error::AppError;
+
+/// A live session as shown in the dashboard.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionRow {
+    pub handle: String,
+    pub signed_in: String,
+    pub last_seen: String,
+    pub address: String,
+    pub agent: String,
+    /// The session making this request.
+    pub current: bool,
+}
+
+/// A pending invitation or reset link.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PendingLink {
+    /// "invitation" or "password reset".
+    pub kind: String,
+    pub expires: String,
+    pub expired: bool,
+    /// The link itself, only to the administrator who made it, in the session they made it in.
+    pub link: Option<String>,
+}
+
+/// An account (or an invitation not yet accepted) in the users list.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserRow {
+    pub name: String,
+    pub role: String,
+    /// `None`: every namespace.
+    pub namespaces: Option<Vec<String>>,
+    pub disabled: bool,
+    /// `false` for an invitation not yet accepted.
+    pub joined: bool,
+    pub sessions: usize,
+    pub pending: Option<PendingLink>,
+}
+
+impl UserRow {
+    /// The namespaces in words.
+    pub fn access(&self) -> String {
+        match &self.namespaces {
+            None => "all namespaces".into(),
+            Some(names) if names.is_empty() => "no namespaces".into(),
+            Some(names) => names.join(", "),
+        }
+    }
+}
+
+/// One account in full, for its page.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserDetail {
+    pub row: UserRow,
+    pub sessions: Vec<SessionRow>,
+}
+
+#[cfg(feature = "ssr")]
+pub(crate) mod ssr {
+    use super::*;
+    use crate::api::ssr::{reject, session, settings};
+    use confo::users::{Grants, Invitation, InvitationKind, Role, User};
+
+    /// The session key of the links this administrator made, by user name.
+    const LINKS: &str = "links";
+
+    pub fn time_text(unix: i64) -> String {
+        chrono::DateTime::from_timestamp(unix, 0)
+            .map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string())
+            .unwrap_or_default()
+    }
+
+    pub fn session_rows(
+        sessions: Vec<crate::sessions::SessionInfo>,
+        current: Option<&str>,
+    ) -> Vec<SessionRow> {
+        sessions
+            .into_iter()
+            .map(|s| SessionRow {
+                current: current == Some(s.handle.as_str()),
+                signed_in: time_text(s.signed_in_at),
+                last_seen: time_text(s.last_seen),
+                address: s.address.unwrap_or_else(|| "unknown".into()),
+                agent: s
+                    .agent
+                    .map_or_else(|| "unknown".into(), |a| browser_name(&a)),
+                handle: s.handle,
+            })
+            .collect()
+    }
+
+    /// A short name for a browser's User-Agent.
+    fn browser_name(agent: &str) -> String {
+        let browser = ["Edg/", "Firefox/", "Chrome/", "Safari/", "curl/"]
+            .into_iter()
+            .find(|b| agent.contains(b))
+            .map(|b| match b {
+                "Edg/" => "Edge",
+                "Firefox/" => "Firefox",
+                "Chrome/" => "Chrome",
+                "Safari/" => "Safari",
+                _ => "curl",
+            });
+        let system = ["Android", "iPhone", "iPad", "Windows", "Mac OS", "Linux"]
+            .into_iter()
+            .find(|s| agent.contains(s));
+        match (browser, system) {
+            (Some(b), Some(s)) => format!("{b} on {s}"),
+            (Some(b), None) => b.to_owned(),
+            _ => agent.chars().take(40).collect(),
+        }
+    }
+
+    pub fn row(user: &User, sessions: usize, pending: Option<PendingLink>) -> UserRow {
+        UserRow {
+            name: user.name.clone(),
+            role: user.role.as_str().to_owned(),
+            namespaces: match &user.grants {
+                Grants::All => None,
+                Grants::Namespaces(names) => Some(names.clone()),
+            },
+            disabled: user.disabled,
+            joined: true,
+            sessions,
+            pending,
+        }
+    }
+
+    /// The links this administrator made in this session, by user name.
+    pub async fn links() -> std::collections::HashMap<String, String> {
+        match session().await {
+            Ok(session) => session.get(LINKS).await.ok().flatten().unwrap_or_default(),
+            Err(_) => Default::default(),
+        }
+    }
+
+    pub fn pending(
+        invitation: &Invitation,
+        links: &std::collections::HashMap<String, String>,
+    ) -> PendingLink {
+        // Only a link for this very invitation (a newer one replaces it).
+        let link = links
+            .get(&invitation.name)
+            .filter(|link| {
+                link.rsplit("token=")
+                    .next()
+                    .is_some_and(|t| invitation.accepts(t))
+            })
+            .cloned();
+        PendingLink {
+            kind: match invitation.kind {
+                InvitationKind::NewAccount => "invitation",
+                InvitationKind::PasswordReset => "password reset",
+            }
+            .into(),
+            expires: time_text(invitation.expires.timestamp()),
+            expired: invitation.is_expired(chrono::Utc::now()),
+            link,
+        }
+    }
+
+    /// Role and grants from a form: `access` is "all" or "some", `namespaces` a list separated
+    /// by commas or spaces.
+    pub fn parse_access(
+        role: &str,
+        access: &str,
+        namespaces: &str,
+    ) -> Result<(Role, Grants), AppError> {
+        let role: Role = role
+            .parse()
+            .map_err(|e: String| reject(AppError::Invalid(e)))?;
+        let grants = match access {
+            "all" => Grants::All,
+            "some" => {
+                let mut names = Vec::new();
+                for name in namespaces
+                    .split([',', ' ', '\n'])
+                    .map(str::trim)
+                    .filter(|n| !n.is_empty())
+                {
+                    let valid = confo::NamespaceName::new(name).map_err(|reason| {
+                        reject(confo::Error::InvalidName {
+                            kind: "namespace",
+                            name: name.to_owned(),
+                            reason,
+                        })
+                    })?;
+                    if !names.contains(&valid.to_string()) {
+                        names.push(valid.to_string());
+                    }
+                }
+                Grants::Namespaces(names)
+            }
+            other => {
+                return Err(reject(AppError::Invalid(format!(
+                    "{other:?} is not a choice of access; choose all namespaces or some"
+                ))));
+            }
+        };
+        Ok((role, grants))
+    }
+
+    /// Stores a one-time link and keeps it in the administrator's session to show it.
+    pub async fn make_link(
+        admin: &User,
+        name: &str,
+        kind: InvitationKind,
+        role: Role,
+        grants: Grants,
+    ) -> Result<(), AppError> {
+        let lifetime = chrono::Duration::from_std(settings().invitation_lifetime).unwrap_or(
+            chrono::Duration::hours(confo::users::DEFAULT_INVITATION_HOURS),
+        );
+        let (invitation, token) = Invitation::new(name, kind, role, grants, &admin.name, lifetime);
+        let store = crate::api::ssr::store()?;
+        store
+            .invite(&invitation, &crate::api::ssr::change(admin))
+            .await
+            .map_err(reject)?;
+        let link = format!("{}/invitation?name={name}&token={token}", origin());
+        let session = session().await?;
+        let mut links = links().await;
+        links.insert(name.to_owned(), link);
+        session.insert(LINKS, links).await.map_err(|e| {
+            tracing::error!(error = %e, "cannot keep the link in the session");
+            reject(AppError::Internal)
+        })?;
+        Ok(())
+    }
+
+    /// This dashboard's address as the browser used it.
+    fn origin() -> String {
+        let parts = use_context::<http::request::Parts>();
+        let host = parts
+            .as_ref()
+            .and_then(|p| p.headers.get(http::header::HOST))
+            .and_then(|h| h.to_str().ok())
+            .unwrap_or("localhost")
+            .to_owned();
+        let scheme = if settings().secure { "https" } else { "http" };
+        format!("{scheme}://{host}")
+    }
+}
+
+/// Every account and every pending invitation, by name.
+#[server(endpoint = "users/list", input = leptos::server_fn::codec::GetUrl)]
+pub async fn list_users() -> Result<Vec<UserRow>, AppError> {
+    use super::ssr::{reject, require, sessions, store};
+    use confo::users::Role;
+    require(Role::Admin, None).await?;
+    let store = store()?;
+    let users = store.list_users().await.map_err(reject)?;
+    let invitations = store.list_invitations().await.map_err(reject)?;
+    let live = sessions()?.list(None).await.map_err(reject)?;
+    let links = ssr::links().await;
+    let mut rows = Vec::new();
+    for user in &users {
+        let count = live.iter().filter(|s| s.user == user.name).count();
+        let pending = invitations
+            .iter()
+            .find(|i| i.name == user.name)
+            .map(|i| ssr::pending(i, &links));
+        rows.push(ssr::row(user, count, pending));
+    }
+    for invitation in invitations
+        .iter()
+        .filter(|i| !users.iter().any(|u| u.name == i.name))
+    {
+        rows.push(UserRow {
+            name: invitation.name.clone(),
+            role: invitation.role.as_str().to_owned(),
+            namespaces: match &invitation.grants {
+                confo::users::Grants::All => None,
+                confo::users::Grants::Namespaces(names) => Some(names.clone()),
+            },
+            disabled: false,
+            joined: false,
+            sessions: 0,
+            pending: Some(ssr::pending(invitation, &links)),
+        });
+    }
+    rows.sort_by(|a, b| a.name.cmp(&b.name));
+    Ok(rows)
+}
+
+/// One account (or pending invitation) and its live sessions.
+#[server(endpoint = "users/get", input = leptos::server_fn::codec::GetUrl)]
+pub async fn get_user(name: String) -> Result<UserDetail, AppError> {
+    use super::ssr::{current_handle, reject, require, sessions};
+    require(confo::users::Role::Admin, None).await?;
+    let row = list_users()
+        .await?
+        .into_iter()
+        .find(|row| row.name == name)
+        .ok_or_else(|| reject(AppError::NotFound(format!("There is no user {name:?}."))))?;
+    let current = current_handle().await?;
+    let live = sessions()?.list(Some(&name)).await.map_err(reject)?;
+    Ok(UserDetail {
+        row,
+        sessions: ssr::session_rows(live, current.as_deref()),
+    })
+}
+
+/// Invites a person: makes a one-time link (shown on their page) with which they choose a
+/// password. `access` is "all" or "some"; `namespaces` lists the namespaces for "some".
+#[server(endpoint = "users/invite")]
+pub async fn invite_user(
+    name: String,
+    role: String,
+    access: String,
+    namespaces: String,
+) -> Result<(), AppError> {
+    use super::ssr::{reject, require};
+    let admin = require(confo::users::Role::Admin, None).await?;
+    let name = name.trim().to_owned();
+    confo::users::check_user_name(&name).map_err(reject)?;
+    let (role, grants) = ssr::parse_access(&role, &access, &namespaces)?;
+    ssr::make_link(
+        &admin,
+        &name,
+        confo::users::InvitationKind::NewAccount,
+        role,
+        grants,
+    )
+    .await?;
+    leptos_axum::redirect(&format!("/users/{name}"));
+    Ok(())
+}
+
+/// Makes a new one-time link with which the user chooses a new password. Their current
+/// password keeps working until then.
+#[server(endpoint = "users/reset-password")]
+pub async fn reset_password(name: String) -> Result<(), AppError> {
+    use super::ssr::require;
+    use confo::users::{Grants, InvitationKind, Role};
+    let admin = require(Role::Admin, None).await?;
+    ssr::make_link(
+        &admin,
+        &name,
+        InvitationKind::PasswordReset,
+        Role::Viewer,
+        Grants::All,
+    )
+    .await?;
+    leptos_axum::redirect(&format!("/users/{name}"));
+    Ok(())
+}
+
+/// Changes a user's role and the namespaces it applies to.
+#[server(endpoint = "users/update")]
+pub async fn update_user(
+    name: String,
+    role: String,
+    access: String,
+    namespaces: String,
+) -> Result<(), AppError> {
+    use super::ssr::{change, reject, require, store};
+    let admin = require(confo::users::Role::Admin, None).await?;
+    let (role, grants) = ssr::parse_access(&role, &access, &namespaces)?;
+    store()?
+        .update_user(&name, role, grants, &change(&admin))
+        .await
+        .map_err(reject)?;
+    leptos_axum::redirect(&format!("/users/{name}"));
+    Ok(())
+}
+
+/// Disables a user, ending all their sessions at once, or enables them again.
+#[server(endpoint = "users/set-disabled")]
+pub async fn set_user_disabled(name: String, disabled: bool) -> Result<(), AppError> {
+    use super::ssr::{change, reject, require, sessions, store};
+    let admin = require(confo::users::Role::Admin, None).await?;
+    if disabled && name == admin.name {
+        return Err(reject(AppError::Invalid(
+            "You cannot disable your own account; ask another administrator.".into(),
+        )));
+    }
+    store()?
+        .set_user_disabled(&name, disabled, &change(&admin))
+        .await
+        .map_err(reject)?;
+    if disabled {
+        sessions()?.end(&name, None, None).await.map_err(reject)?;
+    }
+    leptos_axum::redirect(&format!("/users/{name}"));
+    Ok(())
+}
+
+/// Ends one of a user's sessions (`handle`), or all of them when `handle` is empty.
+#[server(endpoint = "users/end-sessions")]
+pub async fn end_user_sessions(name: String, handle: String) -> Result<(), AppError> {
+    use super::ssr::{change, current_handle, reject, require, sessions, store};
+    let admin = require(confo::users::Role::Admin, None).await?;
+    let handle = (!handle.is_empty()).then_some(handle);
+    // An administrator ending "all" their own sessions keeps the one they are using.
+    let keep = if name == admin.name {
+        current_handle().await?
+    } else {
+        None
+    };
+    let ended = sessions()?
+        .end(&name, handle.as_deref(), keep.as_deref())
+        .await
+        .map_err(reject)?;
+    if ended > 0 {
+        let change = change(&admin).with_comment(format!("{ended} session(s)"));
+        store()?
+            .record_user_event(confo::Action::EndSessions, &name, &change)
+            .await
+            .map_err(reject)?;
+    }
+    leptos_axum::redirect(&format!("/users/{name}"));
+    Ok(())
+}

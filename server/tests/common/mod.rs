@@ -1,0 +1,169 @@
+//! The application driven without a socket, as the tests see it: an embedded store in a scratch
+//! directory, users, and requests with or without a signed-in session.
+#![allow(
+    dead_code,
+    reason = "each test binary uses a different part of the fixtures"
+)]
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode, header};
+use confo::users::{Grants, Role, User, hash_password};
+use leptos::config::LeptosOptions;
+use server::routes::{AppState, SessionSettings, router};
+use std::sync::Arc;
+use tower::ServiceExt;
+
+pub struct TestApp {
+    pub router: axum::Router,
+    pub store: confo::Store,
+    pub cookie: Option<String>,
+    _dir: tempfile::TempDir,
+}
+
+pub const PASSWORD: &str = "correct horse battery staple";
+
+impl TestApp {
+    /// An application with an administrator `ada`, signed in.
+    pub async fn new() -> Self {
+        let mut app = Self::anonymous().await;
+        app.add_user("ada", Role::Admin).await;
+        app.sign_in("ada").await;
+        app
+    }
+
+    pub async fn anonymous() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let kv = confo::kv::embedded::EmbeddedKv::open(dir.path()).unwrap();
+        let store = confo::Store::new(Arc::new(kv), confo::KeyLayout::default());
+        store.ensure_root().await.unwrap();
+        let leptos_options = LeptosOptions::builder()
+            .output_name("confo")
+            .site_root(dir.path().to_string_lossy().into_owned())
+            .build();
+        Self {
+            router: router(AppState {
+                leptos_options,
+                store: store.clone(),
+                setup_token: None,
+                sessions: SessionSettings::default(),
+                trust_forwarded_for: true,
+            }),
+            store,
+            cookie: None,
+            _dir: dir,
+        }
+    }
+
+    pub async fn add_user(&self, name: &str, role: Role) {
+        let user = User {
+            name: name.into(),
+            role,
+            grants: Grants::All,
+            disabled: false,
+            created: chrono::Utc::now(),
+        };
+        let hash = hash_password(PASSWORD.into()).await.unwrap();
+        let change = confo::Change::by(confo::Actor::system());
+        self.store.create_user(&user, &hash, &change).await.unwrap();
+    }
+
+    pub async fn sign_in(&mut self, name: &str) {
+        self.cookie = None;
+        let response = self
+            .router
+            .clone()
+            .oneshot(sign_in_request(name, PASSWORD))
+            .await
+            .unwrap();
+        assert!(
+            response.status().is_success() || response.status().is_redirection(),
+            "{:?}",
+            response.status()
+        );
+        let cookie = response
+            .headers()
+            .get(header::SET_COOKIE)
+            .expect("a session cookie")
+            .to_str()
+            .unwrap();
+        assert!(
+            cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"),
+            "{cookie}"
+        );
+        self.cookie = Some(cookie.split(';').next().unwrap().to_owned());
+    }
+
+    pub async fn send(&self, mut request: Request<Body>) -> (StatusCode, String) {
+        if let Some(cookie) = &self.cookie {
+            request
+                .headers_mut()
+                .insert(header::COOKIE, cookie.parse().unwrap());
+        }
+        let response = self.router.clone().oneshot(request).await.unwrap();
+        let status = response.status();
+        let body = axum::body::to_bytes(response.into_body(), usize::MAX)
+            .await
+            .unwrap();
+        (status, String::from_utf8_lossy(&body).into_owned())
+    }
+
+    pub async fn get(&self, uri: &str) -> (StatusCode, String) {
+        self.send(Request::get(uri).body(Body::empty()).unwrap())
+            .await
+    }
+
+    pub async fn create_namespace(&self, name: &str) -> (StatusCode, String) {
+        let body = format!("name={}", urlencode(name));
+        self.send(
+            Request::post("/api/namespaces/create")
+                .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+                .body(Body::from(body))
+                .unwrap(),
+        )
+        .await
+    }
+}
+
+/// A sign-in form post, as the sign-in page sends it.
+pub fn sign_in_request(name: &str, password: &str) -> Request<Body> {
+    Request::post("/api/auth/sign-in")
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .body(Body::from(format!(
+            "name={}&password={}",
+            urlencode(name),
+            urlencode(password)
+        )))
+        .unwrap()
+}
+
+pub fn urlencode(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'_' | b'.' => (b as char).to_string(),
+            b' ' => "+".to_owned(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+impl TestApp {
+    /// A form post to server function `path` (under `/api/`), as a page sends it.
+    pub async fn post(&self, path: &str, form: &[(&str, &str)]) -> (StatusCode, String) {
+        let body: Vec<String> = form
+            .iter()
+            .map(|(k, v)| format!("{k}={}", urlencode(v)))
+            .collect();
+        self.send(
+            Request::post(format!("/api/{path}"))
+                .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+                .body(Body::from(body.join("&")))
+                .unwrap(),
+        )
+        .await
+    }
+}
+
+/// Whether a server function did what it was asked (answered, or redirected to its page).
+pub fn done(status: StatusCode) -> bool {
+    status.is_success() || status.is_redirection()
+}
