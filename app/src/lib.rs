@@ -46,14 +46,16 @@ pub fn App() -> impl IntoView {
             </header>
             <main>
                 <Routes fallback=pages::NotFound>
-                    // In-order streaming: the page is complete without JavaScript.
-                    <Route path=path!("") view=pages::Home ssr=SsrMode::InOrder/>
+                    // Pages are complete without JavaScript. Pages for signed-in users render
+                    // whole before they are sent, so that one can still answer with a redirect
+                    // to the sign-in page; the others stream in order.
+                    <Route path=path!("") view=pages::Home ssr=SsrMode::Async/>
                     <Route path=path!("login") view=pages::SignInPage ssr=SsrMode::InOrder/>
                     <Route path=path!("setup") view=pages::SetUpPage ssr=SsrMode::InOrder/>
                     <Route path=path!("invitation") view=pages::InvitationPage ssr=SsrMode::InOrder/>
-                    <Route path=path!("account") view=pages::AccountPage ssr=SsrMode::InOrder/>
-                    <Route path=path!("users") view=pages::UsersPage ssr=SsrMode::InOrder/>
-                    <Route path=path!("users/:name") view=pages::UserPage ssr=SsrMode::InOrder/>
+                    <Route path=path!("account") view=pages::AccountPage ssr=SsrMode::Async/>
+                    <Route path=path!("users") view=pages::UsersPage ssr=SsrMode::Async/>
+                    <Route path=path!("users/:name") view=pages::UserPage ssr=SsrMode::Async/>
                 </Routes>
             </main>
         </Router>

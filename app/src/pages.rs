@@ -25,15 +25,41 @@ pub(crate) fn loaded<T, V: IntoView + 'static>(
 ) -> AnyView {
     match result {
         Ok(value) => body(value).into_any(),
-        Err(AppError::SignInRequired) => view! {
-            <p class="error" role="alert">"Please " <a href="/login">"sign in"</a> " to see this page."</p>
-        }
-        .into_any(),
+        Err(AppError::SignInRequired) => view! { <SignInFirst/> }.into_any(),
         Err(error) => view! { <p class="error" role="alert">{error.to_string()}</p> }.into_any(),
     }
 }
 
 use leptos::prelude::*;
+
+/// Sends a visitor who is not signed in (or whose session ended) to the sign-in page, which
+/// brings them back here afterwards. On the server this is a `302`; in the browser, a navigation.
+#[component]
+pub(crate) fn SignInFirst() -> impl IntoView {
+    let location = leptos_router::hooks::use_location();
+    let here = format!(
+        "{}{}",
+        location.pathname.get_untracked(),
+        location.search.get_untracked()
+    );
+    let target = format!("/login?next={}", encode_component(&here));
+    view! {
+        <leptos_router::components::Redirect path=target.clone()/>
+        <p class="error" role="alert">"Please " <a href=target>"sign in"</a> " to see this page."</p>
+    }
+}
+
+/// Percent-encodes `text` for a query parameter.
+pub(crate) fn encode_component(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
 
 /// Shown for any address the dashboard does not know.
 #[component]

@@ -4,10 +4,15 @@ import { ADMIN, PASSWORD, SETUP_TOKEN, uniqueName } from './support';
 // These start signed out.
 test.use({ storageState: { cookies: [], origins: [] } });
 
-test('a signed-out visitor is asked to sign in and sees no namespaces', async ({ page }) => {
-  await page.goto('/');
-  await expect(page.getByRole('alert')).toContainText('sign in');
+test('a signed-out visitor is sent to sign in, then back to the page they asked for', async ({ page }) => {
+  await page.goto('/account');
+  await expect(page).toHaveURL(/\/login\?next=%2Faccount$|\/login\?next=\/account$/);
   await expect(page.locator('#namespace-list')).toHaveCount(0);
+  await page.getByLabel('Name').fill(ADMIN);
+  await page.getByLabel('Password').fill(PASSWORD);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await expect(page).toHaveURL(/\/account$/);
+  await expect(page.getByRole('heading', { name: 'My account' })).toBeVisible();
 });
 
 test('a forged request without a session is refused and changes nothing', async ({ request }) => {
@@ -33,7 +38,7 @@ test('sign in, then sign out ends the session', async ({ page }) => {
   await page.getByRole('button', { name: 'Sign out' }).click();
   await expect(page).toHaveURL(/\/login$/);
   await page.goto('/');
-  await expect(page.getByRole('alert')).toContainText('sign in');
+  await expect(page).toHaveURL(/\/login\?next=/);
   const cookies = await page.context().cookies();
   const session = cookies.find((c) => c.name === 'confo_session');
   if (session) {

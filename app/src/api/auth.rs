@@ -22,9 +22,10 @@ pub async fn who_am_i() -> Result<Option<SignedIn>, AppError> {
     }))
 }
 
-/// Signs in with a name and password; the session id is replaced on success.
+/// Signs in with a name and password; the session id is replaced on success. Goes on to `next`,
+/// a path on this dashboard (the page that asked for sign-in), or to the home page.
 #[server(endpoint = "auth/sign-in")]
-pub async fn sign_in(name: String, password: String) -> Result<(), AppError> {
+pub async fn sign_in(name: String, password: String, next: Option<String>) -> Result<(), AppError> {
     use super::ssr::{AddressThrottle, client_address, reject, sign_in_as, store};
     use confo::audit::{Action, Actor};
     let name = name.trim().to_owned();
@@ -77,8 +78,41 @@ pub async fn sign_in(name: String, password: String) -> Result<(), AppError> {
         .record_sign_in(&user.name, &change)
         .await
         .map_err(reject)?;
-    leptos_axum::redirect("/");
+    leptos_axum::redirect(&local_path(next.as_deref()));
     Ok(())
+}
+
+/// `next` if it is a path on this site (never another site's address), else the home page.
+#[cfg(feature = "ssr")]
+fn local_path(next: Option<&str>) -> String {
+    match next {
+        Some(path)
+            if path.starts_with('/')
+                && !path.starts_with("//")
+                && !path.starts_with("/\\")
+                && !path.starts_with("/login") =>
+        {
+            path.to_owned()
+        }
+        _ => "/".to_owned(),
+    }
+}
+
+#[cfg(all(test, feature = "ssr"))]
+mod tests {
+    #[test]
+    fn sign_in_goes_on_only_to_local_paths() {
+        for (next, expected) in [
+            (None, "/"),
+            (Some("/users/ada?x=1"), "/users/ada?x=1"),
+            (Some("//evil.example/"), "/"),
+            (Some("/\\evil.example"), "/"),
+            (Some("https://evil.example"), "/"),
+            (Some("/login?next=/"), "/"),
+        ] {
+            assert_eq!(super::local_path(next), expected, "{next:?}");
+        }
+    }
 }
 
 /// Ends the session on the server.

@@ -11,9 +11,12 @@ use crate::api::auth::{SetUp, SignIn};
 #[component]
 pub fn SignInPage() -> impl IntoView {
     let sign_in = ServerAction::<SignIn>::new();
+    let query = use_query_map();
+    let next = move || query.read().get("next").unwrap_or_default();
     view! {
         <h1>"Sign in"</h1>
         <ActionForm action=sign_in attr:class="stacked" attr:id="sign-in">
+            <input type="hidden" name="next" prop:value=next value=next/>
             <label>"Name " <input type="text" name="name" required autocomplete="username"/></label>
             <label>
                 "Password "

@@ -59,12 +59,9 @@ pub fn Home() -> impl IntoView {
                         </ul>
                     }
                     .into_any(),
-                    Err(crate::error::AppError::SignInRequired) => view! {
-                        <p class="error" role="alert">
-                            "Please " <a href="/login">"sign in"</a> " to see the namespaces."
-                        </p>
+                    Err(crate::error::AppError::SignInRequired) => {
+                        view! { <super::SignInFirst/> }.into_any()
                     }
-                    .into_any(),
                     Err(e) => view! { <p class="error" role="alert">{e.to_string()}</p> }.into_any(),
                 }
             })}

@@ -74,19 +74,19 @@ pub fn UsersPage() -> impl IntoView {
                             }).collect_view()}
                         </tbody>
                     </table>
+                    <h2>"Invite someone"</h2>
+                    <p class="hint">
+                        "Confo makes a link that works once. Send it to the person (by chat or email); "
+                        "they open it and choose their own password."
+                    </p>
+                    <ActionForm action=invite attr:class="stacked" attr:id="invite">
+                        <label>"Name " <input type="text" name="name" required autocomplete="off"/></label>
+                        <RoleFields role="viewer".into() namespaces=Some(Vec::new())/>
+                        <button type="submit">"Make an invitation link"</button>
+                    </ActionForm>
                 })
             })}
         </Transition>
-        <h2>"Invite someone"</h2>
-        <p class="hint">
-            "Confo makes a link that works once. Send it to the person (by chat or email); "
-            "they open it and choose their own password."
-        </p>
-        <ActionForm action=invite attr:class="stacked" attr:id="invite">
-            <label>"Name " <input type="text" name="name" required autocomplete="off"/></label>
-            <RoleFields role="viewer".into() namespaces=Some(Vec::new())/>
-            <button type="submit">"Make an invitation link"</button>
-        </ActionForm>
         {move || failure(invite.value().get())}
     }
 }
