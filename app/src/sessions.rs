@@ -118,7 +118,7 @@ impl StoreSessions {
             .into_iter()
             .map(|(_, info)| info)
             .collect();
-        sessions.sort_by(|a, b| b.last_seen.cmp(&a.last_seen));
+        sessions.sort_by_key(|s| std::cmp::Reverse(s.last_seen));
         Ok(sessions)
     }
 

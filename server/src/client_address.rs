@@ -32,7 +32,7 @@ pub async fn client_address(
 }
 
 fn last_forwarded(headers: &axum::http::HeaderMap) -> Option<String> {
-    let header = headers.get_all("x-forwarded-for").iter().last()?;
+    let header = headers.get_all("x-forwarded-for").iter().next_back()?;
     let last = header.to_str().ok()?.rsplit(',').next()?.trim();
     last.parse::<std::net::IpAddr>()
         .ok()
