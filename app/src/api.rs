@@ -3,6 +3,7 @@
 
 pub mod account;
 pub mod auth;
+pub mod configurations;
 pub mod namespaces;
 pub mod users;
 

@@ -56,6 +56,9 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("account") view=pages::AccountPage ssr=SsrMode::Async/>
                     <Route path=path!("users") view=pages::UsersPage ssr=SsrMode::Async/>
                     <Route path=path!("users/:name") view=pages::UserPage ssr=SsrMode::Async/>
+                    <Route path=path!("ns/:ns") view=pages::NamespacePage ssr=SsrMode::Async/>
+                    <Route path=path!("ns/:ns/:cfg") view=pages::ConfigurationPage ssr=SsrMode::Async/>
+                    <Route path=path!("ns/:ns/:cfg/history") view=pages::HistoryPage ssr=SsrMode::Async/>
                 </Routes>
             </main>
         </Router>

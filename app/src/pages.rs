@@ -2,11 +2,17 @@
 
 mod account;
 mod auth;
+mod configuration;
+mod history;
 mod home;
+mod namespace;
 mod users;
 
 pub use account::{AccountPage, InvitationPage};
 pub use auth::{SetUpPage, SignInPage};
+pub use configuration::ConfigurationPage;
+pub use history::HistoryPage;
+pub use namespace::NamespacePage;
 pub use home::Home;
 pub use users::{UserPage, UsersPage};
 

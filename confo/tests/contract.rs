@@ -51,6 +51,7 @@ contract!(
     expired_links_are_refused_and_swept,
     role_changes_are_audited_and_keep_an_administrator,
     sign_in_failures_are_counted_in_the_store,
+    latest_versions_name_the_newest_change_of_each_configuration,
 );
 
 async fn absent_key_reads_as_none(b: Backend) {
@@ -1499,4 +1500,38 @@ async fn sign_in_failures_are_counted_in_the_store(b: Backend) {
         (newest.action, newest.user.as_deref()),
         (Action::SignIn, Some("ada"))
     );
+}
+
+async fn latest_versions_name_the_newest_change_of_each_configuration(b: Backend) {
+    let store = with_namespace(&b, "shop").await;
+    create_empty(&store, "shop", "c", 3).await;
+    store
+        .set_field(
+            &ns("shop"),
+            &cfg("c1"),
+            "limit",
+            json!(5),
+            None,
+            &Change::by(Actor::user("ada")),
+        )
+        .await
+        .unwrap();
+    // A configuration written by the original library has no history.
+    b.put("shop-legacy", r#"{"a":1}"#).await;
+    let names = [cfg("c0"), cfg("c1"), cfg("legacy"), cfg("c2")];
+    let latest = store.latest_versions(&ns("shop"), &names).await.unwrap();
+    let summary: Vec<Option<(Action, String)>> = latest
+        .iter()
+        .map(|v| v.as_ref().map(|v| (v.entry.action, v.entry.actor.name.clone())))
+        .collect();
+    assert_eq!(
+        summary,
+        [
+            Some((Action::ConfigurationCreate, "tester".to_owned())),
+            Some((Action::FieldSet, "ada".to_owned())),
+            None,
+            Some((Action::ConfigurationCreate, "tester".to_owned())),
+        ]
+    );
+    assert!(latest[1].as_ref().unwrap().seq > latest[3].as_ref().unwrap().seq);
 }

@@ -4,13 +4,14 @@ use leptos::form::ActionForm;
 use leptos::prelude::*;
 
 use crate::api::auth::who_am_i;
-use crate::api::namespaces::{CreateNamespace, list_namespaces};
+use crate::api::configurations::namespaces_overview;
+use crate::api::namespaces::CreateNamespace;
 
 /// Lists the namespaces and creates new ones.
 #[component]
 pub fn Home() -> impl IntoView {
     let create = ServerAction::<CreateNamespace>::new();
-    let namespaces = Resource::new(move || create.version().get(), |_| list_namespaces());
+    let namespaces = Resource::new(move || create.version().get(), |_| namespaces_overview());
     let filter = RwSignal::new(String::new());
     // Only administrators are offered the form; the server refuses everyone else anyway.
     let me = Resource::new(|| (), |_| who_am_i());
@@ -35,7 +36,9 @@ pub fn Home() -> impl IntoView {
                 match namespaces.await {
                     Ok(names) if names.is_empty() => view! {
                         <p class="empty" id="namespace-empty">
-                            "No namespaces yet. Create the first one below."
+                            "No namespaces yet. A namespace holds the configurations of one team, "
+                            "service or environment (for example "<em>"shop"</em>" or "<em>"staging"</em>"). "
+                            "An administrator creates them."
                         </p>
                     }
                     .into_any(),
@@ -43,7 +46,8 @@ pub fn Home() -> impl IntoView {
                         <ul class="namespaces" id="namespace-list">
                             {names
                                 .into_iter()
-                                .map(|name| {
+                                .map(|summary| {
+                                    let name = summary.name.clone();
                                     let shown = name.clone();
                                     let visible = move || {
                                         let needle = filter.get().to_lowercase();
@@ -51,7 +55,11 @@ pub fn Home() -> impl IntoView {
                                     };
                                     view! {
                                         <li class="namespace" style:display=move || (!visible()).then_some("none")>
-                                            {name}
+                                            <a href=format!("/ns/{name}")>{name.clone()}</a>
+                                            <span class="meta">
+                                                {format!(" · {} configuration{}", summary.configurations, if summary.configurations == 1 { "" } else { "s" })}
+                                                {summary.last_change.map(|c| format!(" · last change {} by {}", c.when, c.who))}
+                                            </span>
                                         </li>
                                     }
                                 })

@@ -145,6 +145,85 @@ impl Store {
         parse_entry(&kv)
     }
 
+    /// The newest audit entry about each of `namespaces` (in the order given), found by reading
+    /// the log back from its newest entry, at most `max_scan` entries deep (`None` for a
+    /// namespace without a change that recent).
+    pub async fn latest_by_namespace(
+        &self,
+        namespaces: &[String],
+        max_scan: usize,
+    ) -> Result<Vec<Option<AuditEntry>>> {
+        let mut found: Vec<Option<AuditEntry>> = vec![None; namespaces.len()];
+        let mut query = AuditQuery {
+            limit: Some(BATCH),
+            ..Default::default()
+        };
+        let mut scanned = 0;
+        while scanned < max_scan && found.iter().any(Option::is_none) {
+            let page = self.audit(&query).await?;
+            scanned += page.entries.len();
+            for entry in page.entries {
+                let Some(namespace) = &entry.namespace else {
+                    continue;
+                };
+                if let Some(i) = namespaces.iter().position(|n| n == namespace)
+                    && found[i].is_none()
+                {
+                    found[i] = Some(entry);
+                }
+            }
+            match page.next_before_seq {
+                Some(seq) => query.before_seq = Some(seq),
+                None => break,
+            }
+        }
+        Ok(found)
+    }
+
+    /// The newest recorded change to each of `configurations` (`None` for one without history),
+    /// in the order given. Reads one index key per configuration, then their entries at once.
+    pub async fn latest_versions(
+        &self,
+        namespace: &NamespaceName,
+        configurations: &[ConfigurationName],
+    ) -> Result<Vec<Option<Version>>> {
+        let lookups = configurations.iter().map(|configuration| {
+            let prefix = self.layout.history_prefix(namespace, configuration);
+            async move {
+                let end = crate::kv::prefix_end(&prefix);
+                let newest = self.kv.range(&prefix, &end, 1, true).await?;
+                Ok::<_, Error>(
+                    newest
+                        .first()
+                        .and_then(|kv| kv.key.strip_prefix(&prefix)?.parse::<u64>().ok()),
+                )
+            }
+        });
+        let seqs = futures::future::try_join_all(lookups).await?;
+        let keys: Vec<String> = seqs
+            .iter()
+            .flatten()
+            .map(|seq| self.layout.audit_entry(*seq))
+            .collect();
+        let mut entries = std::collections::HashMap::new();
+        for chunk in keys.chunks(crate::kv::MAX_TXN_OPS) {
+            for kv in self.kv.get_many(chunk).await?.into_iter().flatten() {
+                let entry = parse_entry(&kv)?;
+                entries.insert(entry.seq, entry);
+            }
+        }
+        Ok(seqs
+            .into_iter()
+            .map(|seq| {
+                let entry = entries.remove(&seq?)?;
+                Some(Version {
+                    seq: entry.seq,
+                    entry,
+                })
+            })
+            .collect())
+    }
+
     /// Every recorded change to a configuration, newest first.
     pub async fn history(
         &self,

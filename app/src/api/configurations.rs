@@ -1,0 +1,868 @@
+//! Browsing and editing namespaces and configurations, and their history. Every function checks
+//! the caller's role for the namespace first; namespaces a user may not read do not exist for
+//! them.
+
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::error::AppError;
+
+/// Configurations shown per page of a namespace.
+pub const PAGE_SIZE: usize = 50;
+
+/// Who changed something, when, and how, in words.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChangeSummary {
+    pub seq: u64,
+    pub who: String,
+    pub when: String,
+    pub what: String,
+    pub comment: Option<String>,
+}
+
+/// A namespace in the overview.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NamespaceSummary {
+    pub name: String,
+    pub configurations: usize,
+    pub last_change: Option<ChangeSummary>,
+}
+
+/// A configuration in a namespace's list.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConfigurationRow {
+    pub name: String,
+    pub last_change: Option<ChangeSummary>,
+}
+
+/// One page of a namespace's configurations.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConfigurationList {
+    pub namespace: String,
+    pub rows: Vec<ConfigurationRow>,
+    /// Configurations matching the filter.
+    pub matching: usize,
+    /// Configurations in the namespace.
+    pub total: usize,
+    /// From 1.
+    pub page: usize,
+    pub pages: usize,
+    /// Stored under the namespace but missing from its list (written by other tools).
+    pub unregistered: Vec<String>,
+    pub can_edit: bool,
+}
+
+/// One field as the form view shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FieldView {
+    pub name: String,
+    /// "text", "number", "true/false", "empty", "list" or "object".
+    pub kind: String,
+    /// The value as JSON.
+    pub json: String,
+}
+
+/// A configuration as the editor loads it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConfigurationView {
+    pub namespace: String,
+    pub name: String,
+    pub fields: Vec<FieldView>,
+    /// The fields as indented JSON.
+    pub json: String,
+    /// Sent back with a change, so that a change made in between is noticed.
+    pub revision: i64,
+    /// The newest change in its history (0 if it has none), to tell later changes apart.
+    pub seq: u64,
+    pub last_change: Option<ChangeSummary>,
+    pub can_edit: bool,
+}
+
+/// How one field differs, in readable JSON (`None`: absent).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FieldDiff {
+    pub field: String,
+    pub before: Option<String>,
+    pub after: Option<String>,
+}
+
+/// What a save would change.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Review {
+    pub changes: Vec<FieldDiff>,
+}
+
+/// Someone else saved after the editor loaded the configuration.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConflictView {
+    /// What this user changed, against what they loaded.
+    pub mine: Vec<FieldDiff>,
+    /// What was saved in between, against what they loaded.
+    pub theirs: Vec<FieldDiff>,
+    /// The changes saved in between (who, when).
+    pub others: Vec<ChangeSummary>,
+    /// Fields both changed.
+    pub overlap: Vec<String>,
+    /// With no overlap: this user's changes applied to the latest version, as JSON.
+    pub merged: Option<String>,
+    pub latest: ConfigurationView,
+}
+
+/// A version of a configuration in its history.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HistoryView {
+    pub namespace: String,
+    pub name: String,
+    pub versions: Vec<ChangeSummary>,
+    pub revision: i64,
+    pub can_edit: bool,
+}
+
+#[cfg(feature = "ssr")]
+pub(crate) mod ssr {
+    use super::*;
+    use crate::api::ssr::reject;
+    use confo::{ConfigurationName, NamespaceName};
+    use serde_json::{Map, Value};
+
+    pub fn namespace(name: &str) -> Result<NamespaceName, AppError> {
+        NamespaceName::new(name.trim()).map_err(|reason| {
+            reject(confo::Error::InvalidName {
+                kind: "namespace",
+                name: name.to_owned(),
+                reason,
+            })
+        })
+    }
+
+    pub fn configuration(name: &str) -> Result<ConfigurationName, AppError> {
+        ConfigurationName::new(name.trim()).map_err(|reason| {
+            reject(confo::Error::InvalidName {
+                kind: "configuration",
+                name: name.to_owned(),
+                reason,
+            })
+        })
+    }
+
+    pub fn action_words(action: confo::Action) -> &'static str {
+        use confo::Action as A;
+        match action {
+            A::NamespaceCreate => "created the namespace",
+            A::NamespaceDelete => "deleted the namespace",
+            A::ConfigurationCreate => "created",
+            A::ConfigurationReplace => "edited",
+            A::ConfigurationDelete => "deleted",
+            A::ConfigurationRegister => "registered",
+            A::ConfigurationRevert => "reverted",
+            A::FieldSet => "set a field",
+            A::FieldRename => "renamed a field",
+            A::FieldDelete => "deleted a field",
+            _ => "changed",
+        }
+    }
+
+    pub fn summary(entry: &confo::AuditEntry) -> ChangeSummary {
+        let mut what = action_words(entry.action).to_owned();
+        if let Some(field) = &entry.field {
+            what = format!("{what} ({field})");
+        }
+        ChangeSummary {
+            seq: entry.seq,
+            who: entry.actor.name.clone(),
+            when: crate::api::users::ssr::time_text(entry.time.timestamp()),
+            what,
+            comment: entry.comment.clone(),
+        }
+    }
+
+    pub fn kind(value: &Value) -> &'static str {
+        match value {
+            Value::Null => "empty",
+            Value::Bool(_) => "true/false",
+            Value::Number(_) => "number",
+            Value::String(_) => "text",
+            Value::Array(_) => "list",
+            Value::Object(_) => "object",
+        }
+    }
+
+    pub fn readable(value: &Value) -> String {
+        serde_json::to_string_pretty(value).unwrap_or_default()
+    }
+
+    pub fn diffs(before: &Map<String, Value>, after: &Map<String, Value>) -> Vec<FieldDiff> {
+        confo::store::diff_fields(before, after)
+            .into_iter()
+            .map(|c| FieldDiff {
+                field: c.field,
+                before: c.before.as_ref().map(readable),
+                after: c.after.as_ref().map(readable),
+            })
+            .collect()
+    }
+
+    /// Parses the editor's JSON: an object, or an error that says where it is wrong.
+    pub fn parse_object(json: &str) -> Result<Map<String, Value>, AppError> {
+        match serde_json::from_str::<Value>(json) {
+            Ok(Value::Object(fields)) => {
+                for name in fields.keys() {
+                    confo::store::check_field_name(name).map_err(reject)?;
+                }
+                Ok(fields)
+            }
+            Ok(other) => Err(reject(AppError::Invalid(format!(
+                "A configuration must be an object ({{ ... }}) of named fields, not {}.",
+                kind(&other)
+            )))),
+            Err(e) => Err(reject(AppError::Invalid(format!(
+                "The JSON is not valid at line {}, column {}: {e}. Nothing was saved.",
+                e.line(),
+                e.column()
+            )))),
+        }
+    }
+
+    pub fn can_edit(user: &confo::users::User, namespace: &str) -> bool {
+        user.role >= confo::users::Role::Editor && user.grants.covers(namespace)
+    }
+
+    pub async fn view(
+        user: &confo::users::User,
+        namespace: &NamespaceName,
+        name: &ConfigurationName,
+    ) -> Result<ConfigurationView, AppError> {
+        let store = crate::api::ssr::store()?;
+        let configuration = store
+            .get_configuration(namespace, name)
+            .await
+            .map_err(reject)?;
+        let latest = store
+            .latest_versions(namespace, std::slice::from_ref(name))
+            .await
+            .map_err(reject)?
+            .pop()
+            .flatten();
+        let fields = configuration
+            .fields
+            .iter()
+            .map(|(name, value)| FieldView {
+                name: name.clone(),
+                kind: kind(value).to_owned(),
+                json: serde_json::to_string(value).unwrap_or_default(),
+            })
+            .collect();
+        Ok(ConfigurationView {
+            namespace: namespace.to_string(),
+            name: name.to_string(),
+            fields,
+            json: readable(&Value::Object(configuration.fields)),
+            revision: configuration.revision,
+            seq: latest.as_ref().map_or(0, |v| v.seq),
+            last_change: latest.as_ref().map(|v| summary(&v.entry)),
+            can_edit: can_edit(user, namespace.as_str()),
+        })
+    }
+
+    /// A value typed into the form view, read as the kind the user chose: "5" stays text
+    /// unless they chose number.
+    pub fn typed_value(kind: &str, text: &str) -> Result<Value, AppError> {
+        let invalid = |message: String| reject(AppError::Invalid(message));
+        match kind {
+            "text" => Ok(Value::String(text.to_owned())),
+            "number" => {
+                let trimmed = text.trim();
+                trimmed
+                    .parse::<i64>()
+                    .map(Value::from)
+                    .or_else(|_| {
+                        trimmed
+                            .parse::<f64>()
+                            .ok()
+                            .and_then(serde_json::Number::from_f64)
+                            .map(Value::Number)
+                            .ok_or(())
+                    })
+                    .map_err(|()| {
+                        invalid(format!(
+                            "{text:?} is not a number; type digits such as 42 or 3.5, or choose text."
+                        ))
+                    })
+            }
+            "true/false" | "bool" => match text.trim() {
+                "true" | "on" | "yes" => Ok(Value::Bool(true)),
+                "false" | "off" | "no" | "" => Ok(Value::Bool(false)),
+                other => Err(invalid(format!("{other:?} is neither true nor false."))),
+            },
+            "empty" => Ok(Value::Null),
+            "list" | "object" | "json" => {
+                let value: Value = serde_json::from_str(text).map_err(|e| {
+                    invalid(format!(
+                        "The value is not valid JSON at line {}, column {}: {e}.",
+                        e.line(),
+                        e.column()
+                    ))
+                })?;
+                match (kind, &value) {
+                    ("list", Value::Array(_)) | ("object", Value::Object(_)) | ("json", _) => {
+                        Ok(value)
+                    }
+                    _ => Err(invalid(format!(
+                        "That is {}, not a {kind}; write it as {}.",
+                        kind_with_article(&value),
+                        if kind == "list" { "[1, 2, 3]" } else { "{\"name\": \"value\"}" }
+                    ))),
+                }
+            }
+            other => Err(invalid(format!("{other:?} is not a kind of value."))),
+        }
+    }
+
+    fn kind_with_article(value: &Value) -> String {
+        match kind(value) {
+            "empty" => "empty".into(),
+            "object" => "an object".into(),
+            other => format!("a {other}"),
+        }
+    }
+
+    /// The change made with `comment` by `user`.
+    pub fn change_with(user: &confo::users::User, comment: &str) -> confo::Change {
+        crate::api::ssr::change(user).with_comment(comment.trim())
+    }
+
+    pub fn path(namespace: &str, configuration: &str) -> String {
+        format!("/ns/{namespace}/{configuration}")
+    }
+}
+
+/// Every namespace the user may read, with its number of configurations and last change.
+#[server(endpoint = "namespaces/overview", input = leptos::server_fn::codec::GetUrl)]
+pub async fn namespaces_overview() -> Result<Vec<NamespaceSummary>, AppError> {
+    use super::ssr::{reject, require_user, store};
+    let user = require_user().await?;
+    let store = store()?;
+    let names: Vec<String> = store
+        .list_namespaces()
+        .await
+        .map_err(reject)?
+        .into_iter()
+        .filter(|n| user.grants.covers(n))
+        .collect();
+    let valid: Vec<confo::NamespaceName> = names
+        .iter()
+        .filter_map(|n| confo::NamespaceName::new(n.as_str()).ok())
+        .collect();
+    let counts = store
+        .registered_configurations(&valid)
+        .await
+        .map_err(reject)?;
+    let latest = store
+        .latest_by_namespace(&names, 10_000)
+        .await
+        .map_err(reject)?;
+    Ok(names
+        .into_iter()
+        .zip(latest)
+        .map(|(name, last)| NamespaceSummary {
+            configurations: valid
+                .iter()
+                .position(|v| v.as_str() == name)
+                .map_or(0, |i| counts[i].len()),
+            last_change: last.as_ref().map(ssr::summary),
+            name,
+        })
+        .collect())
+}
+
+/// Deletes a namespace; `confirm` must repeat its name. One that still holds configurations is
+/// refused unless `with_configurations` is "yes".
+#[server(endpoint = "namespaces/delete")]
+pub async fn delete_namespace(
+    name: String,
+    confirm: String,
+    with_configurations: Option<String>,
+) -> Result<(), AppError> {
+    use super::ssr::{change, reject, require, store};
+    let user = require(confo::users::Role::Admin, None).await?;
+    let namespace = ssr::namespace(&name)?;
+    if confirm.trim() != namespace.as_str() {
+        return Err(reject(AppError::Invalid(format!(
+            "To delete it, type the namespace's name, {namespace}, exactly."
+        ))));
+    }
+    let cascade = with_configurations.as_deref() == Some("yes");
+    store()?
+        .delete_namespace(&namespace, cascade, &change(&user))
+        .await
+        .map_err(reject)?;
+    leptos_axum::redirect("/");
+    Ok(())
+}
+
+/// One page of a namespace's configurations whose names contain `filter`.
+#[server(endpoint = "configurations/list", input = leptos::server_fn::codec::GetUrl)]
+pub async fn namespace_page(
+    namespace: String,
+    filter: String,
+    page: usize,
+) -> Result<ConfigurationList, AppError> {
+    use super::ssr::{reject, require, store};
+    let user = require(confo::users::Role::Viewer, Some(&namespace)).await?;
+    let ns = ssr::namespace(&namespace)?;
+    let store = store()?;
+    let listing = store.list_configurations(&ns).await.map_err(reject)?;
+    let needle = filter.trim().to_lowercase();
+    let matching: Vec<&String> = listing
+        .registered
+        .iter()
+        .filter(|n| needle.is_empty() || n.to_lowercase().contains(&needle))
+        .collect();
+    let pages = matching.len().div_ceil(PAGE_SIZE).max(1);
+    let page = page.clamp(1, pages);
+    let shown: Vec<confo::ConfigurationName> = matching
+        .iter()
+        .skip((page - 1) * PAGE_SIZE)
+        .take(PAGE_SIZE)
+        .filter_map(|n| confo::ConfigurationName::new(n.as_str()).ok())
+        .collect();
+    let latest = store.latest_versions(&ns, &shown).await.map_err(reject)?;
+    Ok(ConfigurationList {
+        rows: shown
+            .iter()
+            .zip(latest)
+            .map(|(name, last)| ConfigurationRow {
+                name: name.to_string(),
+                last_change: last.as_ref().map(|v| ssr::summary(&v.entry)),
+            })
+            .collect(),
+        matching: matching.len(),
+        total: listing.registered.len(),
+        page,
+        pages,
+        unregistered: listing.unregistered,
+        can_edit: ssr::can_edit(&user, &namespace),
+        namespace,
+    })
+}
+
+/// Creates a configuration, empty or as a copy of `copy_from` in the same namespace.
+#[server(endpoint = "configurations/create")]
+pub async fn create_configuration(
+    namespace: String,
+    name: String,
+    copy_from: Option<String>,
+) -> Result<(), AppError> {
+    use super::ssr::{change, reject, require, store};
+    let user = require(confo::users::Role::Editor, Some(&namespace)).await?;
+    let ns = ssr::namespace(&namespace)?;
+    let configuration = ssr::configuration(&name)?;
+    let store = store()?;
+    let fields = match copy_from.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+        Some(source) => {
+            let source = ssr::configuration(source)?;
+            store
+                .get_configuration(&ns, &source)
+                .await
+                .map_err(reject)?
+                .fields
+        }
+        None => Default::default(),
+    };
+    store
+        .create_configuration(&ns, &configuration, fields, &change(&user))
+        .await
+        .map_err(reject)?;
+    leptos_axum::redirect(&ssr::path(&namespace, configuration.as_str()));
+    Ok(())
+}
+
+/// Deletes a configuration; `confirm` must repeat its name.
+#[server(endpoint = "configurations/delete")]
+pub async fn delete_configuration(
+    namespace: String,
+    name: String,
+    confirm: String,
+) -> Result<(), AppError> {
+    use super::ssr::{change, reject, require, store};
+    let user = require(confo::users::Role::Editor, Some(&namespace)).await?;
+    let ns = ssr::namespace(&namespace)?;
+    let configuration = ssr::configuration(&name)?;
+    if confirm.trim() != configuration.as_str() {
+        return Err(reject(AppError::Invalid(format!(
+            "To delete it, type the configuration's name, {configuration}, exactly."
+        ))));
+    }
+    store()?
+        .delete_configuration(&ns, &configuration, None, &change(&user))
+        .await
+        .map_err(reject)?;
+    leptos_axum::redirect(&format!("/ns/{namespace}"));
+    Ok(())
+}
+
+/// Lists the configurations stored under a namespace but missing from its list.
+#[server(endpoint = "configurations/register")]
+pub async fn register_configurations(namespace: String) -> Result<(), AppError> {
+    use super::ssr::{change, reject, require, store};
+    let user = require(confo::users::Role::Editor, Some(&namespace)).await?;
+    let ns = ssr::namespace(&namespace)?;
+    store()?
+        .register_configurations(&ns, &change(&user))
+        .await
+        .map_err(reject)?;
+    leptos_axum::redirect(&format!("/ns/{namespace}"));
+    Ok(())
+}
+
+/// A configuration, for the editor.
+#[server(endpoint = "configurations/get", input = leptos::server_fn::codec::GetUrl)]
+pub async fn get_configuration(
+    namespace: String,
+    name: String,
+) -> Result<ConfigurationView, AppError> {
+    use super::ssr::require;
+    let user = require(confo::users::Role::Viewer, Some(&namespace)).await?;
+    ssr::view(&user, &ssr::namespace(&namespace)?, &ssr::configuration(&name)?).await
+}
+
+/// What saving `json` over the configuration as it is now would change. Changes nothing.
+#[server(endpoint = "configurations/review")]
+pub async fn review_configuration(
+    namespace: String,
+    name: String,
+    json: String,
+) -> Result<Review, AppError> {
+    use super::ssr::{reject, require, store};
+    require(confo::users::Role::Editor, Some(&namespace)).await?;
+    let fields = ssr::parse_object(&json)?;
+    let current = store()?
+        .get_configuration(&ssr::namespace(&namespace)?, &ssr::configuration(&name)?)
+        .await
+        .map_err(reject)?;
+    Ok(Review {
+        changes: ssr::diffs(&current.fields, &fields),
+    })
+}
+
+/// What one field change from the form view would change: `set` a field (new or not) to `value`
+/// read as `kind`, `delete` it, or `rename` it to `to`. Changes nothing.
+#[server(endpoint = "configurations/review-field", input = leptos::server_fn::codec::GetUrl)]
+pub async fn review_field(
+    namespace: String,
+    name: String,
+    op: String,
+    field: String,
+    kind: String,
+    value: String,
+    to: String,
+) -> Result<Review, AppError> {
+    use super::ssr::{reject, require, store};
+    require(confo::users::Role::Editor, Some(&namespace)).await?;
+    let current = store()?
+        .get_configuration(&ssr::namespace(&namespace)?, &ssr::configuration(&name)?)
+        .await
+        .map_err(reject)?
+        .fields;
+    let field = field.trim().to_owned();
+    confo::store::check_field_name(&field).map_err(reject)?;
+    let mut after = current.clone();
+    let missing = || reject(AppError::NotFound(format!("There is no field {field:?}; it may have been removed meanwhile.")));
+    match op.as_str() {
+        "set" => {
+            after.insert(field.clone(), ssr::typed_value(&kind, &value)?);
+        }
+        "delete" => {
+            after.remove(&field).ok_or_else(missing)?;
+        }
+        "rename" => {
+            let to = to.trim().to_owned();
+            confo::store::check_field_name(&to).map_err(reject)?;
+            if after.contains_key(&to) {
+                return Err(reject(AppError::AlreadyExists(format!(
+                    "A field named {to:?} already exists; choose another name."
+                ))));
+            }
+            let value = after.remove(&field).ok_or_else(missing)?;
+            after.insert(to, value);
+        }
+        other => {
+            return Err(reject(AppError::Invalid(format!("{other:?} is not a change."))));
+        }
+    }
+    Ok(Review {
+        changes: ssr::diffs(&current, &after),
+    })
+}
+
+/// Saves `json` as the configuration's fields, if it is still at `revision`; otherwise nothing
+/// is written and the answer is a conflict.
+#[server(endpoint = "configurations/save")]
+pub async fn save_configuration(
+    namespace: String,
+    name: String,
+    revision: i64,
+    json: String,
+    comment: String,
+) -> Result<(), AppError> {
+    use super::ssr::{reject, require, store};
+    let user = require(confo::users::Role::Editor, Some(&namespace)).await?;
+    let fields = ssr::parse_object(&json)?;
+    store()?
+        .replace_configuration(
+            &ssr::namespace(&namespace)?,
+            &ssr::configuration(&name)?,
+            fields,
+            Some(revision),
+            &ssr::change_with(&user, &comment),
+        )
+        .await
+        .map_err(reject)?;
+    leptos_axum::redirect(&ssr::path(&namespace, &name));
+    Ok(())
+}
+
+/// What happened since the editor loaded version `seq`: their changes, the others', and, when
+/// they touched different fields, their changes applied to the latest version.
+#[server(endpoint = "configurations/conflict")]
+pub async fn configuration_conflict(
+    namespace: String,
+    name: String,
+    seq: u64,
+    json: String,
+) -> Result<ConflictView, AppError> {
+    use super::ssr::{reject, require, store};
+    let user = require(confo::users::Role::Editor, Some(&namespace)).await?;
+    let (ns, configuration) = (ssr::namespace(&namespace)?, ssr::configuration(&name)?);
+    let mine = ssr::parse_object(&json)?;
+    let store = store()?;
+    let base = if seq == 0 {
+        Default::default()
+    } else {
+        store
+            .configuration_at(&ns, &configuration, seq)
+            .await
+            .map_err(reject)?
+            .unwrap_or_default()
+    };
+    let latest = ssr::view(&user, &ns, &configuration).await?;
+    let current = store
+        .get_configuration(&ns, &configuration)
+        .await
+        .map_err(reject)?
+        .fields;
+    let my_changes = confo::store::diff_fields(&base, &mine);
+    let their_changes = confo::store::diff_fields(&base, &current);
+    let overlap: Vec<String> = my_changes
+        .iter()
+        .filter(|m| their_changes.iter().any(|t| t.field == m.field))
+        .map(|m| m.field.clone())
+        .collect();
+    let merged = overlap.is_empty().then(|| {
+        let mut merged = current.clone();
+        for change in &my_changes {
+            match &change.after {
+                Some(value) => merged.insert(change.field.clone(), value.clone()),
+                None => merged.remove(&change.field),
+            };
+        }
+        ssr::readable(&serde_json::Value::Object(merged))
+    });
+    let others = store
+        .history(&ns, &configuration)
+        .await
+        .map_err(reject)?
+        .into_iter()
+        .filter(|v| v.seq > seq)
+        .map(|v| ssr::summary(&v.entry))
+        .collect();
+    Ok(ConflictView {
+        mine: ssr::diffs(&base, &mine),
+        theirs: ssr::diffs(&base, &current),
+        others,
+        overlap,
+        merged,
+        latest,
+    })
+}
+
+/// Sets one field from the form view (also without JavaScript): `kind` says how to read
+/// `value`. `old_name`, when given and different, is renamed to `field` in the same change.
+#[server(endpoint = "configurations/set-field")]
+pub async fn set_field(
+    namespace: String,
+    name: String,
+    revision: i64,
+    field: String,
+    kind: String,
+    value: String,
+    comment: String,
+) -> Result<(), AppError> {
+    use super::ssr::{reject, require, store};
+    let user = require(confo::users::Role::Editor, Some(&namespace)).await?;
+    let value = ssr::typed_value(&kind, &value)?;
+    store()?
+        .set_field(
+            &ssr::namespace(&namespace)?,
+            &ssr::configuration(&name)?,
+            field.trim(),
+            value,
+            Some(revision),
+            &ssr::change_with(&user, &comment),
+        )
+        .await
+        .map_err(reject)?;
+    leptos_axum::redirect(&ssr::path(&namespace, &name));
+    Ok(())
+}
+
+/// Deletes one field (also without JavaScript).
+#[server(endpoint = "configurations/delete-field")]
+pub async fn delete_field(
+    namespace: String,
+    name: String,
+    revision: i64,
+    field: String,
+) -> Result<(), AppError> {
+    use super::ssr::{change, reject, require, store};
+    let user = require(confo::users::Role::Editor, Some(&namespace)).await?;
+    store()?
+        .delete_field(
+            &ssr::namespace(&namespace)?,
+            &ssr::configuration(&name)?,
+            &field,
+            Some(revision),
+            &change(&user),
+        )
+        .await
+        .map_err(reject)?;
+    leptos_axum::redirect(&ssr::path(&namespace, &name));
+    Ok(())
+}
+
+/// Renames one field (also without JavaScript).
+#[server(endpoint = "configurations/rename-field")]
+pub async fn rename_field(
+    namespace: String,
+    name: String,
+    revision: i64,
+    field: String,
+    new_name: String,
+) -> Result<(), AppError> {
+    use super::ssr::{change, reject, require, store};
+    let user = require(confo::users::Role::Editor, Some(&namespace)).await?;
+    store()?
+        .rename_field(
+            &ssr::namespace(&namespace)?,
+            &ssr::configuration(&name)?,
+            &field,
+            new_name.trim(),
+            Some(revision),
+            &change(&user),
+        )
+        .await
+        .map_err(reject)?;
+    leptos_axum::redirect(&ssr::path(&namespace, &name));
+    Ok(())
+}
+
+/// Every version of a configuration, newest first.
+#[server(endpoint = "configurations/history", input = leptos::server_fn::codec::GetUrl)]
+pub async fn configuration_history(
+    namespace: String,
+    name: String,
+) -> Result<HistoryView, AppError> {
+    use super::ssr::{reject, require, store};
+    let user = require(confo::users::Role::Viewer, Some(&namespace)).await?;
+    let (ns, configuration) = (ssr::namespace(&namespace)?, ssr::configuration(&name)?);
+    let store = store()?;
+    let versions = store
+        .history(&ns, &configuration)
+        .await
+        .map_err(reject)?
+        .iter()
+        .map(|v| ssr::summary(&v.entry))
+        .collect();
+    let revision = store
+        .get_configuration(&ns, &configuration)
+        .await
+        .map(|c| c.revision)
+        .unwrap_or(0);
+    Ok(HistoryView {
+        can_edit: ssr::can_edit(&user, &namespace),
+        namespace,
+        name,
+        versions,
+        revision,
+    })
+}
+
+/// How version `to` differs from version `from` (0: before the first).
+#[server(endpoint = "configurations/diff", input = leptos::server_fn::codec::GetUrl)]
+pub async fn version_diff(
+    namespace: String,
+    name: String,
+    from: u64,
+    to: u64,
+) -> Result<Vec<FieldDiff>, AppError> {
+    use super::ssr::{reject, require, store};
+    require(confo::users::Role::Viewer, Some(&namespace)).await?;
+    let (ns, configuration) = (ssr::namespace(&namespace)?, ssr::configuration(&name)?);
+    let store = store()?;
+    let at = |seq: u64| {
+        let (store, ns, configuration) = (store.clone(), ns.clone(), configuration.clone());
+        async move {
+            if seq == 0 {
+                return Ok(Default::default());
+            }
+            store
+                .configuration_at(&ns, &configuration, seq)
+                .await
+                .map(Option::unwrap_or_default)
+                .map_err(reject)
+        }
+    };
+    Ok(ssr::diffs(&at(from).await?, &at(to).await?))
+}
+
+/// The configuration as it was right after version `seq`, as JSON ("" if it did not exist).
+#[server(endpoint = "configurations/at", input = leptos::server_fn::codec::GetUrl)]
+pub async fn configuration_at(
+    namespace: String,
+    name: String,
+    seq: u64,
+) -> Result<String, AppError> {
+    use super::ssr::{reject, require, store};
+    require(confo::users::Role::Viewer, Some(&namespace)).await?;
+    let fields = store()?
+        .configuration_at(&ssr::namespace(&namespace)?, &ssr::configuration(&name)?, seq)
+        .await
+        .map_err(reject)?;
+    Ok(fields.map_or_else(String::new, |f| ssr::readable(&serde_json::Value::Object(f))))
+}
+
+/// Makes the configuration's fields what they were right after version `seq`; `confirm` must
+/// be "yes". Recorded as a change of its own.
+#[server(endpoint = "configurations/revert")]
+pub async fn revert_configuration(
+    namespace: String,
+    name: String,
+    seq: u64,
+    revision: i64,
+    comment: String,
+) -> Result<(), AppError> {
+    use super::ssr::{reject, require, store};
+    let user = require(confo::users::Role::Editor, Some(&namespace)).await?;
+    store()?
+        .revert(
+            &ssr::namespace(&namespace)?,
+            &ssr::configuration(&name)?,
+            seq,
+            Some(revision),
+            &ssr::change_with(&user, &comment),
+        )
+        .await
+        .map_err(reject)?;
+    leptos_axum::redirect(&format!("{}/history", ssr::path(&namespace, &name)));
+    Ok(())
+}

@@ -1,0 +1,456 @@
+//! One configuration: the form view (one row per field, each change reviewed before it is
+//! saved, also without JavaScript), the JSON view (with JavaScript: checked as you type,
+//! reviewed, saved with the revision it was loaded at), and the conflict view when someone else
+//! saved in between.
+
+use leptos::form::ActionForm;
+use leptos::prelude::*;
+use leptos_router::hooks::{use_params_map, use_query_map};
+
+use super::{failure, loaded};
+use crate::api::configurations::{
+    ConfigurationView, ConflictView, CreateConfiguration, DeleteConfiguration, DeleteField,
+    FieldDiff, RenameField, Review, SetField, configuration_conflict, get_configuration,
+    review_configuration, review_field, save_configuration,
+};
+use crate::error::AppError;
+
+const KINDS: [&str; 6] = ["text", "number", "true/false", "empty", "list", "object"];
+
+/// A field-level diff: one row per changed field, old and new value.
+#[component]
+pub(crate) fn DiffTable(changes: Vec<FieldDiff>) -> impl IntoView {
+    if changes.is_empty() {
+        return view! { <p class="empty">"Nothing changes."</p> }.into_any();
+    }
+    let rows = changes
+        .into_iter()
+        .map(|c| {
+            let (before, after) = (c.before.clone(), c.after.clone());
+            view! {
+                <tr>
+                    <th scope="row">{c.field}</th>
+                    <td class="before">{before.unwrap_or_else(|| "(not there)".into())}</td>
+                    <td class="after">{after.unwrap_or_else(|| "(removed)".into())}</td>
+                </tr>
+            }
+        })
+        .collect_view();
+    view! {
+        <table class="diff">
+            <thead><tr><th>"Field"</th><th>"Before"</th><th>"After"</th></tr></thead>
+            <tbody>{rows}</tbody>
+        </table>
+        <p class="hint">"Text is shown in quotes; numbers, true/false and empty without."</p>
+    }
+    .into_any()
+}
+
+fn kind_select(selected: String) -> impl IntoView {
+    view! {
+        <select name="kind" aria-label="Kind of value">
+            {KINDS.iter().map(|k| view! { <option value=*k selected=selected == *k>{*k}</option> }).collect_view()}
+        </select>
+    }
+}
+
+/// The value editor of a field of `kind`, holding `json` (its current value as JSON).
+fn value_input(kind: &str, json: &str) -> AnyView {
+    match kind {
+        "text" => {
+            let text: String = serde_json::from_str(json).unwrap_or_default();
+            view! { <input type="text" name="value" value=text aria-label="Value"/> }.into_any()
+        }
+        "number" => view! { <input type="text" inputmode="decimal" name="value" value=json.to_owned() aria-label="Value"/> }.into_any(),
+        "true/false" => {
+            let on = json == "true";
+            view! {
+                <select name="value" aria-label="Value">
+                    <option value="true" selected=on>"true"</option>
+                    <option value="false" selected=!on>"false"</option>
+                </select>
+            }
+            .into_any()
+        }
+        "empty" => view! { <input type="hidden" name="value" value=""/> <span class="hint">"(empty)"</span> }.into_any(),
+        _ => view! { <textarea name="value" rows="3" aria-label="Value (JSON)">{json.to_owned()}</textarea> }.into_any(),
+    }
+}
+
+#[component]
+pub fn ConfigurationPage() -> impl IntoView {
+    let params = use_params_map();
+    let query = use_query_map();
+    let namespace = move || params.read().get("ns").unwrap_or_default();
+    let name = move || params.read().get("cfg").unwrap_or_default();
+    let q = move |key: &str| query.read().get(key).unwrap_or_default();
+    let set = ServerAction::<SetField>::new();
+    let delete_field = ServerAction::<DeleteField>::new();
+    let rename = ServerAction::<RenameField>::new();
+    let delete = ServerAction::<DeleteConfiguration>::new();
+    let duplicate = ServerAction::<CreateConfiguration>::new();
+    let reload = RwSignal::new(0u32);
+    let configuration = Resource::new(
+        move || {
+            (
+                namespace(),
+                name(),
+                set.version().get(),
+                delete_field.version().get(),
+                rename.version().get(),
+                reload.get(),
+            )
+        },
+        |(namespace, name, ..)| get_configuration(namespace, name),
+    );
+    // A field change asked for in the address (?op=set|delete|rename&field=...) is reviewed first.
+    let pending = move || {
+        let op = q("op");
+        (!op.is_empty()).then(|| (op, q("field"), q("kind"), q("value"), q("to")))
+    };
+    let review = Resource::new(
+        move || (namespace(), name(), pending()),
+        |(namespace, name, pending)| async move {
+            match pending {
+                Some((op, field, kind, value, to)) => {
+                    Some(review_field(namespace, name, op, field, kind, value, to).await)
+                }
+                None => None,
+            }
+        },
+    );
+
+    let body = move |view: ConfigurationView| {
+        let ConfigurationView { namespace: ns, name: cfg, fields, json, revision, seq, last_change, can_edit } = view;
+        let here = format!("/ns/{ns}/{cfg}");
+        let review_panel = {
+            let (ns, cfg, here) = (ns.clone(), cfg.clone(), here.clone());
+            move || {
+                let (ns, cfg, here) = (ns.clone(), cfg.clone(), here.clone());
+                Suspend::new(async move {
+                    let result = review.await?;
+                    let (op, field, kind, value, to) = pending()?;
+                    Some(match result {
+                        Err(error) => view! {
+                            <section class="review" id="review">
+                                <p class="error" role="alert">{error.to_string()}</p>
+                                <a href=here>"Back to the fields"</a>
+                            </section>
+                        }
+                        .into_any(),
+                        Ok(Review { changes }) => {
+                            let form = match op.as_str() {
+                                "delete" => view! {
+                                    <ActionForm action=delete_field attr:class="stacked">
+                                        <input type="hidden" name="namespace" value=ns.clone()/>
+                                        <input type="hidden" name="name" value=cfg.clone()/>
+                                        <input type="hidden" name="revision" value=revision.to_string()/>
+                                        <input type="hidden" name="field" value=field.clone()/>
+                                        <button type="submit">"Remove the field"</button>
+                                    </ActionForm>
+                                }
+                                .into_any(),
+                                "rename" => view! {
+                                    <ActionForm action=rename attr:class="stacked">
+                                        <input type="hidden" name="namespace" value=ns.clone()/>
+                                        <input type="hidden" name="name" value=cfg.clone()/>
+                                        <input type="hidden" name="revision" value=revision.to_string()/>
+                                        <input type="hidden" name="field" value=field.clone()/>
+                                        <input type="hidden" name="new_name" value=to.clone()/>
+                                        <button type="submit">"Rename the field"</button>
+                                    </ActionForm>
+                                }
+                                .into_any(),
+                                _ => view! {
+                                    <ActionForm action=set attr:class="stacked">
+                                        <input type="hidden" name="namespace" value=ns.clone()/>
+                                        <input type="hidden" name="name" value=cfg.clone()/>
+                                        <input type="hidden" name="revision" value=revision.to_string()/>
+                                        <input type="hidden" name="field" value=field.clone()/>
+                                        <input type="hidden" name="kind" value=kind.clone()/>
+                                        <input type="hidden" name="value" value=value.clone()/>
+                                        <label>"Comment for the history (optional) " <input type="text" name="comment"/></label>
+                                        <button type="submit">"Save"</button>
+                                    </ActionForm>
+                                }
+                                .into_any(),
+                            };
+                            view! {
+                                <section class="review" id="review" aria-labelledby="review-heading">
+                                    <h2 id="review-heading">"Review your change"</h2>
+                                    <DiffTable changes=changes/>
+                                    {form}
+                                    <a href=here>"Cancel"</a>
+                                </section>
+                            }
+                            .into_any()
+                        }
+                    })
+                })
+            }
+        };
+        let rows = fields
+            .into_iter()
+            .map(|f| {
+                let value_cell = if can_edit {
+                    view! {
+                        <form method="get" class="field-edit">
+                            <input type="hidden" name="op" value="set"/>
+                            <input type="hidden" name="field" value=f.name.clone()/>
+                            {kind_select(f.kind.clone())}
+                            {value_input(&f.kind, &f.json)}
+                            <button type="submit">"Review change"</button>
+                        </form>
+                    }
+                    .into_any()
+                } else {
+                    view! { <code>{f.json.clone()}</code> }.into_any()
+                };
+                let actions = can_edit.then(|| view! {
+                    <form method="get" class="inline">
+                        <input type="hidden" name="op" value="rename"/>
+                        <input type="hidden" name="field" value=f.name.clone()/>
+                        <input type="text" name="to" required aria-label=format!("New name for {}", f.name) placeholder="new name" size="10"/>
+                        <button type="submit">"Rename"</button>
+                    </form>
+                    " "
+                    <form method="get" class="inline">
+                        <input type="hidden" name="op" value="delete"/>
+                        <input type="hidden" name="field" value=f.name.clone()/>
+                        <button type="submit">"Remove"</button>
+                    </form>
+                });
+                view! {
+                    <tr>
+                        <th scope="row">{f.name.clone()}</th>
+                        <td>{f.kind.clone()}</td>
+                        <td>{value_cell}</td>
+                        <td>{actions}</td>
+                    </tr>
+                }
+            })
+            .collect_view();
+        let empty = json == "{}";
+        let add = can_edit.then(|| view! {
+            <h2>"Add a field"</h2>
+            <form method="get" class="stacked" id="add-field">
+                <input type="hidden" name="op" value="set"/>
+                <label>"Field name " <input type="text" name="field" required autocomplete="off"/></label>
+                <label>"Kind of value " {kind_select("text".into())}</label>
+                <label>"Value " <input type="text" name="value" autocomplete="off"/></label>
+                <p class="hint">"For a list or an object, write it in JSON, e.g. [1, 2] or {\"a\": 1}."</p>
+                <button type="submit">"Review new field"</button>
+            </form>
+        });
+        let more = can_edit.then(|| {
+            let (ns2, cfg2) = (ns.clone(), cfg.clone());
+            let (ns3, cfg3) = (ns.clone(), cfg.clone());
+            view! {
+                <JsonEditor namespace=ns.clone() name=cfg.clone() json=json.clone() revision=revision seq=seq reload=reload/>
+                <h2>"Duplicate"</h2>
+                <ActionForm action=duplicate attr:class="stacked" attr:id="duplicate">
+                    <input type="hidden" name="namespace" value=ns3/>
+                    <input type="hidden" name="copy_from" value=cfg3/>
+                    <label>"Name of the copy " <input type="text" name="name" required autocomplete="off"/></label>
+                    <button type="submit">"Duplicate"</button>
+                </ActionForm>
+                {move || failure(duplicate.value().get())}
+                <details class="danger">
+                    <summary>"Delete this configuration"</summary>
+                    <ActionForm action=delete attr:class="stacked" attr:id="delete-configuration">
+                        <input type="hidden" name="namespace" value=ns2/>
+                        <input type="hidden" name="name" value=cfg2/>
+                        <label>"Type its name to confirm " <input type="text" name="confirm" required autocomplete="off"/></label>
+                        <button type="submit" class="danger">"Delete the configuration"</button>
+                    </ActionForm>
+                    {move || failure(delete.value().get())}
+                </details>
+            }
+        });
+        let read_only = (!can_edit).then(|| view! {
+            <h2>"JSON"</h2>
+            <pre id="json-read-only">{json.clone()}</pre>
+        });
+        view! {
+            <nav class="crumbs" aria-label="Breadcrumbs">
+                <a href="/">"Namespaces"</a> " › " <a href=format!("/ns/{ns}")>{ns.clone()}</a> " › " {cfg.clone()}
+            </nav>
+            <h1>{cfg.clone()}</h1>
+            <p class="meta">
+                "Last change: " {super::namespace::last_change_text(&last_change)} " · "
+                <a href=format!("{here}/history")>"History"</a>
+            </p>
+            {review_panel}
+            {move || failure(set.value().get())}
+            {move || failure(delete_field.value().get())}
+            {move || failure(rename.value().get())}
+            <h2>"Fields"</h2>
+            {if empty {
+                view! {
+                    <p class="empty" id="fields-empty">
+                        "No fields yet. A field is one setting: a name (like "<em>"port"</em>") and a value "
+                        "(like "<em>"5432"</em>"), which may be text, a number, true/false, empty, a list or an object."
+                    </p>
+                }
+                .into_any()
+            } else {
+                view! {
+                    <table id="fields">
+                        <thead><tr><th>"Field"</th><th>"Kind"</th><th>"Value"</th><th></th></tr></thead>
+                        <tbody>{rows}</tbody>
+                    </table>
+                }
+                .into_any()
+            }}
+            {add}
+            {read_only}
+            {more}
+        }
+    };
+    view! {
+        <Transition fallback=|| view! { <p>"Loading…"</p> }>
+            {move || Suspend::new(async move { loaded(configuration.await, body) })}
+        </Transition>
+    }
+}
+
+/// What happened to a save from the JSON view.
+#[derive(Clone)]
+enum Outcome {
+    Saved,
+    Conflict(Box<ConflictView>),
+    Failed(AppError),
+}
+
+/// The JSON view: a text editor with line numbers, checked as you type, then reviewed and saved.
+#[component]
+fn JsonEditor(
+    namespace: String,
+    name: String,
+    json: String,
+    revision: i64,
+    seq: u64,
+    reload: RwSignal<u32>,
+) -> impl IntoView {
+    let text = RwSignal::new(json.clone());
+    let base = RwSignal::new((revision, seq));
+    let comment = RwSignal::new(String::new());
+    let problem = move || {
+        serde_json::from_str::<serde_json::Value>(&text.get())
+            .err()
+            .map(|e| format!("Line {}, column {}: {e}", e.line(), e.column()))
+    };
+    let (ns1, n1) = (namespace.clone(), name.clone());
+    let review = Action::new(move |json: &String| {
+        let (ns, n, json) = (ns1.clone(), n1.clone(), json.clone());
+        async move { review_configuration(ns, n, json).await }
+    });
+    let (ns2, n2) = (namespace.clone(), name.clone());
+    let save = Action::new(move |(json, comment): &(String, String)| {
+        let (ns, n, json, comment) = (ns2.clone(), n2.clone(), json.clone(), comment.clone());
+        let (revision, seq) = base.get_untracked();
+        async move {
+            match save_configuration(ns.clone(), n.clone(), revision, json.clone(), comment).await {
+                Ok(()) => Outcome::Saved,
+                Err(AppError::Conflict(_)) => match configuration_conflict(ns, n, seq, json).await {
+                    Ok(conflict) => Outcome::Conflict(Box::new(conflict)),
+                    Err(e) => Outcome::Failed(e),
+                },
+                Err(e) => Outcome::Failed(e),
+            }
+        }
+    });
+    Effect::new(move || {
+        if matches!(save.value().get(), Some(Outcome::Saved)) {
+            reload.update(|n| *n += 1);
+        }
+    });
+    let lines = move || {
+        (1..=text.get().lines().count().max(1))
+            .map(|n| n.to_string())
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    view! {
+        <h2>"JSON view"</h2>
+        <p class="hint">"For people who know JSON: edit the whole configuration at once."</p>
+        <div class="json-editor">
+            <pre class="gutter" aria-hidden="true">{lines}</pre>
+            <textarea
+                id="json-text"
+                aria-label="The configuration as JSON"
+                rows="12"
+                spellcheck="false"
+                prop:value=move || text.get()
+                on:input=move |ev| text.set(event_target_value(&ev))
+            >{json}</textarea>
+        </div>
+        {move || problem().map(|p| view! { <p class="error" role="alert" id="json-problem">{p}</p> })}
+        <button
+            type="button"
+            id="json-review"
+            disabled=move || problem().is_some()
+            on:click=move |_| { review.dispatch(text.get_untracked()); }
+        >"Review changes"</button>
+        {move || review.value().get().map(|result| match result {
+            Err(e) => view! { <p class="error" role="alert">{e.to_string()}</p> }.into_any(),
+            Ok(Review { changes }) => view! {
+                <section class="review" id="json-review-panel">
+                    <h3>"Review your changes"</h3>
+                    <DiffTable changes=changes/>
+                    <label>"Comment for the history (optional) "
+                        <input type="text" prop:value=move || comment.get() on:input=move |ev| comment.set(event_target_value(&ev))/>
+                    </label>
+                    <button type="button" id="json-save" on:click=move |_| {
+                        save.dispatch((text.get_untracked(), comment.get_untracked()));
+                    }>"Save"</button>
+                </section>
+            }.into_any(),
+        })}
+        {move || save.value().get().map(|outcome| match outcome {
+            Outcome::Saved => view! { <p role="status" id="json-saved">"Saved."</p> }.into_any(),
+            Outcome::Failed(e) => view! { <p class="error" role="alert">{e.to_string()}</p> }.into_any(),
+            Outcome::Conflict(conflict) => {
+                let ConflictView { mine, theirs, others, overlap, merged, latest } = *conflict;
+                let who = others
+                    .iter()
+                    .map(|c| format!("{} {} ({})", c.who, c.what, c.when))
+                    .collect::<Vec<_>>()
+                    .join("; ");
+                let latest_json = latest.json.clone();
+                let (latest_revision, latest_seq) = (latest.revision, latest.seq);
+                let merged_json = merged.clone();
+                view! {
+                    <section class="conflict" id="conflict" role="alert">
+                        <h3>"Someone else saved this configuration while you were editing"</h3>
+                        <p>{format!("Saved meanwhile: {who}. Nothing of yours was written.")}</p>
+                        <h4>"Your change"</h4>
+                        <DiffTable changes=mine/>
+                        <h4>"Their change"</h4>
+                        <DiffTable changes=theirs/>
+                        {(!overlap.is_empty()).then(|| view! {
+                            <p class="error">{format!("You both changed: {}. Re-applying is not offered for those; discard yours and edit the latest version.", overlap.join(", "))}</p>
+                        })}
+                        {merged_json.map(|merged| view! {
+                            <button type="button" id="conflict-reapply" on:click=move |_| {
+                                text.set(merged.clone());
+                                base.set((latest_revision, latest_seq));
+                                save.value().set(None);
+                                review.dispatch(merged.clone());
+                            }>"Re-apply my change on the latest version"</button>
+                        })}
+                        " "
+                        <button type="button" id="conflict-discard" on:click=move |_| {
+                            text.set(latest_json.clone());
+                            base.set((latest_revision, latest_seq));
+                            save.value().set(None);
+                            review.value().set(None);
+                            reload.update(|n| *n += 1);
+                        }>"Discard my change"</button>
+                    </section>
+                }
+                .into_any()
+            }
+        })}
+    }
+}

@@ -1,0 +1,137 @@
+//! A configuration's history: its versions (who, when, comment), the field-level difference
+//! between any two, any version's content, and reverting to one. Every view has its own address.
+
+use leptos::form::ActionForm;
+use leptos::prelude::*;
+use leptos_router::hooks::{use_params_map, use_query_map};
+
+use super::configuration::DiffTable;
+use super::{failure, loaded};
+use crate::api::configurations::{
+    HistoryView, RevertConfiguration, configuration_at, configuration_history, version_diff,
+};
+
+#[component]
+pub fn HistoryPage() -> impl IntoView {
+    let params = use_params_map();
+    let query = use_query_map();
+    let namespace = move || params.read().get("ns").unwrap_or_default();
+    let name = move || params.read().get("cfg").unwrap_or_default();
+    let number = move |key: &str| query.read().get(key).and_then(|v| v.parse::<u64>().ok());
+    let revert = ServerAction::<RevertConfiguration>::new();
+    let history = Resource::new(
+        move || (namespace(), name(), revert.version().get()),
+        |(namespace, name, _)| configuration_history(namespace, name),
+    );
+    let diff = Resource::new(
+        move || (namespace(), name(), number("from"), number("to")),
+        |(namespace, name, from, to)| async move {
+            match (from, to) {
+                (Some(from), Some(to)) => Some((from, to, version_diff(namespace, name, from, to).await)),
+                _ => None,
+            }
+        },
+    );
+    let at = Resource::new(
+        move || (namespace(), name(), number("at")),
+        |(namespace, name, at)| async move {
+            match at {
+                Some(seq) => Some((seq, configuration_at(namespace, name, seq).await)),
+                None => None,
+            }
+        },
+    );
+    let body = move |history: HistoryView| {
+        let HistoryView { namespace: ns, name: cfg, versions, revision, can_edit } = history;
+        let base = format!("/ns/{ns}/{cfg}/history");
+        let rows = versions
+            .iter()
+            .enumerate()
+            .map(|(i, v)| {
+                let previous = versions.get(i + 1).map_or(0, |p| p.seq);
+                view! {
+                    <tr>
+                        <td><a href=format!("{base}?at={}", v.seq)>{format!("#{}", v.seq)}</a></td>
+                        <td>{v.when.clone()}</td>
+                        <td>{v.who.clone()}</td>
+                        <td>{v.what.clone()}</td>
+                        <td>{v.comment.clone().unwrap_or_default()}</td>
+                        <td><a href=format!("{base}?from={previous}&to={}", v.seq)>"What changed"</a></td>
+                    </tr>
+                }
+            })
+            .collect_view();
+        let options = move |selected: Option<u64>| {
+            versions
+                .iter()
+                .map(|v| view! { <option value=v.seq.to_string() selected=selected == Some(v.seq)>{format!("#{} · {}", v.seq, v.when)}</option> })
+                .collect_view()
+        };
+        let compare = view! {
+            <form method="get" class="compare" id="compare">
+                <label>"Compare " <select name="from">{options(number("from"))}</select></label>
+                <label>" with " <select name="to">{options(number("to"))}</select></label>
+                " " <button type="submit">"Compare"</button>
+            </form>
+        };
+        let (ns2, cfg2) = (ns.clone(), cfg.clone());
+        let version_view = move || {
+            let (ns, cfg) = (ns2.clone(), cfg2.clone());
+            Suspend::new(async move {
+                let (seq, result) = at.await?;
+                Some(loaded(result, move |json| view! {
+                    <section id="version" aria-labelledby="version-heading">
+                        <h2 id="version-heading">{format!("Version #{seq}")}</h2>
+                        {if json.is_empty() {
+                            view! { <p class="hint">"The configuration did not exist after this change."</p> }.into_any()
+                        } else {
+                            view! { <pre id="version-json">{json}</pre> }.into_any()
+                        }}
+                        {can_edit.then(|| view! {
+                            <ActionForm action=revert attr:class="stacked" attr:id="revert">
+                                <input type="hidden" name="namespace" value=ns.clone()/>
+                                <input type="hidden" name="name" value=cfg.clone()/>
+                                <input type="hidden" name="seq" value=seq.to_string()/>
+                                <input type="hidden" name="revision" value=revision.to_string()/>
+                                <label>"Comment for the history (optional) " <input type="text" name="comment"/></label>
+                                <label><input type="checkbox" required/> " Yes, make this version the current one"</label>
+                                <button type="submit">"Revert to this version"</button>
+                            </ActionForm>
+                        })}
+                    </section>
+                }))
+            })
+        };
+        let diff_view = move || {
+            Suspend::new(async move {
+                let (from, to, result) = diff.await?;
+                Some(loaded(result, move |changes| view! {
+                    <section id="diff" aria-labelledby="diff-heading">
+                        <h2 id="diff-heading">{if from == 0 { format!("Version #{to} against nothing") } else { format!("Version #{from} → #{to}") }}</h2>
+                        <DiffTable changes=changes/>
+                    </section>
+                }))
+            })
+        };
+        view! {
+            <nav class="crumbs" aria-label="Breadcrumbs">
+                <a href="/">"Namespaces"</a> " › " <a href=format!("/ns/{ns}")>{ns.clone()}</a> " › "
+                <a href=format!("/ns/{ns}/{cfg}")>{cfg.clone()}</a> " › history"
+            </nav>
+            <h1>{format!("History of {cfg}")}</h1>
+            {move || failure(revert.value().get())}
+            {version_view}
+            {diff_view}
+            {compare}
+            <table id="versions">
+                <thead><tr><th>"Version"</th><th>"When"</th><th>"Who"</th><th>"What"</th><th>"Comment"</th><th></th></tr></thead>
+                <tbody>{rows}</tbody>
+            </table>
+        }
+    };
+    view! {
+        <Transition fallback=|| view! { <p>"Loading…"</p> }>
+            {move || Suspend::new(async move { loaded(history.await, body) })}
+        </Transition>
+    }
+}

@@ -1,0 +1,156 @@
+//! One namespace: its configurations, filtered and paginated on the server (so that the page
+//! stays fast with thousands), with forms to create, register and delete.
+
+use leptos::form::ActionForm;
+use leptos::prelude::*;
+use leptos_router::hooks::{use_params_map, use_query_map};
+
+use super::{encode_component, failure, loaded};
+use crate::api::configurations::{
+    ChangeSummary, ConfigurationList, CreateConfiguration, DeleteNamespace,
+    RegisterConfigurations, namespace_page,
+};
+
+/// "edited by ada, 2026-11-29 08:12 UTC", or a dash.
+pub(crate) fn last_change_text(change: &Option<ChangeSummary>) -> String {
+    change.as_ref().map_or_else(
+        || "—".to_owned(),
+        |c| format!("{} by {}, {}", c.what, c.who, c.when),
+    )
+}
+
+#[component]
+pub fn NamespacePage() -> impl IntoView {
+    let params = use_params_map();
+    let query = use_query_map();
+    let namespace = move || params.read().get("ns").unwrap_or_default();
+    let filter = move || query.read().get("filter").unwrap_or_default();
+    let page = move || {
+        query
+            .read()
+            .get("page")
+            .and_then(|p| p.parse().ok())
+            .unwrap_or(1usize)
+    };
+    let create = ServerAction::<CreateConfiguration>::new();
+    let register = ServerAction::<RegisterConfigurations>::new();
+    let delete = ServerAction::<DeleteNamespace>::new();
+    let list = Resource::new(
+        move || (namespace(), filter(), page(), register.version().get()),
+        |(namespace, filter, page, _)| namespace_page(namespace, filter, page),
+    );
+    let body = move |list: ConfigurationList| {
+        let ns = list.namespace.clone();
+        let link = {
+            let ns = ns.clone();
+            move |page: usize| {
+                format!(
+                    "/ns/{ns}?filter={}&page={page}",
+                    encode_component(&filter())
+                )
+            }
+        };
+        let banner = (!list.unregistered.is_empty()).then(|| {
+            let ns = ns.clone();
+            view! {
+                <div class="banner" role="status" id="unregistered">
+                    <p>
+                        {format!("{} configuration(s) are stored in this namespace but not listed in it: {}. ", list.unregistered.len(), list.unregistered.join(", "))}
+                        "Another tool wrote them; registering lists them here and for every client."
+                    </p>
+                    {list.can_edit.then(|| view! {
+                        <ActionForm action=register>
+                            <input type="hidden" name="namespace" value=ns/>
+                            <button type="submit">"Register them"</button>
+                        </ActionForm>
+                    })}
+                </div>
+            }
+        });
+        let rows = list
+            .rows
+            .into_iter()
+            .map(|row| {
+                view! {
+                    <tr>
+                        <td><a href=format!("/ns/{}/{}", ns, row.name)>{row.name.clone()}</a></td>
+                        <td>{last_change_text(&row.last_change)}</td>
+                    </tr>
+                }
+            })
+            .collect_view();
+        let table = if list.total == 0 {
+            view! {
+                <p class="empty" id="configuration-empty">
+                    "No configurations yet. A configuration is a named set of fields that a service reads "
+                    "(for example a "<em>"database"</em>" configuration with fields "<em>"host"</em>" and "<em>"port"</em>"). "
+                    {if list.can_edit { "Create the first one below." } else { "An editor can create one." }}
+                </p>
+            }
+            .into_any()
+        } else {
+            view! {
+                <table id="configurations">
+                    <thead><tr><th>"Configuration"</th><th>"Last change"</th></tr></thead>
+                    <tbody>{rows}</tbody>
+                </table>
+                <p class="hint" id="paging">
+                    {format!("{} of {} configurations match. Page {} of {}. ", list.matching, list.total, list.page, list.pages)}
+                    {(list.page > 1).then(|| view! { <a href=link(list.page - 1) rel="prev">"Previous page"</a> " " })}
+                    {(list.page < list.pages).then(|| view! { <a href=link(list.page + 1) rel="next">"Next page"</a> })}
+                </p>
+            }
+            .into_any()
+        };
+        let editing = list.can_edit.then(|| {
+            let ns = ns.clone();
+            view! {
+                <h2>"Create a configuration"</h2>
+                <ActionForm action=create attr:class="stacked" attr:id="create-configuration">
+                    <input type="hidden" name="namespace" value=ns/>
+                    <label>"Name " <input type="text" name="name" required autocomplete="off"/></label>
+                    <label>
+                        "Copy the fields of (optional) "
+                        <input type="text" name="copy_from" autocomplete="off" placeholder="an existing configuration"/>
+                    </label>
+                    <button type="submit">"Create"</button>
+                </ActionForm>
+                {move || failure(create.value().get())}
+            }
+        });
+        view! {
+            <nav class="crumbs" aria-label="Breadcrumbs"><a href="/">"Namespaces"</a> " › " {ns.clone()}</nav>
+            <h1>{ns.clone()}</h1>
+            {banner}
+            {move || failure(register.value().get())}
+            <form method="get" class="filter" role="search">
+                <label>"Filter by name " <input type="search" name="filter" value=filter() placeholder="part of a name"/></label>
+                " " <button type="submit">"Filter"</button>
+            </form>
+            {table}
+            {editing}
+        }
+    };
+    view! {
+        <Transition fallback=|| view! { <p>"Loading…"</p> }>
+            {move || Suspend::new(async move { loaded(list.await, body) })}
+        </Transition>
+        <Suspense fallback=|| ()>
+            {move || Suspend::new(async move {
+                let admin = matches!(crate::api::auth::who_am_i().await, Ok(Some(user)) if user.role == "admin");
+                admin.then(|| view! {
+                    <details class="danger">
+                        <summary>"Delete this namespace"</summary>
+                        <ActionForm action=delete attr:class="stacked" attr:id="delete-namespace">
+                            <input type="hidden" name="name" value=namespace()/>
+                            <label>"Type the namespace's name to confirm " <input type="text" name="confirm" required autocomplete="off"/></label>
+                            <label><input type="checkbox" name="with_configurations" value="yes"/> " Also delete all its configurations"</label>
+                            <button type="submit" class="danger">"Delete the namespace"</button>
+                        </ActionForm>
+                        {move || failure(delete.value().get())}
+                    </details>
+                })
+            })}
+        </Suspense>
+    }
+}
