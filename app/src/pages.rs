@@ -12,8 +12,8 @@ pub use account::{AccountPage, InvitationPage};
 pub use auth::{SetUpPage, SignInPage};
 pub use configuration::ConfigurationPage;
 pub use history::HistoryPage;
-pub use namespace::NamespacePage;
 pub use home::Home;
+pub use namespace::NamespacePage;
 pub use users::{UserPage, UsersPage};
 
 use crate::error::AppError;

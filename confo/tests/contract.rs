@@ -1522,7 +1522,10 @@ async fn latest_versions_name_the_newest_change_of_each_configuration(b: Backend
     let latest = store.latest_versions(&ns("shop"), &names).await.unwrap();
     let summary: Vec<Option<(Action, String)>> = latest
         .iter()
-        .map(|v| v.as_ref().map(|v| (v.entry.action, v.entry.actor.name.clone())))
+        .map(|v| {
+            v.as_ref()
+                .map(|v| (v.entry.action, v.entry.actor.name.clone()))
+        })
         .collect();
     assert_eq!(
         summary,

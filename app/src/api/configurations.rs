@@ -310,7 +310,11 @@ pub(crate) mod ssr {
                     _ => Err(invalid(format!(
                         "That is {}, not a {kind}; write it as {}.",
                         kind_with_article(&value),
-                        if kind == "list" { "[1, 2, 3]" } else { "{\"name\": \"value\"}" }
+                        if kind == "list" {
+                            "[1, 2, 3]"
+                        } else {
+                            "{\"name\": \"value\"}"
+                        }
                     ))),
                 }
             }
@@ -458,7 +462,11 @@ pub async fn create_configuration(
     let ns = ssr::namespace(&namespace)?;
     let configuration = ssr::configuration(&name)?;
     let store = store()?;
-    let fields = match copy_from.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+    let fields = match copy_from
+        .as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+    {
         Some(source) => {
             let source = ssr::configuration(source)?;
             store
@@ -523,7 +531,12 @@ pub async fn get_configuration(
 ) -> Result<ConfigurationView, AppError> {
     use super::ssr::require;
     let user = require(confo::users::Role::Viewer, Some(&namespace)).await?;
-    ssr::view(&user, &ssr::namespace(&namespace)?, &ssr::configuration(&name)?).await
+    ssr::view(
+        &user,
+        &ssr::namespace(&namespace)?,
+        &ssr::configuration(&name)?,
+    )
+    .await
 }
 
 /// What saving `json` over the configuration as it is now would change. Changes nothing.
@@ -567,7 +580,11 @@ pub async fn review_field(
     let field = field.trim().to_owned();
     confo::store::check_field_name(&field).map_err(reject)?;
     let mut after = current.clone();
-    let missing = || reject(AppError::NotFound(format!("There is no field {field:?}; it may have been removed meanwhile.")));
+    let missing = || {
+        reject(AppError::NotFound(format!(
+            "There is no field {field:?}; it may have been removed meanwhile."
+        )))
+    };
     match op.as_str() {
         "set" => {
             after.insert(field.clone(), ssr::typed_value(&kind, &value)?);
@@ -587,7 +604,9 @@ pub async fn review_field(
             after.insert(to, value);
         }
         other => {
-            return Err(reject(AppError::Invalid(format!("{other:?} is not a change."))));
+            return Err(reject(AppError::Invalid(format!(
+                "{other:?} is not a change."
+            ))));
         }
     }
     Ok(Review {
@@ -835,10 +854,16 @@ pub async fn configuration_at(
     use super::ssr::{reject, require, store};
     require(confo::users::Role::Viewer, Some(&namespace)).await?;
     let fields = store()?
-        .configuration_at(&ssr::namespace(&namespace)?, &ssr::configuration(&name)?, seq)
+        .configuration_at(
+            &ssr::namespace(&namespace)?,
+            &ssr::configuration(&name)?,
+            seq,
+        )
         .await
         .map_err(reject)?;
-    Ok(fields.map_or_else(String::new, |f| ssr::readable(&serde_json::Value::Object(f))))
+    Ok(fields.map_or_else(String::new, |f| {
+        ssr::readable(&serde_json::Value::Object(f))
+    }))
 }
 
 /// Makes the configuration's fields what they were right after version `seq`; `confirm` must

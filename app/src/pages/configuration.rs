@@ -90,6 +90,8 @@ pub fn ConfigurationPage() -> impl IntoView {
     let delete = ServerAction::<DeleteConfiguration>::new();
     let duplicate = ServerAction::<CreateConfiguration>::new();
     let reload = RwSignal::new(0u32);
+    // Set when the JSON view saved; the editor is then loaded again with the new revision.
+    let saved = RwSignal::new(false);
     let configuration = Resource::new(
         move || {
             (
@@ -121,7 +123,16 @@ pub fn ConfigurationPage() -> impl IntoView {
     );
 
     let body = move |view: ConfigurationView| {
-        let ConfigurationView { namespace: ns, name: cfg, fields, json, revision, seq, last_change, can_edit } = view;
+        let ConfigurationView {
+            namespace: ns,
+            name: cfg,
+            fields,
+            json,
+            revision,
+            seq,
+            last_change,
+            can_edit,
+        } = view;
         let here = format!("/ns/{ns}/{cfg}");
         let review_panel = {
             let (ns, cfg, here) = (ns.clone(), cfg.clone(), here.clone());
@@ -246,7 +257,7 @@ pub fn ConfigurationPage() -> impl IntoView {
             let (ns2, cfg2) = (ns.clone(), cfg.clone());
             let (ns3, cfg3) = (ns.clone(), cfg.clone());
             view! {
-                <JsonEditor namespace=ns.clone() name=cfg.clone() json=json.clone() revision=revision seq=seq reload=reload/>
+                <JsonEditor namespace=ns.clone() name=cfg.clone() json=json.clone() revision=revision seq=seq reload=reload saved=saved/>
                 <h2>"Duplicate"</h2>
                 <ActionForm action=duplicate attr:class="stacked" attr:id="duplicate">
                     <input type="hidden" name="namespace" value=ns3/>
@@ -267,9 +278,11 @@ pub fn ConfigurationPage() -> impl IntoView {
                 </details>
             }
         });
-        let read_only = (!can_edit).then(|| view! {
-            <h2>"JSON"</h2>
-            <pre id="json-read-only">{json.clone()}</pre>
+        let read_only = (!can_edit).then(|| {
+            view! {
+                <h2>"JSON"</h2>
+                <pre id="json-read-only">{json.clone()}</pre>
+            }
         });
         view! {
             <nav class="crumbs" aria-label="Breadcrumbs">
@@ -280,7 +293,7 @@ pub fn ConfigurationPage() -> impl IntoView {
                 "Last change: " {super::namespace::last_change_text(&last_change)} " · "
                 <a href=format!("{here}/history")>"History"</a>
             </p>
-            {review_panel}
+            <Suspense fallback=|| ()>{review_panel}</Suspense>
             {move || failure(set.value().get())}
             {move || failure(delete_field.value().get())}
             {move || failure(rename.value().get())}
@@ -331,8 +344,10 @@ fn JsonEditor(
     revision: i64,
     seq: u64,
     reload: RwSignal<u32>,
+    saved: RwSignal<bool>,
 ) -> impl IntoView {
     let text = RwSignal::new(json.clone());
+    let json_loaded = json.clone();
     let base = RwSignal::new((revision, seq));
     let comment = RwSignal::new(String::new());
     let problem = move || {
@@ -352,17 +367,26 @@ fn JsonEditor(
         async move {
             match save_configuration(ns.clone(), n.clone(), revision, json.clone(), comment).await {
                 Ok(()) => Outcome::Saved,
-                Err(AppError::Conflict(_)) => match configuration_conflict(ns, n, seq, json).await {
-                    Ok(conflict) => Outcome::Conflict(Box::new(conflict)),
-                    Err(e) => Outcome::Failed(e),
-                },
+                Err(AppError::Conflict(_)) => {
+                    match configuration_conflict(ns, n, seq, json).await {
+                        Ok(conflict) => Outcome::Conflict(Box::new(conflict)),
+                        Err(e) => Outcome::Failed(e),
+                    }
+                }
                 Err(e) => Outcome::Failed(e),
             }
         }
     });
     Effect::new(move || {
         if matches!(save.value().get(), Some(Outcome::Saved)) {
+            saved.set(true);
             reload.update(|n| *n += 1);
+        }
+    });
+    // Any new edit makes the "saved" notice stale.
+    Effect::new(move || {
+        if text.get() != json_loaded {
+            saved.set(false);
         }
     });
     let lines = move || {
@@ -407,8 +431,9 @@ fn JsonEditor(
                 </section>
             }.into_any(),
         })}
+        {move || saved.get().then(|| view! { <p role="status" id="json-saved">"Saved."</p> })}
         {move || save.value().get().map(|outcome| match outcome {
-            Outcome::Saved => view! { <p role="status" id="json-saved">"Saved."</p> }.into_any(),
+            Outcome::Saved => ().into_any(),
             Outcome::Failed(e) => view! { <p class="error" role="alert">{e.to_string()}</p> }.into_any(),
             Outcome::Conflict(conflict) => {
                 let ConflictView { mine, theirs, others, overlap, merged, latest } = *conflict;

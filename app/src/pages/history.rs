@@ -27,7 +27,9 @@ pub fn HistoryPage() -> impl IntoView {
         move || (namespace(), name(), number("from"), number("to")),
         |(namespace, name, from, to)| async move {
             match (from, to) {
-                (Some(from), Some(to)) => Some((from, to, version_diff(namespace, name, from, to).await)),
+                (Some(from), Some(to)) => {
+                    Some((from, to, version_diff(namespace, name, from, to).await))
+                }
                 _ => None,
             }
         },
@@ -42,7 +44,13 @@ pub fn HistoryPage() -> impl IntoView {
         },
     );
     let body = move |history: HistoryView| {
-        let HistoryView { namespace: ns, name: cfg, versions, revision, can_edit } = history;
+        let HistoryView {
+            namespace: ns,
+            name: cfg,
+            versions,
+            revision,
+            can_edit,
+        } = history;
         let base = format!("/ns/{ns}/{cfg}/history");
         let rows = versions
             .iter()
@@ -79,37 +87,41 @@ pub fn HistoryPage() -> impl IntoView {
             let (ns, cfg) = (ns2.clone(), cfg2.clone());
             Suspend::new(async move {
                 let (seq, result) = at.await?;
-                Some(loaded(result, move |json| view! {
-                    <section id="version" aria-labelledby="version-heading">
-                        <h2 id="version-heading">{format!("Version #{seq}")}</h2>
-                        {if json.is_empty() {
-                            view! { <p class="hint">"The configuration did not exist after this change."</p> }.into_any()
-                        } else {
-                            view! { <pre id="version-json">{json}</pre> }.into_any()
-                        }}
-                        {can_edit.then(|| view! {
-                            <ActionForm action=revert attr:class="stacked" attr:id="revert">
-                                <input type="hidden" name="namespace" value=ns.clone()/>
-                                <input type="hidden" name="name" value=cfg.clone()/>
-                                <input type="hidden" name="seq" value=seq.to_string()/>
-                                <input type="hidden" name="revision" value=revision.to_string()/>
-                                <label>"Comment for the history (optional) " <input type="text" name="comment"/></label>
-                                <label><input type="checkbox" required/> " Yes, make this version the current one"</label>
-                                <button type="submit">"Revert to this version"</button>
-                            </ActionForm>
-                        })}
-                    </section>
+                Some(loaded(result, move |json| {
+                    view! {
+                        <section id="version" aria-labelledby="version-heading">
+                            <h2 id="version-heading">{format!("Version #{seq}")}</h2>
+                            {if json.is_empty() {
+                                view! { <p class="hint">"The configuration did not exist after this change."</p> }.into_any()
+                            } else {
+                                view! { <pre id="version-json">{json}</pre> }.into_any()
+                            }}
+                            {can_edit.then(|| view! {
+                                <ActionForm action=revert attr:class="stacked" attr:id="revert">
+                                    <input type="hidden" name="namespace" value=ns.clone()/>
+                                    <input type="hidden" name="name" value=cfg.clone()/>
+                                    <input type="hidden" name="seq" value=seq.to_string()/>
+                                    <input type="hidden" name="revision" value=revision.to_string()/>
+                                    <label>"Comment for the history (optional) " <input type="text" name="comment"/></label>
+                                    <label><input type="checkbox" required/> " Yes, make this version the current one"</label>
+                                    <button type="submit">"Revert to this version"</button>
+                                </ActionForm>
+                            })}
+                        </section>
+                    }
                 }))
             })
         };
         let diff_view = move || {
             Suspend::new(async move {
                 let (from, to, result) = diff.await?;
-                Some(loaded(result, move |changes| view! {
-                    <section id="diff" aria-labelledby="diff-heading">
-                        <h2 id="diff-heading">{if from == 0 { format!("Version #{to} against nothing") } else { format!("Version #{from} → #{to}") }}</h2>
-                        <DiffTable changes=changes/>
-                    </section>
+                Some(loaded(result, move |changes| {
+                    view! {
+                        <section id="diff" aria-labelledby="diff-heading">
+                            <h2 id="diff-heading">{if from == 0 { format!("Version #{to} against nothing") } else { format!("Version #{from} → #{to}") }}</h2>
+                            <DiffTable changes=changes/>
+                        </section>
+                    }
                 }))
             })
         };
@@ -120,8 +132,8 @@ pub fn HistoryPage() -> impl IntoView {
             </nav>
             <h1>{format!("History of {cfg}")}</h1>
             {move || failure(revert.value().get())}
-            {version_view}
-            {diff_view}
+            <Suspense fallback=|| ()>{version_view}</Suspense>
+            <Suspense fallback=|| ()>{diff_view}</Suspense>
             {compare}
             <table id="versions">
                 <thead><tr><th>"Version"</th><th>"When"</th><th>"Who"</th><th>"What"</th><th>"Comment"</th><th></th></tr></thead>

@@ -7,8 +7,8 @@ use leptos_router::hooks::{use_params_map, use_query_map};
 
 use super::{encode_component, failure, loaded};
 use crate::api::configurations::{
-    ChangeSummary, ConfigurationList, CreateConfiguration, DeleteNamespace,
-    RegisterConfigurations, namespace_page,
+    ChangeSummary, ConfigurationList, CreateConfiguration, DeleteNamespace, RegisterConfigurations,
+    namespace_page,
 };
 
 /// "edited by ada, 2026-11-29 08:12 UTC", or a dash.
@@ -35,6 +35,7 @@ pub fn NamespacePage() -> impl IntoView {
     let create = ServerAction::<CreateConfiguration>::new();
     let register = ServerAction::<RegisterConfigurations>::new();
     let delete = ServerAction::<DeleteNamespace>::new();
+    let me = Resource::new(|| (), |_| crate::api::auth::who_am_i());
     let list = Resource::new(
         move || (namespace(), filter(), page(), register.version().get()),
         |(namespace, filter, page, _)| namespace_page(namespace, filter, page),
@@ -137,7 +138,7 @@ pub fn NamespacePage() -> impl IntoView {
         </Transition>
         <Suspense fallback=|| ()>
             {move || Suspend::new(async move {
-                let admin = matches!(crate::api::auth::who_am_i().await, Ok(Some(user)) if user.role == "admin");
+                let admin = matches!(me.await, Ok(Some(user)) if user.role == "admin");
                 admin.then(|| view! {
                     <details class="danger">
                         <summary>"Delete this namespace"</summary>

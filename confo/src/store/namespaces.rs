@@ -52,7 +52,10 @@ impl Store {
         &self,
         namespaces: &[NamespaceName],
     ) -> Result<Vec<Vec<String>>> {
-        let keys: Vec<String> = namespaces.iter().map(|n| self.layout.namespace(n)).collect();
+        let keys: Vec<String> = namespaces
+            .iter()
+            .map(|n| self.layout.namespace(n))
+            .collect();
         let mut lists = Vec::with_capacity(keys.len());
         for chunk in keys.chunks(crate::kv::MAX_TXN_OPS) {
             for read in self.kv.get_many(chunk).await? {

@@ -1,0 +1,271 @@
+import { expect, test, type Browser, type Page, type TestInfo } from '@playwright/test';
+import { execFileSync } from 'node:child_process';
+import * as path from 'node:path';
+import { PASSWORD, etcdEndpoints, etcdGet, uniqueName } from './support';
+
+/** Creates a namespace through the home page and opens it. */
+async function newNamespace(page: Page): Promise<string> {
+  const ns = uniqueName('cfgns');
+  await page.goto('/');
+  await page.getByLabel('Name').fill(ns);
+  await page.getByRole('button', { name: 'Create' }).click();
+  await expect(page.locator('#namespace-list li', { hasText: ns })).toBeVisible();
+  await page.goto(`/ns/${ns}`);
+  await expect(page.locator('#configuration-empty')).toBeVisible();
+  return ns;
+}
+
+/** Creates configuration `name` from the namespace page; the editor opens. */
+async function newConfiguration(page: Page, ns: string, name: string) {
+  await page.goto(`/ns/${ns}`);
+  const form = page.locator('#create-configuration');
+  await form.getByLabel('Name').fill(name);
+  await form.getByRole('button', { name: 'Create' }).click();
+  await expect(page).toHaveURL(new RegExp(`/ns/${ns}/${name}$`));
+  await expect(page.locator('#fields-empty')).toBeVisible();
+}
+
+/** Adds a field through the form view: review, then save. */
+async function addField(page: Page, field: string, kind: string, value: string) {
+  const form = page.locator('#add-field');
+  await form.getByLabel('Field name').fill(field);
+  await form.getByLabel('Kind of value').selectOption(kind);
+  await form.getByLabel('Value', { exact: true }).fill(value);
+  await form.getByRole('button', { name: 'Review new field' }).click();
+  const review = page.locator('#review');
+  await expect(review.locator('tbody tr')).toHaveCount(1);
+  await expect(review.locator('tbody th')).toHaveText(field);
+  await expect(review.locator('td.before')).toHaveText('(not there)');
+  await review.getByRole('button', { name: 'Save' }).click();
+  await expect(page.locator('#review')).toHaveCount(0);
+  await expect(page.locator('#fields tbody th', { hasText: field })).toHaveCount(1);
+}
+
+function stored(key: string): unknown {
+  return JSON.parse(etcdGet(key));
+}
+
+test('fields of every type through the form view, stored exactly as intended', async ({ page }) => {
+  const ns = await newNamespace(page);
+  await newConfiguration(page, ns, 'app');
+  await addField(page, 'host', 'text', 'db.local');
+  await addField(page, 'port', 'number', '5432');
+  // Typing digits into a text field keeps it text.
+  await addField(page, 'zip', 'text', '05');
+  await addField(page, 'debug', 'true/false', 'true');
+  await addField(page, 'note', 'empty', '');
+  await addField(page, 'tags', 'list', '["a", "b"]');
+  await addField(page, 'limits', 'object', '{"cpu": 2}');
+
+  // A value that is not what its kind says is refused with the reason, and nothing is written.
+  const form = page.locator('#add-field');
+  await form.getByLabel('Field name').fill('bad');
+  await form.getByLabel('Kind of value').selectOption('number');
+  await form.getByLabel('Value', { exact: true }).fill('five');
+  await form.getByRole('button', { name: 'Review new field' }).click();
+  await expect(page.locator('#review').getByRole('alert')).toContainText('not a number');
+
+  // Change a field's value in its row: review shows old and new.
+  await page.goto(`/ns/${ns}/app`);
+  const port = page.locator('#fields tbody tr', { hasText: 'port' });
+  await port.getByLabel('Value', { exact: true }).fill('6543');
+  await port.getByRole('button', { name: 'Review change' }).click();
+  await expect(page.locator('#review td.before')).toHaveText('5432');
+  await expect(page.locator('#review td.after')).toHaveText('6543');
+  await page.locator('#review').getByLabel('Comment for the history (optional)').fill('new port');
+  await page.locator('#review').getByRole('button', { name: 'Save' }).click();
+  await expect(page.locator('#review')).toHaveCount(0);
+
+  const expected = {
+    host: 'db.local',
+    port: 6543,
+    zip: '05',
+    debug: true,
+    note: null,
+    tags: ['a', 'b'],
+    limits: { cpu: 2 },
+  };
+  if (etcdEndpoints) {
+    expect(stored(`${ns}-app`)).toEqual(expected);
+    expect(stored(ns)).toEqual({ configurations: ['app'] });
+  }
+  const api = await page.request.get(`/api/configurations/get?namespace=${ns}&name=app`);
+  expect(JSON.parse((await api.json()).json)).toEqual(expected);
+
+  // Rename and remove, each reviewed.
+  const zip = page.locator('#fields tbody tr', { hasText: 'zip' });
+  await zip.getByLabel('New name for zip').fill('postcode');
+  await zip.getByRole('button', { name: 'Rename' }).click();
+  await page.locator('#review').getByRole('button', { name: 'Rename the field' }).click();
+  await expect(page.locator('#fields tbody th', { hasText: 'postcode' })).toHaveCount(1);
+  const note = page.locator('#fields tbody tr', { hasText: 'note' });
+  await note.getByRole('button', { name: 'Remove' }).click();
+  await expect(page.locator('#review td.after')).toHaveText('(removed)');
+  await page.locator('#review').getByRole('button', { name: 'Remove the field' }).click();
+  await expect(page.locator('#fields tbody th', { hasText: 'note' })).toHaveCount(0);
+  if (etcdEndpoints) {
+    const after = stored(`${ns}-app`) as Record<string, unknown>;
+    expect(Object.keys(after).sort()).toEqual(['debug', 'host', 'limits', 'port', 'postcode', 'tags']);
+    expect(after.postcode).toBe('05');
+  }
+});
+
+test('the JSON view checks as you type, reviews, and saves', async ({ page, javaScriptEnabled }) => {
+  test.skip(!javaScriptEnabled, 'the JSON view needs JavaScript');
+  const ns = await newNamespace(page);
+  await newConfiguration(page, ns, 'svc');
+  await addField(page, 'a', 'number', '1');
+  const editor = page.getByLabel('The configuration as JSON');
+  await editor.fill('{\n  "a": 1\n  "b": true\n}');
+  await expect(page.locator('#json-problem')).toContainText('Line 3');
+  await expect(page.locator('#json-review')).toBeDisabled();
+  await editor.fill('{\n  "a": 2,\n  "b": true\n}');
+  await expect(page.locator('#json-problem')).toHaveCount(0);
+  await page.locator('#json-review').click();
+  const review = page.locator('#json-review-panel');
+  await expect(review.locator('tbody tr')).toHaveCount(2);
+  await expect(review.locator('tbody tr', { hasText: 'a' }).locator('td.after')).toHaveText('2');
+  await review.locator('#json-save').click();
+  await expect(page.locator('#json-saved')).toBeVisible();
+  if (etcdEndpoints) {
+    expect(stored(`${ns}-svc`)).toEqual({ a: 2, b: true });
+  }
+});
+
+async function jsonEdit(page: Page, edit: (fields: Record<string, unknown>) => void) {
+  const editor = page.getByLabel('The configuration as JSON');
+  const fields = JSON.parse(await editor.inputValue());
+  edit(fields);
+  await editor.fill(JSON.stringify(fields, null, 2));
+  await page.locator('#json-review').click();
+  await page.locator('#json-save').click();
+}
+
+async function secondBrowser(browser: Browser, info: TestInfo): Promise<Page> {
+  const context = await browser.newContext({
+    baseURL: info.project.use.baseURL,
+    javaScriptEnabled: info.project.use.javaScriptEnabled,
+  });
+  return context.newPage();
+}
+
+test('two people edit at once: the second sees the conflict and re-applies their change', async ({ page, browser, javaScriptEnabled }, info) => {
+  test.skip(!javaScriptEnabled, 'the JSON view needs JavaScript');
+  const ns = await newNamespace(page);
+  await newConfiguration(page, ns, 'shared');
+  await addField(page, 'x', 'number', '1');
+  await addField(page, 'y', 'number', '1');
+  const other = await secondBrowser(browser, info);
+  await other.goto(`/ns/${ns}/shared`);
+  await page.goto(`/ns/${ns}/shared`);
+
+  await jsonEdit(other, (f) => { f.x = 10; });
+  await expect(other.locator('#json-saved')).toBeVisible();
+
+  await jsonEdit(page, (f) => { f.y = 20; });
+  const conflict = page.locator('#conflict');
+  await expect(conflict).toContainText('Someone else saved');
+  await expect(conflict).toContainText('Nothing of yours was written');
+  if (etcdEndpoints) {
+    expect(stored(`${ns}-shared`)).toEqual({ x: 10, y: 1 });
+  }
+  await conflict.locator('#conflict-reapply').click();
+  const review = page.locator('#json-review-panel');
+  await expect(review.locator('tbody tr')).toHaveCount(1);
+  await expect(review.locator('tbody th')).toHaveText('y');
+  await review.locator('#json-save').click();
+  await expect(page.locator('#json-saved')).toBeVisible();
+  const api = await page.request.get(`/api/configurations/get?namespace=${ns}&name=shared`);
+  expect(JSON.parse((await api.json()).json)).toEqual({ x: 10, y: 20 });
+  await other.context().close();
+});
+
+test('history shows what changed and reverts to an earlier version', async ({ page }) => {
+  const ns = await newNamespace(page);
+  await newConfiguration(page, ns, 'hist');
+  await addField(page, 'level', 'text', 'info');
+  const row = page.locator('#fields tbody tr', { hasText: 'level' });
+  await row.getByLabel('Value', { exact: true }).fill('debug');
+  await row.getByRole('button', { name: 'Review change' }).click();
+  await page.locator('#review').getByRole('button', { name: 'Save' }).click();
+  await expect(page.locator('#review')).toHaveCount(0);
+
+  await page.getByRole('link', { name: 'History' }).click();
+  const versions = page.locator('#versions tbody tr');
+  await expect(versions).toHaveCount(3);
+  await versions.first().getByRole('link', { name: 'What changed' }).click();
+  await expect(page.locator('#diff td.before')).toHaveText('"info"');
+  await expect(page.locator('#diff td.after')).toHaveText('"debug"');
+
+  // The version with "info", second newest, viewed and reverted to.
+  await versions.nth(1).getByRole('link').first().click();
+  await expect(page.locator('#version-json')).toContainText('"info"');
+  await page.locator('#revert').getByLabel('Yes, make this version the current one').check();
+  await page.locator('#revert').getByRole('button', { name: 'Revert to this version' }).click();
+  await expect(page.locator('#versions tbody tr')).toHaveCount(4);
+  await expect(page.locator('#versions tbody tr').first()).toContainText('reverted');
+  const api = await page.request.get(`/api/configurations/get?namespace=${ns}&name=hist`);
+  expect(JSON.parse((await api.json()).json)).toEqual({ level: 'info' });
+});
+
+test.describe('roles', () => {
+  test.skip(!etcdEndpoints, 'accounts are made with the CLI, which shares the store through etcd');
+  const binary = path.resolve(__dirname, '..', '..', 'target', 'release', 'confo');
+  const addUser = (role: string, name: string) =>
+    execFileSync(binary, ['user', 'add', '--role', role, name, '--etcd-endpoints', etcdEndpoints], {
+      input: `${PASSWORD}\n`,
+      env: { ...process.env, RUST_LOG: 'warn' },
+    });
+
+  test('a viewer sees no edit control; an editor cannot touch a namespace not granted', async ({ page, browser }, info) => {
+    const ns = await newNamespace(page);
+    await newConfiguration(page, ns, 'ro');
+    await addField(page, 'k', 'text', 'v');
+    const viewer = uniqueName('viewer');
+    addUser('viewer', viewer);
+    const person = await secondBrowser(browser, info);
+    await person.context().clearCookies();
+    await person.goto('/login');
+    await person.getByLabel('Name').fill(viewer);
+    await person.getByLabel('Password').fill(PASSWORD);
+    await person.getByRole('button', { name: 'Sign in' }).click();
+    await expect(person.locator('#signed-in-as')).toHaveText(viewer);
+    await person.goto(`/ns/${ns}/ro`);
+    await expect(person.locator('#fields tbody th')).toHaveText('k');
+    await expect(person.getByRole('button', { name: 'Review change' })).toHaveCount(0);
+    await expect(person.locator('#add-field')).toHaveCount(0);
+    await expect(person.locator('#json-read-only')).toContainText('"k"');
+    const forged = await person.request.post('/api/configurations/set-field', {
+      form: { namespace: ns, name: 'ro', revision: '0', field: 'k', kind: 'text', value: 'forged', comment: '' },
+    });
+    expect(forged.status()).toBe(403);
+
+    // An editor granted another namespace only.
+    const editor = uniqueName('editor');
+    addUser('editor', editor);
+    await page.goto(`/users/${editor}`);
+    const roles = page.locator('#update-user');
+    await roles.getByLabel('Only these').check();
+    await roles.getByLabel('Namespaces, separated by commas').fill('somewhere_else');
+    await roles.getByRole('button', { name: 'Save role and namespaces' }).click();
+    await expect(page.locator('#user-summary')).toContainText('somewhere_else');
+    await person.context().clearCookies();
+    await person.goto('/login');
+    await person.getByLabel('Name').fill(editor);
+    await person.getByLabel('Password').fill(PASSWORD);
+    await person.getByRole('button', { name: 'Sign in' }).click();
+    await expect(person.locator('#signed-in-as')).toHaveText(editor);
+    await person.goto(`/ns/${ns}/ro`);
+    await expect(person.getByRole('alert')).toContainText('may not do this');
+    await person.goto('/');
+    await expect(person.locator('#namespace-list li', { hasText: ns })).toHaveCount(0);
+    const refused = await person.request.post('/api/configurations/set-field', {
+      form: { namespace: ns, name: 'ro', revision: '0', field: 'k', kind: 'text', value: 'forged', comment: '' },
+    });
+    expect(refused.status()).toBe(403);
+    if (etcdEndpoints) {
+      expect(stored(`${ns}-ro`)).toEqual({ k: 'v' });
+    }
+    await person.context().close();
+  });
+});
