@@ -52,6 +52,7 @@ contract!(
     role_changes_are_audited_and_keep_an_administrator,
     sign_in_failures_are_counted_in_the_store,
     latest_versions_name_the_newest_change_of_each_configuration,
+    the_overview_reads_counts_and_last_changes_of_namespaces,
 );
 
 async fn absent_key_reads_as_none(b: Backend) {
@@ -1537,4 +1538,42 @@ async fn latest_versions_name_the_newest_change_of_each_configuration(b: Backend
         ]
     );
     assert!(latest[1].as_ref().unwrap().seq > latest[3].as_ref().unwrap().seq);
+}
+
+async fn the_overview_reads_counts_and_last_changes_of_namespaces(b: Backend) {
+    let store = with_namespace(&b, "alpha").await;
+    store
+        .create_namespace(&ns("beta"), &change())
+        .await
+        .unwrap();
+    store
+        .create_namespace(&ns("gamma"), &change())
+        .await
+        .unwrap();
+    create_empty(&store, "alpha", "a", 3).await;
+    create_empty(&store, "beta", "b", 1).await;
+    let counts = store
+        .registered_configurations(&[ns("alpha"), ns("beta"), ns("gamma"), ns("missing")])
+        .await
+        .unwrap();
+    assert_eq!(counts, [vec!["a0", "a1", "a2"], vec!["b0"], vec![], vec![]]);
+
+    let names = ["alpha", "beta", "gamma", "missing"].map(String::from);
+    let latest = store.latest_by_namespace(&names, 1000).await.unwrap();
+    let summary: Vec<Option<(Action, Option<String>)>> = latest
+        .iter()
+        .map(|e| e.as_ref().map(|e| (e.action, e.configuration.clone())))
+        .collect();
+    assert_eq!(
+        summary,
+        [
+            Some((Action::ConfigurationCreate, Some("a2".into()))),
+            Some((Action::ConfigurationCreate, Some("b0".into()))),
+            Some((Action::NamespaceCreate, None)),
+            None,
+        ]
+    );
+    // The scan stops at its depth: only the newest entry is read.
+    let shallow = store.latest_by_namespace(&names, 1).await.unwrap();
+    assert!(shallow[1].is_some() && shallow[0].is_none(), "{shallow:?}");
 }

@@ -48,6 +48,9 @@ fn session_layer(store: &Store, settings: &SessionSettings) -> SessionManagerLay
         .with_expiry(Expiry::OnInactivity(idle))
 }
 
+/// The largest request body read: etcd's request limit and room for form encoding.
+const MAX_BODY_BYTES: usize = 4 * 1024 * 1024;
+
 /// Builds the whole application, so that tests can drive it without a socket.
 pub fn router(state: AppState) -> Router {
     let routes = generate_route_list(App);
@@ -77,6 +80,12 @@ pub fn router(state: AppState) -> Router {
             _,
         >(context, shell))
         .layer(sessions)
+        // Bodies a little over etcd's request limit get through, so that the store can say what
+        // is too large; far larger ones are refused with 413 before they are read.
+        .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(tower_http::limit::RequestBodyLimitLayer::new(
+            MAX_BODY_BYTES,
+        ))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             client_address,

@@ -160,6 +160,7 @@ impl Store {
         };
         let mut scanned = 0;
         while scanned < max_scan && found.iter().any(Option::is_none) {
+            query.limit = Some(BATCH.min(max_scan - scanned));
             let page = self.audit(&query).await?;
             scanned += page.entries.len();
             for entry in page.entries {

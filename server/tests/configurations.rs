@@ -1,0 +1,273 @@
+//! The configuration server functions through the router: the guard on each (function × role ×
+//! namespace granted), refused calls writing nothing, and bad input explained.
+
+mod common;
+
+use axum::http::StatusCode;
+use common::{TestApp, done};
+use confo::users::{Grants, Role};
+use serde_json::json;
+
+async fn app_with_data() -> TestApp {
+    let app = TestApp::anonymous().await;
+    let change = confo::Change::by(confo::Actor::system());
+    for ns in ["shop", "other"] {
+        let name = confo::NamespaceName::new(ns).unwrap();
+        app.store.create_namespace(&name, &change).await.unwrap();
+        let fields = json!({"limit": 5}).as_object().unwrap().clone();
+        app.store
+            .create_configuration(
+                &name,
+                &confo::ConfigurationName::new("app").unwrap(),
+                fields,
+                &change,
+            )
+            .await
+            .unwrap();
+    }
+    app.add_user("ada", Role::Admin).await;
+    app.add_user("vera", Role::Viewer).await;
+    app.add_user("eddie", Role::Editor).await;
+    app.add_user("shopkeeper", Role::Editor).await;
+    app.store
+        .update_user(
+            "shopkeeper",
+            Role::Editor,
+            Grants::Namespaces(vec!["shop".into()]),
+            &change,
+        )
+        .await
+        .unwrap();
+    app
+}
+
+async fn revision(app: &TestApp, ns: &str) -> i64 {
+    app.store
+        .get_configuration(
+            &confo::NamespaceName::new(ns).unwrap(),
+            &confo::ConfigurationName::new("app").unwrap(),
+        )
+        .await
+        .unwrap()
+        .revision
+}
+
+#[tokio::test]
+async fn every_configuration_function_checks_role_and_namespace_first() {
+    let mut app = app_with_data().await;
+    // (who, namespace, may read, may edit)
+    let cases = [
+        (None, "shop", false, false),
+        (Some("vera"), "shop", true, false),
+        (Some("shopkeeper"), "shop", true, true),
+        (Some("shopkeeper"), "other", false, false),
+        (Some("eddie"), "other", true, true),
+        (Some("ada"), "other", true, true),
+    ];
+    for (who, ns, read, edit) in cases {
+        match who {
+            Some(name) => app.sign_in(name).await,
+            None => app.cookie = None,
+        }
+        let refused = if who.is_none() {
+            StatusCode::UNAUTHORIZED
+        } else {
+            StatusCode::FORBIDDEN
+        };
+        for (path, query) in [
+            (
+                "configurations/list",
+                format!("namespace={ns}&filter=&page=1"),
+            ),
+            ("configurations/get", format!("namespace={ns}&name=app")),
+            ("configurations/history", format!("namespace={ns}&name=app")),
+            (
+                "configurations/diff",
+                format!("namespace={ns}&name=app&from=0&to=1"),
+            ),
+        ] {
+            let (status, body) = app.get(&format!("/api/{path}?{query}")).await;
+            if read {
+                assert!(
+                    status != refused && status != StatusCode::UNAUTHORIZED,
+                    "{who:?} {ns} {path}: {status} {body}"
+                );
+            } else {
+                assert_eq!(status, refused, "{who:?} {ns} {path}: {body}");
+            }
+        }
+        let rev = revision(&app, ns).await.to_string();
+        let writes: [(&str, Vec<(&str, &str)>); 5] = [
+            (
+                "configurations/set-field",
+                vec![
+                    ("namespace", ns),
+                    ("name", "app"),
+                    ("revision", &rev),
+                    ("field", "limit"),
+                    ("kind", "number"),
+                    ("value", "6"),
+                    ("comment", ""),
+                ],
+            ),
+            (
+                "configurations/rename-field",
+                vec![
+                    ("namespace", ns),
+                    ("name", "app"),
+                    ("revision", &rev),
+                    ("field", "nothing"),
+                    ("new_name", "x"),
+                ],
+            ),
+            (
+                "configurations/save",
+                vec![
+                    ("namespace", ns),
+                    ("name", "app"),
+                    ("revision", &rev),
+                    ("json", "{\"limit\": 7}"),
+                    ("comment", ""),
+                ],
+            ),
+            (
+                "configurations/create",
+                vec![("namespace", ns), ("name", "new")],
+            ),
+            (
+                "configurations/delete",
+                vec![("namespace", ns), ("name", "new"), ("confirm", "new")],
+            ),
+        ];
+        for (path, form) in writes {
+            let before = app.store.kv().revision().await.unwrap();
+            let (status, body) = app.post(path, &form).await;
+            if edit {
+                assert!(
+                    status != refused && status != StatusCode::UNAUTHORIZED,
+                    "{who:?} {ns} {path}: {status} {body}"
+                );
+            } else {
+                assert_eq!(status, refused, "{who:?} {ns} {path}: {body}");
+                assert_eq!(
+                    app.store.kv().revision().await.unwrap(),
+                    before,
+                    "{who:?} {path} wrote"
+                );
+            }
+        }
+    }
+    // Namespaces not granted are not listed.
+    app.sign_in("shopkeeper").await;
+    let (_, body) = app.get("/api/namespaces/overview").await;
+    let listed: Vec<serde_json::Value> = serde_json::from_str(&body).unwrap();
+    assert_eq!(
+        listed
+            .iter()
+            .map(|n| n["name"].as_str().unwrap())
+            .collect::<Vec<_>>(),
+        ["shop"]
+    );
+}
+
+#[tokio::test]
+async fn bad_input_is_explained_and_a_stale_revision_is_a_conflict() {
+    let mut app = app_with_data().await;
+    app.sign_in("eddie").await;
+    let rev = revision(&app, "shop").await.to_string();
+    let before = app.store.kv().revision().await.unwrap();
+    for (json_text, needle) in [
+        ("{\"a\": 1,\n \"b\": }", "line 2"),
+        ("[1, 2]", "must be an object"),
+        ("{\"\": 1}", "field name"),
+    ] {
+        let (status, body) = app
+            .post(
+                "configurations/save",
+                &[
+                    ("namespace", "shop"),
+                    ("name", "app"),
+                    ("revision", &rev),
+                    ("json", json_text),
+                    ("comment", ""),
+                ],
+            )
+            .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+        assert!(body.to_lowercase().contains(needle), "{json_text}: {body}");
+    }
+    let (status, body) = app
+        .post(
+            "configurations/set-field",
+            &[
+                ("namespace", "shop"),
+                ("name", "app"),
+                ("revision", &rev),
+                ("field", "limit"),
+                ("kind", "number"),
+                ("value", "five"),
+                ("comment", ""),
+            ],
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert!(body.contains("not a number"), "{body}");
+    let huge = format!("{{\"blob\": \"{}\"}}", "x".repeat(2 * 1024 * 1024));
+    let (status, body) = app
+        .post(
+            "configurations/save",
+            &[
+                ("namespace", "shop"),
+                ("name", "app"),
+                ("revision", &rev),
+                ("json", &huge),
+                ("comment", ""),
+            ],
+        )
+        .await;
+    assert_eq!(
+        status,
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "{}",
+        &body[..body.len().min(300)]
+    );
+    assert_eq!(
+        app.store.kv().revision().await.unwrap(),
+        before,
+        "bad input wrote"
+    );
+
+    // Someone else saves; the stale revision is refused as a conflict, nothing overwritten.
+    let (status, _) = app
+        .post(
+            "configurations/set-field",
+            &[
+                ("namespace", "shop"),
+                ("name", "app"),
+                ("revision", &rev),
+                ("field", "limit"),
+                ("kind", "number"),
+                ("value", "6"),
+                ("comment", ""),
+            ],
+        )
+        .await;
+    assert!(done(status));
+    let (status, body) = app
+        .post(
+            "configurations/save",
+            &[
+                ("namespace", "shop"),
+                ("name", "app"),
+                ("revision", &rev),
+                ("json", "{\"limit\": 7}"),
+                ("comment", ""),
+            ],
+        )
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    let shop = confo::NamespaceName::new("shop").unwrap();
+    let app_name = confo::ConfigurationName::new("app").unwrap();
+    let now = app.store.get_configuration(&shop, &app_name).await.unwrap();
+    assert_eq!(now.fields["limit"], json!(6));
+}
