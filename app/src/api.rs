@@ -2,8 +2,10 @@
 //! maps storage errors through [`crate::error::AppError`].
 
 pub mod account;
+pub mod audit;
 pub mod auth;
 pub mod configurations;
+pub mod live;
 pub mod namespaces;
 pub mod users;
 

@@ -36,6 +36,8 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
+    #[cfg(feature = "hydrate")]
+    keyboard_shortcuts();
     view! {
         <Stylesheet id="leptos" href="/pkg/confo.css"/>
         <Title text="Confo"/>
@@ -56,6 +58,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("account") view=pages::AccountPage ssr=SsrMode::Async/>
                     <Route path=path!("users") view=pages::UsersPage ssr=SsrMode::Async/>
                     <Route path=path!("users/:name") view=pages::UserPage ssr=SsrMode::Async/>
+                    <Route path=path!("audit") view=pages::AuditPage ssr=SsrMode::Async/>
                     <Route path=path!("ns/:ns") view=pages::NamespacePage ssr=SsrMode::Async/>
                     <Route path=path!("ns/:ns/:cfg") view=pages::ConfigurationPage ssr=SsrMode::Async/>
                     <Route path=path!("ns/:ns/:cfg/history") view=pages::HistoryPage ssr=SsrMode::Async/>
@@ -63,6 +66,39 @@ pub fn App() -> impl IntoView {
             </main>
         </Router>
     }
+}
+
+/// `/` focuses the page's filter; Ctrl+S (Cmd+S) saves from the JSON view, review first.
+#[cfg(feature = "hydrate")]
+fn keyboard_shortcuts() {
+    use leptos::wasm_bindgen::JsCast;
+    let element = |selector: &str| {
+        document()
+            .query_selector(selector)
+            .ok()
+            .flatten()
+            .and_then(|e| e.dyn_into::<leptos::web_sys::HtmlElement>().ok())
+    };
+    let handle = window_event_listener(leptos::ev::keydown, move |event| {
+        let typing = event
+            .target()
+            .and_then(|t| t.dyn_into::<leptos::web_sys::Element>().ok())
+            .is_some_and(|e| matches!(e.tag_name().as_str(), "INPUT" | "TEXTAREA" | "SELECT"));
+        if event.key() == "/" && !typing {
+            if let Some(filter) = element("input[type=search]") {
+                event.prevent_default();
+                let _ = filter.focus();
+            }
+        } else if (event.ctrl_key() || event.meta_key()) && event.key() == "s" {
+            // Save only what was reviewed: the first press opens the review.
+            if let Some(button) = element("#json-save").or_else(|| element("#json-review")) {
+                event.prevent_default();
+                button.click();
+            }
+        }
+    });
+    // For the life of the page.
+    std::mem::forget(handle);
 }
 
 /// The browser's entry point: attaches the application to the server-rendered page.

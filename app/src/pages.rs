@@ -1,14 +1,17 @@
 //! The dashboard's pages.
 
 mod account;
+mod audit;
 mod auth;
 mod configuration;
 mod history;
 mod home;
+mod live;
 mod namespace;
 mod users;
 
 pub use account::{AccountPage, InvitationPage};
+pub use audit::AuditPage;
 pub use auth::{SetUpPage, SignInPage};
 pub use configuration::ConfigurationPage;
 pub use history::HistoryPage;
@@ -94,6 +97,7 @@ pub fn Account() -> impl IntoView {
                 match me.await {
                     Ok(Some(user)) => view! {
                         <span class="account">
+                            <a href="/audit">"Audit log"</a> " · "
                             {(user.role == "admin").then(|| view! { <a href="/users">"Users"</a> " · " })}
                             <a href="/account" id="signed-in-as">{user.name}</a>
                             " (" {user.role} ") "

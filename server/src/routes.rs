@@ -59,12 +59,14 @@ pub fn router(state: AppState) -> Router {
     let setup_token = state.setup_token.clone().map(app::api::ssr::SetupToken);
     let settings = state.sessions.clone();
     let throttle = std::sync::Arc::new(app::api::ssr::AddressThrottle::default());
+    let hub = app::api::live::ssr::Hub::start(state.store.clone());
     let sessions = session_layer(&state.store, &state.sessions);
     // What every server function and page may ask for.
     let context = move || {
         provide_context(store.clone());
         provide_context(settings.clone());
         provide_context(throttle.clone());
+        provide_context(hub.clone());
         if let Some(token) = &setup_token {
             provide_context(token.clone());
         }

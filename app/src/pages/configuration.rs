@@ -7,6 +7,7 @@ use leptos::form::ActionForm;
 use leptos::prelude::*;
 use leptos_router::hooks::{use_params_map, use_query_map};
 
+use super::live::Live;
 use super::{failure, loaded};
 use crate::api::configurations::{
     ConfigurationView, ConflictView, CreateConfiguration, DeleteConfiguration, DeleteField,
@@ -92,6 +93,24 @@ pub fn ConfigurationPage() -> impl IntoView {
     let reload = RwSignal::new(0u32);
     // Set when the JSON view saved; the editor is then loaded again with the new revision.
     let saved = RwSignal::new(false);
+    // The JSON view holds changes not saved yet.
+    let dirty = RwSignal::new(false);
+    // Who changed the configuration elsewhere since it was loaded, while the user was editing.
+    let changed_elsewhere = RwSignal::new(None::<String>);
+    let on_change = Callback::new(move |who: String| {
+        if dirty.get_untracked() {
+            changed_elsewhere.set(Some(who));
+        } else {
+            changed_elsewhere.set(None);
+            reload.update(|n| *n += 1);
+        }
+    });
+    #[cfg(feature = "hydrate")]
+    let _unload = window_event_listener(leptos::ev::beforeunload, move |event| {
+        if dirty.get_untracked() {
+            event.prevent_default();
+        }
+    });
     let configuration = Resource::new(
         move || {
             (
@@ -257,7 +276,7 @@ pub fn ConfigurationPage() -> impl IntoView {
             let (ns2, cfg2) = (ns.clone(), cfg.clone());
             let (ns3, cfg3) = (ns.clone(), cfg.clone());
             view! {
-                <JsonEditor namespace=ns.clone() name=cfg.clone() json=json.clone() revision=revision seq=seq reload=reload saved=saved/>
+                <JsonEditor namespace=ns.clone() name=cfg.clone() json=json.clone() revision=revision seq=seq reload=reload saved=saved dirty=dirty/>
                 <h2>"Duplicate"</h2>
                 <ActionForm action=duplicate attr:class="stacked" attr:id="duplicate">
                     <input type="hidden" name="namespace" value=ns3/>
@@ -321,6 +340,12 @@ pub fn ConfigurationPage() -> impl IntoView {
         }
     };
     view! {
+        <Live namespace=namespace() configuration=name() on_change=on_change/>
+        {move || changed_elsewhere.get().map(|who| view! {
+            <p class="notice" role="alert" id="changed-elsewhere">
+                {format!("{who} changed this configuration while you were editing. Your changes are kept; when you save, you will see both and choose.")}
+            </p>
+        })}
         <Transition fallback=|| view! { <p>"Loading…"</p> }>
             {move || Suspend::new(async move { loaded(configuration.await, body) })}
         </Transition>
@@ -345,6 +370,7 @@ fn JsonEditor(
     seq: u64,
     reload: RwSignal<u32>,
     saved: RwSignal<bool>,
+    dirty: RwSignal<bool>,
 ) -> impl IntoView {
     let text = RwSignal::new(json.clone());
     let json_loaded = json.clone();
@@ -383,9 +409,11 @@ fn JsonEditor(
             reload.update(|n| *n += 1);
         }
     });
-    // Any new edit makes the "saved" notice stale.
+    // Any new edit makes the "saved" notice stale, and is not to be lost by accident.
     Effect::new(move || {
-        if text.get() != json_loaded {
+        let changed = text.get() != json_loaded;
+        dirty.set(changed);
+        if changed {
             saved.set(false);
         }
     });

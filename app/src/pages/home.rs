@@ -11,13 +11,18 @@ use crate::api::namespaces::CreateNamespace;
 #[component]
 pub fn Home() -> impl IntoView {
     let create = ServerAction::<CreateNamespace>::new();
-    let namespaces = Resource::new(move || create.version().get(), |_| namespaces_overview());
+    let changes = RwSignal::new(0u32);
+    let namespaces = Resource::new(
+        move || (create.version().get(), changes.get()),
+        |_| namespaces_overview(),
+    );
     let filter = RwSignal::new(String::new());
     // Only administrators are offered the form; the server refuses everyone else anyway.
     let me = Resource::new(|| (), |_| who_am_i());
 
     view! {
         <h1>"Namespaces"</h1>
+        <super::live::Live namespace="" configuration="" on_change=Callback::new(move |_| changes.update(|n| *n += 1))/>
         <p class="hint">
             "A namespace groups the configurations of one team, service or environment."
         </p>

@@ -36,9 +36,18 @@ pub fn NamespacePage() -> impl IntoView {
     let register = ServerAction::<RegisterConfigurations>::new();
     let delete = ServerAction::<DeleteNamespace>::new();
     let me = Resource::new(|| (), |_| crate::api::auth::who_am_i());
+    let changes = RwSignal::new(0u32);
     let list = Resource::new(
-        move || (namespace(), filter(), page(), register.version().get()),
-        |(namespace, filter, page, _)| namespace_page(namespace, filter, page),
+        move || {
+            (
+                namespace(),
+                filter(),
+                page(),
+                register.version().get(),
+                changes.get(),
+            )
+        },
+        |(namespace, filter, page, ..)| namespace_page(namespace, filter, page),
     );
     let body = move |list: ConfigurationList| {
         let ns = list.namespace.clone();
@@ -133,6 +142,7 @@ pub fn NamespacePage() -> impl IntoView {
         }
     };
     view! {
+        <super::live::Live namespace=namespace() configuration="" on_change=Callback::new(move |_| changes.update(|n| *n += 1))/>
         <Transition fallback=|| view! { <p>"Loading…"</p> }>
             {move || Suspend::new(async move { loaded(list.await, body) })}
         </Transition>

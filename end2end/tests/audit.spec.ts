@@ -1,0 +1,86 @@
+import { expect, test } from '@playwright/test';
+import { execFileSync } from 'node:child_process';
+import { etcdEndpoints, uniqueName } from './support';
+
+/** A namespace with one configuration that has had two field changes, made through the API. */
+async function someHistory(request: import('@playwright/test').APIRequestContext) {
+  const ns = uniqueName('aud');
+  expect((await request.post('/api/namespaces/create', { form: { name: ns } })).ok()).toBeTruthy();
+  expect((await request.post('/api/configurations/create', { form: { namespace: ns, name: 'svc' } })).status()).toBeLessThan(400);
+  for (const value of ['1', '2']) {
+    const current = await (await request.get(`/api/configurations/get?namespace=${ns}&name=svc`)).json();
+    const saved = await request.post('/api/configurations/set-field', {
+      form: { namespace: ns, name: 'svc', revision: String(current.revision), field: 'n', kind: 'number', value, comment: `n=${value}` },
+    });
+    expect(saved.status()).toBeLessThan(400);
+  }
+  return ns;
+}
+
+test('the audit log filters, links to diffs, exports and verifies', async ({ page }) => {
+  const ns = await someHistory(page.request);
+  await page.goto('/audit');
+  await expect(page.locator('#chain')).toContainText('verifies');
+  await expect(page.locator('figure.chart svg rect')).toHaveCount(30);
+  await page.locator('#audit-filter').getByLabel('Namespace', { exact: true }).fill(ns);
+  await page.locator('#audit-filter').getByLabel('Action').selectOption('field.set');
+  await page.locator('#audit-filter').getByRole('button', { name: 'Filter' }).click();
+  const rows = page.locator('#audit tbody tr');
+  await expect(rows).toHaveCount(2);
+  await expect(rows.first()).toContainText('n=2');
+  await expect(rows.nth(1)).toContainText('n=1');
+
+  // Each entry links to its diff.
+  await rows.first().getByRole('link', { name: 'Diff' }).click();
+  await expect(page.locator('#diff td.before')).toHaveText('1');
+  await expect(page.locator('#diff td.after')).toHaveText('2');
+
+  // Export of the filtered view.
+  await page.goBack();
+  const csvHref = await page.locator('#export-csv').getAttribute('href');
+  const csv = await page.request.get(csvHref!);
+  expect(csv.headers()['content-type']).toContain('text/csv');
+  expect(csv.headers()['content-disposition']).toContain('attachment');
+  const lines = (await csv.text()).trim().split('\n');
+  expect(lines[0]).toBe('seq,time,who,action,namespace,configuration,field,user,comment');
+  expect(lines.slice(1).map((l) => l.split(',')[8])).toEqual(['"n=2"', '"n=1"']);
+  const jsonl = await page.request.get((await page.locator('#export-jsonl').getAttribute('href'))!);
+  const entries = (await jsonl.text()).trim().split('\n').map((l) => JSON.parse(l));
+  expect(entries.map((e) => [e.action, e.namespace, e.comment])).toEqual([
+    ['field.set', ns, 'n=2'],
+    ['field.set', ns, 'n=1'],
+  ]);
+  expect(entries[0].hash).toMatch(/^[0-9a-f]{64}$/);
+});
+
+test('a change made with etcdctl appears on the open page without reload', async ({ page, javaScriptEnabled }) => {
+  test.skip(!javaScriptEnabled || !etcdEndpoints, 'live updates need JavaScript and etcd');
+  const ns = await someHistory(page.request);
+  await page.goto(`/ns/${ns}/svc`);
+  await expect(page.locator('#live-status')).toHaveText('Live updates: on');
+  await expect(page.locator('#fields tbody tr', { hasText: 'n' }).getByLabel('Value', { exact: true })).toHaveValue('2');
+  const started = Date.now();
+  execFileSync('etcdctl', ['--endpoints', etcdEndpoints, 'put', `${ns}-svc`, '{"n": 3, "from_outside": true}'], {
+    env: { ...process.env, ETCDCTL_API: '3' },
+  });
+  await expect(page.locator('#fields tbody th', { hasText: 'from_outside' })).toBeVisible();
+  console.log(`etcdctl put to visible in the browser: ${Date.now() - started} ms`);
+  await expect(page.locator('#fields tbody tr', { hasText: /^n/ }).first().getByLabel('Value', { exact: true })).toHaveValue('3');
+
+  // While editing, the person is told instead of losing their edit.
+  const editor = page.getByLabel('The configuration as JSON');
+  await editor.fill('{"n": 4, "from_outside": true}');
+  execFileSync('etcdctl', ['--endpoints', etcdEndpoints, 'put', `${ns}-svc`, '{"n": 5, "from_outside": true}'], {
+    env: { ...process.env, ETCDCTL_API: '3' },
+  });
+  await expect(page.locator('#changed-elsewhere')).toContainText('another tool changed this configuration');
+  await expect(editor).toHaveValue('{"n": 4, "from_outside": true}');
+});
+
+test('the slash key focuses the filter', async ({ page, javaScriptEnabled }) => {
+  test.skip(!javaScriptEnabled, 'needs JavaScript');
+  await page.goto('/');
+  await expect(page.locator('#live-status')).toHaveText('Live updates: on');
+  await page.keyboard.press('/');
+  await expect(page.getByLabel('Filter')).toBeFocused();
+});
