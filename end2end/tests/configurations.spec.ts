@@ -159,10 +159,17 @@ test('two people edit at once: the second sees the conflict and re-applies their
   await other.goto(`/ns/${ns}/shared`);
   await page.goto(`/ns/${ns}/shared`);
 
+  // This person starts editing; the other saves first.
+  const editor = page.getByLabel('The configuration as JSON');
+  const mine = JSON.parse(await editor.inputValue());
+  mine.y = 20;
+  await editor.fill(JSON.stringify(mine, null, 2));
   await jsonEdit(other, (f) => { f.x = 10; });
   await expect(other.locator('#json-saved')).toBeVisible();
-
-  await jsonEdit(page, (f) => { f.y = 20; });
+  // Told at once, and the edit is kept.
+  await expect(page.locator('#changed-elsewhere')).toContainText('changed this configuration while you were editing');
+  await page.locator('#json-review').click();
+  await page.locator('#json-save').click();
   const conflict = page.locator('#conflict');
   await expect(conflict).toContainText('Someone else saved');
   await expect(conflict).toContainText('Nothing of yours was written');

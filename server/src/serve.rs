@@ -93,6 +93,8 @@ pub async fn shutdown_signal() {
         () = terminate => {},
     }
     tracing::info!("shutting down");
+    // Live pages hold their response open; end them so that the server can stop.
+    app::api::live::ssr::end_all();
 }
 
 /// While no user exists, the token of the one-time set-up link (given, or random), printed in

@@ -45,6 +45,20 @@ pub mod ssr {
         }
     }
 
+    /// Set once the server is shutting down: every live stream then ends, so that the requests
+    /// under way can finish.
+    static CLOSING: std::sync::LazyLock<tokio::sync::watch::Sender<bool>> =
+        std::sync::LazyLock::new(|| tokio::sync::watch::channel(false).0);
+
+    /// Ends every live stream of this process (at shutdown); pages reconnect to another server.
+    pub fn end_all() {
+        CLOSING.send_replace(true);
+    }
+
+    pub fn closing() -> tokio::sync::watch::Receiver<bool> {
+        CLOSING.subscribe()
+    }
+
     /// Whether a change to `target` shows on the page for `namespace` (empty: the overview)
     /// and `configuration` (empty: the whole namespace), for a user with `grants`.
     pub fn shows(
@@ -90,39 +104,46 @@ pub async fn live_updates(
     let hub = use_context::<ssr::Hub>().ok_or_else(|| reject(AppError::Internal))?;
     let receiver = hub.subscribe();
     let heartbeat = tokio::time::interval(std::time::Duration::from_secs(15));
-    let state = (receiver, heartbeat, true);
-    let stream = futures::stream::unfold(state, move |(mut receiver, mut heartbeat, first)| {
-        let (namespace, configuration, grants) = (
-            namespace.clone(),
-            configuration.clone(),
-            user.grants.clone(),
-        );
-        async move {
-            if first {
-                heartbeat.reset();
-                return Some((Ok("ready\n".to_owned()), (receiver, heartbeat, false)));
-            }
-            loop {
-                let line = tokio::select! {
-                    _ = heartbeat.tick() => "ping\n".to_owned(),
-                    event = receiver.recv() => match event {
-                        Ok(WatchEvent::Changed { targets, actor, .. }) => {
-                            if !targets
-                                .iter()
-                                .any(|t| ssr::shows(t, &namespace, &configuration, &grants))
-                            {
-                                continue;
+    let state = (receiver, heartbeat, true, ssr::closing());
+    let stream = futures::stream::unfold(
+        state,
+        move |(mut receiver, mut heartbeat, first, mut closing)| {
+            let (namespace, configuration, grants) = (
+                namespace.clone(),
+                configuration.clone(),
+                user.grants.clone(),
+            );
+            async move {
+                if first {
+                    heartbeat.reset();
+                    return Some((
+                        Ok("ready\n".to_owned()),
+                        (receiver, heartbeat, false, closing),
+                    ));
+                }
+                loop {
+                    let line = tokio::select! {
+                        _ = closing.changed() => return None,
+                        _ = heartbeat.tick() => "ping\n".to_owned(),
+                        event = receiver.recv() => match event {
+                            Ok(WatchEvent::Changed { targets, actor, .. }) => {
+                                if !targets
+                                    .iter()
+                                    .any(|t| ssr::shows(t, &namespace, &configuration, &grants))
+                                {
+                                    continue;
+                                }
+                                let who = actor.map_or_else(|| "another tool".to_owned(), |a| a.name);
+                                format!("changed {who}\n")
                             }
-                            let who = actor.map_or_else(|| "another tool".to_owned(), |a| a.name);
-                            format!("changed {who}\n")
-                        }
-                        Ok(WatchEvent::Resync { .. }) | Err(RecvError::Lagged(_)) => "resync\n".to_owned(),
-                        Err(RecvError::Closed) => return None,
-                    },
-                };
-                return Some((Ok(line), (receiver, heartbeat, false)));
+                            Ok(WatchEvent::Resync { .. }) | Err(RecvError::Lagged(_)) => "resync\n".to_owned(),
+                            Err(RecvError::Closed) => return None,
+                        },
+                    };
+                    return Some((Ok(line), (receiver, heartbeat, false, closing)));
+                }
             }
-        }
-    });
+        },
+    );
     Ok(TextStream::new(stream))
 }
