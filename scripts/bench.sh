@@ -58,3 +58,24 @@ requests "$work/many" 1
 rss_many=$(rss_kib)
 echo "server memory (RSS): ${rss_none} KiB with one session, ${rss_many} KiB with 10,001 sessions" \
   "(ratio $(awk -v a="$rss_many" -v b="$rss_none" 'BEGIN { printf "%.2f", a / b }'))"
+
+# The namespace page rendered on the server with 10,000 configurations in the namespace, against a
+# raw etcd range of the same keys (through etcd's HTTP gateway), both timed by curl, median of 20.
+cargo build --quiet --release --locked -p server --example namespace_fill
+cargo run --quiet --release --locked -p server --example namespace_fill -- "$endpoints" "$prefix" bench_ns 10000
+cookie=$(head -1 "$work/one")
+median() { sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
+page_ms=$(for _ in $(seq 20); do
+  curl -s -o /dev/null -w '%{time_total}\n' -H "Cookie: $cookie" -H 'Accept: text/html' "${base}/ns/bench_ns"
+done | median)
+status=$(curl -s -o /dev/null -w '%{http_code}' -H "Cookie: $cookie" -H 'Accept: text/html' "${base}/ns/bench_ns")
+key=$(printf '%sbench_ns-' "$prefix" | base64 -w0)
+end=$(printf '%sbench_ns.' "$prefix" | base64 -w0)
+range_ms=$(for _ in $(seq 20); do
+  curl -s -o /dev/null -w '%{time_total}\n' -X POST "http://${endpoints}/v3/kv/range" \
+    -d "{\"key\":\"${key}\",\"range_end\":\"${end}\"}"
+done | median)
+count=$(curl -s -X POST "http://${endpoints}/v3/kv/range" -d "{\"key\":\"${key}\",\"range_end\":\"${end}\",\"count_only\":true}" |
+  grep -o '"count":"[0-9]*"' | grep -o '[0-9]*')
+echo "namespace page, ${count} configurations (answer ${status}): ${page_ms} s; raw etcd range of them: ${range_ms} s" \
+  "(ratio $(awk -v a="$page_ms" -v b="$range_ms" 'BEGIN { printf "%.2f", a / b }'))"
