@@ -285,7 +285,8 @@ pub fn ConfigurationPage() -> impl IntoView {
                     <button type="submit">"Duplicate"</button>
                 </ActionForm>
                 {move || failure(duplicate.value().get())}
-                <details class="danger">
+                // Open when the deletion failed, so that its error shows (also without JavaScript).
+                <details class="danger" open=move || delete.value().get().is_some_and(|r| r.is_err())>
                     <summary>"Delete this configuration"</summary>
                     <ActionForm action=delete attr:class="stacked" attr:id="delete-configuration">
                         <input type="hidden" name="namespace" value=ns2/>

@@ -150,7 +150,7 @@ pub fn NamespacePage() -> impl IntoView {
             {move || Suspend::new(async move {
                 let admin = matches!(me.await, Ok(Some(user)) if user.role == "admin");
                 admin.then(|| view! {
-                    <details class="danger">
+                    <details class="danger" open=move || delete.value().get().is_some_and(|r| r.is_err())>
                         <summary>"Delete this namespace"</summary>
                         <ActionForm action=delete attr:class="stacked" attr:id="delete-namespace">
                             <input type="hidden" name="name" value=namespace()/>

@@ -1,0 +1,85 @@
+import { expect, test } from '@playwright/test';
+import { execFileSync } from 'node:child_process';
+import { etcdEndpoints, etcdGet, uniqueName } from './support';
+
+async function create(page: import('@playwright/test').Page, ns: string, name: string, copyFrom = '') {
+  await page.goto(`/ns/${ns}`);
+  const form = page.locator('#create-configuration');
+  await form.getByLabel('Name').fill(name);
+  await form.getByLabel('Copy the fields of (optional)').fill(copyFrom);
+  await form.getByRole('button', { name: 'Create' }).click();
+  await expect(page).toHaveURL(new RegExp(`/ns/${ns}/${name}$`));
+}
+
+test('configurations are filtered, duplicated, deleted with confirmation, and the namespace too', async ({ page }) => {
+  const ns = uniqueName('nsp');
+  expect((await page.request.post('/api/namespaces/create', { form: { name: ns } })).ok()).toBeTruthy();
+  await create(page, ns, 'web');
+  const form = page.locator('#add-field');
+  await form.getByLabel('Field name').fill('port');
+  await form.getByLabel('Kind of value').selectOption('number');
+  await form.getByLabel('Value', { exact: true }).fill('80');
+  await form.getByRole('button', { name: 'Review new field' }).click();
+  await page.locator('#review').getByRole('button', { name: 'Save' }).click();
+  await expect(page.locator('#fields tbody th', { hasText: 'port' })).toHaveCount(1);
+
+  // Duplicate keeps the fields.
+  const duplicate = page.locator('#duplicate');
+  await duplicate.getByLabel('Name of the copy').fill('web-copy');
+  await duplicate.getByRole('button', { name: 'Duplicate' }).click();
+  await expect(page).toHaveURL(new RegExp(`/ns/${ns}/web-copy$`));
+  await expect(page.locator('#fields tbody th', { hasText: 'port' })).toHaveCount(1);
+  await create(page, ns, 'worker');
+
+  // The filter, shareable as an address.
+  await page.goto(`/ns/${ns}?filter=WEB`);
+  await expect(page.locator('#configurations tbody tr')).toHaveCount(2);
+  await expect(page.locator('#paging')).toContainText('2 of 3 configurations match');
+
+  // Deleting a configuration needs its name typed.
+  await page.goto(`/ns/${ns}/worker`);
+  const del = page.locator('#delete-configuration');
+  await page.locator('details.danger summary').click();
+  await del.getByLabel('Type its name to confirm').fill('wrong');
+  await del.getByRole('button', { name: 'Delete the configuration' }).click();
+  await expect(page.getByRole('alert')).toContainText('type the configuration');
+  await expect(del).toBeVisible();
+  await del.getByLabel('Type its name to confirm').fill('worker');
+  await del.getByRole('button', { name: 'Delete the configuration' }).click();
+  await expect(page).toHaveURL(new RegExp(`/ns/${ns}$`));
+  await expect(page.locator('#configurations tbody tr')).toHaveCount(2);
+
+  // A namespace that holds configurations is deleted only with them, when asked.
+  const danger = page.locator('details.danger');
+  await danger.locator('summary').click();
+  const nsForm = page.locator('#delete-namespace');
+  await nsForm.getByLabel("Type the namespace's name to confirm").fill(ns);
+  await nsForm.getByRole('button', { name: 'Delete the namespace' }).click();
+  await expect(page.getByRole('alert')).toContainText('still holds 2 configuration');
+  // The form stays open with the error, with JavaScript or without.
+  await expect(nsForm).toBeVisible();
+  await nsForm.getByLabel("Type the namespace's name to confirm").fill(ns);
+  await nsForm.getByLabel('Also delete all its configurations').check();
+  await nsForm.getByRole('button', { name: 'Delete the namespace' }).click();
+  await expect(page).toHaveURL(/\/$/);
+  await expect(page.locator('#namespace-list li', { hasText: ns })).toHaveCount(0);
+  if (etcdEndpoints) {
+    expect(JSON.parse(etcdGet('confo')).namespaces).not.toContain(ns);
+    expect(etcdGet(`${ns}-web`)).toBe('');
+  }
+});
+
+test('configurations written by another tool show as a banner and can be registered', async ({ page }) => {
+  test.skip(!etcdEndpoints, 'writes with etcdctl');
+  const ns = uniqueName('reg');
+  expect((await page.request.post('/api/namespaces/create', { form: { name: ns } })).ok()).toBeTruthy();
+  execFileSync('etcdctl', ['--endpoints', etcdEndpoints, 'put', `${ns}-legacy`, '{"a": 1}'], {
+    env: { ...process.env, ETCDCTL_API: '3' },
+  });
+  await page.goto(`/ns/${ns}`);
+  await expect(page.locator('#unregistered')).toContainText('legacy');
+  await page.locator('#unregistered').getByRole('button', { name: 'Register them' }).click();
+  await expect(page.locator('#unregistered')).toHaveCount(0);
+  await expect(page.locator('#configurations tbody tr', { hasText: 'legacy' })).toHaveCount(1);
+  expect(JSON.parse(etcdGet(ns))).toEqual({ configurations: ['legacy'] });
+});
