@@ -17,6 +17,11 @@ stop_etcd() {
 }
 
 start_etcd() {
+  # Another etcd on the port would be used silently (its data would leak into the tests).
+  if ETCDCTL_API=3 etcdctl --endpoints "127.0.0.1:${etcd_client_port}" --dial-timeout 1s endpoint health >/dev/null 2>&1; then
+    echo "an etcd already answers on 127.0.0.1:${etcd_client_port}; stop it, or set CONFO_TEST_ETCD_PORT to a free port" >&2
+    return 1
+  fi
   etcd --name confo-test \
     --data-dir "$etcd_dir/data" \
     --listen-client-urls "http://127.0.0.1:${etcd_client_port}" \
