@@ -665,11 +665,11 @@ pub async fn configuration_conflict(
             .unwrap_or_default()
     };
     let latest = ssr::view(&user, &ns, &configuration).await?;
-    let current = store
-        .get_configuration(&ns, &configuration)
-        .await
-        .map_err(reject)?
-        .fields;
+    // The fields the view was made from, read once.
+    let current = match serde_json::from_str(&latest.json) {
+        Ok(serde_json::Value::Object(fields)) => fields,
+        _ => return Err(reject(AppError::Internal)),
+    };
     let my_changes = confo::store::diff_fields(&base, &mine);
     let their_changes = confo::store::diff_fields(&base, &current);
     let overlap: Vec<String> = my_changes

@@ -28,10 +28,7 @@ impl SignInFailures {
 }
 
 fn parse_invitation(kv: &KeyValue) -> Result<Invitation> {
-    serde_json::from_slice(&kv.value).map_err(|e| Error::Corrupt {
-        key: kv.key.clone(),
-        reason: format!("not an invitation ({e})"),
-    })
+    parse_record(kv, "an invitation")
 }
 
 fn profile_json(user: &User) -> serde_json::Value {
@@ -54,11 +51,16 @@ fn another_admin(reads: &Reads, keys: &[String], except: &str) -> Result<bool> {
 const LAST_ADMIN: &str =
     "this is the last active administrator; make someone else an administrator first";
 
-fn parse_user(kv: &crate::kv::KeyValue) -> Result<User> {
+/// A stored record of type `T`, or `Corrupt` naming `what` it should have been.
+fn parse_record<T: serde::de::DeserializeOwned>(kv: &KeyValue, what: &str) -> Result<T> {
     serde_json::from_slice(&kv.value).map_err(|e| Error::Corrupt {
         key: kv.key.clone(),
-        reason: format!("not a user profile ({e})"),
+        reason: format!("not {what} ({e})"),
     })
+}
+
+fn parse_user(kv: &KeyValue) -> Result<User> {
+    parse_record(kv, "a user profile")
 }
 
 impl Store {
