@@ -62,7 +62,7 @@ fn check(name: &str, allow_dash: bool) -> Result<(), NameError> {
 }
 
 /// A valid namespace name (see the module documentation for the rules).
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 #[serde(transparent)]
 pub struct NamespaceName(String);
 
@@ -83,7 +83,7 @@ impl NamespaceName {
 }
 
 /// A valid configuration name (see the module documentation for the rules).
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 #[serde(transparent)]
 pub struct ConfigurationName(String);
 
@@ -105,6 +105,13 @@ macro_rules! name_traits {
         impl fmt::Display for $ty {
             fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
                 f.write_str(&self.0)
+            }
+        }
+
+        /// Quoted like a string, so that messages read `configuration "svc"`.
+        impl fmt::Debug for $ty {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                fmt::Debug::fmt(&self.0, f)
             }
         }
 

@@ -722,6 +722,11 @@ async fn history_diff_and_revert(b: Backend) {
         .create_configuration(&n, &c, object(json!({"a": 1, "b": "x"})), &change())
         .await
         .unwrap();
+    // A change elsewhere in between: versions are audit numbers, not consecutive per configuration.
+    let elsewhere = store
+        .create_configuration(&n, &cfg("other"), object(json!({})), &change())
+        .await
+        .unwrap();
     let v2 = store
         .set_field(&n, &c, "a", json!(2), None, &change())
         .await
@@ -748,6 +753,14 @@ async fn history_diff_and_revert(b: Backend) {
             .unwrap()
             .map(serde_json::Value::Object),
         Some(json!({"a": 2, "b": "x"}))
+    );
+    assert_eq!(v2.seq - 1, elsewhere.seq);
+    assert_eq!(store.previous_version(&n, &c, v2.seq).await, Ok(v1.seq));
+    assert_eq!(store.previous_version(&n, &c, v1.seq).await, Ok(0));
+    let not_ours = store.previous_version(&n, &c, elsewhere.seq).await;
+    assert!(
+        matches!(&not_ours, Err(Error::NotFound(m)) if m == &format!("version {} of configuration \"c\" in namespace \"n\"", elsewhere.seq)),
+        "{not_ours:?}"
     );
     let diff = store.diff_versions(&n, &c, v1.seq, v3.seq).await.unwrap();
     let summary: Vec<(String, Option<serde_json::Value>, Option<serde_json::Value>)> = diff

@@ -13,6 +13,9 @@ async function someHistory(request: import('@playwright/test').APIRequestContext
       form: { namespace: ns, name: 'svc', revision: String(current.revision), field: 'n', kind: 'number', value, comment: `n=${value}` },
     });
     expect(saved.status()).toBeLessThan(400);
+    // A change elsewhere in between, so that versions of svc are not consecutive numbers.
+    const other = await request.post('/api/configurations/create', { form: { namespace: ns, name: `other${value}` } });
+    expect(other.status()).toBeLessThan(400);
   }
   return ns;
 }
@@ -32,6 +35,7 @@ test('the audit log filters, links to diffs, exports and verifies', async ({ pag
 
   // Each entry links to its diff.
   await rows.first().getByRole('link', { name: 'Diff' }).click();
+  await expect(page.locator('#diff-heading')).toHaveText(/^Version #\d+ → #\d+$/);
   await expect(page.locator('#diff td.before')).toHaveText('1');
   await expect(page.locator('#diff td.after')).toHaveText('2');
 

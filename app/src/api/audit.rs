@@ -157,11 +157,9 @@ mod ssr {
 
     pub fn row(entry: &AuditEntry) -> AuditRow {
         let link = match (&entry.namespace, &entry.configuration) {
-            (Some(ns), Some(cfg)) if entry.action.changes_configuration() => Some(format!(
-                "/ns/{ns}/{cfg}/history?from={}&to={}",
-                entry.seq - 1,
-                entry.seq
-            )),
+            (Some(ns), Some(cfg)) if entry.action.changes_configuration() => {
+                Some(format!("/ns/{ns}/{cfg}/history?to={}", entry.seq))
+            }
             _ => None,
         };
         AuditRow {

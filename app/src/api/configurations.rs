@@ -78,6 +78,15 @@ pub struct ConfigurationView {
     pub can_edit: bool,
 }
 
+/// Two versions of a configuration and how the second differs from the first.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Comparison {
+    /// 0: before the first version.
+    pub from: u64,
+    pub to: u64,
+    pub changes: Vec<FieldDiff>,
+}
+
 /// How one field differs, in readable JSON (`None`: absent).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FieldDiff {
@@ -816,18 +825,26 @@ pub async fn configuration_history(
     })
 }
 
-/// How version `to` differs from version `from` (0: before the first).
+/// How version `to` differs from version `from` (0: before the first; absent: the version just
+/// before `to`, which is what one change did).
 #[server(endpoint = "configurations/diff", input = leptos::server_fn::codec::GetUrl)]
 pub async fn version_diff(
     namespace: String,
     name: String,
-    from: u64,
+    from: Option<u64>,
     to: u64,
-) -> Result<Vec<FieldDiff>, AppError> {
+) -> Result<Comparison, AppError> {
     use super::ssr::{reject, require, store};
     require(confo::users::Role::Viewer, Some(&namespace)).await?;
     let (ns, configuration) = (ssr::namespace(&namespace)?, ssr::configuration(&name)?);
     let store = store()?;
+    let from = match from {
+        Some(from) => from,
+        None => store
+            .previous_version(&ns, &configuration, to)
+            .await
+            .map_err(reject)?,
+    };
     let at = |seq: u64| {
         let (store, ns, configuration) = (store.clone(), ns.clone(), configuration.clone());
         async move {
@@ -841,7 +858,11 @@ pub async fn version_diff(
                 .map_err(reject)
         }
     };
-    Ok(ssr::diffs(&at(from).await?, &at(to).await?))
+    Ok(Comparison {
+        from,
+        to,
+        changes: ssr::diffs(&at(from).await?, &at(to).await?),
+    })
 }
 
 /// The configuration as it was right after version `seq`, as JSON ("" if it did not exist).

@@ -8,7 +8,8 @@ use leptos_router::hooks::{use_params_map, use_query_map};
 use super::configuration::DiffTable;
 use super::{failure, loaded};
 use crate::api::configurations::{
-    HistoryView, RevertConfiguration, configuration_at, configuration_history, version_diff,
+    Comparison, HistoryView, RevertConfiguration, configuration_at, configuration_history,
+    version_diff,
 };
 
 #[component]
@@ -26,12 +27,7 @@ pub fn HistoryPage() -> impl IntoView {
     let diff = Resource::new(
         move || (namespace(), name(), number("from"), number("to")),
         |(namespace, name, from, to)| async move {
-            match (from, to) {
-                (Some(from), Some(to)) => {
-                    Some((from, to, version_diff(namespace, name, from, to).await))
-                }
-                _ => None,
-            }
+            Some(version_diff(namespace, name, from, to?).await)
         },
     );
     let at = Resource::new(
@@ -114,8 +110,8 @@ pub fn HistoryPage() -> impl IntoView {
         };
         let diff_view = move || {
             Suspend::new(async move {
-                let (from, to, result) = diff.await?;
-                Some(loaded(result, move |changes| {
+                let result = diff.await?;
+                Some(loaded(result, move |Comparison { from, to, changes }| {
                     view! {
                         <section id="diff" aria-labelledby="diff-heading">
                             <h2 id="diff-heading">{if from == 0 { format!("Version #{to} against nothing") } else { format!("Version #{from} → #{to}") }}</h2>

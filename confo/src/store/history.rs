@@ -252,6 +252,23 @@ impl Store {
         Ok(versions)
     }
 
+    /// The version just before version `seq` (0 if `seq` created the history), for showing
+    /// what one change did. Version numbers are audit sequence numbers, so the one before is
+    /// not simply `seq - 1`.
+    pub async fn previous_version(
+        &self,
+        namespace: &NamespaceName,
+        configuration: &ConfigurationName,
+        seq: u64,
+    ) -> Result<u64> {
+        let history = self.history(namespace, configuration).await?;
+        let at = history
+            .iter()
+            .position(|v| v.seq == seq)
+            .ok_or_else(|| version_not_found(namespace, configuration, seq))?;
+        Ok(history.get(at + 1).map_or(0, |v| v.seq))
+    }
+
     /// The configuration's fields as they were right after change `seq` (`None` if it did not
     /// exist then), rebuilt from its current value by undoing every later change.
     pub async fn configuration_at(
@@ -262,9 +279,7 @@ impl Store {
     ) -> Result<Option<Map<String, Value>>> {
         let history = self.history(namespace, configuration).await?;
         if !history.iter().any(|v| v.seq == seq) {
-            return Err(Error::NotFound(format!(
-                "version {seq} of configuration {configuration:?} in namespace {namespace:?}"
-            )));
+            return Err(version_not_found(namespace, configuration, seq));
         }
         let key = self.layout.configuration(namespace, configuration);
         let mut value = match self.kv.get(&key).await? {
@@ -359,4 +374,14 @@ pub fn diff_fields(before: &Map<String, Value>, after: &Map<String, Value>) -> V
             after: after.get(name).cloned(),
         })
         .collect()
+}
+
+fn version_not_found(
+    namespace: &NamespaceName,
+    configuration: &ConfigurationName,
+    seq: u64,
+) -> Error {
+    Error::NotFound(format!(
+        "version {seq} of configuration {configuration:?} in namespace {namespace:?}"
+    ))
 }
