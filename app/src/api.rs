@@ -18,7 +18,9 @@ pub mod ssr {
     /// The store this server was started with, provided as context by the server.
     pub fn store() -> Result<confo::Store, AppError> {
         use_context::<confo::Store>().ok_or_else(|| {
-            tracing::error!("no store in the server function's context");
+            let path = use_context::<http::request::Parts>().map(|p| p.uri.to_string());
+            let owner = Owner::current().is_some();
+            tracing::error!(?path, owner, "no store in the server function's context");
             reject(AppError::Internal)
         })
     }

@@ -1,6 +1,10 @@
-//! Confo's dashboard: the Leptos application, rendered on the server and hydrated in the browser.
+//! Confo's dashboard: the Leptos application, rendered on the server. Pages are complete HTML
+//! with forms that post to server functions; only the interactive parts (islands: live updates,
+//! the JSON view, the filter as you type) are compiled to WASM and hydrated in the browser.
 
 pub mod api;
+#[cfg(feature = "hydrate")]
+mod browser;
 pub mod error;
 mod pages;
 #[cfg(feature = "ssr")]
@@ -22,7 +26,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta name="color-scheme" content="light dark"/>
                 <link rel="icon" href="/favicon.svg" type="image/svg+xml"/>
                 <AutoReload options=options.clone()/>
-                <HydrationScripts options/>
+                <HydrationScripts options islands=true/>
                 <MetaTags/>
             </head>
             <body>
@@ -36,8 +40,6 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
-    #[cfg(feature = "hydrate")]
-    keyboard_shortcuts();
     view! {
         <Stylesheet id="leptos" href="/pkg/confo.css"/>
         <Title text="Confo"/>
@@ -68,43 +70,13 @@ pub fn App() -> impl IntoView {
     }
 }
 
-/// `/` focuses the page's filter; Ctrl+S (Cmd+S) saves from the JSON view, review first.
-#[cfg(feature = "hydrate")]
-fn keyboard_shortcuts() {
-    use leptos::wasm_bindgen::JsCast;
-    let element = |selector: &str| {
-        document()
-            .query_selector(selector)
-            .ok()
-            .flatten()
-            .and_then(|e| e.dyn_into::<leptos::web_sys::HtmlElement>().ok())
-    };
-    let handle = window_event_listener(leptos::ev::keydown, move |event| {
-        let typing = event
-            .target()
-            .and_then(|t| t.dyn_into::<leptos::web_sys::Element>().ok())
-            .is_some_and(|e| matches!(e.tag_name().as_str(), "INPUT" | "TEXTAREA" | "SELECT"));
-        if event.key() == "/" && !typing {
-            if let Some(filter) = element("input[type=search]") {
-                event.prevent_default();
-                let _ = filter.focus();
-            }
-        } else if (event.ctrl_key() || event.meta_key()) && event.key() == "s" {
-            // Save only what was reviewed: the first press opens the review.
-            if let Some(button) = element("#json-save").or_else(|| element("#json-review")) {
-                event.prevent_default();
-                button.click();
-            }
-        }
-    });
-    // For the life of the page.
-    std::mem::forget(handle);
-}
-
-/// The browser's entry point: attaches the application to the server-rendered page.
+/// The browser's entry point: brings the page's islands to life; the rest of the page is plain
+/// server-rendered HTML.
 #[cfg(feature = "hydrate")]
 #[wasm_bindgen::prelude::wasm_bindgen]
 pub fn hydrate() {
     console_error_panic_hook::set_once();
-    leptos::mount::hydrate_body(App);
+    browser::keyboard_shortcuts();
+    browser::watch_leaving();
+    leptos::mount::hydrate_islands();
 }

@@ -83,3 +83,26 @@ test('configurations written by another tool show as a banner and can be registe
   await expect(page.locator('#configurations tbody tr', { hasText: 'legacy' })).toHaveCount(1);
   expect(JSON.parse(etcdGet(ns))).toEqual({ configurations: ['legacy'] });
 });
+
+test('the list follows changes made elsewhere without touching what you are typing', async ({ page, javaScriptEnabled }) => {
+  test.skip(!javaScriptEnabled, 'live updates need JavaScript');
+  const ns = uniqueName('liv');
+  expect((await page.request.post('/api/namespaces/create', { form: { name: ns } })).ok()).toBeTruthy();
+  await page.goto(`/ns/${ns}`);
+  await expect(page.locator('#configuration-empty')).toBeVisible();
+  await expect(page.locator('#live-status')).toHaveText('Live updates: on');
+  await page.evaluate(() => { (window as unknown as { marker: number }).marker = 7; });
+
+  const elsewhere = async (name: string) =>
+    expect((await page.request.post('/api/configurations/create', { form: { namespace: ns, name } })).status()).toBeLessThan(400);
+  await elsewhere('first');
+  await expect(page.locator('#configurations tbody tr', { hasText: 'first' })).toHaveCount(1);
+  expect(await page.evaluate(() => (window as unknown as { marker?: number }).marker)).toBe(7);
+
+  // What you are typing in a form is not touched by the refresh.
+  await page.locator('#create-configuration').getByLabel('Name').fill('mine');
+  await elsewhere('second');
+  await expect(page.locator('#configurations tbody tr', { hasText: 'second' })).toHaveCount(1);
+  await expect(page.locator('#create-configuration').getByLabel('Name')).toHaveValue('mine');
+  await expect(page.locator('#changed-elsewhere')).toHaveCount(0);
+});

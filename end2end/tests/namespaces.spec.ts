@@ -1,8 +1,8 @@
 import { expect, test } from '@playwright/test';
 import { etcdEndpoints, etcdGet, uniqueName } from './support';
 
-// Runs in both projects: with JavaScript the form is submitted by the hydrated page, without
-// it the browser posts the form and the server redirects back.
+// Runs in both projects: the browser posts the form to the server function, which redirects
+// back; the page then shows the outcome.
 
 test('creates a namespace and lists it', async ({ page }) => {
   const name = uniqueName('ns');

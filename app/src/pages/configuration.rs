@@ -90,27 +90,6 @@ pub fn ConfigurationPage() -> impl IntoView {
     let rename = ServerAction::<RenameField>::new();
     let delete = ServerAction::<DeleteConfiguration>::new();
     let duplicate = ServerAction::<CreateConfiguration>::new();
-    let reload = RwSignal::new(0u32);
-    // Set when the JSON view saved; the editor is then loaded again with the new revision.
-    let saved = RwSignal::new(false);
-    // The JSON view holds changes not saved yet.
-    let dirty = RwSignal::new(false);
-    // Who changed the configuration elsewhere since it was loaded, while the user was editing.
-    let changed_elsewhere = RwSignal::new(None::<String>);
-    let on_change = Callback::new(move |who: String| {
-        if dirty.get_untracked() {
-            changed_elsewhere.set(Some(who));
-        } else {
-            changed_elsewhere.set(None);
-            reload.update(|n| *n += 1);
-        }
-    });
-    #[cfg(feature = "hydrate")]
-    let _unload = window_event_listener(leptos::ev::beforeunload, move |event| {
-        if dirty.get_untracked() {
-            event.prevent_default();
-        }
-    });
     let configuration = Resource::new(
         move || {
             (
@@ -119,7 +98,6 @@ pub fn ConfigurationPage() -> impl IntoView {
                 set.version().get(),
                 delete_field.version().get(),
                 rename.version().get(),
-                reload.get(),
             )
         },
         |(namespace, name, ..)| get_configuration(namespace, name),
@@ -276,7 +254,7 @@ pub fn ConfigurationPage() -> impl IntoView {
             let (ns2, cfg2) = (ns.clone(), cfg.clone());
             let (ns3, cfg3) = (ns.clone(), cfg.clone());
             view! {
-                <JsonEditor namespace=ns.clone() name=cfg.clone() json=json.clone() revision=revision seq=seq reload=reload saved=saved dirty=dirty/>
+                <JsonEditor namespace=ns.clone() name=cfg.clone() json=json.clone() revision=revision seq=seq/>
                 <h2>"Duplicate"</h2>
                 <ActionForm action=duplicate attr:class="stacked" attr:id="duplicate">
                     <input type="hidden" name="namespace" value=ns3/>
@@ -309,6 +287,9 @@ pub fn ConfigurationPage() -> impl IntoView {
                 <a href="/">"Namespaces"</a> " › " <a href=format!("/ns/{ns}")>{ns.clone()}</a> " › " {cfg.clone()}
             </nav>
             <h1>{cfg.clone()}</h1>
+            <Live namespace=ns.clone() configuration=cfg.clone()/>
+            // What live updates bring up to date.
+            <div id="configuration-live" data-live="">
             <p class="meta">
                 "Last change: " {super::namespace::last_change_text(&last_change)} " · "
                 <a href=format!("{here}/history")>"History"</a>
@@ -337,16 +318,11 @@ pub fn ConfigurationPage() -> impl IntoView {
             }}
             {add}
             {read_only}
+            </div>
             {more}
         }
     };
     view! {
-        <Live namespace=namespace() configuration=name() on_change=on_change/>
-        {move || changed_elsewhere.get().map(|who| view! {
-            <p class="notice" role="alert" id="changed-elsewhere">
-                {format!("{who} changed this configuration while you were editing. Your changes are kept; when you save, you will see both and choose.")}
-            </p>
-        })}
         <Transition fallback=|| view! { <p>"Loading…"</p> }>
             {move || Suspend::new(async move { loaded(configuration.await, body) })}
         </Transition>
@@ -361,22 +337,22 @@ enum Outcome {
     Failed(AppError),
 }
 
-/// The JSON view: a text editor with line numbers, checked as you type, then reviewed and saved.
-#[component]
+/// The JSON view: a text editor with line numbers, checked as you type, then reviewed and saved
+/// with the revision it was loaded at.
+#[island]
 fn JsonEditor(
     namespace: String,
     name: String,
     json: String,
     revision: i64,
     seq: u64,
-    reload: RwSignal<u32>,
-    saved: RwSignal<bool>,
-    dirty: RwSignal<bool>,
 ) -> impl IntoView {
     let text = RwSignal::new(json.clone());
-    let json_loaded = json.clone();
+    // What the editor was loaded with: edits are what differ from it.
+    let loaded_text = RwSignal::new(json.clone());
     let base = RwSignal::new((revision, seq));
     let comment = RwSignal::new(String::new());
+    let saved = RwSignal::new(false);
     let problem = move || {
         serde_json::from_str::<serde_json::Value>(&text.get())
             .err()
@@ -404,20 +380,68 @@ fn JsonEditor(
             }
         }
     });
+    // Loads the stored version into the editor, unless the person is editing.
+    let (ns3, n3) = (namespace.clone(), name.clone());
+    let load_latest = Action::new(move |_: &()| {
+        let (ns, n) = (ns3.clone(), n3.clone());
+        async move {
+            if let Ok(latest) = get_configuration(ns, n).await
+                && text.get_untracked() == loaded_text.get_untracked()
+            {
+                text.set(latest.json.clone());
+                loaded_text.set(latest.json);
+                base.set((latest.revision, latest.seq));
+            }
+        }
+    });
+    // The rest of the page shows the stored version again: so does the editor.
+    #[cfg(not(feature = "hydrate"))]
+    let _ = load_latest;
+    #[cfg(feature = "hydrate")]
+    {
+        let refreshed = crate::browser::refreshed();
+        Effect::new(move |first: Option<()>| {
+            refreshed.track();
+            if first.is_some() {
+                review.value().set(None);
+                load_latest.dispatch(());
+            }
+        });
+    }
     Effect::new(move || {
         if matches!(save.value().get(), Some(Outcome::Saved)) {
             saved.set(true);
-            reload.update(|n| *n += 1);
+            // What was saved is no longer an edit; the page and the editor then show the
+            // stored version (and its new revision).
+            loaded_text.set(text.get_untracked());
+            review.value().set(None);
+            #[cfg(feature = "hydrate")]
+            leptos::task::spawn_local(async move {
+                if crate::browser::refresh().await.is_err() {
+                    load_latest.dispatch(());
+                }
+            });
         }
     });
-    // Any new edit makes the "saved" notice stale, and is not to be lost by accident.
+    // Edits are not to be lost by accident, and make the "saved" notice stale.
+    let dirty = move || text.get() != loaded_text.get();
     Effect::new(move || {
-        let changed = text.get() != json_loaded;
-        dirty.set(changed);
-        if changed {
+        let dirty = dirty();
+        #[cfg(feature = "hydrate")]
+        crate::browser::set_unsaved(dirty);
+        if dirty {
             saved.set(false);
         }
     });
+    #[cfg(feature = "hydrate")]
+    {
+        let unload = window_event_listener(leptos::ev::beforeunload, move |event| {
+            if dirty() {
+                event.prevent_default();
+            }
+        });
+        on_cleanup(move || unload.remove());
+    }
     let lines = move || {
         (1..=text.get().lines().count().max(1))
             .map(|n| n.to_string())
@@ -496,10 +520,14 @@ fn JsonEditor(
                         " "
                         <button type="button" id="conflict-discard" on:click=move |_| {
                             text.set(latest_json.clone());
+                            loaded_text.set(latest_json.clone());
                             base.set((latest_revision, latest_seq));
                             save.value().set(None);
                             review.value().set(None);
-                            reload.update(|n| *n += 1);
+                            #[cfg(feature = "hydrate")]
+                            leptos::task::spawn_local(async {
+                                let _ = crate::browser::refresh().await;
+                            });
                         }>"Discard my change"</button>
                     </section>
                 }

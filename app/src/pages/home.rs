@@ -11,31 +11,24 @@ use crate::api::namespaces::CreateNamespace;
 #[component]
 pub fn Home() -> impl IntoView {
     let create = ServerAction::<CreateNamespace>::new();
-    let changes = RwSignal::new(0u32);
-    let namespaces = Resource::new(
-        move || (create.version().get(), changes.get()),
-        |_| namespaces_overview(),
-    );
-    let filter = RwSignal::new(String::new());
+    let namespaces = Resource::new(move || create.version().get(), |_| namespaces_overview());
+    // Without JavaScript the filter is a form; with it, the list is filtered as you type.
+    let query = leptos_router::hooks::use_query_map();
+    let filter = move || query.read().get("filter").unwrap_or_default();
     // Only administrators are offered the form; the server refuses everyone else anyway.
     let me = Resource::new(|| (), |_| who_am_i());
 
     view! {
         <h1>"Namespaces"</h1>
-        <super::live::Live namespace="" configuration="" on_change=Callback::new(move |_| changes.update(|n| *n += 1))/>
+        <super::live::Live namespace="" configuration=""/>
         <p class="hint">
             "A namespace groups the configurations of one team, service or environment."
         </p>
-        <label class="filter">
-            "Filter "
-            <input
-                type="search"
-                name="filter"
-                placeholder="Type to filter"
-                prop:value=move || filter.get()
-                on:input=move |ev| filter.set(event_target_value(&ev))
-            />
-        </label>
+        <form method="get" role="search">
+            <NamespaceFilter filter=filter()/>
+        </form>
+        // What live updates bring up to date.
+        <div id="namespaces-live" data-live="">
         <Transition fallback=|| view! { <p>"Loading namespaces…"</p> }>
             {move || Suspend::new(async move {
                 match namespaces.await {
@@ -53,13 +46,8 @@ pub fn Home() -> impl IntoView {
                                 .into_iter()
                                 .map(|summary| {
                                     let name = summary.name.clone();
-                                    let shown = name.clone();
-                                    let visible = move || {
-                                        let needle = filter.get().to_lowercase();
-                                        needle.is_empty() || shown.to_lowercase().contains(&needle)
-                                    };
                                     view! {
-                                        <li class="namespace" style:display=move || (!visible()).then_some("none")>
+                                        <li class="namespace" data-name=name.clone() hidden=!shows(&filter(), &name)>
                                             <a href=format!("/ns/{name}")>{name.clone()}</a>
                                             <span class="meta">
                                                 {format!(" · {} configuration{}", summary.configurations, if summary.configurations == 1 { "" } else { "s" })}
@@ -79,6 +67,7 @@ pub fn Home() -> impl IntoView {
                 }
             })}
         </Transition>
+        </div>
 
         <Suspense fallback=|| ()>
             {move || Suspend::new(async move {
@@ -105,5 +94,48 @@ pub fn Home() -> impl IntoView {
                 .and_then(Result::err)
                 .map(|e| view! { <p class="error" role="alert" id="create-error">{e.to_string()}</p> })
         }}
+    }
+}
+
+/// Whether a namespace called `name` passes the filter `needle` (any part of the name, in any
+/// case).
+fn shows(needle: &str, name: &str) -> bool {
+    name.to_lowercase().contains(&needle.to_lowercase())
+}
+
+/// The filter box: hides, as you type, the namespaces whose names do not contain the text.
+#[island]
+fn NamespaceFilter(filter: String) -> impl IntoView {
+    let filter = RwSignal::new(filter);
+    #[cfg(feature = "hydrate")]
+    {
+        use leptos::wasm_bindgen::JsCast;
+        // Also after live updates have put a new list in place.
+        let refreshed = crate::browser::refreshed();
+        Effect::new(move || {
+            refreshed.track();
+            let needle = filter.get();
+            let Ok(items) = document().query_selector_all("#namespace-list li") else {
+                return;
+            };
+            for item in (0..items.length()).filter_map(|i| items.item(i)) {
+                if let Ok(item) = item.dyn_into::<leptos::web_sys::Element>() {
+                    let name = item.get_attribute("data-name").unwrap_or_default();
+                    let _ = item.toggle_attribute_with_force("hidden", !shows(&needle, &name));
+                }
+            }
+        });
+    }
+    view! {
+        <label class="filter">
+            "Filter "
+            <input
+                type="search"
+                name="filter"
+                placeholder="Type to filter"
+                value=filter.get_untracked()
+                on:input=move |ev| filter.set(event_target_value(&ev))
+            />
+        </label>
     }
 }

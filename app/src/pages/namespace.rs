@@ -36,7 +36,6 @@ pub fn NamespacePage() -> impl IntoView {
     let register = ServerAction::<RegisterConfigurations>::new();
     let delete = ServerAction::<DeleteNamespace>::new();
     let me = Resource::new(|| (), |_| crate::api::auth::who_am_i());
-    let changes = RwSignal::new(0u32);
     let list = Resource::new(
         move || {
             (
@@ -44,7 +43,6 @@ pub fn NamespacePage() -> impl IntoView {
                 filter(),
                 page(),
                 register.version().get(),
-                changes.get(),
             )
         },
         |(namespace, filter, page, ..)| namespace_page(namespace, filter, page),
@@ -131,18 +129,19 @@ pub fn NamespacePage() -> impl IntoView {
         view! {
             <nav class="crumbs" aria-label="Breadcrumbs"><a href="/">"Namespaces"</a> " › " {ns.clone()}</nav>
             <h1>{ns.clone()}</h1>
-            {banner}
+            <super::live::Live namespace=ns.clone() configuration=""/>
+            // What live updates bring up to date: the banner and the list.
+            <div id="namespace-banner" data-live="">{banner}</div>
             {move || failure(register.value().get())}
             <form method="get" class="filter" role="search">
                 <label>"Filter by name " <input type="search" name="filter" value=filter() placeholder="part of a name"/></label>
                 " " <button type="submit">"Filter"</button>
             </form>
-            {table}
+            <div id="namespace-live" data-live="">{table}</div>
             {editing}
         }
     };
     view! {
-        <super::live::Live namespace=namespace() configuration="" on_change=Callback::new(move |_| changes.update(|n| *n += 1))/>
         <Transition fallback=|| view! { <p>"Loading…"</p> }>
             {move || Suspend::new(async move { loaded(list.await, body) })}
         </Transition>

@@ -1,0 +1,152 @@
+//! What the islands share in the browser: whether the person has unsaved edits, and bringing
+//! the server-rendered parts of the page up to date without reloading it.
+//!
+//! Pages mark the parts that show stored data with `data-live` and an `id`. To refresh, the page
+//! is fetched again and each such part is replaced by its new rendering; islands stay outside
+//! those parts, so they keep their state.
+
+use std::cell::Cell;
+
+use leptos::prelude::*;
+use leptos::wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_futures::JsFuture;
+use web_sys::{
+    DomParser, HtmlInputElement, HtmlOptionElement, HtmlSelectElement, HtmlTextAreaElement,
+    Response, SupportedType,
+};
+
+thread_local! {
+    static UNSAVED: Cell<bool> = const { Cell::new(false) };
+    static LEAVING: Cell<bool> = const { Cell::new(false) };
+    static REFRESHED: ArcRwSignal<u32> = ArcRwSignal::new(0);
+}
+
+/// An island holds edits that are not saved (or no longer does).
+pub fn set_unsaved(unsaved: bool) {
+    UNSAVED.set(unsaved);
+}
+
+/// Whether refreshing the page now would lose something the person typed: an island says so,
+/// or a form control in a live part differs from what the server rendered.
+pub fn unsaved() -> bool {
+    UNSAVED.get() || edited_controls()
+}
+
+/// Counts the refreshes; islands that show stored data themselves track it to reload.
+pub fn refreshed() -> ArcRwSignal<u32> {
+    REFRESHED.with(Clone::clone)
+}
+
+fn edited_controls() -> bool {
+    let Ok(controls) = document().query_selector_all(
+        "[data-live] input:not([type=hidden]):not([type=search]), [data-live] textarea, [data-live] select",
+    ) else {
+        return false;
+    };
+    (0..controls.length())
+        .filter_map(|i| controls.item(i))
+        .any(|node| {
+            if let Some(input) = node.dyn_ref::<HtmlInputElement>() {
+                input.value() != input.default_value() || input.checked() != input.default_checked()
+            } else if let Some(text) = node.dyn_ref::<HtmlTextAreaElement>() {
+                text.default_value().is_ok_and(|default| text.value() != default)
+            } else if let Some(select) = node.dyn_ref::<HtmlSelectElement>() {
+                (0..select.length())
+                    .filter_map(|i| select.item(i))
+                    .filter_map(|o| o.dyn_into::<HtmlOptionElement>().ok())
+                    .any(|o| o.selected() != o.default_selected())
+            } else {
+                false
+            }
+        })
+}
+
+/// Notes when the person leaves the page (a form is sent, a link followed), so that a refresh
+/// never gets in the way of where they are going; coming back (from the browser's cache) resets it.
+pub fn watch_leaving() {
+    for handle in [
+        window_event_listener(leptos::ev::submit, |_| LEAVING.set(true)),
+        window_event_listener(leptos::ev::beforeunload, |_| LEAVING.set(true)),
+        window_event_listener(leptos::ev::pageshow, |_| LEAVING.set(false)),
+    ] {
+        // For the life of the page.
+        std::mem::forget(handle);
+    }
+}
+
+/// Renders the page again on the server and puts the new rendering of each live part in place.
+/// When the page's shape changed (a part is gone, say the configuration was deleted), the whole
+/// page is loaded again.
+pub async fn refresh() -> Result<(), JsValue> {
+    if LEAVING.get() {
+        return Ok(());
+    }
+    let window = window();
+    let href = window.location().href()?;
+    let response: Response = JsFuture::from(window.fetch_with_str(&href))
+        .await?
+        .dyn_into()?;
+    let html = JsFuture::from(response.text()?)
+        .await?
+        .as_string()
+        .unwrap_or_default();
+    let fresh = DomParser::new()?.parse_from_string(&html, SupportedType::TextHtml)?;
+    if LEAVING.get() {
+        return Ok(());
+    }
+    let parts = document().query_selector_all("[data-live]")?;
+    for part in (0..parts.length()).filter_map(|i| parts.item(i)) {
+        let Ok(part) = part.dyn_into::<web_sys::Element>() else {
+            continue;
+        };
+        match fresh.get_element_by_id(&part.id()) {
+            Some(new) => part.replace_with_with_node_1(&new)?,
+            None => return window.location().reload(),
+        }
+    }
+    REFRESHED.with(|n| n.update(|n| *n += 1));
+    Ok(())
+}
+
+/// Waits `millis` milliseconds.
+pub async fn sleep(millis: u64) {
+    let (done, wait) = futures::channel::oneshot::channel::<()>();
+    set_timeout(
+        move || {
+            let _ = done.send(());
+        },
+        std::time::Duration::from_millis(millis),
+    );
+    let _ = wait.await;
+}
+
+/// `/` focuses the page's filter; Ctrl+S (Cmd+S) saves from the JSON view, review first.
+pub fn keyboard_shortcuts() {
+    let element = |selector: &str| {
+        document()
+            .query_selector(selector)
+            .ok()
+            .flatten()
+            .and_then(|e| e.dyn_into::<leptos::web_sys::HtmlElement>().ok())
+    };
+    let handle = window_event_listener(leptos::ev::keydown, move |event| {
+        let typing = event
+            .target()
+            .and_then(|t| t.dyn_into::<leptos::web_sys::Element>().ok())
+            .is_some_and(|e| matches!(e.tag_name().as_str(), "INPUT" | "TEXTAREA" | "SELECT"));
+        if event.key() == "/" && !typing {
+            if let Some(filter) = element("input[type=search]") {
+                event.prevent_default();
+                let _ = filter.focus();
+            }
+        } else if (event.ctrl_key() || event.meta_key()) && event.key() == "s" {
+            // Save only what was reviewed: the first press opens the review.
+            if let Some(button) = element("#json-save").or_else(|| element("#json-review")) {
+                event.prevent_default();
+                button.click();
+            }
+        }
+    });
+    // For the life of the page.
+    std::mem::forget(handle);
+}
