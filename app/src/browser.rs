@@ -49,7 +49,8 @@ fn edited_controls() -> bool {
             if let Some(input) = node.dyn_ref::<HtmlInputElement>() {
                 input.value() != input.default_value() || input.checked() != input.default_checked()
             } else if let Some(text) = node.dyn_ref::<HtmlTextAreaElement>() {
-                text.default_value().is_ok_and(|default| text.value() != default)
+                text.default_value()
+                    .is_ok_and(|default| text.value() != default)
             } else if let Some(select) = node.dyn_ref::<HtmlSelectElement>() {
                 (0..select.length())
                     .filter_map(|i| select.item(i))

@@ -11,6 +11,7 @@ pub mod error;
 pub mod keys;
 pub mod kv;
 pub mod names;
+pub mod nested;
 pub mod store;
 pub mod users;
 

@@ -38,7 +38,7 @@ async function addField(page: Page, field: string, kind: string, value: string) 
   await expect(review.locator('td.before')).toHaveText('(not there)');
   await review.getByRole('button', { name: 'Save' }).click();
   await expect(page.locator('#review')).toHaveCount(0);
-  await expect(page.locator('#fields tbody th', { hasText: field })).toHaveCount(1);
+  await expect(page.locator('#fields tbody tr.field th', { hasText: field })).toHaveCount(1);
 }
 
 function stored(key: string): unknown {
@@ -185,6 +185,78 @@ test('two people edit at once: the second sees the conflict and re-applies their
   const api = await page.request.get(`/api/configurations/get?namespace=${ns}&name=shared`);
   expect(JSON.parse((await api.json()).json)).toEqual({ x: 10, y: 20 });
   await other.context().close();
+});
+
+/** The value before or after the change under review (one field), as JSON. */
+async function reviewed(page: Page, side: 'before' | 'after'): Promise<unknown> {
+  const cell = page.locator(`#review td.${side}`);
+  await expect(cell).toHaveCount(1);
+  return JSON.parse((await cell.textContent())!);
+}
+
+/** Saves the change under review, and waits for the page to show the saved configuration. */
+async function saveReviewed(page: Page) {
+  await page.locator('#review').getByRole('button', { name: 'Save' }).click();
+  await expect(page.locator('#review')).toHaveCount(0);
+}
+
+test('lists and objects are edited item by item, without writing JSON', async ({ page }) => {
+  const ns = await newNamespace(page);
+  await newConfiguration(page, ns, 'nested');
+  // An empty list, then an object in it, then keys in that object.
+  await addField(page, 'servers', 'list', '');
+  const addTo = (place: string, what: 'item' | 'key') =>
+    page.locator('form.field-add', { has: page.getByLabel(`Value of the new ${what} in ${place}`, { exact: true }) });
+  const list = addTo('servers', 'item');
+  await list.getByLabel('Kind of the new item in servers', { exact: true }).selectOption('object');
+  await list.getByRole('button', { name: 'Add an item' }).click();
+  await expect(page.locator('#review-heading')).toHaveText('Review your change to servers');
+  expect(await reviewed(page, 'after')).toEqual([{}]);
+  await saveReviewed(page);
+  for (const [key, kind, value] of [['host', 'text', 'db'], ['port', 'number', '5432']]) {
+    const object = addTo('servers › 0', 'key');
+    await object.getByLabel('New key in servers › 0', { exact: true }).fill(key);
+    await object.getByLabel('Kind of the new key in servers › 0', { exact: true }).selectOption(kind);
+    await object.getByLabel('Value of the new key in servers › 0', { exact: true }).fill(value);
+    await object.getByRole('button', { name: 'Add a key' }).click();
+    await saveReviewed(page);
+  }
+
+  // A value deep inside: its own row, reviewed with old and new.
+  await page.getByLabel('Value of servers › 0 › port', { exact: true }).fill('6543');
+  await page.locator('tr', { has: page.getByLabel('Value of servers › 0 › port', { exact: true }) })
+    .getByRole('button', { name: 'Review change' }).click();
+  await expect(page.locator('#review-heading')).toHaveText('Review your change to servers › 0 › port');
+  expect(await reviewed(page, 'before')).toEqual([{ host: 'db', port: 5432 }]);
+  expect(await reviewed(page, 'after')).toEqual([{ host: 'db', port: 6543 }]);
+  await saveReviewed(page);
+
+  // Rename a key; a key that is already there is refused with the reason.
+  const hostRow = page.locator('tr', { has: page.getByLabel('New name for servers › 0 › host', { exact: true }) });
+  await hostRow.getByLabel('New name for servers › 0 › host', { exact: true }).fill('port');
+  await hostRow.getByRole('button', { name: 'Rename' }).click();
+  await expect(page.locator('#review').getByRole('alert')).toContainText('The key "port" in servers › 0 already exists');
+  await page.goto(`/ns/${ns}/nested`);
+  await hostRow.getByLabel('New name for servers › 0 › host', { exact: true }).fill('name');
+  await hostRow.getByRole('button', { name: 'Rename' }).click();
+  await saveReviewed(page);
+
+  // Add a second item, then remove it; list items are numbered and cannot be renamed.
+  const more = addTo('servers', 'item');
+  await more.getByLabel('Value of the new item in servers', { exact: true }).fill('spare');
+  await more.getByRole('button', { name: 'Add an item' }).click();
+  await saveReviewed(page);
+  const spare = page.locator('tr', { has: page.getByLabel('Value of servers › 1', { exact: true }) });
+  await expect(spare.getByRole('button', { name: 'Rename' })).toHaveCount(0);
+  await spare.getByRole('button', { name: 'Remove' }).click();
+  await saveReviewed(page);
+
+  const expected = { servers: [{ name: 'db', port: 6543 }] };
+  if (etcdEndpoints) {
+    expect(stored(`${ns}-nested`)).toEqual(expected);
+  }
+  const api = await page.request.get(`/api/configurations/get?namespace=${ns}&name=nested`);
+  expect(JSON.parse((await api.json()).json)).toEqual(expected);
 });
 
 test('history shows what changed and reverts to an earlier version', async ({ page }) => {

@@ -60,7 +60,31 @@ pub struct FieldView {
     pub kind: String,
     /// The value as JSON.
     pub json: String,
+    /// For a list or an object: its items and keys, depth first, each editable on its own.
+    pub inner: Vec<InnerRow>,
 }
+
+/// An item of a list or a key of an object inside a field's value, as the form view shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InnerRow {
+    /// Where it is inside the field's value (a JSON Pointer, such as `/servers/0`).
+    pub path: String,
+    /// Where it is in words, such as `servers › 0`.
+    pub place: String,
+    /// 1 for the field's own items and keys, 2 for theirs, and so on.
+    pub depth: usize,
+    /// Its key, or its number in the list.
+    pub label: String,
+    /// An item of a list (numbered; cannot be renamed) rather than a key of an object.
+    pub in_list: bool,
+    pub kind: String,
+    pub json: String,
+}
+
+/// How deep the form view shows lists and objects row by row; deeper values are edited as JSON.
+pub const MAX_INNER_DEPTH: usize = 4;
+/// How many items of one list or object the form view shows row by row.
+pub const MAX_INNER_ITEMS: usize = 100;
 
 /// A configuration as the editor loads it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -99,6 +123,11 @@ pub struct FieldDiff {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Review {
     pub changes: Vec<FieldDiff>,
+    /// For a change inside a field's value (a list item, an object key): the field's whole new
+    /// value as JSON, which saving then writes (compared on the revision like any change).
+    pub field_value: Option<String>,
+    /// Where inside the field the change is, in words (`servers › 0 › port`).
+    pub place: Option<String>,
 }
 
 /// Someone else saved after the editor loaded the configuration.
@@ -196,6 +225,40 @@ pub(crate) mod ssr {
         }
     }
 
+    /// The items and keys inside `value`, depth first, down to [`MAX_INNER_DEPTH`].
+    pub fn inner_rows(value: &Value) -> Vec<InnerRow> {
+        fn walk(value: &Value, path: &str, depth: usize, rows: &mut Vec<InnerRow>) {
+            if depth > MAX_INNER_DEPTH {
+                return;
+            }
+            let children: Vec<(String, &Value)> = match value {
+                Value::Array(items) => items
+                    .iter()
+                    .enumerate()
+                    .map(|(i, v)| (i.to_string(), v))
+                    .collect(),
+                Value::Object(keys) => keys.iter().map(|(k, v)| (k.clone(), v)).collect(),
+                _ => return,
+            };
+            for (label, child) in children.into_iter().take(MAX_INNER_ITEMS) {
+                let path = confo::nested::child(path, &label);
+                rows.push(InnerRow {
+                    place: confo::nested::describe(&path),
+                    path: path.clone(),
+                    depth,
+                    label,
+                    in_list: value.is_array(),
+                    kind: kind(child).to_owned(),
+                    json: serde_json::to_string(child).unwrap_or_default(),
+                });
+                walk(child, &path, depth + 1, rows);
+            }
+        }
+        let mut rows = Vec::new();
+        walk(value, "", 1, &mut rows);
+        rows
+    }
+
     pub fn readable(value: &Value) -> String {
         serde_json::to_string_pretty(value).unwrap_or_default()
     }
@@ -259,6 +322,7 @@ pub(crate) mod ssr {
                 name: name.clone(),
                 kind: kind(value).to_owned(),
                 json: serde_json::to_string(value).unwrap_or_default(),
+                inner: inner_rows(value),
             })
             .collect();
         Ok(ConfigurationView {
@@ -304,6 +368,9 @@ pub(crate) mod ssr {
                 other => Err(invalid(format!("{other:?} is neither true nor false."))),
             },
             "empty" => Ok(Value::Null),
+            // An empty list or object, to which items are then added one by one.
+            "list" if text.trim().is_empty() => Ok(Value::Array(Vec::new())),
+            "object" if text.trim().is_empty() => Ok(Value::Object(Map::new())),
             "list" | "object" | "json" => {
                 let value: Value = serde_json::from_str(text).map_err(|e| {
                     invalid(format!(
@@ -564,12 +631,17 @@ pub async fn review_configuration(
         .map_err(reject)?;
     Ok(Review {
         changes: ssr::diffs(&current.fields, &fields),
+        field_value: None,
+        place: None,
     })
 }
 
 /// What one field change from the form view would change: `set` a field (new or not) to `value`
-/// read as `kind`, `delete` it, or `rename` it to `to`. Changes nothing.
+/// read as `kind`, `delete` it, or `rename` it to `to`. With `path` (a JSON Pointer inside the
+/// field's value), the change is made there instead: `set`, `delete` or `rename` that list item
+/// or object key, or `add` an item (or the key `to`) to the list or object there. Changes nothing.
 #[server(endpoint = "configurations/review-field", input = leptos::server_fn::codec::GetUrl)]
+#[allow(clippy::too_many_arguments)]
 pub async fn review_field(
     namespace: String,
     name: String,
@@ -578,8 +650,10 @@ pub async fn review_field(
     kind: String,
     value: String,
     to: String,
+    #[server(default)] path: String,
 ) -> Result<Review, AppError> {
     use super::ssr::{reject, require, store};
+    use confo::nested::{Edit, apply};
     require(confo::users::Role::Editor, Some(&namespace)).await?;
     let current = store()?
         .get_configuration(&ssr::namespace(&namespace)?, &ssr::configuration(&name)?)
@@ -594,6 +668,28 @@ pub async fn review_field(
             "There is no field {field:?}; it may have been removed meanwhile."
         )))
     };
+    let not_a_change = |op: &str| reject(AppError::Invalid(format!("{op:?} is not a change.")));
+    if !path.is_empty() || op == "add" {
+        let mut inside = after.get(&field).cloned().ok_or_else(missing)?;
+        let edit = match op.as_str() {
+            "set" => Edit::Set(ssr::typed_value(&kind, &value)?),
+            "delete" => Edit::Remove,
+            "rename" => Edit::Rename(to),
+            "add" => Edit::Add {
+                key: Some(to),
+                value: ssr::typed_value(&kind, &value)?,
+            },
+            other => return Err(not_a_change(other)),
+        };
+        apply(&field, &mut inside, &path, edit).map_err(reject)?;
+        let field_value = serde_json::to_string(&inside).map_err(|_| reject(AppError::Internal))?;
+        after.insert(field.clone(), inside);
+        return Ok(Review {
+            changes: ssr::diffs(&current, &after),
+            field_value: Some(field_value),
+            place: Some(confo::nested::place(&field, &path)),
+        });
+    }
     match op.as_str() {
         "set" => {
             after.insert(field.clone(), ssr::typed_value(&kind, &value)?);
@@ -612,14 +708,12 @@ pub async fn review_field(
             let value = after.remove(&field).ok_or_else(missing)?;
             after.insert(to, value);
         }
-        other => {
-            return Err(reject(AppError::Invalid(format!(
-                "{other:?} is not a change."
-            ))));
-        }
+        other => return Err(not_a_change(other)),
     }
     Ok(Review {
         changes: ssr::diffs(&current, &after),
+        field_value: None,
+        place: None,
     })
 }
 

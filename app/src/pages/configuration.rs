@@ -47,26 +47,27 @@ pub(crate) fn DiffTable(changes: Vec<FieldDiff>) -> impl IntoView {
     .into_any()
 }
 
-fn kind_select(selected: String) -> impl IntoView {
+fn kind_select(selected: String, label: String) -> impl IntoView {
     view! {
-        <select name="kind" aria-label="Kind of value">
+        <select name="kind" aria-label=label>
             {KINDS.iter().map(|k| view! { <option value=*k selected=selected == *k>{*k}</option> }).collect_view()}
         </select>
     }
 }
 
-/// The value editor of a field of `kind`, holding `json` (its current value as JSON).
-fn value_input(kind: &str, json: &str) -> AnyView {
+/// The value editor of a field of `kind`, holding `json` (its current value as JSON), labelled
+/// `label`.
+fn value_input(kind: &str, json: &str, label: String) -> AnyView {
     match kind {
         "text" => {
             let text: String = serde_json::from_str(json).unwrap_or_default();
-            view! { <input type="text" name="value" value=text aria-label="Value"/> }.into_any()
+            view! { <input type="text" name="value" value=text aria-label=label/> }.into_any()
         }
-        "number" => view! { <input type="text" inputmode="decimal" name="value" value=json.to_owned() aria-label="Value"/> }.into_any(),
+        "number" => view! { <input type="text" inputmode="decimal" name="value" value=json.to_owned() aria-label=label/> }.into_any(),
         "true/false" => {
             let on = json == "true";
             view! {
-                <select name="value" aria-label="Value">
+                <select name="value" aria-label=label>
                     <option value="true" selected=on>"true"</option>
                     <option value="false" selected=!on>"false"</option>
                 </select>
@@ -74,7 +75,77 @@ fn value_input(kind: &str, json: &str) -> AnyView {
             .into_any()
         }
         "empty" => view! { <input type="hidden" name="value" value=""/> <span class="hint">"(empty)"</span> }.into_any(),
-        _ => view! { <textarea name="value" rows="3" aria-label="Value (JSON)">{json.to_owned()}</textarea> }.into_any(),
+        _ => view! { <textarea name="value" rows="3" aria-label=format!("{label} (JSON)")>{json.to_owned()}</textarea> }.into_any(),
+    }
+}
+
+/// The hidden inputs that say which field (and where inside it) a form view change is about.
+fn target(op: &'static str, field: &str, path: &str) -> impl IntoView {
+    view! {
+        <input type="hidden" name="op" value=op/>
+        <input type="hidden" name="field" value=field.to_owned()/>
+        {(!path.is_empty() || op == "add").then(|| view! { <input type="hidden" name="path" value=path.to_owned()/> })}
+    }
+}
+
+/// Changing a value: its kind (chosen on purpose) and the new value, reviewed before saving. A
+/// list or an object is changed as a whole only on request; its items have rows of their own.
+fn change_form(field: &str, path: &str, kind: &str, json: &str, label: String) -> AnyView {
+    let form = view! {
+        <form method="get" class="field-edit">
+            {target("set", field, path)}
+            {kind_select(kind.to_owned(), format!("Kind of {}", label.to_lowercase()))}
+            {value_input(kind, json, label)}
+            <button type="submit">"Review change"</button>
+        </form>
+    };
+    if matches!(kind, "list" | "object") {
+        view! { <details class="as-json"><summary>"Change it as a whole"</summary>{form}</details> }
+            .into_any()
+    } else {
+        form.into_any()
+    }
+}
+
+/// Adding an item to the list (or a key to the object) at `path` inside `field`.
+fn add_form(field: &str, path: &str, kind: &str, place: &str) -> Option<AnyView> {
+    let list = match kind {
+        "list" => true,
+        "object" => false,
+        _ => return None,
+    };
+    let what = if list { "an item" } else { "a key" };
+    Some(
+        view! {
+            <form method="get" class="field-add">
+                {target("add", field, path)}
+                {(!list).then(|| view! {
+                    <input type="text" name="to" required size="8" placeholder="key" aria-label=format!("New key in {place}")/>
+                })}
+                {kind_select("text".into(), format!("Kind of the new {} in {place}", if list { "item" } else { "key" }))}
+                <input type="text" name="value" size="10" aria-label=format!("Value of the new {} in {place}", if list { "item" } else { "key" })/>
+                <button type="submit">{format!("Add {what}")}</button>
+            </form>
+        }
+        .into_any(),
+    )
+}
+
+/// Rename (object keys and fields only) and remove, each reviewed.
+fn row_actions(field: &str, path: &str, label: &str, renamable: bool) -> impl IntoView {
+    view! {
+        {renamable.then(|| view! {
+            <form method="get" class="inline">
+                {target("rename", field, path)}
+                <input type="text" name="to" required aria-label=format!("New name for {label}") placeholder="new name" size="10"/>
+                <button type="submit">"Rename"</button>
+            </form>
+            " "
+        })}
+        <form method="get" class="inline">
+            {target("delete", field, path)}
+            <button type="submit">"Remove"</button>
+        </form>
     }
 }
 
@@ -105,14 +176,14 @@ pub fn ConfigurationPage() -> impl IntoView {
     // A field change asked for in the address (?op=set|delete|rename&field=...) is reviewed first.
     let pending = move || {
         let op = q("op");
-        (!op.is_empty()).then(|| (op, q("field"), q("kind"), q("value"), q("to")))
+        (!op.is_empty()).then(|| (op, q("field"), q("kind"), q("value"), q("to"), q("path")))
     };
     let review = Resource::new(
         move || (namespace(), name(), pending()),
         |(namespace, name, pending)| async move {
             match pending {
-                Some((op, field, kind, value, to)) => {
-                    Some(review_field(namespace, name, op, field, kind, value, to).await)
+                Some((op, field, kind, value, to, path)) => {
+                    Some(review_field(namespace, name, op, field, kind, value, to, path).await)
                 }
                 None => None,
             }
@@ -137,7 +208,7 @@ pub fn ConfigurationPage() -> impl IntoView {
                 let (ns, cfg, here) = (ns.clone(), cfg.clone(), here.clone());
                 Suspend::new(async move {
                     let result = review.await?;
-                    let (op, field, kind, value, to) = pending()?;
+                    let (op, field, kind, value, to, _) = pending()?;
                     Some(match result {
                         Err(error) => view! {
                             <section class="review" id="review">
@@ -146,9 +217,27 @@ pub fn ConfigurationPage() -> impl IntoView {
                             </section>
                         }
                         .into_any(),
-                        Ok(Review { changes }) => {
-                            let form = match op.as_str() {
-                                "delete" => view! {
+                        Ok(Review {
+                            changes,
+                            field_value,
+                            place,
+                        }) => {
+                            let form = match (op.as_str(), field_value) {
+                                // A change inside a field's value saves the field's new value.
+                                (_, Some(field_value)) => view! {
+                                    <ActionForm action=set attr:class="stacked">
+                                        <input type="hidden" name="namespace" value=ns.clone()/>
+                                        <input type="hidden" name="name" value=cfg.clone()/>
+                                        <input type="hidden" name="revision" value=revision.to_string()/>
+                                        <input type="hidden" name="field" value=field.clone()/>
+                                        <input type="hidden" name="kind" value="json"/>
+                                        <input type="hidden" name="value" value=field_value/>
+                                        <label>"Comment for the history (optional) " <input type="text" name="comment"/></label>
+                                        <button type="submit">"Save"</button>
+                                    </ActionForm>
+                                }
+                                .into_any(),
+                                ("delete", None) => view! {
                                     <ActionForm action=delete_field attr:class="stacked">
                                         <input type="hidden" name="namespace" value=ns.clone()/>
                                         <input type="hidden" name="name" value=cfg.clone()/>
@@ -158,7 +247,7 @@ pub fn ConfigurationPage() -> impl IntoView {
                                     </ActionForm>
                                 }
                                 .into_any(),
-                                "rename" => view! {
+                                ("rename", None) => view! {
                                     <ActionForm action=rename attr:class="stacked">
                                         <input type="hidden" name="namespace" value=ns.clone()/>
                                         <input type="hidden" name="name" value=cfg.clone()/>
@@ -185,7 +274,10 @@ pub fn ConfigurationPage() -> impl IntoView {
                             };
                             view! {
                                 <section class="review" id="review" aria-labelledby="review-heading">
-                                    <h2 id="review-heading">"Review your change"</h2>
+                                    <h2 id="review-heading">{match place {
+                                        Some(place) => format!("Review your change to {place}"),
+                                        None => "Review your change".to_owned(),
+                                    }}</h2>
                                     <DiffTable changes=changes/>
                                     {form}
                                     <a href=here>"Cancel"</a>
@@ -200,41 +292,55 @@ pub fn ConfigurationPage() -> impl IntoView {
         let rows = fields
             .into_iter()
             .map(|f| {
-                let value_cell = if can_edit {
+                let field = f.name.clone();
+                let main = if can_edit {
                     view! {
-                        <form method="get" class="field-edit">
-                            <input type="hidden" name="op" value="set"/>
-                            <input type="hidden" name="field" value=f.name.clone()/>
-                            {kind_select(f.kind.clone())}
-                            {value_input(&f.kind, &f.json)}
-                            <button type="submit">"Review change"</button>
-                        </form>
+                        <td>
+                            {change_form(&field, "", &f.kind, &f.json, "Value".into())}
+                            {add_form(&field, "", &f.kind, &field)}
+                        </td>
+                        <td>{row_actions(&field, "", &field, true)}</td>
                     }
                     .into_any()
                 } else {
-                    view! { <code>{f.json.clone()}</code> }.into_any()
+                    view! { <td><code>{f.json.clone()}</code></td><td></td> }.into_any()
                 };
-                let actions = can_edit.then(|| view! {
-                    <form method="get" class="inline">
-                        <input type="hidden" name="op" value="rename"/>
-                        <input type="hidden" name="field" value=f.name.clone()/>
-                        <input type="text" name="to" required aria-label=format!("New name for {}", f.name) placeholder="new name" size="10"/>
-                        <button type="submit">"Rename"</button>
-                    </form>
-                    " "
-                    <form method="get" class="inline">
-                        <input type="hidden" name="op" value="delete"/>
-                        <input type="hidden" name="field" value=f.name.clone()/>
-                        <button type="submit">"Remove"</button>
-                    </form>
-                });
+                let inner = f
+                    .inner
+                    .into_iter()
+                    .map(|row| {
+                        let place = format!("{field} › {}", row.place);
+                        let cells = if can_edit {
+                            view! {
+                                <td>
+                                    {change_form(&field, &row.path, &row.kind, &row.json, format!("Value of {place}"))}
+                                    {add_form(&field, &row.path, &row.kind, &place)}
+                                </td>
+                                <td>{row_actions(&field, &row.path, &place, !row.in_list)}</td>
+                            }
+                            .into_any()
+                        } else {
+                            view! { <td><code>{row.json.clone()}</code></td><td></td> }.into_any()
+                        };
+                        view! {
+                            <tr class="inner">
+                                <th scope="row" title=place.clone() style:padding-left=format!("{}em", row.depth as f32 * 1.25 + 0.5)>
+                                    <span class="visually-hidden">{format!("{field} › ")}</span>
+                                    {if row.in_list { format!("#{}", row.label) } else { row.label.clone() }}
+                                </th>
+                                <td>{row.kind.clone()}</td>
+                                {cells}
+                            </tr>
+                        }
+                    })
+                    .collect_view();
                 view! {
-                    <tr>
+                    <tr class="field">
                         <th scope="row">{f.name.clone()}</th>
                         <td>{f.kind.clone()}</td>
-                        <td>{value_cell}</td>
-                        <td>{actions}</td>
+                        {main}
                     </tr>
+                    {inner}
                 }
             })
             .collect_view();
@@ -244,9 +350,9 @@ pub fn ConfigurationPage() -> impl IntoView {
             <form method="get" class="stacked" id="add-field">
                 <input type="hidden" name="op" value="set"/>
                 <label>"Field name " <input type="text" name="field" required autocomplete="off"/></label>
-                <label>"Kind of value " {kind_select("text".into())}</label>
+                <label>"Kind of value " {kind_select("text".into(), "Kind of value".into())}</label>
                 <label>"Value " <input type="text" name="value" autocomplete="off"/></label>
-                <p class="hint">"For a list or an object, write it in JSON, e.g. [1, 2] or {\"a\": 1}."</p>
+                <p class="hint">"For a list or an object, leave the value empty and add its items in its row afterwards, or write it in JSON, e.g. [1, 2] or {\"a\": 1}."</p>
                 <button type="submit">"Review new field"</button>
             </form>
         });
@@ -471,7 +577,7 @@ fn JsonEditor(
         >"Review changes"</button>
         {move || review.value().get().map(|result| match result {
             Err(e) => view! { <p class="error" role="alert">{e.to_string()}</p> }.into_any(),
-            Ok(Review { changes }) => view! {
+            Ok(Review { changes, .. }) => view! {
                 <section class="review" id="json-review-panel">
                     <h3>"Review your changes"</h3>
                     <DiffTable changes=changes/>

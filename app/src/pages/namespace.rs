@@ -37,14 +37,7 @@ pub fn NamespacePage() -> impl IntoView {
     let delete = ServerAction::<DeleteNamespace>::new();
     let me = Resource::new(|| (), |_| crate::api::auth::who_am_i());
     let list = Resource::new(
-        move || {
-            (
-                namespace(),
-                filter(),
-                page(),
-                register.version().get(),
-            )
-        },
+        move || (namespace(), filter(), page(), register.version().get()),
         |(namespace, filter, page, ..)| namespace_page(namespace, filter, page),
     );
     let body = move |list: ConfigurationList| {
