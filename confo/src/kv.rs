@@ -117,6 +117,16 @@ pub trait Kv: Send + Sync + 'static {
     async fn list_prefix(&self, prefix: &str) -> Result<Vec<KeyValue>> {
         self.range(prefix, &prefix_end(prefix), 0, false).await
     }
+    /// The keys (without values) that start with `prefix`, in key order: cheaper than
+    /// [`Kv::list_prefix`] where values are large or remote.
+    async fn list_keys(&self, prefix: &str) -> Result<Vec<String>> {
+        Ok(self
+            .list_prefix(prefix)
+            .await?
+            .into_iter()
+            .map(|kv| kv.key)
+            .collect())
+    }
     /// Reads the keys in `[start, end)`, in key order or (with `reverse`) the opposite, at most
     /// `limit` of them (`0`: no limit).
     async fn range(

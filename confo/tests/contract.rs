@@ -180,6 +180,8 @@ async fn prefix_listing_is_ordered_and_bounded(b: Backend) {
             .map(|kv| kv.key)
             .collect();
     assert_eq!(listed, [b.key("ns-a"), b.key("ns-b"), b.key("ns-c")]);
+    // The keys alone, as the namespace page reads them to find unregistered configurations.
+    assert_eq!(b.kv.list_keys(&b.key("ns-")).await.unwrap(), listed);
 }
 
 async fn oversized_change_is_refused_before_sending(b: Backend) {

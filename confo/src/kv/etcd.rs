@@ -252,6 +252,21 @@ impl Kv for EtcdKv {
         Ok(response.kvs().iter().map(to_key_value).collect())
     }
 
+    async fn list_keys(&self, prefix: &str) -> Result<Vec<String>> {
+        let response = self
+            .read(|mut client| async move {
+                client
+                    .get(prefix, Some(GetOptions::new().with_prefix().with_keys_only()))
+                    .await
+            })
+            .await?;
+        Ok(response
+            .kvs()
+            .iter()
+            .map(|kv| String::from_utf8_lossy(kv.key()).into_owned())
+            .collect())
+    }
+
     async fn range(
         &self,
         start: &str,

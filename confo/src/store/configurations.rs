@@ -115,15 +115,15 @@ impl Store {
         let listed: HashSet<&str> = registered.iter().map(String::as_str).collect();
         let unregistered = self
             .kv
-            .list_prefix(&prefix)
+            .list_keys(&prefix)
             .await?
             .into_iter()
-            .filter(|kv| {
+            .filter(|key| {
                 !foreign
                     .iter()
-                    .any(|f| kv.key == *f || kv.key.starts_with(&format!("{f}-")))
+                    .any(|f| key == f || key.starts_with(&format!("{f}-")))
             })
-            .filter_map(|kv| kv.key.strip_prefix(&prefix).map(str::to_owned))
+            .filter_map(|key| key.strip_prefix(&prefix).map(str::to_owned))
             .filter(|name| !listed.contains(name.as_str()))
             .collect();
         Ok(ConfigurationListing {
