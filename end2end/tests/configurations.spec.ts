@@ -7,7 +7,7 @@ import { PASSWORD, etcdEndpoints, etcdGet, uniqueName } from './support';
 async function newNamespace(page: Page): Promise<string> {
   const ns = uniqueName('cfgns');
   await page.goto('/');
-  await page.getByLabel('Name').fill(ns);
+  await page.getByLabel('Name', { exact: true }).fill(ns);
   await page.getByRole('button', { name: 'Create' }).click();
   await expect(page.locator('#namespace-list li', { hasText: ns })).toBeVisible();
   await page.goto(`/ns/${ns}`);

@@ -20,7 +20,7 @@ test('the filter hides namespaces as you type, also in a list brought up to date
   const [alpha, beta, alpine] = [`${tag}_alpha`, `${tag}_beta`, `${tag}_alpine`];
   await page.goto('/');
   for (const name of [alpha, beta]) {
-    await page.getByLabel('Name').fill(name);
+    await page.getByLabel('Name', { exact: true }).fill(name);
     await page.getByRole('button', { name: 'Create' }).click();
     await expect(page.locator('#namespace-list li', { hasText: name })).toBeVisible();
   }

@@ -76,12 +76,26 @@ test('configurations written by another tool show as a banner and can be registe
   execFileSync('etcdctl', ['--endpoints', etcdEndpoints, 'put', `${ns}-legacy`, '{"a": 1}'], {
     env: { ...process.env, ETCDCTL_API: '3' },
   });
+  // The overview points at it too, and registers from there.
+  await page.goto('/');
+  const row = page.locator('#unregistered li', { hasText: ns });
+  await expect(row).toContainText('1 not listed');
+  await row.getByRole('button', { name: `Register them in ${ns}` }).click();
+  await expect(page).toHaveURL(new RegExp(`/ns/${ns}$`));
+  await expect(page.locator('#configurations tbody tr', { hasText: 'legacy' })).toHaveCount(1);
+  await page.goto('/');
+  await expect(page.locator('#unregistered li', { hasText: ns })).toHaveCount(0);
+
+  // And on the namespace page.
+  execFileSync('etcdctl', ['--endpoints', etcdEndpoints, 'put', `${ns}-legacy2`, '{"a": 2}'], {
+    env: { ...process.env, ETCDCTL_API: '3' },
+  });
   await page.goto(`/ns/${ns}`);
-  await expect(page.locator('#unregistered')).toContainText('legacy');
+  await expect(page.locator('#unregistered')).toContainText('legacy2');
   await page.locator('#unregistered').getByRole('button', { name: 'Register them' }).click();
   await expect(page.locator('#unregistered')).toHaveCount(0);
-  await expect(page.locator('#configurations tbody tr', { hasText: 'legacy' })).toHaveCount(1);
-  expect(JSON.parse(etcdGet(ns))).toEqual({ configurations: ['legacy'] });
+  await expect(page.locator('#configurations tbody tr', { hasText: 'legacy2' })).toHaveCount(1);
+  expect(JSON.parse(etcdGet(ns))).toEqual({ configurations: ['legacy', 'legacy2'] });
 });
 
 test('the list follows changes made elsewhere without touching what you are typing', async ({ page, javaScriptEnabled }) => {

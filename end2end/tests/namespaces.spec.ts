@@ -9,7 +9,7 @@ test('creates a namespace and lists it', async ({ page }) => {
   await page.goto('/');
   await expect(page.getByRole('heading', { name: 'Namespaces' })).toBeVisible();
 
-  await page.getByLabel('Name').fill(name);
+  await page.getByLabel('Name', { exact: true }).fill(name);
   await page.getByRole('button', { name: 'Create' }).click();
 
   await expect(page.locator('#namespace-list li', { hasText: name })).toBeVisible();
@@ -27,7 +27,7 @@ test('creates a namespace and lists it', async ({ page }) => {
 test('refuses a bad name with the rule it broke, and writes nothing', async ({ page }) => {
   const name = `${uniqueName('bad')}-dash`;
   await page.goto('/');
-  await page.getByLabel('Name').fill(name);
+  await page.getByLabel('Name', { exact: true }).fill(name);
   await page.getByRole('button', { name: 'Create' }).click();
 
   await expect(page.getByRole('alert')).toContainText("contains '-'");
@@ -42,12 +42,36 @@ test('refuses a bad name with the rule it broke, and writes nothing', async ({ p
 test('refuses a namespace that already exists', async ({ page }) => {
   const name = uniqueName('dup');
   await page.goto('/');
-  await page.getByLabel('Name').fill(name);
+  await page.getByLabel('Name', { exact: true }).fill(name);
   await page.getByRole('button', { name: 'Create' }).click();
   await expect(page.locator('#namespace-list li', { hasText: name })).toBeVisible();
 
-  await page.getByLabel('Name').fill(name);
+  await page.getByLabel('Name', { exact: true }).fill(name);
   await page.getByRole('button', { name: 'Create' }).click();
   await expect(page.getByRole('alert')).toContainText('already exists');
   await expect(page.locator('#namespace-list li', { hasText: name })).toHaveCount(1);
+});
+
+test('deletes a namespace from its row, with its configurations only when asked', async ({ page }) => {
+  const name = uniqueName('del');
+  expect((await page.request.post('/api/namespaces/create', { form: { name } })).ok()).toBeTruthy();
+  expect((await page.request.post('/api/configurations/create', { form: { namespace: name, name: 'c' } })).status()).toBeLessThan(400);
+  await page.goto('/');
+  const row = page.locator('#namespace-list li', { hasText: name });
+  await row.getByText(`Delete ${name}…`).click();
+  await row.getByLabel("Type the namespace's name to confirm").fill(name);
+  await row.getByRole('button', { name: 'Delete the namespace' }).click();
+  await expect(page.getByRole('alert')).toContainText('still holds 1 configuration');
+  await expect(page.locator('#namespace-list li', { hasText: name })).toHaveCount(1);
+
+  const again = page.locator('#namespace-list li', { hasText: name });
+  await again.getByText(`Delete ${name}…`).click();
+  await again.getByLabel("Type the namespace's name to confirm").fill(name);
+  await again.getByLabel('Also delete all its configurations').check();
+  await again.getByRole('button', { name: 'Delete the namespace' }).click();
+  await expect(page.locator('#namespace-list li', { hasText: name })).toHaveCount(0);
+  if (etcdEndpoints) {
+    expect(JSON.parse(etcdGet('confo')).namespaces).not.toContain(name);
+    expect(etcdGet(`${name}-c`)).toBe('');
+  }
 });

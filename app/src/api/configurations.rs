@@ -25,7 +25,11 @@ pub struct ChangeSummary {
 pub struct NamespaceSummary {
     pub name: String,
     pub configurations: usize,
+    /// Configurations stored under the namespace's prefix without being listed in it.
+    pub unregistered: usize,
     pub last_change: Option<ChangeSummary>,
+    /// The signed-in user may register its unlisted configurations.
+    pub can_edit: bool,
 }
 
 /// A configuration in a namespace's list.
@@ -420,6 +424,7 @@ pub(crate) mod ssr {
 #[server(endpoint = "namespaces/overview", input = leptos::server_fn::codec::GetUrl)]
 pub async fn namespaces_overview() -> Result<Vec<NamespaceSummary>, AppError> {
     use super::ssr::{reject, require_user, store};
+    use futures::StreamExt;
     let user = require_user().await?;
     let store = store()?;
     let names: Vec<String> = store
@@ -429,27 +434,31 @@ pub async fn namespaces_overview() -> Result<Vec<NamespaceSummary>, AppError> {
         .into_iter()
         .filter(|n| user.grants.covers(n))
         .collect();
-    let valid: Vec<confo::NamespaceName> = names
-        .iter()
-        .filter_map(|n| confo::NamespaceName::new(n.as_str()).ok())
-        .collect();
-    let counts = store
-        .registered_configurations(&valid)
-        .await
-        .map_err(reject)?;
+    // Each namespace's listed and unlisted configurations, a few namespaces at a time.
+    let listings: Vec<Option<confo::ConfigurationListing>> =
+        futures::stream::iter(names.clone().into_iter().map(|name| {
+            let store = store.clone();
+            async move {
+                let namespace = confo::NamespaceName::new(name).ok()?;
+                store.list_configurations(&namespace).await.ok()
+            }
+        }))
+        .buffered(16)
+        .collect()
+        .await;
     let latest = store
         .latest_by_namespace(&names, 10_000)
         .await
         .map_err(reject)?;
     Ok(names
         .into_iter()
+        .zip(listings)
         .zip(latest)
-        .map(|(name, last)| NamespaceSummary {
-            configurations: valid
-                .iter()
-                .position(|v| v.as_str() == name)
-                .map_or(0, |i| counts[i].len()),
+        .map(|((name, listing), last)| NamespaceSummary {
+            configurations: listing.as_ref().map_or(0, |l| l.registered.len()),
+            unregistered: listing.as_ref().map_or(0, |l| l.unregistered.len()),
             last_change: last.as_ref().map(ssr::summary),
+            can_edit: ssr::can_edit(&user, &name),
             name,
         })
         .collect())

@@ -4,13 +4,17 @@ use leptos::form::ActionForm;
 use leptos::prelude::*;
 
 use crate::api::auth::who_am_i;
-use crate::api::configurations::namespaces_overview;
+use crate::api::configurations::{
+    DeleteNamespace, NamespaceSummary, RegisterConfigurations, namespaces_overview,
+};
 use crate::api::namespaces::CreateNamespace;
 
 /// Lists the namespaces and creates new ones.
 #[component]
 pub fn Home() -> impl IntoView {
     let create = ServerAction::<CreateNamespace>::new();
+    let delete = ServerAction::<DeleteNamespace>::new();
+    let register = ServerAction::<RegisterConfigurations>::new();
     let namespaces = Resource::new(move || create.version().get(), |_| namespaces_overview());
     // Without JavaScript the filter is a form; with it, the list is filtered as you type.
     let query = leptos_router::hooks::use_query_map();
@@ -31,6 +35,7 @@ pub fn Home() -> impl IntoView {
         <div id="namespaces-live" data-live="">
         <Transition fallback=|| view! { <p>"Loading namespaces…"</p> }>
             {move || Suspend::new(async move {
+                let admin = matches!(me.await, Ok(Some(user)) if user.role == "admin");
                 match namespaces.await {
                     Ok(names) if names.is_empty() => view! {
                         <p class="empty" id="namespace-empty">
@@ -41,6 +46,8 @@ pub fn Home() -> impl IntoView {
                     }
                     .into_any(),
                     Ok(names) => view! {
+                        {unregistered_banner(&names, register)}
+                        {move || super::failure(delete.value().get())}
                         <ul class="namespaces" id="namespace-list">
                             {names
                                 .into_iter()
@@ -53,6 +60,7 @@ pub fn Home() -> impl IntoView {
                                                 {format!(" · {} configuration{}", summary.configurations, if summary.configurations == 1 { "" } else { "s" })}
                                                 {summary.last_change.map(|c| format!(" · last change {} by {}", c.when, c.who))}
                                             </span>
+                                            {admin.then(|| view! { <DeleteNamespaceForm name=name.clone() action=delete/> })}
                                         </li>
                                     }
                                 })
@@ -137,5 +145,68 @@ fn NamespaceFilter(filter: String) -> impl IntoView {
                 on:input=move |ev| filter.set(event_target_value(&ev))
             />
         </label>
+    }
+}
+
+/// Configurations that another tool stored in a namespace without listing them there.
+fn unregistered_banner(
+    names: &[NamespaceSummary],
+    register: ServerAction<RegisterConfigurations>,
+) -> Option<impl IntoView + use<>> {
+    let found: Vec<&NamespaceSummary> = names.iter().filter(|n| n.unregistered > 0).collect();
+    if found.is_empty() {
+        return None;
+    }
+    let rows = found
+        .into_iter()
+        .map(|n| {
+            let name = n.name.clone();
+            view! {
+                <li>
+                    <a href=format!("/ns/{name}")>{name.clone()}</a>
+                    {format!(": {} not listed ", n.unregistered)}
+                    {n.can_edit.then(|| view! {
+                        <ActionForm action=register attr:class="inline">
+                            <input type="hidden" name="namespace" value=name.clone()/>
+                            <button type="submit" aria-label=format!("Register them in {name}")>"Register them"</button>
+                        </ActionForm>
+                    })}
+                </li>
+            }
+        })
+        .collect_view();
+    Some(view! {
+        <div class="banner" role="status" id="unregistered">
+            <p>
+                "Some configurations are stored in a namespace but not listed in it, so clients "
+                "that read the list do not see them. Another tool wrote them; registering lists them."
+            </p>
+            <ul>{rows}</ul>
+        </div>
+    })
+}
+
+/// Deleting a namespace: the name typed to confirm, and its configurations deleted too only
+/// when asked. Open, with the error, when the last try failed (also without JavaScript).
+#[component]
+pub(crate) fn DeleteNamespaceForm(
+    name: String,
+    action: ServerAction<DeleteNamespace>,
+    #[prop(optional)] summary: Option<String>,
+    #[prop(optional)] id: Option<&'static str>,
+    #[prop(optional)] open: bool,
+    #[prop(optional)] children: Option<Children>,
+) -> impl IntoView {
+    view! {
+        <details class="danger" open=open>
+            <summary>{summary.unwrap_or_else(|| format!("Delete {name}…"))}</summary>
+            <ActionForm action=action attr:class="stacked delete-namespace" attr:id=id>
+                <input type="hidden" name="name" value=name.clone()/>
+                <label>"Type the namespace's name to confirm " <input type="text" name="confirm" required autocomplete="off"/></label>
+                <label><input type="checkbox" name="with_configurations" value="yes"/> " Also delete all its configurations"</label>
+                <button type="submit" class="danger">"Delete the namespace"</button>
+            </ActionForm>
+            {children.map(|c| c())}
+        </details>
     }
 }

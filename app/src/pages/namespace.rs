@@ -142,16 +142,15 @@ pub fn NamespacePage() -> impl IntoView {
             {move || Suspend::new(async move {
                 let admin = matches!(me.await, Ok(Some(user)) if user.role == "admin");
                 admin.then(|| view! {
-                    <details class="danger" open=move || delete.value().get().is_some_and(|r| r.is_err())>
-                        <summary>"Delete this namespace"</summary>
-                        <ActionForm action=delete attr:class="stacked" attr:id="delete-namespace">
-                            <input type="hidden" name="name" value=namespace()/>
-                            <label>"Type the namespace's name to confirm " <input type="text" name="confirm" required autocomplete="off"/></label>
-                            <label><input type="checkbox" name="with_configurations" value="yes"/> " Also delete all its configurations"</label>
-                            <button type="submit" class="danger">"Delete the namespace"</button>
-                        </ActionForm>
+                    <super::home::DeleteNamespaceForm
+                        name=namespace()
+                        action=delete
+                        summary="Delete this namespace".to_owned()
+                        id="delete-namespace"
+                        open=delete.value().get_untracked().is_some_and(|r| r.is_err())
+                    >
                         {move || failure(delete.value().get())}
-                    </details>
+                    </super::home::DeleteNamespaceForm>
                 })
             })}
         </Suspense>

@@ -256,7 +256,10 @@ impl Kv for EtcdKv {
         let response = self
             .read(|mut client| async move {
                 client
-                    .get(prefix, Some(GetOptions::new().with_prefix().with_keys_only()))
+                    .get(
+                        prefix,
+                        Some(GetOptions::new().with_prefix().with_keys_only()),
+                    )
                     .await
             })
             .await?;

@@ -45,26 +45,6 @@ impl Store {
         Ok(Index::parse(read.as_ref(), NAMESPACES)?.names())
     }
 
-    /// The configurations listed in each namespace's index, in the order given (empty for a
-    /// namespace without an index). One read, however many namespaces; unregistered
-    /// configurations are not looked for (see [`Store::list_configurations`]).
-    pub async fn registered_configurations(
-        &self,
-        namespaces: &[NamespaceName],
-    ) -> Result<Vec<Vec<String>>> {
-        let keys: Vec<String> = namespaces
-            .iter()
-            .map(|n| self.layout.namespace(n))
-            .collect();
-        let mut lists = Vec::with_capacity(keys.len());
-        for chunk in keys.chunks(crate::kv::MAX_TXN_OPS) {
-            for read in self.kv.get_many(chunk).await? {
-                lists.push(Index::parse(read.as_ref(), CONFIGURATIONS)?.names());
-            }
-        }
-        Ok(lists)
-    }
-
     /// Every listed namespace with the rule its name breaks, if any: names written by other tools
     /// stay readable (see [`Store::read_legacy`]) but Confo writes only names that keep the rules.
     pub async fn namespace_report(&self) -> Result<Vec<NamespaceReport>> {
