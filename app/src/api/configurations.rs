@@ -134,6 +134,22 @@ pub struct Review {
     pub place: Option<String>,
 }
 
+/// One change asked for in the form view (the page's address carries it, so that it is reviewed
+/// before it is saved, also without JavaScript). See [`review_field`].
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct FieldEdit {
+    /// `set`, `delete`, `rename` or `add`.
+    pub op: String,
+    pub field: String,
+    pub kind: String,
+    pub value: String,
+    /// The new name (rename), or the new key (add to an object).
+    pub to: String,
+    /// Where inside the field's value (a JSON Pointer; empty: the field itself).
+    pub path: String,
+}
+
 /// Someone else saved after the editor loaded the configuration.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ConflictView {
@@ -650,19 +666,21 @@ pub async fn review_configuration(
 /// field's value), the change is made there instead: `set`, `delete` or `rename` that list item
 /// or object key, or `add` an item (or the key `to`) to the list or object there. Changes nothing.
 #[server(endpoint = "configurations/review-field", input = leptos::server_fn::codec::GetUrl)]
-#[allow(clippy::too_many_arguments)]
 pub async fn review_field(
     namespace: String,
     name: String,
-    op: String,
-    field: String,
-    kind: String,
-    value: String,
-    to: String,
-    #[server(default)] path: String,
+    edit: FieldEdit,
 ) -> Result<Review, AppError> {
     use super::ssr::{reject, require, store};
     use confo::nested::{Edit, apply};
+    let FieldEdit {
+        op,
+        field,
+        kind,
+        value,
+        to,
+        path,
+    } = edit;
     require(confo::users::Role::Editor, Some(&namespace)).await?;
     let current = store()?
         .get_configuration(&ssr::namespace(&namespace)?, &ssr::configuration(&name)?)

@@ -11,7 +11,7 @@ use super::live::Live;
 use super::{failure, loaded};
 use crate::api::configurations::{
     ConfigurationView, ConflictView, CreateConfiguration, DeleteConfiguration, DeleteField,
-    FieldDiff, RenameField, Review, SetField, configuration_conflict, get_configuration,
+    FieldDiff, FieldEdit, RenameField, Review, SetField, configuration_conflict, get_configuration,
     review_configuration, review_field, save_configuration,
 };
 use crate::error::AppError;
@@ -176,18 +176,18 @@ pub fn ConfigurationPage() -> impl IntoView {
     // A field change asked for in the address (?op=set|delete|rename&field=...) is reviewed first.
     let pending = move || {
         let op = q("op");
-        (!op.is_empty()).then(|| (op, q("field"), q("kind"), q("value"), q("to"), q("path")))
+        (!op.is_empty()).then(|| FieldEdit {
+            op,
+            field: q("field"),
+            kind: q("kind"),
+            value: q("value"),
+            to: q("to"),
+            path: q("path"),
+        })
     };
     let review = Resource::new(
         move || (namespace(), name(), pending()),
-        |(namespace, name, pending)| async move {
-            match pending {
-                Some((op, field, kind, value, to, path)) => {
-                    Some(review_field(namespace, name, op, field, kind, value, to, path).await)
-                }
-                None => None,
-            }
-        },
+        |(namespace, name, pending)| async move { Some(review_field(namespace, name, pending?).await) },
     );
 
     let body = move |view: ConfigurationView| {
@@ -208,7 +208,14 @@ pub fn ConfigurationPage() -> impl IntoView {
                 let (ns, cfg, here) = (ns.clone(), cfg.clone(), here.clone());
                 Suspend::new(async move {
                     let result = review.await?;
-                    let (op, field, kind, value, to, _) = pending()?;
+                    let FieldEdit {
+                        op,
+                        field,
+                        kind,
+                        value,
+                        to,
+                        ..
+                    } = pending()?;
                     Some(match result {
                         Err(error) => view! {
                             <section class="review" id="review">
