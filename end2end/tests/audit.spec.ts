@@ -20,10 +20,17 @@ async function someHistory(request: import('@playwright/test').APIRequestContext
   return ns;
 }
 
-test('the audit log filters, links to diffs, exports and verifies', async ({ page }) => {
+test('the audit log filters, links to diffs, exports and verifies', async ({ page, javaScriptEnabled }) => {
   const ns = await someHistory(page.request);
   await page.goto('/audit');
   await expect(page.locator('#chain')).toContainText('verifies');
+  if (javaScriptEnabled) {
+    // A change made meanwhile shows at the top of the open log.
+    await expect(page.locator('#live-status')).toHaveText('Live updates: on');
+    const later = await page.request.post('/api/configurations/create', { form: { namespace: ns, name: 'later' } });
+    expect(later.status()).toBeLessThan(400);
+    await expect(page.locator('#audit tbody tr').first()).toContainText(`${ns} › later`);
+  }
   await expect(page.locator('figure.chart svg rect')).toHaveCount(30);
   await page.locator('#audit-filter').getByLabel('Namespace', { exact: true }).fill(ns);
   await page.locator('#audit-filter').getByLabel('Action').selectOption('field.set');

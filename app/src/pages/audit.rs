@@ -97,8 +97,11 @@ pub fn AuditPage() -> impl IntoView {
             .collect_view();
         let empty = view.per_day.iter().all(|(_, n)| *n == 0) && view.next_before.is_none();
         view! {
-            <p class=if view.chain_intact { "notice" } else { "error" } id="chain" role="status">{view.chain}</p>
-            {chart(&view.per_day)}
+            // What live updates bring up to date: the chain's status, the chart and the entries.
+            <div id="audit-summary" data-live="">
+                <p class=if view.chain_intact { "notice" } else { "error" } id="chain" role="status">{view.chain}</p>
+                {chart(&view.per_day)}
+            </div>
             <form method="get" class="filters" id="audit-filter">
                 <label>"Person " <input type="text" name="who" value=f.who.clone()/></label>
                 <label>"Namespace " <input type="text" name="namespace" value=f.namespace.clone()/></label>
@@ -115,6 +118,7 @@ pub fn AuditPage() -> impl IntoView {
                 " · "
                 <a href=format!("/api/audit/export?{export_query}format=jsonl") download="confo-audit.jsonl" id="export-jsonl">"JSON Lines"</a>
             </p>
+            <div id="audit-entries" data-live="">
             {if empty {
                 view! { <p class="empty">"No changes match. The audit log records every change: who made it, when, and what it was."</p> }.into_any()
             } else {
@@ -126,10 +130,12 @@ pub fn AuditPage() -> impl IntoView {
                 }.into_any()
             }}
             {view.next_before.map(|b| view! { <a href=format!("/audit?{page_query}before={b}") rel="next">"Older entries"</a> })}
+            </div>
         }
     };
     view! {
         <h1>"Audit log"</h1>
+        <super::live::Live namespace="" configuration=""/>
         <Transition fallback=|| view! { <p>"Loading…"</p> }>
             {move || Suspend::new(async move { loaded(log.await, body) })}
         </Transition>
