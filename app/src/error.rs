@@ -53,6 +53,24 @@ pub enum AppError {
 }
 
 impl AppError {
+    /// The kind of error, as shown under "Technical details".
+    pub fn kind(&self) -> &'static str {
+        match self {
+            AppError::SignInRequired => "sign-in required",
+            AppError::Forbidden(_) => "forbidden",
+            AppError::TooManyAttempts(_) => "too many attempts",
+            AppError::Invalid(_) => "invalid request",
+            AppError::AlreadyExists(_) => "already exists",
+            AppError::NotFound(_) => "not found",
+            AppError::Conflict(_) => "conflict",
+            AppError::TooLarge(_) => "too large",
+            AppError::Busy => "busy",
+            AppError::Unavailable => "store unavailable",
+            AppError::Internal => "internal error",
+            AppError::Request(_) => "request failed",
+        }
+    }
+
     /// The HTTP status for each error: the one table.
     pub fn status(&self) -> u16 {
         match self {

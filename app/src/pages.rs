@@ -21,10 +21,25 @@ pub use users::{UserPage, UsersPage};
 
 use crate::error::AppError;
 
+/// An error in words a person can act on, with the technical detail (status and kind) folded
+/// away for whoever asks.
+#[component]
+pub(crate) fn ErrorMessage(error: AppError) -> impl IntoView {
+    view! {
+        <div class="error-message" role="alert">
+            <p class="error">{error.to_string()}</p>
+            <details class="technical">
+                <summary>"Technical details"</summary>
+                <code>{format!("HTTP {} · {}", error.status(), error.kind())}</code>
+            </details>
+        </div>
+    }
+}
+
 /// The error of a finished action, as an alert; nothing while it has not failed.
 pub(crate) fn failure<T>(result: Option<Result<T, AppError>>) -> Option<impl IntoView> {
     let error = result?.err()?;
-    Some(view! { <p class="error" role="alert">{error.to_string()}</p> })
+    Some(view! { <ErrorMessage error/> })
 }
 
 /// A loaded page body, or what went wrong in words, with a way on.
@@ -35,14 +50,14 @@ pub(crate) fn loaded<T, V: IntoView + 'static>(
     match result {
         Ok(value) => body(value).into_any(),
         Err(AppError::SignInRequired) => view! { <SignInFirst/> }.into_any(),
-        Err(error) => view! { <p class="error" role="alert">{error.to_string()}</p> }.into_any(),
+        Err(error) => view! { <ErrorMessage error/> }.into_any(),
     }
 }
 
 use leptos::prelude::*;
 
 /// Sends a visitor who is not signed in (or whose session ended) to the sign-in page, which
-/// brings them back here afterwards. On the server this is a `302`; in the browser, a navigation.
+/// brings them back here afterwards: a `302` (with a link, should the redirect not be followed).
 #[component]
 pub(crate) fn SignInFirst() -> impl IntoView {
     let location = leptos_router::hooks::use_location();

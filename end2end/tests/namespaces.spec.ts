@@ -31,6 +31,11 @@ test('refuses a bad name with the rule it broke, and writes nothing', async ({ p
   await page.getByRole('button', { name: 'Create' }).click();
 
   await expect(page.getByRole('alert')).toContainText("contains '-'");
+  // The technical detail is there for whoever asks, not in the way.
+  const detail = page.getByRole('alert').locator('details.technical code');
+  await expect(detail).toBeHidden();
+  await page.getByRole('alert').getByText('Technical details').click();
+  await expect(detail).toHaveText('HTTP 400 · invalid request');
   await page.goto('/');
   await expect(page.getByText(name)).toHaveCount(0);
   if (etcdEndpoints) {

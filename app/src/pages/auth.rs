@@ -29,7 +29,7 @@ pub fn SignInPage() -> impl IntoView {
                 .value()
                 .get()
                 .and_then(Result::err)
-                .map(|e| view! { <p class="error" role="alert">{e.to_string()}</p> })
+                .map(|error| view! { <super::ErrorMessage error/> })
         }}
         <p class="hint">"No account yet? Ask an administrator to create one for you."</p>
     }
@@ -60,7 +60,7 @@ pub fn SetUpPage() -> impl IntoView {
                 .value()
                 .get()
                 .and_then(Result::err)
-                .map(|e| view! { <p class="error" role="alert">{e.to_string()}</p> })
+                .map(|error| view! { <super::ErrorMessage error/> })
         }}
     }
 }

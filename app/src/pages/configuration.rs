@@ -219,7 +219,7 @@ pub fn ConfigurationPage() -> impl IntoView {
                     Some(match result {
                         Err(error) => view! {
                             <section class="review" id="review">
-                                <p class="error" role="alert">{error.to_string()}</p>
+                                <super::ErrorMessage error/>
                                 <a href=here>"Back to the fields"</a>
                             </section>
                         }
@@ -583,7 +583,7 @@ fn JsonEditor(
             on:click=move |_| { review.dispatch(text.get_untracked()); }
         >"Review changes"</button>
         {move || review.value().get().map(|result| match result {
-            Err(e) => view! { <p class="error" role="alert">{e.to_string()}</p> }.into_any(),
+            Err(error) => view! { <super::ErrorMessage error/> }.into_any(),
             Ok(Review { changes, .. }) => view! {
                 <section class="review" id="json-review-panel">
                     <h3>"Review your changes"</h3>
@@ -600,7 +600,7 @@ fn JsonEditor(
         {move || saved.get().then(|| view! { <p role="status" id="json-saved">"Saved."</p> })}
         {move || save.value().get().map(|outcome| match outcome {
             Outcome::Saved => ().into_any(),
-            Outcome::Failed(e) => view! { <p class="error" role="alert">{e.to_string()}</p> }.into_any(),
+            Outcome::Failed(error) => view! { <super::ErrorMessage error/> }.into_any(),
             Outcome::Conflict(conflict) => {
                 let ConflictView { mine, theirs, others, overlap, merged, latest } = *conflict;
                 let who = others

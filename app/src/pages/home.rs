@@ -71,7 +71,7 @@ pub fn Home() -> impl IntoView {
                     Err(crate::error::AppError::SignInRequired) => {
                         view! { <super::SignInFirst/> }.into_any()
                     }
-                    Err(e) => view! { <p class="error" role="alert">{e.to_string()}</p> }.into_any(),
+                    Err(error) => view! { <super::ErrorMessage error/> }.into_any(),
                 }
             })}
         </Transition>
@@ -100,7 +100,7 @@ pub fn Home() -> impl IntoView {
                 .value()
                 .get()
                 .and_then(Result::err)
-                .map(|e| view! { <p class="error" role="alert" id="create-error">{e.to_string()}</p> })
+                .map(|error| view! { <div id="create-error"><super::ErrorMessage error/></div> })
         }}
     }
 }
