@@ -130,6 +130,12 @@ test('the JSON view checks as you type, reviews, and saves', async ({ page, java
   if (etcdEndpoints) {
     expect(stored(`${ns}-svc`)).toEqual({ a: 2, b: true });
   }
+
+  // Leaving with edits not saved asks first.
+  await editor.fill('{"a": 3}');
+  const asked = new Promise<string>((resolve) => page.once('dialog', (d) => { resolve(d.type()); void d.accept(); }));
+  await page.close({ runBeforeUnload: true });
+  expect(await asked).toBe('beforeunload');
 });
 
 async function jsonEdit(page: Page, edit: (fields: Record<string, unknown>) => void) {

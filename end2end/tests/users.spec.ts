@@ -187,7 +187,7 @@ test.describe('with sessions in etcd', () => {
     await expect(page.getByRole('heading', { name: 'Users' })).toBeVisible();
   });
 
-  test('a session survives a restart of the server', async ({ browser }, info) => {
+  test('a session survives a restart of the server, and live updates reconnect by themselves', async ({ browser, javaScriptEnabled }, info) => {
     const root = path.resolve(__dirname, '..', '..');
     const port = Number(process.env.CONFO_E2E_PORT ?? '3100') + 50 + info.parallelIndex;
     const base = `http://127.0.0.1:${port}`;
@@ -212,8 +212,26 @@ test.describe('with sessions in etcd', () => {
     const person = await secondBrowser(browser, info, base);
     try {
       await signIn(person, ADMIN, PASSWORD);
+      const ns = uniqueName('rec');
+      const live = person.locator('#live-status');
+      if (javaScriptEnabled) {
+        expect((await person.request.post('/api/namespaces/create', { form: { name: ns } })).ok()).toBeTruthy();
+        expect((await person.request.post('/api/configurations/create', { form: { namespace: ns, name: 'svc' } })).status()).toBeLessThan(400);
+        await person.goto(`/ns/${ns}/svc`);
+        await expect(live).toHaveText('Live updates: on');
+      }
       await stop(server);
+      if (javaScriptEnabled) {
+        await expect(live).toHaveText('Live updates: reconnecting…');
+      }
       server = await start();
+      if (javaScriptEnabled) {
+        await expect(live).toHaveText('Live updates: on', { timeout: 15_000 });
+        execFileSync('etcdctl', ['--endpoints', etcdEndpoints, 'put', `${ns}-svc`, '{"back": true}'], {
+          env: { ...process.env, ETCDCTL_API: '3' },
+        });
+        await expect(person.locator('#fields tbody th', { hasText: 'back' })).toBeVisible();
+      }
       await person.goto('/account');
       await expect(person.getByRole('heading', { name: 'My account' })).toBeVisible();
       await expect(person.locator('#signed-in-as')).toHaveText(ADMIN);
