@@ -60,6 +60,7 @@ pub fn router(state: AppState) -> Router {
     let settings = state.sessions.clone();
     let throttle = std::sync::Arc::new(app::api::ssr::AddressThrottle::default());
     let hub = app::api::live::ssr::Hub::start(state.store.clone());
+    let audit_chain = app::api::audit::chain::ChainCheckpoint::default();
     let sessions = session_layer(&state.store, &state.sessions);
     // What every server function and page may ask for.
     let context = move || {
@@ -67,6 +68,7 @@ pub fn router(state: AppState) -> Router {
         provide_context(settings.clone());
         provide_context(throttle.clone());
         provide_context(hub.clone());
+        provide_context(audit_chain.clone());
         if let Some(token) = &setup_token {
             provide_context(token.clone());
         }

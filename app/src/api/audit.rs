@@ -96,6 +96,121 @@ where
     }
 }
 
+/// The audit page's chain check, shared by every request of this server process.
+#[cfg(feature = "ssr")]
+pub mod chain {
+    use std::sync::Arc;
+    use std::time::{Duration, Instant};
+
+    use confo::audit::{AuditHead, Verification};
+
+    /// How often the whole chain is walked again; in between, a check walks only the entries
+    /// written since the last one (and re-reads the newest entry it verified).
+    pub const FULL_WALK_EVERY: Duration = Duration::from_secs(600);
+
+    struct Checked {
+        newest: AuditHead,
+        entries: u64,
+        full_walk_at: Instant,
+    }
+
+    /// What this process last verified of the audit chain.
+    #[derive(Clone, Default)]
+    pub struct ChainCheckpoint(Arc<tokio::sync::Mutex<Option<Checked>>>);
+
+    impl ChainCheckpoint {
+        /// Verifies the chain, resuming from the last check when the last whole walk is recent.
+        /// One check at a time: a busy audit page never walks the chain twice at once.
+        pub async fn verify(&self, store: &confo::Store) -> confo::Result<Verification> {
+            let mut last = self.0.lock().await;
+            let resume = last
+                .as_ref()
+                .filter(|c| c.full_walk_at.elapsed() < FULL_WALK_EVERY);
+            let (verification, newest) =
+                store.verify_audit_after(resume.map(|c| &c.newest)).await?;
+            let Verification::Intact { entries } = verification else {
+                *last = None;
+                return Ok(verification);
+            };
+            let (entries, full_walk_at) = match resume {
+                Some(c) => (c.entries + entries, c.full_walk_at),
+                None => (entries, Instant::now()),
+            };
+            *last = Some(Checked {
+                newest,
+                entries,
+                full_walk_at,
+            });
+            Ok(Verification::Intact { entries })
+        }
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use std::sync::Arc;
+
+        use confo::kv::embedded::EmbeddedKv;
+        use confo::{Change, KeyLayout, NamespaceName, Store};
+
+        use super::*;
+
+        #[tokio::test]
+        async fn resumes_counts_every_entry_and_walks_again_after_a_break() {
+            let dir = tempfile::tempdir().unwrap();
+            let kv = Arc::new(EmbeddedKv::open(dir.path()).unwrap());
+            let store = Store::new(kv, KeyLayout::default());
+            let change = Change::by(confo::Actor::user("ada"));
+            let create = |name: &'static str| {
+                let (store, change) = (store.clone(), change.clone());
+                async move {
+                    store
+                        .create_namespace(&NamespaceName::new(name).unwrap(), &change)
+                        .await
+                        .unwrap()
+                }
+            };
+            let check = ChainCheckpoint::default();
+            create("a").await;
+            assert_eq!(
+                check.verify(&store).await.unwrap(),
+                Verification::Intact { entries: 1 }
+            );
+            create("b").await;
+            create("c").await;
+            // Two new entries walked; the total is still every entry.
+            assert_eq!(
+                check.verify(&store).await.unwrap(),
+                Verification::Intact { entries: 3 }
+            );
+            // Entry 3 changed after it was verified: found by the next check.
+            let key = store.layout().audit_entry(3);
+            let stored = store.kv().get(&key).await.unwrap().unwrap();
+            let mut entry: serde_json::Value = serde_json::from_slice(&stored.value).unwrap();
+            entry["actor"]["name"] = "mallory".into();
+            store
+                .kv()
+                .txn(
+                    vec![],
+                    vec![confo::kv::Op::Put {
+                        key,
+                        value: entry.to_string().into_bytes(),
+                    }],
+                )
+                .await
+                .unwrap();
+            assert!(matches!(
+                check.verify(&store).await.unwrap(),
+                Verification::Broken { seq: 3, .. }
+            ));
+            // After a break the whole chain is walked again, and it is still broken.
+            assert!(matches!(
+                check.verify(&store).await.unwrap(),
+                Verification::Broken { seq: 3, .. }
+            ));
+        }
+    }
+}
+
 #[cfg(feature = "ssr")]
 mod ssr {
     use super::*;
@@ -254,7 +369,8 @@ pub async fn audit_log(filter: AuditFilter, before: Option<u64>) -> Result<Audit
             (day.format("%Y-%m-%d").to_string(), count)
         })
         .collect();
-    let (chain, chain_intact) = match store()?.verify_audit().await.map_err(reject)? {
+    let checkpoint = use_context::<chain::ChainCheckpoint>().unwrap_or_default();
+    let (chain, chain_intact) = match checkpoint.verify(&store()?).await.map_err(reject)? {
         confo::audit::Verification::Intact { entries } => (
             format!("The audit chain verifies ({entries} entries checked)."),
             true,

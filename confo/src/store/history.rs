@@ -86,10 +86,45 @@ impl Store {
     /// an entry whose hash does not match its content, whose `prev_hash` does not match the
     /// entry before it, a missing number, or a head that does not match the newest entry.
     pub async fn verify_audit(&self) -> Result<Verification> {
-        let mut chain = ChainCheck::after(self.read_anchor().await?);
+        Ok(self.verify_audit_after(None).await?.0)
+    }
+
+    /// Like [`Store::verify_audit`], but after `checkpoint`, an entry (number and hash) that an
+    /// earlier walk verified: that entry must still be there with the same hash and content,
+    /// and only the entries after it are walked. Without a checkpoint, or when its entry has been
+    /// archived meanwhile, the whole chain is walked. Answers the verification and the newest
+    /// entry verified, the checkpoint for next time.
+    pub async fn verify_audit_after(
+        &self,
+        checkpoint: Option<&AuditHead>,
+    ) -> Result<(Verification, AuditHead)> {
         let prefix = self.layout.audit_log_prefix();
+        let kept = match checkpoint.filter(|c| c.seq > 0) {
+            Some(checkpoint) => self
+                .kv
+                .get(&self.layout.audit_entry(checkpoint.seq))
+                .await?
+                .map(|kv| (checkpoint, kv)),
+            None => None,
+        };
+        let (mut chain, mut start) = match kept {
+            Some((checkpoint, kv)) => {
+                let entry = parse_entry(&kv)?;
+                if entry.hash != checkpoint.hash || entry.compute_hash() != entry.hash {
+                    let broken = Verification::Broken {
+                        seq: checkpoint.seq,
+                        reason: "it was changed after it was verified".into(),
+                    };
+                    return Ok((broken, checkpoint.clone()));
+                }
+                (
+                    ChainCheck::after(checkpoint.clone()),
+                    self.layout.audit_entry(checkpoint.seq + 1),
+                )
+            }
+            None => (ChainCheck::after(self.read_anchor().await?), prefix.clone()),
+        };
         let end = crate::kv::prefix_end(&prefix);
-        let mut start = prefix.clone();
         loop {
             let batch = self.kv.range(&start, &end, BATCH, false).await?;
             for kv in &batch {
@@ -98,20 +133,22 @@ impl Store {
                     Ok(entry) => entry,
                     Err(e) => {
                         let seq = self.layout.audit_seq(&kv.key).unwrap_or(expected_seq);
-                        return Ok(Verification::Broken {
+                        let broken = Verification::Broken {
                             seq,
                             reason: e.to_string(),
-                        });
+                        };
+                        return Ok((broken, chain.last().clone()));
                     }
                 };
                 if Some(entry.seq) != self.layout.audit_seq(&kv.key) {
-                    return Ok(Verification::Broken {
+                    let broken = Verification::Broken {
                         seq: entry.seq,
                         reason: format!("stored under {} but numbered {}", kv.key, entry.seq),
-                    });
+                    };
+                    return Ok((broken, chain.last().clone()));
                 }
                 if let Err(broken) = chain.next(&entry) {
-                    return Ok(broken);
+                    return Ok((broken, chain.last().clone()));
                 }
             }
             match batch.last() {
@@ -126,7 +163,8 @@ impl Store {
         } else {
             head
         };
-        Ok(chain.finish(&head, "the head"))
+        let newest = chain.last().clone();
+        Ok((chain.finish(&head, "the head"), newest))
     }
 
     /// Where the chain kept in the store starts: the last archived entry, or the genesis.
