@@ -79,12 +79,24 @@ pub fn watch_leaving() {
 /// When the page's shape changed (a part is gone, say the configuration was deleted), the whole
 /// page is loaded again.
 pub async fn refresh() -> Result<(), JsValue> {
+    refresh_from(&window().location().href()?).await
+}
+
+/// Shows the page at `href` (the same page with another query, say) by putting its live parts
+/// in place, and makes it the page's address.
+pub async fn navigate_in_place(href: &str) -> Result<(), JsValue> {
+    window()
+        .history()?
+        .replace_state_with_url(&JsValue::NULL, "", Some(href))?;
+    refresh_from(href).await
+}
+
+async fn refresh_from(href: &str) -> Result<(), JsValue> {
     if LEAVING.get() {
         return Ok(());
     }
     let window = window();
-    let href = window.location().href()?;
-    let response: Response = JsFuture::from(window.fetch_with_str(&href))
+    let response: Response = JsFuture::from(window.fetch_with_str(href))
         .await?
         .dyn_into()?;
     let html = JsFuture::from(response.text()?)

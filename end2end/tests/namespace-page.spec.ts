@@ -119,4 +119,12 @@ test('the list follows changes made elsewhere without touching what you are typi
   await expect(page.locator('#configurations tbody tr', { hasText: 'second' })).toHaveCount(1);
   await expect(page.locator('#create-configuration').getByLabel('Name')).toHaveValue('mine');
   await expect(page.locator('#changed-elsewhere')).toHaveCount(0);
+
+  // The filter follows as you type, and the address with it, still without a reload.
+  await page.getByLabel('Filter by name').pressSequentially('SEC');
+  await expect(page.locator('#configurations tbody tr')).toHaveCount(1);
+  await expect(page.locator('#configurations tbody tr')).toContainText('second');
+  await expect(page.locator('#paging')).toContainText('1 of 2 configurations match');
+  await expect(page).toHaveURL(new RegExp(`/ns/${ns}\\?filter=SEC&page=1$`));
+  expect(await page.evaluate(() => (window as unknown as { marker?: number }).marker)).toBe(7);
 });

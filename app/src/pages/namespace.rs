@@ -127,7 +127,7 @@ pub fn NamespacePage() -> impl IntoView {
             <div id="namespace-banner" data-live="">{banner}</div>
             {move || failure(register.value().get())}
             <form method="get" class="filter" role="search">
-                <label>"Filter by name " <input type="search" name="filter" value=filter() placeholder="part of a name"/></label>
+                <ConfigurationFilter namespace=ns.clone() filter=filter()/>
                 " " <button type="submit">"Filter"</button>
             </form>
             <div id="namespace-live" data-live="">{table}</div>
@@ -154,5 +154,51 @@ pub fn NamespacePage() -> impl IntoView {
                 })
             })}
         </Suspense>
+    }
+}
+
+/// The filter box: a form without JavaScript (Enter); with it, the list follows as you type
+/// (the address changes too, so that the filtered list can still be shared).
+#[island]
+fn ConfigurationFilter(namespace: String, filter: String) -> impl IntoView {
+    #[cfg(feature = "hydrate")]
+    let typed = {
+        let typing = StoredValue::new(0u32);
+        move |text: String| {
+            // Waits for a pause in the typing, then shows the first page of what matches.
+            let this = typing.get_value() + 1;
+            typing.set_value(this);
+            let href = format!(
+                "/ns/{namespace}?filter={}&page=1",
+                super::encode_component(&text)
+            );
+            set_timeout(
+                move || {
+                    if typing.get_value() == this {
+                        leptos::task::spawn_local(async move {
+                            let _ = crate::browser::navigate_in_place(&href).await;
+                        });
+                    }
+                },
+                std::time::Duration::from_millis(250),
+            );
+        }
+    };
+    #[cfg(not(feature = "hydrate"))]
+    let typed = {
+        let _ = namespace;
+        |_: String| {}
+    };
+    view! {
+        <label>
+            "Filter by name "
+            <input
+                type="search"
+                name="filter"
+                value=filter
+                placeholder="part of a name"
+                on:input=move |ev| typed(event_target_value(&ev))
+            />
+        </label>
     }
 }
