@@ -8,7 +8,7 @@ use confo::audit::Verification;
 use confo::client::Confo;
 use confo::kv::{Compare, MAX_REQUEST_BYTES, Op, TxnOutcome};
 use confo::store::{Target, WatchEvent};
-use confo::{Action, Actor, AuditQuery, Change, Error, NamespaceName};
+use confo::{Action, Actor, AuditQuery, Change, Error, NamespaceName, Store};
 use serde_json::json;
 
 contract!(
@@ -707,32 +707,15 @@ async fn verification_resumes_from_a_checkpoint(b: Backend) {
     );
     assert_eq!(newer.seq, 5);
 
-    let tamper = |seq: u64| {
-        let (b, key) = (&b, store.layout().audit_entry(seq));
-        async move {
-            let mut entry: serde_json::Value =
-                serde_json::from_slice(&b.kv.get(&key).await.unwrap().unwrap().value).unwrap();
-            entry["actor"]["name"] = json!("mallory");
-            b.kv.txn(
-                vec![],
-                vec![Op::Put {
-                    key,
-                    value: entry.to_string().into_bytes(),
-                }],
-            )
-            .await
-            .unwrap();
-        }
-    };
-    // A change to the checkpoint's own entry is found, and so is one after it.
-    tamper(checkpoint.seq).await;
+    // A change to the checkpoint's own entry is found.
+    tamper_with_audit_entry(&b, &store, checkpoint.seq).await;
     let (found, _) = store.verify_audit_after(Some(&checkpoint)).await.unwrap();
     assert!(
         matches!(found, Verification::Broken { seq: 3, .. }),
         "{found:?}"
     );
     // Entries before a checkpoint are trusted: a walk from a later checkpoint does not read them.
-    tamper(4).await;
+    tamper_with_audit_entry(&b, &store, 4).await;
     let (found, _) = store.verify_audit_after(Some(&newer)).await.unwrap();
     assert_eq!(found, Verification::Intact { entries: 0 });
     // A full walk (the dashboard makes one every few minutes) finds the first.
@@ -742,22 +725,28 @@ async fn verification_resumes_from_a_checkpoint(b: Backend) {
     ));
 }
 
-async fn tampering_breaks_the_chain_where_it_happened(b: Backend) {
-    let store = with_namespace(&b, "n").await;
-    create_empty(&store, "n", "c", 4).await;
-    let key = store.layout().audit_entry(3);
+/// Rewrites audit entry `seq` behind the store's back, as someone with write access to etcd could.
+async fn tamper_with_audit_entry(b: &Backend, store: &Store, seq: u64) {
+    let key = store.layout().audit_entry(seq);
     let mut entry: serde_json::Value =
         serde_json::from_slice(&b.kv.get(&key).await.unwrap().unwrap().value).unwrap();
     entry["actor"]["name"] = json!("mallory");
     b.kv.txn(
         vec![],
         vec![Op::Put {
-            key: key.clone(),
+            key,
             value: entry.to_string().into_bytes(),
         }],
     )
     .await
     .unwrap();
+}
+
+async fn tampering_breaks_the_chain_where_it_happened(b: Backend) {
+    let store = with_namespace(&b, "n").await;
+    create_empty(&store, "n", "c", 4).await;
+    let key = store.layout().audit_entry(3);
+    tamper_with_audit_entry(&b, &store, 3).await;
     match store.verify_audit().await.unwrap() {
         Verification::Broken { seq, .. } => assert_eq!(seq, 3),
         other => panic!("tampering not found: {other:?}"),

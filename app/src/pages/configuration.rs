@@ -229,55 +229,46 @@ pub fn ConfigurationPage() -> impl IntoView {
                             field_value,
                             place,
                         }) => {
+                            // What the change is saved against: the revision the page showed.
+                            let against = view! {
+                                <input type="hidden" name="namespace" value=ns.clone()/>
+                                <input type="hidden" name="name" value=cfg.clone()/>
+                                <input type="hidden" name="revision" value=revision.to_string()/>
+                                <input type="hidden" name="field" value=field.clone()/>
+                            };
                             let form = match (op.as_str(), field_value) {
-                                // A change inside a field's value saves the field's new value.
-                                (_, Some(field_value)) => view! {
-                                    <ActionForm action=set attr:class="stacked">
-                                        <input type="hidden" name="namespace" value=ns.clone()/>
-                                        <input type="hidden" name="name" value=cfg.clone()/>
-                                        <input type="hidden" name="revision" value=revision.to_string()/>
-                                        <input type="hidden" name="field" value=field.clone()/>
-                                        <input type="hidden" name="kind" value="json"/>
-                                        <input type="hidden" name="value" value=field_value/>
-                                        <label>"Comment for the history (optional) " <input type="text" name="comment"/></label>
-                                        <button type="submit">"Save"</button>
-                                    </ActionForm>
-                                }
-                                .into_any(),
                                 ("delete", None) => view! {
                                     <ActionForm action=delete_field attr:class="stacked">
-                                        <input type="hidden" name="namespace" value=ns.clone()/>
-                                        <input type="hidden" name="name" value=cfg.clone()/>
-                                        <input type="hidden" name="revision" value=revision.to_string()/>
-                                        <input type="hidden" name="field" value=field.clone()/>
+                                        {against}
                                         <button type="submit">"Remove the field"</button>
                                     </ActionForm>
                                 }
                                 .into_any(),
                                 ("rename", None) => view! {
                                     <ActionForm action=rename attr:class="stacked">
-                                        <input type="hidden" name="namespace" value=ns.clone()/>
-                                        <input type="hidden" name="name" value=cfg.clone()/>
-                                        <input type="hidden" name="revision" value=revision.to_string()/>
-                                        <input type="hidden" name="field" value=field.clone()/>
+                                        {against}
                                         <input type="hidden" name="new_name" value=to.clone()/>
                                         <button type="submit">"Rename the field"</button>
                                     </ActionForm>
                                 }
                                 .into_any(),
-                                _ => view! {
-                                    <ActionForm action=set attr:class="stacked">
-                                        <input type="hidden" name="namespace" value=ns.clone()/>
-                                        <input type="hidden" name="name" value=cfg.clone()/>
-                                        <input type="hidden" name="revision" value=revision.to_string()/>
-                                        <input type="hidden" name="field" value=field.clone()/>
-                                        <input type="hidden" name="kind" value=kind.clone()/>
-                                        <input type="hidden" name="value" value=value.clone()/>
-                                        <label>"Comment for the history (optional) " <input type="text" name="comment"/></label>
-                                        <button type="submit">"Save"</button>
-                                    </ActionForm>
+                                (_, field_value) => {
+                                    // A change inside a field's value saves the field's new value.
+                                    let (kind, value) = match field_value {
+                                        Some(whole) => ("json".to_owned(), whole),
+                                        None => (kind.clone(), value.clone()),
+                                    };
+                                    view! {
+                                        <ActionForm action=set attr:class="stacked">
+                                            {against}
+                                            <input type="hidden" name="kind" value=kind/>
+                                            <input type="hidden" name="value" value=value/>
+                                            <label>"Comment for the history (optional) " <input type="text" name="comment"/></label>
+                                            <button type="submit">"Save"</button>
+                                        </ActionForm>
+                                    }
+                                    .into_any()
                                 }
-                                .into_any(),
                             };
                             view! {
                                 <section class="review" id="review" aria-labelledby="review-heading">
