@@ -131,6 +131,17 @@ test('the JSON view checks as you type, reviews, and saves', async ({ page, java
     expect(stored(`${ns}-svc`)).toEqual({ a: 2, b: true });
   }
 
+  // Ctrl/Cmd+S: the first press opens the review, the second saves.
+  await editor.fill('{\n  "a": 5,\n  "b": true\n}');
+  await expect(page.locator('#json-saved')).toHaveCount(0);
+  await editor.press('ControlOrMeta+s');
+  await expect(review.locator('tbody tr', { hasText: 'a' }).locator('td.after')).toHaveText('5');
+  await page.keyboard.press('ControlOrMeta+s');
+  await expect(page.locator('#json-saved')).toBeVisible();
+  if (etcdEndpoints) {
+    expect(stored(`${ns}-svc`)).toEqual({ a: 5, b: true });
+  }
+
   // Leaving with edits not saved asks first.
   await editor.fill('{"a": 3}');
   const asked = new Promise<string>((resolve) => page.once('dialog', (d) => { resolve(d.type()); void d.accept(); }));
