@@ -1608,20 +1608,23 @@ async fn the_overview_reads_counts_and_last_changes_of_namespaces(b: Backend) {
         .unwrap();
     create_empty(&store, "alpha", "a", 3).await;
     create_empty(&store, "beta", "b", 1).await;
-    for (name, listed) in [
-        ("alpha", vec!["a0", "a1", "a2"]),
-        ("beta", vec!["b0"]),
-        ("gamma", vec![]),
-    ] {
-        assert_eq!(
-            store
-                .list_configurations(&ns(name))
-                .await
-                .unwrap()
-                .registered,
-            listed
-        );
-    }
+    let listings = store
+        .list_configurations_of(&[ns("alpha"), ns("beta"), ns("gamma"), ns("missing")])
+        .await
+        .unwrap();
+    let registered: Vec<Option<Vec<String>>> = listings
+        .into_iter()
+        .map(|l| l.map(|l| l.registered))
+        .collect();
+    assert_eq!(
+        registered,
+        [
+            Some(vec!["a0".into(), "a1".into(), "a2".into()]),
+            Some(vec!["b0".into()]),
+            Some(vec![]),
+            None
+        ]
+    );
 
     let names = ["alpha", "beta", "gamma", "missing"].map(String::from);
     let latest = store.latest_by_namespace(&names, 1000).await.unwrap();

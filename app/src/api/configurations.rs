@@ -440,7 +440,6 @@ pub(crate) mod ssr {
 #[server(endpoint = "namespaces/overview", input = leptos::server_fn::codec::GetUrl)]
 pub async fn namespaces_overview() -> Result<Vec<NamespaceSummary>, AppError> {
     use super::ssr::{reject, require_user, store};
-    use futures::StreamExt;
     let user = require_user().await?;
     let store = store()?;
     let names: Vec<String> = store
@@ -450,18 +449,21 @@ pub async fn namespaces_overview() -> Result<Vec<NamespaceSummary>, AppError> {
         .into_iter()
         .filter(|n| user.grants.covers(n))
         .collect();
-    // Each namespace's listed and unlisted configurations, a few namespaces at a time.
-    let listings: Vec<Option<confo::ConfigurationListing>> =
-        futures::stream::iter(names.clone().into_iter().map(|name| {
-            let store = store.clone();
-            async move {
-                let namespace = confo::NamespaceName::new(name).ok()?;
-                store.list_configurations(&namespace).await.ok()
-            }
-        }))
-        .buffered(16)
-        .collect()
-        .await;
+    // Each namespace's listed and unlisted configurations (none for a name that breaks the rules).
+    let parsed: Vec<Option<confo::NamespaceName>> = names
+        .iter()
+        .map(|n| confo::NamespaceName::new(n.as_str()).ok())
+        .collect();
+    let valid: Vec<confo::NamespaceName> = parsed.iter().flatten().cloned().collect();
+    let mut found = store
+        .list_configurations_of(&valid)
+        .await
+        .map_err(reject)?
+        .into_iter();
+    let listings: Vec<Option<confo::ConfigurationListing>> = parsed
+        .iter()
+        .map(|p| p.as_ref().and_then(|_| found.next().flatten()))
+        .collect();
     let latest = store
         .latest_by_namespace(&names, 10_000)
         .await

@@ -94,10 +94,55 @@ impl Store {
         let ns_key = self.layout.namespace(namespace);
         let reads = self.kv.get_many(&[root_key, ns_key]).await?;
         let root = Index::parse(reads[0].as_ref(), NAMESPACES)?;
-        if !root.contains(namespace.as_str()) && reads[1].is_none() {
-            return Err(Error::NotFound(format!("namespace {namespace:?}")));
+        self.listing(&root, namespace, reads[1].as_ref())
+            .await?
+            .ok_or_else(|| Error::NotFound(format!("namespace {namespace:?}")))
+    }
+
+    /// [`Store::list_configurations`] for each of `namespaces` (`None` for one that does not
+    /// exist), reading the namespace list once and a few namespaces' keys at a time.
+    pub async fn list_configurations_of(
+        &self,
+        namespaces: &[NamespaceName],
+    ) -> Result<Vec<Option<ConfigurationListing>>> {
+        use futures::{StreamExt, TryStreamExt};
+        let root_read = self.kv.get(&self.layout.root()).await?;
+        let root = Index::parse(root_read.as_ref(), NAMESPACES)?;
+        let keys: Vec<String> = namespaces
+            .iter()
+            .map(|n| self.layout.namespace(n))
+            .collect();
+        let mut reads = Vec::with_capacity(keys.len());
+        for chunk in keys.chunks(crate::kv::MAX_TXN_OPS) {
+            reads.extend(self.kv.get_many(chunk).await?);
         }
-        let registered = Index::parse(reads[1].as_ref(), CONFIGURATIONS)?.names();
+        let root = &root;
+        let listings: Vec<_> =
+            namespaces
+                .iter()
+                .zip(reads)
+                .map(|(namespace, read)| async move {
+                    self.listing(root, namespace, read.as_ref()).await
+                })
+                .collect();
+        futures::stream::iter(listings)
+            .buffered(16)
+            .try_collect()
+            .await
+    }
+
+    /// The listing of `namespace`, given the namespace list and the read of its index; `None`
+    /// when it is neither listed nor has an index.
+    async fn listing(
+        &self,
+        root: &Index,
+        namespace: &NamespaceName,
+        index: Option<&KeyValue>,
+    ) -> Result<Option<ConfigurationListing>> {
+        if !root.contains(namespace.as_str()) && index.is_none() {
+            return Ok(None);
+        }
+        let registered = Index::parse(index, CONFIGURATIONS)?.names();
         let prefix = self.layout.configurations_prefix(namespace);
         // Keys under `<namespace>-` that belong to another listed namespace whose own name has a
         // dash (possible in data written by the original Confo) are not ours.
@@ -126,10 +171,10 @@ impl Store {
             .filter_map(|key| key.strip_prefix(&prefix).map(str::to_owned))
             .filter(|name| !listed.contains(name.as_str()))
             .collect();
-        Ok(ConfigurationListing {
+        Ok(Some(ConfigurationListing {
             registered,
             unregistered,
-        })
+        }))
     }
 
     /// Reads a configuration with its revision. A stored value that is not a JSON object is
