@@ -81,42 +81,6 @@ pub mod ssr {
         Some(agent.chars().take(200).collect())
     }
 
-    /// Failed sign-ins per client address, in this server process (per-account attempts are
-    /// counted in the store; see [`confo::Store::claim_sign_in_attempt`]). After
-    /// [`AddressThrottle::FREE_FAILURES`] failures from one address, each further try must wait
-    /// [`AddressThrottle::LOCK_SECONDS`] after the last failure.
-    #[derive(Default)]
-    pub struct AddressThrottle {
-        failures: std::sync::Mutex<std::collections::HashMap<String, (u32, i64)>>,
-    }
-
-    impl AddressThrottle {
-        pub const FREE_FAILURES: u32 = 20;
-        pub const LOCK_SECONDS: i64 = 60;
-        /// Failures older than this are forgotten.
-        const WINDOW_SECONDS: i64 = 3600;
-
-        /// `Err(seconds to wait)` while the address is locked.
-        pub fn check(&self, address: &str, now: i64) -> Result<(), u64> {
-            let failures = self.failures.lock().expect("not poisoned");
-            match failures.get(address) {
-                Some(&(count, last))
-                    if count >= Self::FREE_FAILURES && now - last < Self::LOCK_SECONDS =>
-                {
-                    Err((Self::LOCK_SECONDS - (now - last)) as u64)
-                }
-                _ => Ok(()),
-            }
-        }
-
-        pub fn failed(&self, address: &str, now: i64) {
-            let mut failures = self.failures.lock().expect("not poisoned");
-            failures.retain(|_, (_, last)| now - *last < Self::WINDOW_SECONDS);
-            let entry = failures.entry(address.to_owned()).or_insert((0, now));
-            *entry = (entry.0 + 1, now);
-        }
-    }
-
     use crate::sessions::data::{ADDRESS, AGENT, REFRESHED_AT, SIGNED_IN_AT, USER};
 
     /// The request's session.
@@ -250,26 +214,5 @@ pub mod ssr {
             );
         }
         error
-    }
-
-    #[cfg(test)]
-    mod tests {
-        use super::AddressThrottle;
-
-        #[test]
-        fn address_throttle_locks_after_twenty_failures_for_a_minute_only() {
-            let throttle = AddressThrottle::default();
-            for i in 0..20 {
-                assert_eq!(throttle.check("10.0.0.1", 100 + i), Ok(()));
-                throttle.failed("10.0.0.1", 100 + i);
-            }
-            assert_eq!(throttle.check("10.0.0.1", 119), Err(60));
-            assert_eq!(throttle.check("10.0.0.1", 149), Err(30));
-            assert_eq!(throttle.check("10.0.0.2", 149), Ok(()));
-            assert_eq!(throttle.check("10.0.0.1", 179), Ok(()));
-            // One more failure locks again at once.
-            throttle.failed("10.0.0.1", 179);
-            assert!(throttle.check("10.0.0.1", 180).is_err());
-        }
     }
 }

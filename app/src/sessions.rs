@@ -1,13 +1,18 @@
 //! Dashboard sessions kept in Confo's own store, so that several dashboard instances share them
 //! and a restart signs nobody out.
 //!
-//! A session is one key under the reserved prefix holding its record and expiry. In etcd the key
-//! is attached to a lease that ends with the session, so etcd removes it; the embedded store has
-//! no leases, so [`sweep_expired`] removes expired sessions there (it is harmless on etcd). An
-//! expired session is never handed out, whether or not it has been removed yet.
+//! A session is one key under the reserved prefix holding its record and expiry. The key is the
+//! SHA-256 of the session id and the record does not hold the id, so whoever reads the store (or a
+//! backup of it) learns no cookie that works. In etcd the key is attached to a lease that ends
+//! with the session, so etcd removes it; the embedded store has no leases, so
+//! [`StoreSessions::sweep_expired`] removes expired sessions there (it is harmless on etcd). An
+//! expired session is never handed out, whether or not it has been removed yet. A session is
+//! only ever written back while its record is still there: one that was ended (signed out, ended
+//! by an administrator) is not brought back by a request that was refreshing it at that moment.
 //!
 //! Besides serving tower-sessions, it lists and ends the sessions of an account. A session is
-//! shown by a handle (a hash of its id), never by its id, which is the secret in the cookie.
+//! shown by a handle (the start of its stored hash), never by its id, which is the secret in the
+//! cookie.
 
 use std::time::Duration;
 
@@ -66,16 +71,60 @@ pub struct SessionInfo {
     pub agent: Option<String>,
 }
 
-/// The handle of session `id`.
-pub fn handle(id: &Id) -> String {
-    confo::users::sha256_hex(&id.to_string())[..16].to_owned()
+/// What the store keeps of session `id`: the SHA-256 of the id, in hex (its key).
+pub fn stored_hash(id: &Id) -> String {
+    confo::users::sha256_hex(&id.to_string())
 }
 
-fn info(record: &Record) -> Option<SessionInfo> {
+/// The handle of session `id`.
+pub fn handle(id: &Id) -> String {
+    handle_of(&stored_hash(id))
+}
+
+fn handle_of(stored_hash: &str) -> String {
+    stored_hash.chars().take(16).collect()
+}
+
+/// Whether `suffix` (what follows the sessions prefix in a key) is a stored hash, as this
+/// module writes it; records under the raw session id were written by earlier versions.
+fn is_stored_hash(suffix: &str) -> bool {
+    suffix.len() == 64
+        && suffix
+            .bytes()
+            .all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+}
+
+/// A session record as stored: everything but its id.
+#[derive(Serialize, Deserialize)]
+struct Stored {
+    data: std::collections::HashMap<String, serde_json::Value>,
+    expiry_date: OffsetDateTime,
+}
+
+fn encode(record: &Record) -> session_store::Result<Vec<u8>> {
+    serde_json::to_vec(&Stored {
+        data: record.data.clone(),
+        expiry_date: record.expiry_date,
+    })
+    .map_err(|e| session_store::Error::Encode(e.to_string()))
+}
+
+/// The record stored as `bytes`, given back the id it is stored for (a placeholder when only
+/// listing).
+fn decode(bytes: &[u8], id: Id) -> Option<Record> {
+    let stored: Stored = serde_json::from_slice(bytes).ok()?;
+    Some(Record {
+        id,
+        data: stored.data,
+        expiry_date: stored.expiry_date,
+    })
+}
+
+fn info(stored_hash: &str, record: &Record) -> Option<SessionInfo> {
     let text = |name: &str| record.data.get(name)?.as_str().map(str::to_owned);
     let number = |name: &str| record.data.get(name)?.as_i64();
     Some(SessionInfo {
-        handle: handle(&record.id),
+        handle: handle_of(stored_hash),
         user: text(data::USER)?,
         signed_in_at: number(data::SIGNED_IN_AT)?,
         last_seen: number(data::REFRESHED_AT).or(number(data::SIGNED_IN_AT))?,
@@ -102,9 +151,13 @@ impl StoreSessions {
             .await?
             .into_iter()
             .filter_map(|kv| {
-                let record = serde_json::from_slice::<Record>(&kv.value).ok()?;
+                let hash = kv.key.strip_prefix(&prefix)?;
+                if !is_stored_hash(hash) {
+                    return None;
+                }
+                let record = decode(&kv.value, Id::default())?;
                 time_left(&record)?;
-                let info = info(&record)?;
+                let info = info(hash, &record)?;
                 user.is_none_or(|u| u == info.user).then_some((kv, info))
             })
             .collect())
@@ -145,7 +198,26 @@ impl StoreSessions {
     }
 
     fn key(&self, id: &Id) -> String {
-        self.store.layout().session(&id.to_string())
+        self.store.layout().session(&stored_hash(id))
+    }
+
+    /// Removes session records kept under the raw session id (as earlier versions stored them),
+    /// which would let whoever reads the store use them; answers how many. Their owners sign in
+    /// again once.
+    pub async fn remove_plain_records(&self) -> confo::Result<usize> {
+        let prefix = self.store.layout().sessions_prefix();
+        let mut removed = 0;
+        for key in self.store.kv().list_keys(&prefix).await? {
+            if key.strip_prefix(&prefix).is_some_and(is_stored_hash) {
+                continue;
+            }
+            self.store
+                .kv()
+                .txn(Vec::new(), vec![Op::Delete { key }])
+                .await?;
+            removed += 1;
+        }
+        Ok(removed)
     }
 
     /// Removes every expired session; answers how many.
@@ -153,7 +225,7 @@ impl StoreSessions {
         let prefix = self.store.layout().sessions_prefix();
         let mut removed = 0;
         for kv in self.store.kv().list_prefix(&prefix).await? {
-            let expired = serde_json::from_slice::<Record>(&kv.value)
+            let expired = decode(&kv.value, Id::default())
                 .map(|record| time_left(&record).is_none())
                 .unwrap_or(true);
             if expired {
@@ -180,39 +252,50 @@ impl StoreSessions {
 #[async_trait]
 impl SessionStore for StoreSessions {
     async fn create(&self, record: &mut Record) -> session_store::Result<()> {
+        let Some(ttl) = time_left(record) else {
+            return Ok(());
+        };
         // A new id must not take over an existing session: write only where nothing is.
         loop {
             let key = self.key(&record.id);
-            let value = serde_json::to_vec(&*record)
-                .map_err(|e| session_store::Error::Encode(e.to_string()))?;
-            let outcome = self
+            let written = self
                 .store
                 .kv()
-                .txn(
-                    vec![Compare::unchanged(&key, None)],
-                    vec![Op::Put { key, value }],
+                .put_expiring(
+                    &key,
+                    encode(record)?,
+                    ttl,
+                    Some(Compare::unchanged(&key, None)),
                 )
                 .await
                 .map_err(backend)?;
-            match outcome {
-                TxnOutcome::Committed { .. } => break,
-                TxnOutcome::CompareFailed => record.id = Id::default(),
+            if written {
+                return Ok(());
             }
+            record.id = Id::default();
         }
-        // Attach the expiry (a lease in etcd).
-        self.save(record).await
     }
 
     async fn save(&self, record: &Record) -> session_store::Result<()> {
         let Some(ttl) = time_left(record) else {
             return self.delete(&record.id).await;
         };
-        let value =
-            serde_json::to_vec(record).map_err(|e| session_store::Error::Encode(e.to_string()))?;
+        // Written back only over the record as it is now: a session that was ended meanwhile
+        // stays ended, and a write that loses to another request's leaves theirs.
+        let key = self.key(&record.id);
+        let Some(current) = self.store.kv().get(&key).await.map_err(backend)? else {
+            return Ok(());
+        };
         self.store
             .kv()
-            .put_expiring(&self.key(&record.id), value, ttl)
+            .put_expiring(
+                &key,
+                encode(record)?,
+                ttl,
+                Some(Compare::unchanged(&key, Some(&current))),
+            )
             .await
+            .map(|_| ())
             .map_err(backend)
     }
 
@@ -220,8 +303,8 @@ impl SessionStore for StoreSessions {
         let Some(kv) = self.store.kv().get(&self.key(id)).await.map_err(backend)? else {
             return Ok(None);
         };
-        let record: Record = serde_json::from_slice(&kv.value)
-            .map_err(|e| session_store::Error::Decode(e.to_string()))?;
+        let record = decode(&kv.value, *id)
+            .ok_or_else(|| session_store::Error::Decode(format!("not a session: {}", kv.key)))?;
         Ok(time_left(&record).is_some().then_some(record))
     }
 

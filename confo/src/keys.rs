@@ -103,6 +103,16 @@ impl KeyLayout {
         self.reserved("sign-in-failures/")
     }
 
+    /// A browser known to an account (its device cookie), by the SHA-256 of the cookie's token.
+    pub fn device(&self, token_sha256: &str) -> String {
+        self.reserved(&format!("devices/{token_sha256}"))
+    }
+
+    /// The prefix of every known browser.
+    pub fn devices_prefix(&self) -> String {
+        self.reserved("devices/")
+    }
+
     /// Dashboard session `id` (session ids hold no `/`).
     pub fn session(&self, id: &str) -> String {
         self.reserved(&format!("sessions/{id}"))

@@ -144,11 +144,17 @@ pub trait Kv: Send + Sync + 'static {
     async fn revision(&self) -> Result<i64>;
     /// Streams every change to keys under `prefix` from revision `from` on.
     async fn watch(&self, prefix: &str, from: i64) -> Result<WatchReceiver>;
-    /// Writes `key` unconditionally and lets it disappear after `ttl` (an etcd lease). The
-    /// embedded store keeps it until deleted; callers that need expiry there check it on read.
-    /// For records that are safe to write twice, such as sessions.
-    async fn put_expiring(&self, key: &str, value: Vec<u8>, ttl: std::time::Duration)
-    -> Result<()>;
+    /// Writes `key` and lets it disappear after `ttl` (an etcd lease), only if `only_if` holds
+    /// (always when `None`); answers whether it wrote. The embedded store keeps the key until
+    /// deleted; callers that need expiry there check it on read. For records that are safe to
+    /// write twice, such as sessions.
+    async fn put_expiring(
+        &self,
+        key: &str,
+        value: Vec<u8>,
+        ttl: std::time::Duration,
+        only_if: Option<Compare>,
+    ) -> Result<bool>;
     /// Forgets the change history before `revision`: watches from an older revision end with
     /// [`WatchEnd::Compacted`]. Current values are untouched.
     async fn compact(&self, revision: i64) -> Result<()>;

@@ -27,7 +27,7 @@ pub use configurations::{Configuration, ConfigurationListing, check_field_name};
 pub use history::{FieldChange, Version, diff_fields};
 pub use namespaces::NamespaceReport;
 pub use retention::{ARCHIVE_FILE, ArchiveReport};
-pub use users::SignInFailures;
+pub use users::{SignInAttempts, SignInClient};
 pub use watch::{Target, WatchEvent};
 
 use crate::audit::{Action, Actor, AuditHead};

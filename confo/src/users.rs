@@ -157,6 +157,28 @@ impl Invitation {
     }
 }
 
+/// How long a browser stays known to an account after signing in with it (its device cookie).
+pub const KNOWN_DEVICE_DAYS: i64 = 90;
+
+/// A browser that signed in to an account: whoever holds its device cookie is not kept waiting
+/// by failed sign-ins from other clients. Stored by the SHA-256 of the cookie's token.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KnownDevice {
+    pub user: String,
+    pub created: DateTime<Utc>,
+}
+
+impl KnownDevice {
+    pub fn is_expired(&self, now: DateTime<Utc>) -> bool {
+        now >= self.created + chrono::Duration::days(KNOWN_DEVICE_DAYS)
+    }
+}
+
+/// Whether `text` has the shape of a token made by [`random_token`].
+pub fn is_token(text: &str) -> bool {
+    text.len() == 64 && text.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+}
+
 /// 32 random bytes from the operating system's CSPRNG, as 64 hex digits.
 pub fn random_token() -> String {
     use argon2::password_hash::rand_core::RngCore;

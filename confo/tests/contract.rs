@@ -51,7 +51,8 @@ contract!(
     a_password_reset_link_replaces_the_password,
     expired_links_are_refused_and_swept,
     role_changes_are_audited_and_keep_an_administrator,
-    sign_in_failures_are_counted_in_the_store,
+    sign_in_attempts_are_counted_in_the_store,
+    known_browsers_are_kept_by_the_hash_of_their_token,
     latest_versions_name_the_newest_change_of_each_configuration,
     the_overview_reads_counts_and_last_changes_of_namespaces,
 );
@@ -1519,44 +1520,136 @@ async fn role_changes_are_audited_and_keep_an_administrator(b: Backend) {
     assert!(matches!(missing, Err(Error::NotFound(_))), "{missing:?}");
 }
 
-async fn sign_in_failures_are_counted_in_the_store(b: Backend) {
-    use confo::store::SignInFailures;
+async fn sign_in_attempts_are_counted_in_the_store(b: Backend) {
+    use confo::store::{SignInAttempts, SignInClient};
+    // The counts belong to a quarter hour; keep the test inside one.
+    let into_quarter = chrono::Utc::now().timestamp() % SignInAttempts::QUARTER_SECONDS;
+    if into_quarter > SignInAttempts::QUARTER_SECONDS - 5 {
+        tokio::time::sleep(std::time::Duration::from_secs(6)).await;
+    }
     let store = b.store();
-    assert_eq!(store.sign_in_failures("ada").await.unwrap(), None);
-    // Five attempts run at the same time: all counted, none lost.
-    let attempts = (0..SignInFailures::FREE).map(|_| store.claim_sign_in_attempt("ada"));
+    assert_eq!(store.sign_in_attempts("ada").await.unwrap(), None);
+    // The whole budget of unknown clients claimed at the same time: all counted, none lost.
+    let attempts = (0..SignInAttempts::UNKNOWN_PER_QUARTER)
+        .map(|_| store.claim_sign_in_attempt("ada", SignInClient::Unknown));
     for claimed in futures::future::join_all(attempts).await {
         assert_eq!(claimed.unwrap(), Ok(()));
     }
     // A second store on the same backend (another dashboard instance) sees the same count and
-    // refuses the sixth for about a minute, without writing.
+    // refuses one more until the next quarter hour, without writing.
     let other = b.store();
-    let failures = other.sign_in_failures("ada").await.unwrap().unwrap();
-    assert_eq!(failures.count, SignInFailures::FREE);
-    let refused = other.claim_sign_in_attempt("ada").await.unwrap();
-    assert!(matches!(refused, Err(59..=60)), "{refused:?}");
-    assert_eq!(other.sign_in_failures("ada").await.unwrap(), Some(failures));
+    let counted = other.sign_in_attempts("ada").await.unwrap().unwrap();
+    assert_eq!(
+        (counted.unknown, counted.known),
+        (SignInAttempts::UNKNOWN_PER_QUARTER, 0)
+    );
+    let refused = other
+        .claim_sign_in_attempt("ada", SignInClient::Unknown)
+        .await
+        .unwrap();
+    let to_next_quarter = SignInAttempts::QUARTER_SECONDS
+        - chrono::Utc::now().timestamp() % SignInAttempts::QUARTER_SECONDS;
+    assert!(
+        matches!(refused, Err(wait) if wait as i64 <= to_next_quarter + 1 && wait as i64 >= to_next_quarter - 2),
+        "{refused:?}, {to_next_quarter}"
+    );
+    assert_eq!(other.sign_in_attempts("ada").await.unwrap(), Some(counted));
+    // Known browsers have a budget of their own, which unknown clients cannot spend.
+    for _ in 0..SignInAttempts::KNOWN_PER_QUARTER {
+        assert_eq!(
+            store
+                .claim_sign_in_attempt("ada", SignInClient::Known)
+                .await
+                .unwrap(),
+            Ok(())
+        );
+    }
+    assert!(
+        store
+            .claim_sign_in_attempt("ada", SignInClient::Known)
+            .await
+            .unwrap()
+            .is_err()
+    );
     // Other names are not affected; any name may be tried, and is never used as a key itself.
-    assert_eq!(store.claim_sign_in_attempt("bob").await.unwrap(), Ok(()));
+    for name in ["bob", "../../etc/passwd"] {
+        assert_eq!(
+            store
+                .claim_sign_in_attempt(name, SignInClient::Unknown)
+                .await
+                .unwrap(),
+            Ok(())
+        );
+    }
+    // A right password gives its attempt back, and only its own: the other wrong ones stay
+    // counted (a success does not hand an attacker a fresh budget).
+    other
+        .record_sign_in(
+            "ada",
+            Some(SignInClient::Known),
+            &Change::by(Actor::user("ada")),
+        )
+        .await
+        .unwrap();
+    let after = store.sign_in_attempts("ada").await.unwrap().unwrap();
+    assert_eq!(
+        (after.unknown, after.known),
+        (
+            SignInAttempts::UNKNOWN_PER_QUARTER,
+            SignInAttempts::KNOWN_PER_QUARTER - 1
+        )
+    );
+    store
+        .release_sign_in_attempt("ada", SignInClient::Unknown)
+        .await
+        .unwrap();
     assert_eq!(
         store
-            .claim_sign_in_attempt("../../etc/passwd")
+            .claim_sign_in_attempt("ada", SignInClient::Unknown)
             .await
             .unwrap(),
         Ok(())
     );
-    // A success forgets the attempts.
-    other
-        .record_sign_in("ada", &Change::by(Actor::user("ada")))
-        .await
-        .unwrap();
-    assert_eq!(store.sign_in_failures("ada").await.unwrap(), None);
-    assert_eq!(store.claim_sign_in_attempt("ada").await.unwrap(), Ok(()));
     let newest = &store.audit(&AuditQuery::default()).await.unwrap().entries[0];
     assert_eq!(
         (newest.action, newest.user.as_deref()),
         (Action::SignIn, Some("ada"))
     );
+}
+
+async fn known_browsers_are_kept_by_the_hash_of_their_token(b: Backend) {
+    let store = b.store();
+    let token = confo::users::random_token();
+    assert_eq!(store.device_user(&token).await.unwrap(), None);
+    store.remember_device("ada", &token).await.unwrap();
+    assert_eq!(
+        store.device_user(&token).await.unwrap().as_deref(),
+        Some("ada")
+    );
+    // A token is never taken over by another account.
+    store.remember_device("mallory", &token).await.unwrap();
+    assert_eq!(
+        store.device_user(&token).await.unwrap().as_deref(),
+        Some("ada")
+    );
+    // The store holds only the token's hash.
+    let stored = store
+        .kv()
+        .list_prefix(&store.layout().devices_prefix())
+        .await
+        .unwrap();
+    assert_eq!(stored.len(), 1);
+    assert!(!stored[0].key.contains(&token));
+    assert!(!String::from_utf8_lossy(&stored[0].value).contains(&token));
+    // Anything else is no known browser, and is not looked up.
+    for other in [
+        confo::users::random_token(),
+        token.to_uppercase(),
+        format!("{token}0"),
+        "../x".to_owned(),
+    ] {
+        assert_eq!(store.device_user(&other).await.unwrap(), None, "{other}");
+    }
 }
 
 async fn latest_versions_name_the_newest_change_of_each_configuration(b: Backend) {

@@ -1,6 +1,7 @@
 //! The `confo` server: configuration, store start-up and the HTTP router, kept in a library so
 //! that tests can drive the router without a socket.
 
+pub mod anonymous;
 pub mod audit;
 pub mod client_address;
 pub mod config;

@@ -13,6 +13,7 @@ use tower_http::trace::TraceLayer;
 use tower_sessions::cookie::SameSite;
 use tower_sessions::{Expiry, SessionManagerLayer};
 
+use crate::anonymous;
 use crate::client_address::client_address;
 use crate::same_origin::same_origin;
 use app::sessions::StoreSessions;
@@ -58,7 +59,8 @@ pub fn router(state: AppState) -> Router {
     let options = state.leptos_options.clone();
     let setup_token = state.setup_token.clone().map(app::api::ssr::SetupToken);
     let settings = state.sessions.clone();
-    let throttle = std::sync::Arc::new(app::api::ssr::AddressThrottle::default());
+    let throttle = std::sync::Arc::new(app::throttle::AddressThrottle::default());
+    let failed_sign_ins = app::throttle::FailedSignIns::start(state.store.clone());
     let hub = app::api::live::ssr::Hub::start(state.store.clone());
     let audit_chain = app::api::audit::chain::ChainCheckpoint::default();
     let sessions = session_layer(&state.store, &state.sessions);
@@ -67,6 +69,7 @@ pub fn router(state: AppState) -> Router {
         provide_context(store.clone());
         provide_context(settings.clone());
         provide_context(throttle.clone());
+        provide_context(failed_sign_ins.clone());
         provide_context(hub.clone());
         provide_context(audit_chain.clone());
         if let Some(token) = &setup_token {
@@ -83,6 +86,10 @@ pub fn router(state: AppState) -> Router {
             AppState,
             _,
         >(context, shell))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            anonymous::limit_anonymous,
+        ))
         .layer(sessions)
         // Bodies a little over etcd's request limit get through, so that the store can say what
         // is too large; far larger ones are refused with 413 before they are read.

@@ -21,6 +21,16 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             )
         })?;
     let setup_token = first_run_token(&args, &store).await?;
+    let plain = StoreSessions::new(store.clone())
+        .remove_plain_records()
+        .await
+        .context("cannot read the sessions")?;
+    if plain > 0 {
+        tracing::warn!(
+            removed = plain,
+            "removed sessions stored in an older, readable form; their owners sign in again"
+        );
+    }
     spawn_session_sweeper(store.clone());
     let app = router(AppState {
         leptos_options,

@@ -6,6 +6,7 @@ use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
 use common::{PASSWORD, TestApp, sign_in_request};
 use confo::users::Role;
+use tower::ServiceExt;
 
 #[tokio::test]
 async fn health_checks() {
@@ -125,9 +126,33 @@ async fn the_guard_refuses_before_anything_happens() {
 async fn sign_in_rotates_the_session_id_and_sign_out_ends_it() {
     let mut app = TestApp::new().await;
     let first = app.cookie.clone().unwrap();
-    app.sign_in("ada").await;
-    let second = app.cookie.clone().unwrap();
+    // Signing in again from the signed-in browser, which sends its session cookie.
+    let mut request = sign_in_request("ada", PASSWORD);
+    request
+        .headers_mut()
+        .insert(header::COOKIE, first.parse().unwrap());
+    let response = app.router.clone().oneshot(request).await.unwrap();
+    assert!(
+        common::done(response.status()),
+        "{:?}: {:?}",
+        response.status(),
+        response.headers()
+    );
+    let second = response
+        .headers()
+        .get_all(header::SET_COOKIE)
+        .iter()
+        .map(|c| c.to_str().unwrap().split(';').next().unwrap().to_owned())
+        .find(|c| c.starts_with("confo_session="))
+        .expect("a new session cookie");
     assert_ne!(first, second, "the session id was not replaced at sign-in");
+    // The old id no longer signs anyone in; the new one does.
+    assert_eq!(
+        app.get("/api/namespaces/list").await.0,
+        StatusCode::UNAUTHORIZED
+    );
+    app.cookie = Some(second);
+    assert_eq!(app.get("/api/namespaces/list").await.0, StatusCode::OK);
 
     let (status, _) = app
         .send(
@@ -201,18 +226,19 @@ async fn failed_sign_ins_are_throttled_and_audited() {
     let mut app = TestApp::anonymous().await;
     app.add_user("ada", Role::Admin).await;
     let attempt = |password: &str| sign_in_request("ada", password);
-    for _ in 0..5 {
+    for _ in 0..confo::store::SignInAttempts::UNKNOWN_PER_QUARTER {
         assert_eq!(
             app.send(attempt("wrong password")).await.0,
             StatusCode::BAD_REQUEST
         );
     }
-    // Locked for a minute: even the right password waits.
+    // The account's budget for unknown clients is spent until the next quarter hour: even the
+    // right password waits (at most 15 minutes).
     let (status, body) = app.send(attempt(PASSWORD)).await;
     assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{body}");
     let error: app::error::AppError = serde_json::from_str(&body).unwrap();
     assert!(
-        matches!(error, app::error::AppError::TooManyAttempts(1..=60)),
+        matches!(error, app::error::AppError::TooManyAttempts(1..=900)),
         "{error:?}"
     );
     assert!(error.to_string().contains("Wait"), "{error}");
@@ -242,5 +268,8 @@ async fn failed_sign_ins_are_throttled_and_audited() {
         .iter()
         .filter(|a| **a == (confo::Action::SignInFailed, Some("ada")))
         .count();
-    assert_eq!(failures, 5);
+    assert_eq!(
+        failures,
+        confo::store::SignInAttempts::UNKNOWN_PER_QUARTER as usize
+    );
 }

@@ -52,6 +52,7 @@ async fn backends() -> Vec<(Store, Option<tempfile::TempDir>)> {
 fn record(seconds: i64) -> Record {
     let mut data = HashMap::new();
     data.insert("user".to_owned(), serde_json::json!("ada"));
+    data.insert("signed_in_at".to_owned(), serde_json::json!(0));
     Record {
         id: Id::default(),
         data,
@@ -85,7 +86,11 @@ async fn sessions_round_trip_and_never_take_over_an_id() {
         assert!(
             store
                 .kv()
-                .get(&store.layout().session(&first.id.to_string()))
+                .get(
+                    &store
+                        .layout()
+                        .session(&app::sessions::stored_hash(&first.id))
+                )
                 .await
                 .unwrap()
                 .is_none()
@@ -99,7 +104,9 @@ async fn expired_sessions_are_not_handed_out_and_are_removed() {
         let sessions = StoreSessions::new(store.clone());
         let mut short = record(1);
         sessions.create(&mut short).await.unwrap();
-        let key = store.layout().session(&short.id.to_string());
+        let key = store
+            .layout()
+            .session(&app::sessions::stored_hash(&short.id));
         let deadline = Instant::now() + Duration::from_secs(10);
         while sessions.load(&short.id).await.unwrap().is_some() {
             assert!(Instant::now() < deadline, "the session did not expire");
@@ -127,5 +134,81 @@ async fn expired_sessions_are_not_handed_out_and_are_removed() {
         gone.expiry_date = OffsetDateTime::now_utc() - time::Duration::seconds(1);
         sessions.save(&gone).await.unwrap();
         assert_eq!(sessions.load(&gone.id).await.unwrap(), None);
+    }
+}
+
+/// Whoever reads the store learns no session id: the key is its hash and the record leaves it
+/// out.
+#[tokio::test]
+async fn the_store_holds_no_session_id() {
+    for (store, _dir) in backends().await {
+        let sessions = StoreSessions::new(store.clone());
+        let mut session = record(600);
+        sessions.create(&mut session).await.unwrap();
+        let id = session.id.to_string();
+        let stored = store
+            .kv()
+            .list_prefix(&store.layout().sessions_prefix())
+            .await
+            .unwrap();
+        assert_eq!(stored.len(), 1);
+        assert!(!stored[0].key.contains(&id), "{}", stored[0].key);
+        let value = String::from_utf8(stored[0].value.clone()).unwrap();
+        assert!(!value.contains(&id), "{value}");
+        assert!(!value.contains(&session.id.0.to_string()), "{value}");
+        assert_eq!(
+            sessions.load(&session.id).await.unwrap().unwrap().id,
+            session.id
+        );
+    }
+}
+
+/// Records stored under the raw id by earlier versions are removed at start-up; hashed ones stay.
+#[tokio::test]
+async fn plain_session_records_are_removed() {
+    for (store, _dir) in backends().await {
+        let sessions = StoreSessions::new(store.clone());
+        let mut kept = record(600);
+        sessions.create(&mut kept).await.unwrap();
+        let plain = record(600);
+        let plain_key = store.layout().session(&plain.id.to_string());
+        store
+            .kv()
+            .txn(
+                Vec::new(),
+                vec![confo::kv::Op::Put {
+                    key: plain_key.clone(),
+                    value: serde_json::to_vec(&plain).unwrap(),
+                }],
+            )
+            .await
+            .unwrap();
+        assert_eq!(sessions.remove_plain_records().await.unwrap(), 1);
+        assert!(store.kv().get(&plain_key).await.unwrap().is_none());
+        assert_eq!(sessions.load(&plain.id).await.unwrap(), None);
+        assert!(sessions.load(&kept.id).await.unwrap().is_some());
+        assert_eq!(sessions.remove_plain_records().await.unwrap(), 0);
+    }
+}
+
+/// A session ended while a request was refreshing it stays ended: the write-back finds no record
+/// and writes nothing.
+#[tokio::test]
+async fn an_ended_session_is_not_written_back() {
+    for (store, _dir) in backends().await {
+        let sessions = StoreSessions::new(store.clone());
+        let mut session = record(600);
+        sessions.create(&mut session).await.unwrap();
+        // A request loaded it...
+        let mut refreshing = sessions.load(&session.id).await.unwrap().unwrap();
+        // ...an administrator ends it...
+        assert_eq!(sessions.end("ada", None, None).await.unwrap(), 1);
+        // ...and the request writes its refresh back.
+        refreshing
+            .data
+            .insert("refreshed_at".into(), serde_json::json!(1));
+        sessions.save(&refreshing).await.unwrap();
+        assert_eq!(sessions.load(&session.id).await.unwrap(), None);
+        assert!(sessions.list(Some("ada")).await.unwrap().is_empty());
     }
 }

@@ -107,7 +107,7 @@ pub async fn change_password(current: String, new: String, repeat: String) -> Re
     confo::users::check_password(&new, &user.name).map_err(reject)?;
     // Guessing the current password here is throttled like signing in.
     store
-        .claim_sign_in_attempt(&user.name)
+        .claim_sign_in_attempt(&user.name, confo::store::SignInClient::Known)
         .await
         .map_err(reject)?
         .map_err(|wait| reject(AppError::TooManyAttempts(wait)))?;
@@ -127,7 +127,7 @@ pub async fn change_password(current: String, new: String, repeat: String) -> Re
         .await
         .map_err(reject)?;
     store
-        .forget_sign_in_attempts(&user.name)
+        .release_sign_in_attempt(&user.name, confo::store::SignInClient::Known)
         .await
         .map_err(reject)?;
     let keep = current_handle().await?;
@@ -220,7 +220,7 @@ pub async fn accept_invitation(
         .map_err(reject)?;
     sign_in_as(&user).await.map_err(reject)?;
     store
-        .record_sign_in(&user.name, &change(&user))
+        .record_sign_in(&user.name, None, &change(&user))
         .await
         .map_err(reject)?;
     leptos_axum::redirect("/");

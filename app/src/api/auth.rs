@@ -24,61 +24,150 @@ pub async fn who_am_i() -> Result<Option<SignedIn>, AppError> {
 
 /// Signs in with a name and password; the session id is replaced on success. Goes on to `next`,
 /// a path on this dashboard (the page that asked for sign-in), or to the home page.
+///
+/// Cheap checks come first and each attempt is counted before its password is checked (see
+/// [`crate::throttle`]): a field longer than its rule is refused before the store is touched,
+/// and a held-back client or account gets its wait without a password check.
 #[server(endpoint = "auth/sign-in")]
 pub async fn sign_in(name: String, password: String, next: Option<String>) -> Result<(), AppError> {
-    use super::ssr::{AddressThrottle, client_address, reject, sign_in_as, store};
+    use super::ssr::{client_address, reject, settings, sign_in_as, store};
+    use crate::throttle::{
+        AddressThrottle, FailedSignIns, INVALID_NAME, address_group, device_cookie,
+    };
     use confo::audit::{Action, Actor};
+    use confo::store::SignInClient;
+    use std::sync::Arc;
     let name = name.trim().to_owned();
+    check_field_lengths(&name, &password)?;
+    let next = next.filter(|next| next.len() <= MAX_NEXT_BYTES);
     let store = store()?;
-    let throttle = use_context::<std::sync::Arc<AddressThrottle>>().unwrap_or_default();
-    let address = client_address();
+    let secure = settings().secure;
+    let valid_name = confo::users::check_user_name(&name).is_ok();
+    // A browser that signed in to this account before is known by its device cookie.
+    let device = use_context::<http::request::Parts>()
+        .and_then(|parts| device_cookie::read(&parts.headers, secure));
+    let known = match (&device, valid_name) {
+        (Some(token), true) => {
+            store.device_user(token).await.map_err(reject)?.as_deref() == Some(name.as_str())
+        }
+        _ => false,
+    };
+    let client = if known {
+        SignInClient::Known
+    } else {
+        SignInClient::Unknown
+    };
+    let throttle = use_context::<Arc<AddressThrottle>>().unwrap_or_default();
     let now = chrono::Utc::now().timestamp();
-    if let Some(address) = &address {
+    // Known browsers are not held back by what others from the same address do.
+    let group = client_address()
+        .filter(|_| !known)
+        .map(|address| address_group(&address));
+    if let Some(group) = &group {
         throttle
-            .check(address, now)
+            .claim(group, now)
             .map_err(|wait| reject(AppError::TooManyAttempts(wait)))?;
     }
-    store
-        .claim_sign_in_attempt(&name)
-        .await
-        .map_err(reject)?
-        .map_err(|wait| reject(AppError::TooManyAttempts(wait)))?;
-    let found = store.get_user(&name).await.map_err(reject)?;
-    let accepted = match found {
-        Some((user, hash)) => {
-            let matches = confo::users::verify_password(password, hash).await;
-            (matches && !user.disabled).then_some(user)
-        }
-        // Spend the same time as a real check, so that names cannot be probed by timing.
-        None => {
-            confo::users::verify_unknown_user(password).await;
-            None
+    let give_back = || {
+        if let Some(group) = &group {
+            throttle.release(group);
         }
     };
-    let Some(user) = accepted else {
-        if let Some(address) = &address {
-            throttle.failed(address, now);
+    let accepted = if valid_name {
+        match store.claim_sign_in_attempt(&name, client).await {
+            Ok(Ok(())) => {}
+            Ok(Err(wait)) => {
+                give_back();
+                return Err(reject(AppError::TooManyAttempts(wait)));
+            }
+            Err(error) => {
+                give_back();
+                return Err(reject(error));
+            }
         }
-        let change = confo::Change::by(Actor::system())
-            .with_comment(address.map(|a| format!("from {a}")).unwrap_or_default());
-        if let Err(error) = store
-            .record_user_event(Action::SignInFailed, &name, &change)
-            .await
-        {
-            tracing::warn!(%error, "cannot record a failed sign-in");
+        match store.get_user(&name).await.map_err(reject)? {
+            Some((user, hash)) => {
+                let matches = confo::users::verify_password(password, hash).await;
+                (matches && !user.disabled).then_some(user)
+            }
+            // Spend the same time as a real check, so that names cannot be probed by timing.
+            None => {
+                confo::users::verify_unknown_user(password).await;
+                None
+            }
+        }
+    } else {
+        None
+    };
+    let Some(user) = accepted else {
+        let failures = use_context::<Arc<FailedSignIns>>().unwrap_or_default();
+        if failures.admit(now) {
+            let tried = if valid_name {
+                name.as_str()
+            } else {
+                INVALID_NAME
+            };
+            let change = confo::Change::by(Actor::system()).with_comment(
+                client_address()
+                    .map(|a| format!("from {a}"))
+                    .unwrap_or_default(),
+            );
+            if let Err(error) = store
+                .record_user_event(Action::SignInFailed, tried, &change)
+                .await
+            {
+                tracing::warn!(%error, "cannot record a failed sign-in");
+            }
         }
         return Err(reject(AppError::Invalid(
             "That name and password do not match an active account.".into(),
         )));
     };
+    give_back();
     sign_in_as(&user).await.map_err(reject)?;
-    let change = super::ssr::change(&user)
-        .with_comment(address.map(|a| format!("from {a}")).unwrap_or_default());
+    let change = super::ssr::change(&user).with_comment(
+        client_address()
+            .map(|a| format!("from {a}"))
+            .unwrap_or_default(),
+    );
     store
-        .record_sign_in(&user.name, &change)
+        .record_sign_in(&user.name, Some(client), &change)
         .await
         .map_err(reject)?;
+    if !known {
+        let token = confo::users::random_token();
+        store
+            .remember_device(&user.name, &token)
+            .await
+            .map_err(reject)?;
+        if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
+            response.append_header(http::header::SET_COOKIE, device_cookie::set(&token, secure));
+        }
+    }
     leptos_axum::redirect(&local_path(next.as_deref()));
+    Ok(())
+}
+
+/// The longest `next` followed after sign-in; a longer one is ignored.
+#[cfg(feature = "ssr")]
+const MAX_NEXT_BYTES: usize = 2048;
+
+/// Refuses a name or password longer than any account can have, before anything else is done.
+#[cfg(feature = "ssr")]
+fn check_field_lengths(name: &str, password: &str) -> Result<(), AppError> {
+    use confo::users::{MAX_PASSWORD_CHARS, MAX_USER_NAME_CHARS};
+    let too_long = |what: &str, limit: usize| {
+        super::ssr::reject(AppError::Invalid(format!(
+            "{what} is at most {limit} characters long; check what you typed."
+        )))
+    };
+    // Bytes bound characters from above: a short text is not counted character by character.
+    if name.len() > MAX_USER_NAME_CHARS && name.chars().count() > MAX_USER_NAME_CHARS {
+        return Err(too_long("A user name", MAX_USER_NAME_CHARS));
+    }
+    if password.len() > MAX_PASSWORD_CHARS && password.chars().count() > MAX_PASSWORD_CHARS {
+        return Err(too_long("A password", MAX_PASSWORD_CHARS));
+    }
     Ok(())
 }
 
@@ -137,20 +226,21 @@ pub async fn sign_out() -> Result<(), AppError> {
 #[server(endpoint = "auth/setup")]
 pub async fn set_up(token: String, name: String, password: String) -> Result<(), AppError> {
     use super::ssr::{reject, setup_token, sign_in_as, store};
-    let store = store()?;
+    let name = name.trim().to_owned();
+    check_field_lengths(&name, &password)?;
     let expected =
         setup_token().ok_or_else(|| reject(AppError::Forbidden("Set-up is closed.".into())))?;
-    if !store.list_users().await.map_err(reject)?.is_empty() {
-        return Err(reject(AppError::Forbidden(
-            "Confo is already set up; sign in instead.".into(),
-        )));
-    }
     if !constant_time_eq(token.as_bytes(), expected.as_bytes()) {
         return Err(reject(AppError::Forbidden(
             "That set-up link is not valid; use the one the server printed when it started.".into(),
         )));
     }
-    let name = name.trim().to_owned();
+    let store = store()?;
+    if !store.list_users().await.map_err(reject)?.is_empty() {
+        return Err(reject(AppError::Forbidden(
+            "Confo is already set up; sign in instead.".into(),
+        )));
+    }
     confo::users::check_user_name(&name).map_err(reject)?;
     confo::users::check_password(&password, &name).map_err(reject)?;
     let user = confo::users::User {

@@ -25,7 +25,8 @@ pub struct PendingLink {
     pub kind: String,
     pub expires: String,
     pub expired: bool,
-    /// The link itself, only to the administrator who made it, in the session they made it in.
+    /// The link itself: shown once, to the administrator who made it, on the page they are taken
+    /// to when it is made.
     pub link: Option<String>,
 }
 
@@ -132,27 +133,32 @@ pub(crate) mod ssr {
         }
     }
 
-    /// The links this administrator made in this session, by user name.
-    pub async fn links() -> std::collections::HashMap<String, String> {
-        match session().await {
-            Ok(session) => session.get(LINKS).await.ok().flatten().unwrap_or_default(),
-            Err(_) => Default::default(),
+    /// Takes the link this administrator made for `name` in this session, if any: it is shown
+    /// once, then forgotten.
+    ///
+    /// A link waits in the session between the request that makes it and the page that shows it.
+    /// The session record is in the store, so the link is kept there only sealed with a key
+    /// derived from the session id, which the store does not hold (see [`crate::sessions`]):
+    /// reading the store or a backup of it gives no working link.
+    pub async fn take_link(name: &str) -> Option<String> {
+        let session = session().await.ok()?;
+        let id = session.id()?;
+        let mut sealed: std::collections::HashMap<String, String> =
+            session.get(LINKS).await.ok().flatten()?;
+        let link = sealed.remove(name)?;
+        if let Err(error) = session.insert(LINKS, sealed).await {
+            tracing::warn!(%error, "cannot forget a link shown");
         }
+        links::open(&id, &link)
     }
 
-    pub fn pending(
-        invitation: &Invitation,
-        links: &std::collections::HashMap<String, String>,
-    ) -> PendingLink {
+    pub fn pending(invitation: &Invitation, link: Option<String>) -> PendingLink {
         // Only a link for this very invitation (a newer one replaces it).
-        let link = links
-            .get(&invitation.name)
-            .filter(|link| {
-                link.rsplit("token=")
-                    .next()
-                    .is_some_and(|t| invitation.accepts(t))
-            })
-            .cloned();
+        let link = link.filter(|link| {
+            link.rsplit("token=")
+                .next()
+                .is_some_and(|t| invitation.accepts(t))
+        });
         PendingLink {
             kind: match invitation.kind {
                 InvitationKind::NewAccount => "invitation",
@@ -162,6 +168,54 @@ pub(crate) mod ssr {
             expires: time_text(invitation.expires.timestamp()),
             expired: invitation.is_expired(chrono::Utc::now()),
             link,
+        }
+    }
+
+    /// Sealing links for the session: ChaCha20-Poly1305 with a key derived from the session id.
+    mod links {
+        use chacha20poly1305::aead::{Aead, AeadCore, KeyInit, OsRng};
+        use chacha20poly1305::{ChaCha20Poly1305, Key, Nonce};
+        use tower_sessions::session::Id;
+
+        fn cipher(id: &Id) -> ChaCha20Poly1305 {
+            use sha2::Digest;
+            let mut key = sha2::Sha256::new();
+            key.update(b"confo one-time link key\0");
+            key.update(id.to_string().as_bytes());
+            ChaCha20Poly1305::new(Key::from_slice(&key.finalize()))
+        }
+
+        pub fn seal(id: &Id, link: &str) -> String {
+            let nonce = ChaCha20Poly1305::generate_nonce(&mut OsRng);
+            let sealed = cipher(id)
+                .encrypt(&nonce, link.as_bytes())
+                .expect("encryption in memory does not fail");
+            hex::encode([nonce.as_slice(), &sealed].concat())
+        }
+
+        pub fn open(id: &Id, sealed: &str) -> Option<String> {
+            let bytes = hex::decode(sealed).ok()?;
+            if bytes.len() < 12 {
+                return None;
+            }
+            let (nonce, sealed) = bytes.split_at(12);
+            let plain = cipher(id).decrypt(Nonce::from_slice(nonce), sealed).ok()?;
+            String::from_utf8(plain).ok()
+        }
+
+        #[cfg(test)]
+        mod tests {
+            #[test]
+            fn a_sealed_link_opens_only_with_its_session() {
+                let (id, other) = (Id::default(), Id::default());
+                let link = "http://x/invitation?name=grace&token=abc";
+                let sealed = super::seal(&id, link);
+                assert!(!sealed.contains("abc"));
+                assert_eq!(super::open(&id, &sealed).as_deref(), Some(link));
+                assert_eq!(super::open(&other, &sealed), None);
+                assert_eq!(super::open(&id, "00"), None);
+            }
+            use tower_sessions::session::Id;
         }
     }
 
@@ -206,7 +260,8 @@ pub(crate) mod ssr {
         Ok((role, grants))
     }
 
-    /// Stores a one-time link and keeps it in the administrator's session to show it.
+    /// Stores a one-time link and keeps it, sealed, in the administrator's session until their
+    /// next view of the person's page shows it (see [`take_link`]).
     pub async fn make_link(
         admin: &User,
         name: &str,
@@ -225,9 +280,14 @@ pub(crate) mod ssr {
             .map_err(reject)?;
         let link = format!("{}/invitation?name={name}&token={token}", origin());
         let session = session().await?;
-        let mut links = links().await;
-        links.insert(name.to_owned(), link);
-        session.insert(LINKS, links).await.map_err(|e| {
+        let id = session.id().ok_or_else(|| {
+            tracing::error!("a signed-in administrator without a session id");
+            reject(AppError::Internal)
+        })?;
+        let mut sealed: std::collections::HashMap<String, String> =
+            session.get(LINKS).await.ok().flatten().unwrap_or_default();
+        sealed.insert(name.to_owned(), links::seal(&id, &link));
+        session.insert(LINKS, sealed).await.map_err(|e| {
             tracing::error!(error = %e, "cannot keep the link in the session");
             reject(AppError::Internal)
         })?;
@@ -258,14 +318,13 @@ pub async fn list_users() -> Result<Vec<UserRow>, AppError> {
     let users = store.list_users().await.map_err(reject)?;
     let invitations = store.list_invitations().await.map_err(reject)?;
     let live = sessions()?.list(None).await.map_err(reject)?;
-    let links = ssr::links().await;
     let mut rows = Vec::new();
     for user in &users {
         let count = live.iter().filter(|s| s.user == user.name).count();
         let pending = invitations
             .iter()
             .find(|i| i.name == user.name)
-            .map(|i| ssr::pending(i, &links));
+            .map(|i| ssr::pending(i, None));
         rows.push(ssr::row(user, count, pending));
     }
     for invitation in invitations
@@ -282,7 +341,7 @@ pub async fn list_users() -> Result<Vec<UserRow>, AppError> {
             disabled: false,
             joined: false,
             sessions: 0,
-            pending: Some(ssr::pending(invitation, &links)),
+            pending: Some(ssr::pending(invitation, None)),
         });
     }
     rows.sort_by(|a, b| a.name.cmp(&b.name));
@@ -292,13 +351,19 @@ pub async fn list_users() -> Result<Vec<UserRow>, AppError> {
 /// One account (or pending invitation) and its live sessions.
 #[server(endpoint = "users/get", input = leptos::server_fn::codec::GetUrl)]
 pub async fn get_user(name: String) -> Result<UserDetail, AppError> {
-    use super::ssr::{current_handle, reject, require, sessions};
+    use super::ssr::{current_handle, reject, require, sessions, store};
     require(confo::users::Role::Admin, None).await?;
-    let row = list_users()
+    let mut row = list_users()
         .await?
         .into_iter()
         .find(|row| row.name == name)
         .ok_or_else(|| reject(AppError::NotFound(format!("There is no user {name:?}."))))?;
+    // The link made for this person, once, to the administrator who made it.
+    if row.pending.is_some()
+        && let Some(invitation) = store()?.invitation(&name).await.map_err(reject)?
+    {
+        row.pending = Some(ssr::pending(&invitation, ssr::take_link(&name).await));
+    }
     let current = current_handle().await?;
     let live = sessions()?.list(Some(&name)).await.map_err(reject)?;
     Ok(UserDetail {

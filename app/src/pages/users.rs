@@ -122,11 +122,11 @@ pub fn UserPage() -> impl IntoView {
             let body = match (pending.expired, pending.link) {
                 (true, _) => view! { <p class="error">"The link has expired. Make a new one below."</p> }.into_any(),
                 (false, Some(link)) => view! {
-                    <p>"Copy this link and send it to " {name.clone()} ". It works once, until " {pending.expires.clone()} "."</p>
+                    <p>"Copy this link now and send it to " {name.clone()} ": it is shown only this once. It works once, until " {pending.expires.clone()} "."</p>
                     <input type="text" readonly id="link" value=link.clone() prop:value=link aria-label="The one-time link" class="link"/>
                 }.into_any(),
                 (false, None) => view! {
-                    <p>"A link is waiting to be used, until " {pending.expires.clone()} ". It is shown only where it was made; make a new one to see it (the old one then stops working)."</p>
+                    <p>"A link is waiting to be used, until " {pending.expires.clone()} ". It was shown once, when it was made; if it was lost, make a new one (the old one then stops working)."</p>
                 }.into_any(),
             };
             view! { <section class="pending"><h2>{what}</h2>{body}</section> }

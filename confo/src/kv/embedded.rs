@@ -295,12 +295,14 @@ impl Kv for EmbeddedKv {
         key: &str,
         value: Vec<u8>,
         _ttl: std::time::Duration,
-    ) -> Result<()> {
+        only_if: Option<Compare>,
+    ) -> Result<bool> {
         let op = Op::Put {
             key: key.to_owned(),
             value,
         };
-        self.txn(Vec::new(), vec![op]).await.map(|_| ())
+        let outcome = self.txn(only_if.into_iter().collect(), vec![op]).await?;
+        Ok(matches!(outcome, TxnOutcome::Committed { .. }))
     }
 
     async fn compact(&self, revision: i64) -> Result<()> {

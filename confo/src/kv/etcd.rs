@@ -385,25 +385,54 @@ impl Kv for EtcdKv {
         Ok(receiver)
     }
 
-    async fn put_expiring(&self, key: &str, value: Vec<u8>, ttl: Duration) -> Result<()> {
-        check_txn_limits(
-            &[],
-            &[Op::Put {
-                key: key.to_owned(),
-                value: value.clone(),
-            }],
-        )?;
+    async fn put_expiring(
+        &self,
+        key: &str,
+        value: Vec<u8>,
+        ttl: Duration,
+        only_if: Option<Compare>,
+    ) -> Result<bool> {
+        let compares: Vec<Compare> = only_if.into_iter().collect();
+        let put = Op::Put {
+            key: key.to_owned(),
+            value,
+        };
+        check_txn_limits(&compares, std::slice::from_ref(&put))?;
+        let Op::Put { key, value } = put else {
+            unreachable!("a put")
+        };
+        let compares: Vec<EtcdCompare> = compares
+            .into_iter()
+            .map(|Compare::ModRevision { key, revision }| {
+                EtcdCompare::mod_revision(key, CompareOp::Equal, revision)
+            })
+            .collect();
         let seconds = ttl.as_secs().max(1) as i64;
-        self.read(|mut client| {
-            let value = value.clone();
-            async move {
-                let lease = client.lease_grant(seconds, None).await?;
-                let options = etcd_client::PutOptions::new().with_lease(lease.id());
-                client.put(key, value, Some(options)).await
-            }
-        })
-        .await
-        .map(|_| ())
+        // Sent once: if the answer is lost, the record may or may not be there, which is
+        // harmless for records that are safe to write twice.
+        let index = self.order()[0];
+        let response = self
+            .send(index, &|mut client: Client| {
+                let (key, value, compares) = (key.clone(), value.clone(), compares.clone());
+                async move {
+                    let lease = client.lease_grant(seconds, None).await?;
+                    let put = TxnOp::put(
+                        key,
+                        value,
+                        Some(etcd_client::PutOptions::new().with_lease(lease.id())),
+                    );
+                    let response = client
+                        .txn(Txn::new().when(compares).and_then(vec![put]))
+                        .await;
+                    if !matches!(&response, Ok(r) if r.succeeded()) {
+                        // Nothing is attached to the lease: let it go now rather than at expiry.
+                        let _ = client.lease_revoke(lease.id()).await;
+                    }
+                    response
+                }
+            })
+            .await?;
+        Ok(response.succeeded())
     }
 
     async fn compact(&self, revision: i64) -> Result<()> {

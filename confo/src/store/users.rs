@@ -6,25 +6,73 @@ use crate::error::{Error, Result};
 use crate::kv::Op;
 use crate::kv::{Compare, KeyValue};
 use crate::users::{
-    Grants, Invitation, InvitationKind, PasswordHash, Role, User, check_user_name, sha256_hex,
+    Grants, Invitation, InvitationKind, KNOWN_DEVICE_DAYS, KnownDevice, PasswordHash, Role, User,
+    check_user_name, sha256_hex,
 };
 
-/// Sign-in attempts on one account name since its last success: how many, and when the last
-/// was.
+/// Wrong passwords an account accepted in one quarter of an hour (aligned to the clock: 00, 15,
+/// 30 and 45 minutes past), counted apart for browsers the account signed in from before (with
+/// its device cookie) and for every other client.
+///
+/// An attempt is counted before its password is checked and given back when the password was
+/// right, so parallel attempts are counted too and only wrong passwords stay counted. Past a
+/// budget, further attempts of that kind wait for the next quarter (at most 15 minutes); the
+/// budgets add up to 20 a quarter, so an account never accepts more than 100 wrong passwords in
+/// any 60 minutes. Clients without a device cookie cannot use up the budget of known browsers, so
+/// the owner signing in from one is never kept waiting by them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct SignInFailures {
-    pub count: u32,
-    /// Unix seconds.
-    pub last: i64,
+pub struct SignInAttempts {
+    /// Unix seconds divided by [`SignInAttempts::QUARTER_SECONDS`].
+    pub quarter: i64,
+    /// Counted from clients without the account's device cookie.
+    pub unknown: u32,
+    /// Counted from browsers with the account's device cookie.
+    pub known: u32,
 }
 
-impl SignInFailures {
-    /// Failures older than this are forgotten.
-    pub const WINDOW_SECONDS: i64 = 3600;
-    /// Attempts allowed without waiting.
-    pub const FREE: u32 = 5;
-    /// The wait between further attempts.
-    pub const LOCK_SECONDS: i64 = 60;
+/// Whether a sign-in comes from a browser the account signed in from before.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SignInClient {
+    /// The browser holds the account's device cookie.
+    Known,
+    /// Any other client.
+    Unknown,
+}
+
+impl SignInAttempts {
+    pub const QUARTER_SECONDS: i64 = 900;
+    /// Attempts a quarter from clients without the account's device cookie.
+    pub const UNKNOWN_PER_QUARTER: u32 = 16;
+    /// Attempts a quarter from browsers with the account's device cookie.
+    pub const KNOWN_PER_QUARTER: u32 = 4;
+
+    fn quarter_of(now: i64) -> i64 {
+        now.div_euclid(Self::QUARTER_SECONDS)
+    }
+
+    /// The count in the quarter of `now`, from what was stored (anything older counts nothing).
+    fn current(stored: Option<Self>, now: i64) -> Self {
+        let quarter = Self::quarter_of(now);
+        stored.filter(|a| a.quarter == quarter).unwrap_or(Self {
+            quarter,
+            unknown: 0,
+            known: 0,
+        })
+    }
+
+    fn count(&mut self, client: SignInClient) -> &mut u32 {
+        match client {
+            SignInClient::Known => &mut self.known,
+            SignInClient::Unknown => &mut self.unknown,
+        }
+    }
+
+    fn budget(client: SignInClient) -> u32 {
+        match client {
+            SignInClient::Known => Self::KNOWN_PER_QUARTER,
+            SignInClient::Unknown => Self::UNKNOWN_PER_QUARTER,
+        }
+    }
 }
 
 fn parse_invitation(kv: &KeyValue) -> Result<Invitation> {
@@ -390,28 +438,30 @@ impl Store {
         user.ok_or_else(|| Error::Backend("the accepted account was not returned".into()))
     }
 
-    /// Failed sign-ins recorded for the account name `account` in the last hour.
-    pub async fn sign_in_failures(&self, account: &str) -> Result<Option<SignInFailures>> {
+    /// The sign-in attempts counted on the account name `account` in the current quarter hour.
+    pub async fn sign_in_attempts(&self, account: &str) -> Result<Option<SignInAttempts>> {
         let key = self.layout.sign_in_failures(&sha256_hex(account));
         let Some(kv) = self.kv.get(&key).await? else {
             return Ok(None);
         };
-        let failures: SignInFailures =
+        let stored: SignInAttempts =
             serde_json::from_slice(&kv.value).map_err(|e| Error::Corrupt {
                 key,
                 reason: e.to_string(),
             })?;
         let now = chrono::Utc::now().timestamp();
-        Ok((now - failures.last < SignInFailures::WINDOW_SECONDS).then_some(failures))
+        Ok((stored.quarter == SignInAttempts::quarter_of(now)).then_some(stored))
     }
 
-    /// Claims one sign-in attempt on `account` before its password is checked, so that
-    /// attempts running at the same time, on any dashboard instance, are all counted. After
-    /// [`SignInFailures::FREE`] attempts without a success, another is allowed only
-    /// [`SignInFailures::LOCK_SECONDS`] after the last one allowed: at most about 65 an hour,
-    /// and a real user waits a minute at most. A refused attempt writes nothing (so it cannot
-    /// lengthen the wait). Answers `Err(seconds to wait)` when refused.
-    pub async fn claim_sign_in_attempt(&self, account: &str) -> Result<Result<(), u64>> {
+    /// Claims one sign-in attempt on `account` from `client` before its password is checked,
+    /// so that attempts running at the same time, on any dashboard instance, are all counted
+    /// (see [`SignInAttempts`]). A refused attempt writes nothing. Answers `Err(seconds to wait)`
+    /// when the budget of this kind of client is spent for the quarter.
+    pub async fn claim_sign_in_attempt(
+        &self,
+        account: &str,
+        client: SignInClient,
+    ) -> Result<Result<(), u64>> {
         let key = self.layout.sign_in_failures(&sha256_hex(account));
         let wait = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
         let answer = wait.clone();
@@ -420,30 +470,25 @@ impl Store {
             vec![key.clone()],
             move |reads: &Reads| {
                 let now = chrono::Utc::now().timestamp();
-                let before = reads
+                let stored = reads
                     .get(&key)
-                    .and_then(|kv| serde_json::from_slice::<SignInFailures>(&kv.value).ok())
-                    .filter(|f| now - f.last < SignInFailures::WINDOW_SECONDS);
-                if let Some(f) = before
-                    && f.count >= SignInFailures::FREE
-                    && now - f.last < SignInFailures::LOCK_SECONDS
-                {
+                    .and_then(|kv| serde_json::from_slice::<SignInAttempts>(&kv.value).ok());
+                let mut attempts = SignInAttempts::current(stored, now);
+                if *attempts.count(client) >= SignInAttempts::budget(client) {
+                    let next = (attempts.quarter + 1) * SignInAttempts::QUARTER_SECONDS;
                     answer.store(
-                        (SignInFailures::LOCK_SECONDS - (now - f.last)) as u64,
+                        (next - now).max(1) as u64,
                         std::sync::atomic::Ordering::Relaxed,
                     );
                     return Ok(Decision::Unchanged(0));
                 }
                 answer.store(0, std::sync::atomic::Ordering::Relaxed);
-                let claimed = SignInFailures {
-                    count: before.map_or(0, |f| f.count) + 1,
-                    last: now,
-                };
+                *attempts.count(client) += 1;
                 let mut plan = Plan::default();
                 plan.compare(&key, reads);
                 plan.put_json(
                     &key,
-                    &serde_json::to_value(claimed).expect("counters serialise"),
+                    &serde_json::to_value(attempts).expect("counters serialise"),
                 );
                 Ok(Decision::Write(plan))
             },
@@ -455,30 +500,72 @@ impl Store {
         })
     }
 
-    /// Forgets the sign-in attempts on `account` after its password was checked correctly
-    /// elsewhere than at sign-in (a password change).
-    pub async fn forget_sign_in_attempts(&self, account: &str) -> Result<()> {
+    /// Gives back an attempt claimed with [`Store::claim_sign_in_attempt`] whose password was
+    /// right (checked elsewhere than at sign-in: a password change).
+    pub async fn release_sign_in_attempt(&self, account: &str, client: SignInClient) -> Result<()> {
         let key = self.layout.sign_in_failures(&sha256_hex(account));
-        self.kv.txn(Vec::new(), vec![Op::Delete { key }]).await?;
+        self.commit(
+            &Change::by(crate::Actor::system()),
+            vec![key.clone()],
+            move |reads: &Reads| match release(&key, reads, client) {
+                Some(plan) => Ok(Decision::Write(plan)),
+                None => Ok(Decision::Unchanged(0)),
+            },
+        )
+        .await?;
         Ok(())
     }
 
-    /// Records a sign-in (`auth.sign_in`) and forgets the account's failed ones.
-    pub async fn record_sign_in(&self, user: &str, change: &Change) -> Result<Written> {
+    /// Records a sign-in (`auth.sign_in`) and gives back the attempt it claimed, if any, in
+    /// the same transaction.
+    pub async fn record_sign_in(
+        &self,
+        user: &str,
+        claimed: Option<SignInClient>,
+        change: &Change,
+    ) -> Result<Written> {
         let key = self.layout.sign_in_failures(&sha256_hex(user));
         let user = user.to_owned();
         self.commit(change, vec![key.clone()], move |reads: &Reads| {
-            let mut plan = Plan::default();
-            if reads.get(&key).is_some() {
-                plan.delete(&key);
-            }
+            let mut plan = claimed
+                .and_then(|client| release(&key, reads, client))
+                .unwrap_or_default();
             plan.drafts.push(Draft::user(Action::SignIn, &user));
             Ok(Decision::Write(plan))
         })
         .await
     }
 
-    /// Removes expired invitations and forgotten sign-in failure counters; answers how many.
+    /// Remembers the browser holding the device cookie `token` as known to `user`.
+    pub async fn remember_device(&self, user: &str, token: &str) -> Result<()> {
+        let key = self.layout.device(&sha256_hex(token));
+        let device = KnownDevice {
+            user: user.to_owned(),
+            created: chrono::Utc::now(),
+        };
+        let value = serde_json::to_vec(&device).expect("devices serialise");
+        let ttl = std::time::Duration::from_secs(KNOWN_DEVICE_DAYS as u64 * 86_400);
+        // Only where nothing is: a token is never reused for another account.
+        self.kv
+            .put_expiring(&key, value, ttl, Some(Compare::unchanged(&key, None)))
+            .await?;
+        Ok(())
+    }
+
+    /// The account the device cookie `token` is known to, while it is valid.
+    pub async fn device_user(&self, token: &str) -> Result<Option<String>> {
+        if !crate::users::is_token(token) {
+            return Ok(None);
+        }
+        let Some(kv) = self.kv.get(&self.layout.device(&sha256_hex(token))).await? else {
+            return Ok(None);
+        };
+        let device: KnownDevice = parse_record(&kv, "a known device")?;
+        Ok((!device.is_expired(chrono::Utc::now())).then_some(device.user))
+    }
+
+    /// Removes expired invitations, known browsers and sign-in counters of past quarter hours;
+    /// answers how many.
     pub async fn sweep_expired_records(&self) -> Result<usize> {
         let now = chrono::Utc::now();
         let mut stale = Vec::new();
@@ -491,13 +578,20 @@ impl Store {
                 stale.push(kv);
             }
         }
+        for kv in self.kv.list_prefix(&self.layout.devices_prefix()).await? {
+            let device: Result<KnownDevice> = parse_record(&kv, "a known device");
+            if device.is_ok_and(|d| d.is_expired(now)) {
+                stale.push(kv);
+            }
+        }
         for kv in self
             .kv
             .list_prefix(&self.layout.sign_in_failures_prefix())
             .await?
         {
-            let old = serde_json::from_slice::<SignInFailures>(&kv.value)
-                .is_ok_and(|f| now.timestamp() - f.last >= SignInFailures::WINDOW_SECONDS);
+            let old = serde_json::from_slice::<SignInAttempts>(&kv.value)
+                .ok()
+                .is_none_or(|a| a.quarter < SignInAttempts::quarter_of(now.timestamp()));
             if old {
                 stale.push(kv);
             }
@@ -565,6 +659,27 @@ impl Store {
             .map(parse_user)
             .collect()
     }
+}
+
+/// The plan that gives back one attempt of `client` counted in the current quarter, if there is
+/// one to give back.
+fn release(key: &str, reads: &Reads, client: SignInClient) -> Option<Plan> {
+    let stored = reads
+        .get(key)
+        .and_then(|kv| serde_json::from_slice::<SignInAttempts>(&kv.value).ok());
+    let mut attempts = SignInAttempts::current(stored, chrono::Utc::now().timestamp());
+    let count = attempts.count(client);
+    if *count == 0 {
+        return None;
+    }
+    *count -= 1;
+    let mut plan = Plan::default();
+    plan.compare(key, reads);
+    plan.put_json(
+        key,
+        &serde_json::to_value(attempts).expect("counters serialise"),
+    );
+    Some(plan)
 }
 
 /// What `user.update` changed, in words: "role viewer → editor; namespaces all → shop, web".

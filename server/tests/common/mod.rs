@@ -17,7 +17,7 @@ pub struct TestApp {
     pub router: axum::Router,
     pub store: confo::Store,
     pub cookie: Option<String>,
-    _dir: tempfile::TempDir,
+    _dir: Arc<tempfile::TempDir>,
 }
 
 pub const PASSWORD: &str = "correct horse battery staple";
@@ -50,7 +50,17 @@ impl TestApp {
             }),
             store,
             cookie: None,
-            _dir: dir,
+            _dir: Arc::new(dir),
+        }
+    }
+
+    /// Another client of the same application (same router and store), with this one's cookie.
+    pub fn clone_handle(&self) -> Self {
+        Self {
+            router: self.router.clone(),
+            store: self.store.clone(),
+            cookie: self.cookie.clone(),
+            _dir: self._dir.clone(),
         }
     }
 
@@ -82,10 +92,11 @@ impl TestApp {
         );
         let cookie = response
             .headers()
-            .get(header::SET_COOKIE)
-            .expect("a session cookie")
-            .to_str()
-            .unwrap();
+            .get_all(header::SET_COOKIE)
+            .iter()
+            .map(|c| c.to_str().unwrap())
+            .find(|c| c.starts_with("confo_session="))
+            .expect("a session cookie");
         assert!(
             cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"),
             "{cookie}"

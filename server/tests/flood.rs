@@ -1,0 +1,195 @@
+//! A flood of anonymous sign-ins with huge names, against the real `confo` binary and a real
+//! etcd: neither the store nor the server's memory grows with it.
+//!
+//! Needs `CONFO_TEST_ETCD_ENDPOINTS` (the README's test command starts an etcd and sets it);
+//! without it the test fails, unless `CONFO_TEST_SKIP_ETCD` is set, which skips it (and says so).
+
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use confo::kv::Kv;
+use confo::kv::etcd::{EtcdConfig, EtcdKv};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+fn etcd_endpoints() -> Option<String> {
+    match std::env::var("CONFO_TEST_ETCD_ENDPOINTS") {
+        Ok(endpoints) => Some(endpoints),
+        Err(_) if std::env::var_os("CONFO_TEST_SKIP_ETCD").is_some() => {
+            eprintln!("skipped: CONFO_TEST_SKIP_ETCD is set, so no etcd test runs");
+            None
+        }
+        Err(_) => panic!(
+            "CONFO_TEST_ETCD_ENDPOINTS is not set: start an etcd (scripts/test.sh does) or set CONFO_TEST_SKIP_ETCD=1 to skip"
+        ),
+    }
+}
+
+struct Server {
+    child: Child,
+    address: String,
+    _site: tempfile::TempDir,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Server {
+    async fn start(endpoints: &str, prefix: &str) -> Self {
+        let site = tempfile::tempdir().unwrap();
+        std::fs::create_dir(site.path().join("pkg")).unwrap();
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let address = format!("127.0.0.1:{port}");
+        let child = Command::new(env!("CARGO_BIN_EXE_confo"))
+            .args(["serve", "--listen", &address, "--etcd-endpoints", endpoints])
+            .args(["--key-prefix", prefix])
+            .env("LEPTOS_SITE_ROOT", site.path())
+            .env("RUST_LOG", "error")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let server = Self {
+            child,
+            address,
+            _site: site,
+        };
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Ok((status, _)) = server.request("GET /healthz", &[]).await
+                && status == 200
+            {
+                break server;
+            }
+            assert!(Instant::now() < deadline, "the server did not start");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Sends one request (`line` is its request line without the version) and answers the
+    /// status and body; `Err` when the connection broke before an answer arrived.
+    async fn request(&self, line: &str, body: &[u8]) -> std::io::Result<(u16, String)> {
+        let mut stream = tokio::net::TcpStream::connect(&self.address).await?;
+        let head = format!(
+            "{line} HTTP/1.1\r\nHost: {}\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+            self.address,
+            body.len()
+        );
+        stream.write_all(head.as_bytes()).await?;
+        // The server may answer and close before the body is sent: what it answered still
+        // counts, so a failed write is not the end.
+        let _ = stream.write_all(body).await;
+        let mut answer = Vec::new();
+        let read = stream.read_to_end(&mut answer).await;
+        let text = String::from_utf8_lossy(&answer).into_owned();
+        let status = text
+            .strip_prefix("HTTP/1.1 ")
+            .and_then(|rest| rest.get(..3))
+            .and_then(|code| code.parse().ok());
+        match (status, read) {
+            (Some(status), _) => Ok((status, text)),
+            (None, Err(error)) => Err(error),
+            (None, Ok(_)) => Err(std::io::Error::other(format!("no answer: {text:?}"))),
+        }
+    }
+
+    fn memory_kib(&self, field: &str) -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).unwrap();
+        status
+            .lines()
+            .find_map(|line| line.strip_prefix(field))
+            .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
+            .unwrap_or_else(|| panic!("no {field} in {status}"))
+    }
+}
+
+/// The bytes kept under `prefix` (keys and values).
+async fn stored_bytes(kv: &EtcdKv, prefix: &str) -> usize {
+    kv.list_prefix(prefix)
+        .await
+        .unwrap()
+        .iter()
+        .map(|kv| kv.key.len() + kv.value.len())
+        .sum()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_flood_of_huge_anonymous_sign_ins_grows_neither_the_store_nor_the_server() {
+    let Some(endpoints) = etcd_endpoints() else {
+        return;
+    };
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    let prefix = format!("flood{nanos}/");
+    let server = Arc::new(Server::start(&endpoints, &prefix).await);
+    let kv = EtcdKv::connect(&EtcdConfig {
+        endpoints: endpoints.split(',').map(str::to_owned).collect(),
+        timeout: Duration::from_secs(5),
+        credentials: None,
+    })
+    .await
+    .unwrap();
+    let stored_before = stored_bytes(&kv, &prefix).await;
+    let memory_before = server.memory_kib("VmRSS:");
+
+    // 1,000 sign-ins with names of 1 MB, 200 at a time.
+    let body = Arc::new(format!("name={}&password=wrong", "n".repeat(1_000_000)).into_bytes());
+    let started = Instant::now();
+    let (mut refused, mut broken) = (0, 0);
+    for _ in 0..5 {
+        let round = (0..200).map(|_| {
+            let (server, body) = (server.clone(), body.clone());
+            tokio::spawn(async move { server.request("POST /api/auth/sign-in", &body).await })
+        });
+        for answer in futures::future::join_all(round).await {
+            match answer.unwrap() {
+                Ok((413, text)) => {
+                    assert!(text.contains("at most 16 KiB"), "{text}");
+                    refused += 1;
+                }
+                Ok((status, text)) => panic!("a huge sign-in got {status}: {text}"),
+                // Refused while the body was still being sent.
+                Err(_) => broken += 1,
+            }
+        }
+    }
+    let took = started.elapsed();
+    // Names just under the body limit reach the sign-in, which refuses them before the store.
+    let body = format!("name={}&password=wrong", "n".repeat(15_000)).into_bytes();
+    for _ in 0..50 {
+        let (status, text) = server
+            .request("POST /api/auth/sign-in", &body)
+            .await
+            .unwrap();
+        assert_eq!(status, 400, "{text}");
+        assert!(text.contains("at most 64 characters"), "{text}");
+    }
+
+    let grown = stored_bytes(&kv, &prefix).await - stored_before;
+    let memory_peak = server.memory_kib("VmHWM:");
+    let memory_grown_kib = memory_peak.saturating_sub(memory_before);
+    println!(
+        "1000 anonymous sign-ins with 1 MB names in {:.1} s: {refused} answered 413, {broken} cut off while sending; store grew by {grown} bytes; server memory {memory_before} KiB before, peak {memory_peak} KiB (+{memory_grown_kib} KiB)",
+        took.as_secs_f64()
+    );
+    assert!(refused > 0, "no request was answered");
+    assert!(grown <= 1_000_000, "the store grew by {grown} bytes");
+    assert!(
+        memory_grown_kib <= 50 * 1024,
+        "the server's memory grew by {memory_grown_kib} KiB"
+    );
+    // The server still serves.
+    let (status, _) = server.request("GET /healthz", &[]).await.unwrap();
+    assert_eq!(status, 200);
+}
