@@ -321,7 +321,7 @@ async fn failures_from_other_clients_do_not_keep_the_owner_out() {
 /// no link that works.
 #[tokio::test]
 async fn the_store_holds_no_working_cookie_or_token() {
-    let mut app = TestApp::new().await;
+    let app = TestApp::new().await;
     app.add_user("bob", Role::Viewer).await;
     let session_id = app.cookie.clone().unwrap();
     let session_id = session_id.split('=').nth(1).unwrap().to_owned();
