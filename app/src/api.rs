@@ -227,13 +227,28 @@ pub mod ssr {
         Ok(user)
     }
 
+    /// Whether `user`'s role is at least `role` for `namespace` (for every namespace when
+    /// `None`): the rule [`require`] enforces.
+    pub fn may(
+        user: &confo::users::User,
+        role: confo::users::Role,
+        namespace: Option<&str>,
+    ) -> bool {
+        let granted = match namespace {
+            Some(namespace) => user.grants.covers(namespace),
+            None => user.grants == confo::users::Grants::All,
+        };
+        user.role >= role && granted
+    }
+
     /// Who is making a change, for the audit log.
     pub fn change(user: &confo::users::User) -> confo::Change {
         confo::Change::by(confo::Actor::user(user.name.clone()))
     }
 
-    /// Sets the response status for `error` and hands it back, for `map_err`. A plain form post
-    /// (JavaScript off) keeps the redirect back to its page, which shows the error.
+    /// Sets the response status for `error` (and `Retry-After` when it says how long to wait) and
+    /// hands it back, for `map_err`. A plain form post (JavaScript off) keeps the redirect back
+    /// to its page, which shows the error.
     pub fn reject(error: impl Into<AppError>) -> AppError {
         let error = error.into();
         let form_post = use_context::<http::request::Parts>().is_some_and(|parts| {
@@ -248,6 +263,9 @@ pub mod ssr {
                 http::StatusCode::from_u16(error.status())
                     .unwrap_or(http::StatusCode::INTERNAL_SERVER_ERROR),
             );
+            if let Some(seconds) = error.retry_after() {
+                response.insert_header(http::header::RETRY_AFTER, seconds.into());
+            }
         }
         error
     }
