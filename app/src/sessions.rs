@@ -71,6 +71,11 @@ pub fn handle(id: &Id) -> String {
     confo::users::sha256_hex(&id.to_string())[..16].to_owned()
 }
 
+/// What names session `id` in the store, and in the store's watch events.
+pub fn stored_hash(id: &tower_sessions::session::Id) -> String {
+    confo::users::sha256_hex(&id.to_string())
+}
+
 fn info(record: &Record) -> Option<SessionInfo> {
     let text = |name: &str| record.data.get(name)?.as_str().map(str::to_owned);
     let number = |name: &str| record.data.get(name)?.as_i64();
