@@ -134,20 +134,67 @@ pub mod ssr {
             return Ok(None);
         };
         let settings = settings();
-        if chrono::Utc::now().timestamp() - since > settings.lifetime.as_secs() as i64 {
+        if outlived(since, &settings) {
             let _ = session.flush().await;
             return Ok(None);
         }
-        match store()?.get_user(&name).await.map_err(reject)? {
-            Some((user, _)) if !user.disabled => {
+        match account_in_force(&store()?, &name).await.map_err(reject)? {
+            Some(user) => {
                 refresh_if_due(&session, &settings).await;
                 Ok(Some(user))
             }
-            _ => {
+            None => {
                 let _ = session.flush().await;
                 Ok(None)
             }
         }
+    }
+
+    /// Who holds session `id` now, by the rules of [`signed_in`] but read afresh from the store:
+    /// for a response that outlives its request (a live stream), whose session may end or whose
+    /// account may change meanwhile. Only reads.
+    pub async fn session_holder(
+        store: &confo::Store,
+        settings: &AuthSettings,
+        id: &tower_sessions::session::Id,
+    ) -> Result<Option<confo::users::User>, AppError> {
+        use tower_sessions::SessionStore;
+        let record = crate::sessions::StoreSessions::new(store.clone())
+            .load(id)
+            .await
+            .map_err(|error| {
+                tracing::warn!(%error, "cannot read a session");
+                AppError::Unavailable
+            })?;
+        let Some(record) = record else {
+            return Ok(None);
+        };
+        let name = record.data.get(USER).and_then(|v| v.as_str());
+        let since = record.data.get(SIGNED_IN_AT).and_then(|v| v.as_i64());
+        let (Some(name), Some(since)) = (name, since) else {
+            return Ok(None);
+        };
+        if outlived(since, settings) {
+            return Ok(None);
+        }
+        Ok(account_in_force(store, name).await?)
+    }
+
+    /// Whether a session signed in at `since` (Unix seconds) has passed its longest life.
+    fn outlived(since: i64, settings: &AuthSettings) -> bool {
+        chrono::Utc::now().timestamp() - since > settings.lifetime.as_secs() as i64
+    }
+
+    /// The profile of account `name`, unless it is gone or disabled.
+    async fn account_in_force(
+        store: &confo::Store,
+        name: &str,
+    ) -> confo::Result<Option<confo::users::User>> {
+        Ok(store
+            .get_user(name)
+            .await?
+            .map(|(user, _)| user)
+            .filter(|user| !user.disabled))
     }
 
     /// Moves the stored session's expiry on once half the idle time has passed since it was last
@@ -178,11 +225,7 @@ pub mod ssr {
         namespace: Option<&str>,
     ) -> Result<confo::users::User, AppError> {
         let user = require_user().await?;
-        let granted = match namespace {
-            Some(namespace) => user.grants.covers(namespace),
-            None => user.grants == confo::users::Grants::All,
-        };
-        if user.role < role || !granted {
+        if !may(&user, role, namespace) {
             return Err(reject(AppError::Forbidden(format!(
                 "Your account ({}) may not do this; ask an administrator for access.",
                 user.role.as_str()
@@ -191,13 +234,28 @@ pub mod ssr {
         Ok(user)
     }
 
+    /// Whether `user`'s role is at least `role` for `namespace` (for every namespace when
+    /// `None`): the rule [`require`] enforces.
+    pub fn may(
+        user: &confo::users::User,
+        role: confo::users::Role,
+        namespace: Option<&str>,
+    ) -> bool {
+        let granted = match namespace {
+            Some(namespace) => user.grants.covers(namespace),
+            None => user.grants == confo::users::Grants::All,
+        };
+        user.role >= role && granted
+    }
+
     /// Who is making a change, for the audit log.
     pub fn change(user: &confo::users::User) -> confo::Change {
         confo::Change::by(confo::Actor::user(user.name.clone()))
     }
 
-    /// Sets the response status for `error` and hands it back, for `map_err`. A plain form post
-    /// (JavaScript off) keeps the redirect back to its page, which shows the error.
+    /// Sets the response status for `error` (and `Retry-After` when it says how long to wait) and
+    /// hands it back, for `map_err`. A plain form post (JavaScript off) keeps the redirect back
+    /// to its page, which shows the error.
     pub fn reject(error: impl Into<AppError>) -> AppError {
         let error = error.into();
         let form_post = use_context::<http::request::Parts>().is_some_and(|parts| {
@@ -212,6 +270,9 @@ pub mod ssr {
                 http::StatusCode::from_u16(error.status())
                     .unwrap_or(http::StatusCode::INTERNAL_SERVER_ERROR),
             );
+            if let Some(seconds) = error.retry_after() {
+                response.insert_header(http::header::RETRY_AFTER, seconds.into());
+            }
         }
         error
     }

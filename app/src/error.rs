@@ -36,6 +36,9 @@ pub enum AppError {
         "Many changes are being made to this right now and yours could not get in; nothing was saved. Try again."
     )]
     Busy,
+    /// The server is serving as much as it allows itself; try again after this many seconds.
+    #[error("The server is too busy to answer right now. Try again in {0} seconds.")]
+    Overloaded(u64),
     /// The store did not answer; whether a change took effect is unknown until the page is
     /// reloaded.
     #[error(
@@ -65,6 +68,7 @@ impl AppError {
             AppError::Conflict(_) => "conflict",
             AppError::TooLarge(_) => "too large",
             AppError::Busy => "busy",
+            AppError::Overloaded(_) => "overloaded",
             AppError::Unavailable => "store unavailable",
             AppError::Internal => "internal error",
             AppError::Request(_) => "request failed",
@@ -83,7 +87,15 @@ impl AppError {
             AppError::TooLarge(_) => 413,
             AppError::Internal => 500,
             AppError::Request(_) => 400,
-            AppError::Unavailable | AppError::Busy => 503,
+            AppError::Unavailable | AppError::Busy | AppError::Overloaded(_) => 503,
+        }
+    }
+
+    /// How many seconds to wait before trying again, when the error says (sent as `Retry-After`).
+    pub fn retry_after(&self) -> Option<u64> {
+        match self {
+            AppError::TooManyAttempts(seconds) | AppError::Overloaded(seconds) => Some(*seconds),
+            _ => None,
         }
     }
 }

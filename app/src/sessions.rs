@@ -71,7 +71,8 @@ pub struct SessionInfo {
     pub agent: Option<String>,
 }
 
-/// What the store keeps of session `id`: the SHA-256 of the id, in hex (its key).
+/// What the store keeps of session `id`: the SHA-256 of the id, in hex (its key, which names it
+/// in the store's watch events too).
 pub fn stored_hash(id: &Id) -> String {
     confo::users::sha256_hex(&id.to_string())
 }

@@ -42,6 +42,7 @@ contract!(
     concurrent_counter_loses_no_update,
     many_creators_in_one_namespace_are_all_listed,
     watch_reports_changes_in_order_with_their_author,
+    watch_reports_user_profiles_and_sessions,
     client_reads_writes_and_deserialises,
     client_never_loses_unsaved_changes,
     client_persist_reports_a_conflict_and_keeps_local_changes,
@@ -1044,6 +1045,58 @@ async fn watch_reports_changes_in_order_with_their_author(b: Backend) {
     assert!(seen[1].0.contains(&c) && seen[1].0.contains(&Target::Namespace("n".into())));
     assert_eq!(seen[1].1, tester);
     assert_eq!(seen[2], (vec![c], None));
+}
+
+/// Changes to accounts and sessions are reported too (by name, never by value), so that a
+/// server holding a user's live page open hears at once when that user's access changes.
+async fn watch_reports_user_profiles_and_sessions(b: Backend) {
+    let store = b.store();
+    store.ensure_root().await.unwrap();
+    let mut events = store.watch().await.unwrap();
+    let hash = confo::users::PasswordHash::from_stored("not a real hash".into());
+    store
+        .create_user(
+            &profile("vera", confo::users::Role::Viewer),
+            &hash,
+            &change(),
+        )
+        .await
+        .unwrap();
+    store
+        .set_user_disabled("vera", true, &change())
+        .await
+        .unwrap();
+    let session = store.layout().session("0123abcd");
+    b.kv.txn(
+        vec![],
+        vec![Op::Put {
+            key: session.clone(),
+            value: b"{}".to_vec(),
+        }],
+    )
+    .await
+    .unwrap();
+    b.kv.txn(vec![], vec![Op::Delete { key: session }])
+        .await
+        .unwrap();
+    let user = Target::User("vera".into());
+    let session = Target::Session("0123abcd".into());
+    let mut seen = Vec::new();
+    for _ in 0..4 {
+        match next_event(&mut events).await {
+            WatchEvent::Changed { targets, .. } => seen.push(targets),
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    assert_eq!(
+        seen,
+        [
+            vec![user.clone()],
+            vec![user],
+            vec![session.clone()],
+            vec![session]
+        ]
+    );
 }
 
 #[derive(Debug, serde::Deserialize, PartialEq)]

@@ -54,6 +54,12 @@ const MAX_BODY_BYTES: usize = 4 * 1024 * 1024;
 
 /// Builds the whole application, so that tests can drive it without a socket.
 pub fn router(state: AppState) -> Router {
+    let hub = app::api::live::ssr::Hub::start(state.store.clone());
+    router_with_live(state, hub)
+}
+
+/// Like [`router`], with live updates served by `hub` (tests give it lower limits).
+pub fn router_with_live(state: AppState, hub: app::api::live::ssr::Hub) -> Router {
     let routes = generate_route_list(App);
     let store = state.store.clone();
     let options = state.leptos_options.clone();
@@ -61,7 +67,6 @@ pub fn router(state: AppState) -> Router {
     let settings = state.sessions.clone();
     let throttle = std::sync::Arc::new(app::throttle::AddressThrottle::default());
     let failed_sign_ins = app::throttle::FailedSignIns::start(state.store.clone());
-    let hub = app::api::live::ssr::Hub::start(state.store.clone());
     let audit_chain = app::api::audit::chain::ChainCheckpoint::default();
     let sessions = session_layer(&state.store, &state.sessions);
     // What every server function and page may ask for.

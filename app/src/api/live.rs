@@ -3,8 +3,16 @@
 //!
 //! Lines: `ready` once connected, `changed <who>` when what the page shows changed (`<who>` is
 //! a user name, or `another tool` for writes made outside Confo), `resync` when changes may have
-//! been missed (re-read everything), and `ping` every 15 seconds so that either side notices a
-//! dead connection.
+//! been missed (re-read everything), `ping` every 15 seconds so that either side notices a
+//! dead connection, and `closed` just before the server ends a stream the page should not open
+//! again by itself (its session opened more than [`ssr::STREAMS_PER_SESSION`] streams).
+//!
+//! A stream lasts only as long as its session and its user's access: it ends when the session
+//! ends (signed out, expired, ended by an administrator), when the account is disabled or
+//! removed, or when the user may no longer read the namespace it shows. The server checks again
+//! every [`ssr::RECHECK_EVERY`], and at once when its watch sees the session's record or the
+//! user's profile change, which works across servers sharing one store. A stream only ever
+//! carries changes to namespaces the user may read, and never a namespace's name.
 
 use leptos::prelude::*;
 use leptos::server_fn::codec::{StreamingText, TextStream};
@@ -13,35 +21,181 @@ use crate::error::AppError;
 
 #[cfg(feature = "ssr")]
 pub mod ssr {
-    use confo::store::{Target, WatchEvent};
-    use tokio::sync::broadcast;
+    use std::collections::BTreeMap;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::{Arc, Mutex};
+    use std::time::Duration;
 
-    /// The server's one watch on the store, shared by every live page.
+    use confo::store::{Target, WatchEvent};
+    use confo::users::{Grants, Role, User};
+    use tokio::sync::{Notify, broadcast};
+    use tokio::time::{Instant, Interval, MissedTickBehavior, interval_at};
+
+    use crate::api::ssr::{AuthSettings, may, session_holder};
+
+    /// The most live streams one session holds: opening one more closes its oldest. A browser
+    /// rarely shows more pages at once; streams of closed pages linger until their next write
+    /// fails, and are the oldest.
+    pub const STREAMS_PER_SESSION: usize = 8;
+    /// The most live streams one server holds; past that a new one is refused with 503.
+    pub const MAX_STREAMS: usize = 10_000;
+    /// How long a refused page is asked to wait before trying again (`Retry-After`).
+    pub const RETRY_AFTER_SECONDS: u64 = 30;
+    /// How often an open stream checks again that its session and its user's access still
+    /// allow it, besides the checks its hub's watch sets off at once.
+    pub const RECHECK_EVERY: Duration = Duration::from_secs(5);
+    /// How often a stream sends `ping`.
+    const HEARTBEAT_EVERY: Duration = Duration::from_secs(15);
+
+    /// The server's one watch on the store, shared by every live page, and the register of the
+    /// streams open on this server.
     #[derive(Clone)]
     pub struct Hub {
         sender: broadcast::Sender<WatchEvent>,
+        streams: Arc<Mutex<Streams>>,
+        limit: usize,
     }
 
+    /// The open streams, by the order they were opened in (oldest first).
+    #[derive(Default)]
+    struct Streams {
+        next: u64,
+        open: BTreeMap<u64, OpenStream>,
+    }
+
+    struct OpenStream {
+        /// The session's [`crate::sessions::stored_hash`].
+        session: String,
+        user: String,
+        signal: Arc<Signal>,
+    }
+
+    /// How the hub tells one stream to check its session again, or to close.
+    #[derive(Default)]
+    struct Signal {
+        wake: Notify,
+        closed: AtomicBool,
+    }
+
+    /// The hub is full: a new stream must wait.
+    #[derive(Debug)]
+    pub struct Full;
+
     impl Hub {
-        /// Starts watching `store`; the watch re-connects by itself and lives as long as the
-        /// server.
+        /// Starts watching `store`, allowing [`MAX_STREAMS`] streams; the watch re-connects by
+        /// itself and lives as long as the server.
         pub fn start(store: confo::Store) -> Self {
+            Self::with_limit(store, MAX_STREAMS)
+        }
+
+        /// Like [`Hub::start`], allowing `limit` streams at once.
+        pub fn with_limit(store: confo::Store, limit: usize) -> Self {
             let (sender, _) = broadcast::channel(1024);
             let hub = Self {
-                sender: sender.clone(),
+                sender,
+                streams: Arc::default(),
+                limit,
             };
+            let fan_out = hub.clone();
             tokio::spawn(async move {
                 let mut events = store.watch_from(store.kv().revision().await.unwrap_or(0) + 1);
                 while let Some(event) = events.recv().await {
+                    // Before the event goes out, so that a stream re-checks before it sends
+                    // anything that happened after its user lost access.
+                    fan_out.wake_affected(&event);
                     // Nobody listening is fine.
-                    let _ = sender.send(event);
+                    let _ = fan_out.sender.send(event);
                 }
             });
             hub
         }
 
-        pub fn subscribe(&self) -> broadcast::Receiver<WatchEvent> {
-            self.sender.subscribe()
+        /// Asks the streams whose session or user `event` touched to check again (all of them
+        /// after a resync, which may have hidden such changes).
+        fn wake_affected(&self, event: &WatchEvent) {
+            let streams = self.streams.lock().expect("not poisoned");
+            let affects = |open: &OpenStream| match event {
+                WatchEvent::Resync { .. } => true,
+                WatchEvent::Changed { targets, .. } => targets.iter().any(|target| match target {
+                    Target::User(name) => *name == open.user,
+                    Target::Session(stored) => *stored == open.session,
+                    _ => false,
+                }),
+            };
+            for open in streams.open.values().filter(|open| affects(open)) {
+                open.signal.wake.notify_one();
+            }
+        }
+
+        /// Registers a new stream of session `session` (its stored hash) for `user`, closing
+        /// the session's oldest when it has [`STREAMS_PER_SESSION`] already. The stream is
+        /// removed when the ticket is dropped.
+        fn open(&self, session: &str, user: &str) -> Result<Ticket, Full> {
+            let mut streams = self.streams.lock().expect("not poisoned");
+            let of_session: Vec<u64> = streams
+                .open
+                .iter()
+                .filter(|(_, open)| open.session == session)
+                .map(|(id, _)| *id)
+                .collect();
+            let excess = (of_session.len() + 1).saturating_sub(STREAMS_PER_SESSION);
+            for id in &of_session[..excess] {
+                if let Some(oldest) = streams.open.remove(id) {
+                    oldest.signal.closed.store(true, Ordering::SeqCst);
+                    oldest.signal.wake.notify_one();
+                }
+            }
+            if streams.open.len() >= self.limit {
+                return Err(Full);
+            }
+            let id = streams.next;
+            streams.next += 1;
+            let signal = Arc::new(Signal::default());
+            streams.open.insert(
+                id,
+                OpenStream {
+                    session: session.to_owned(),
+                    user: user.to_owned(),
+                    signal: signal.clone(),
+                },
+            );
+            Ok(Ticket {
+                streams: self.streams.clone(),
+                id,
+                signal,
+            })
+        }
+    }
+
+    /// A stream's place in its hub, given up when dropped.
+    struct Ticket {
+        streams: Arc<Mutex<Streams>>,
+        id: u64,
+        signal: Arc<Signal>,
+    }
+
+    enum Wake {
+        Recheck,
+        Closed,
+    }
+
+    impl Ticket {
+        /// Waits until the hub asks this stream to check again, or closes it.
+        async fn woken(&self) -> Wake {
+            self.signal.wake.notified().await;
+            if self.signal.closed.load(Ordering::SeqCst) {
+                Wake::Closed
+            } else {
+                Wake::Recheck
+            }
+        }
+    }
+
+    impl Drop for Ticket {
+        fn drop(&mut self) {
+            if let Ok(mut streams) = self.streams.lock() {
+                streams.open.remove(&self.id);
+            }
         }
     }
 
@@ -55,20 +209,136 @@ pub mod ssr {
         CLOSING.send_replace(true);
     }
 
-    pub fn closing() -> tokio::sync::watch::Receiver<bool> {
-        CLOSING.subscribe()
+    /// One open live stream: what it shows, to whom, under which session.
+    pub struct Feed {
+        store: confo::Store,
+        settings: AuthSettings,
+        session: tower_sessions::session::Id,
+        user: User,
+        namespace: String,
+        configuration: String,
+        ticket: Ticket,
+        events: broadcast::Receiver<WatchEvent>,
+        heartbeat: Interval,
+        recheck: Interval,
+        closing: tokio::sync::watch::Receiver<bool>,
+        started: bool,
+        ended: bool,
+    }
+
+    /// What opening a stream needs to know about the request.
+    pub struct Request {
+        pub store: confo::Store,
+        pub settings: AuthSettings,
+        pub session: tower_sessions::session::Id,
+        /// The signed-in user, already allowed to read `namespace`.
+        pub user: User,
+        pub namespace: String,
+        pub configuration: String,
+    }
+
+    impl Feed {
+        /// Opens a stream in `hub`, or refuses when the hub is full.
+        pub fn open(hub: &Hub, request: Request) -> Result<Self, Full> {
+            let ticket = hub.open(
+                &crate::sessions::stored_hash(&request.session),
+                &request.user.name,
+            )?;
+            let heartbeat = interval_at(Instant::now() + HEARTBEAT_EVERY, HEARTBEAT_EVERY);
+            let mut recheck = interval_at(Instant::now() + RECHECK_EVERY, RECHECK_EVERY);
+            recheck.set_missed_tick_behavior(MissedTickBehavior::Delay);
+            Ok(Self {
+                store: request.store,
+                settings: request.settings,
+                session: request.session,
+                user: request.user,
+                namespace: request.namespace,
+                configuration: request.configuration,
+                ticket,
+                events: hub.sender.subscribe(),
+                heartbeat,
+                recheck,
+                closing: CLOSING.subscribe(),
+                started: false,
+                ended: false,
+            })
+        }
+
+        /// The next line to send, or `None` once the stream is over.
+        pub async fn next_line(&mut self) -> Option<String> {
+            use tokio::sync::broadcast::error::RecvError;
+            if self.ended || *self.closing.borrow() {
+                return None;
+            }
+            if !self.started {
+                self.started = true;
+                return Some("ready\n".to_owned());
+            }
+            loop {
+                // In this order: an end or a re-check goes before any change that is waiting.
+                tokio::select! {
+                    biased;
+                    _ = self.closing.changed() => return None,
+                    wake = self.ticket.woken() => match wake {
+                        Wake::Closed => {
+                            self.ended = true;
+                            return Some("closed\n".to_owned());
+                        }
+                        Wake::Recheck => {
+                            if !self.still_allowed().await {
+                                return None;
+                            }
+                        }
+                    },
+                    _ = self.recheck.tick() => {
+                        if !self.still_allowed().await {
+                            return None;
+                        }
+                    }
+                    event = self.events.recv() => match event {
+                        Ok(WatchEvent::Changed { targets, actor, .. }) => {
+                            if targets.iter().any(|t| {
+                                shows(t, &self.namespace, &self.configuration, &self.user.grants)
+                            }) {
+                                let who = actor.map_or_else(|| "another tool".to_owned(), |a| a.name);
+                                return Some(format!("changed {who}\n"));
+                            }
+                        }
+                        Ok(WatchEvent::Resync { .. }) | Err(RecvError::Lagged(_)) => {
+                            return Some("resync\n".to_owned());
+                        }
+                        Err(RecvError::Closed) => return None,
+                    },
+                    _ = self.heartbeat.tick() => return Some("ping\n".to_owned()),
+                }
+            }
+        }
+
+        /// Whether the stream's session still stands for its user, who may still read what it
+        /// shows; takes up the user's current grants. Reads only. When the store cannot say,
+        /// the stream ends: the page reconnects and is checked afresh.
+        async fn still_allowed(&mut self) -> bool {
+            match session_holder(&self.store, &self.settings, &self.session).await {
+                Ok(Some(user))
+                    if user.name == self.user.name
+                        && (self.namespace.is_empty()
+                            || may(&user, Role::Viewer, Some(&self.namespace))) =>
+                {
+                    self.user = user;
+                    true
+                }
+                _ => false,
+            }
+        }
     }
 
     /// Whether a change to `target` shows on the page for `namespace` (empty: the overview)
-    /// and `configuration` (empty: the whole namespace), for a user with `grants`.
-    pub fn shows(
-        target: &Target,
-        namespace: &str,
-        configuration: &str,
-        grants: &confo::users::Grants,
-    ) -> bool {
+    /// and `configuration` (empty: the whole namespace), for a user with `grants`. A user with
+    /// some namespaces hears of a change to the list of namespaces only through the namespaces
+    /// it touched (each revision that adds or removes one also writes that namespace's key).
+    pub fn shows(target: &Target, namespace: &str, configuration: &str, grants: &Grants) -> bool {
         match target {
-            Target::Namespaces => namespace.is_empty(),
+            Target::Namespaces => namespace.is_empty() && *grants == Grants::All,
             Target::Namespace(ns) => {
                 grants.covers(ns)
                     && configuration.is_empty()
@@ -82,68 +352,80 @@ pub mod ssr {
                     && (namespace.is_empty()
                         || (ns == namespace && (configuration.is_empty() || cfg == configuration)))
             }
+            Target::User(_) | Target::Session(_) => false,
+        }
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+
+        #[test]
+        fn a_user_with_some_namespaces_hears_only_of_those() {
+            let some = Grants::Namespaces(vec!["a".into()]);
+            let config = |ns: &str| Target::Configuration {
+                namespace: ns.into(),
+                configuration: "c".into(),
+            };
+            // (target, page namespace, page configuration, grants, shows)
+            let cases = [
+                (Target::Namespaces, "", "", Grants::All, true),
+                (Target::Namespaces, "", "", some.clone(), false),
+                (Target::Namespaces, "a", "", Grants::All, false),
+                (Target::Namespace("a".into()), "", "", some.clone(), true),
+                (Target::Namespace("b".into()), "", "", some.clone(), false),
+                (Target::Namespace("a".into()), "a", "", some.clone(), true),
+                (Target::Namespace("a".into()), "a", "c", some.clone(), false),
+                (config("a"), "", "", some.clone(), true),
+                (config("b"), "", "", some.clone(), false),
+                (config("a"), "a", "c", some.clone(), true),
+                (config("a"), "a", "d", some.clone(), false),
+                (Target::User("ada".into()), "", "", Grants::All, false),
+                (Target::Session("f00".into()), "", "", Grants::All, false),
+            ];
+            for (target, namespace, configuration, grants, expected) in cases {
+                assert_eq!(
+                    shows(&target, namespace, configuration, &grants),
+                    expected,
+                    "{target:?} on {namespace:?}/{configuration:?} for {grants:?}"
+                );
+            }
         }
     }
 }
 
 /// Streams what changes on the page for `namespace` and `configuration` (both empty: the
-/// namespaces overview). The caller must be able to read the namespace.
+/// namespaces overview), for as long as the caller's session lasts and allows reading the
+/// namespace.
 #[server(endpoint = "live", input = leptos::server_fn::codec::GetUrl, output = StreamingText)]
 pub async fn live_updates(
     namespace: String,
     configuration: String,
 ) -> Result<TextStream<AppError>, AppError> {
-    use super::ssr::{reject, require, require_user};
-    use confo::store::WatchEvent;
-    use tokio::sync::broadcast::error::RecvError;
+    use super::ssr::{reject, require, require_user, session, settings, store};
     let user = if namespace.is_empty() {
         require_user().await?
     } else {
         require(confo::users::Role::Viewer, Some(&namespace)).await?
     };
     let hub = use_context::<ssr::Hub>().ok_or_else(|| reject(AppError::Internal))?;
-    let receiver = hub.subscribe();
-    let heartbeat = tokio::time::interval(std::time::Duration::from_secs(15));
-    let state = (receiver, heartbeat, true, ssr::closing());
-    let stream = futures::stream::unfold(
-        state,
-        move |(mut receiver, mut heartbeat, first, mut closing)| {
-            let (namespace, configuration, grants) = (
-                namespace.clone(),
-                configuration.clone(),
-                user.grants.clone(),
-            );
-            async move {
-                if first {
-                    heartbeat.reset();
-                    return Some((
-                        Ok("ready\n".to_owned()),
-                        (receiver, heartbeat, false, closing),
-                    ));
-                }
-                loop {
-                    let line = tokio::select! {
-                        _ = closing.changed() => return None,
-                        _ = heartbeat.tick() => "ping\n".to_owned(),
-                        event = receiver.recv() => match event {
-                            Ok(WatchEvent::Changed { targets, actor, .. }) => {
-                                if !targets
-                                    .iter()
-                                    .any(|t| ssr::shows(t, &namespace, &configuration, &grants))
-                                {
-                                    continue;
-                                }
-                                let who = actor.map_or_else(|| "another tool".to_owned(), |a| a.name);
-                                format!("changed {who}\n")
-                            }
-                            Ok(WatchEvent::Resync { .. }) | Err(RecvError::Lagged(_)) => "resync\n".to_owned(),
-                            Err(RecvError::Closed) => return None,
-                        },
-                    };
-                    return Some((Ok(line), (receiver, heartbeat, false, closing)));
-                }
-            }
-        },
-    );
+    let session = session()
+        .await?
+        .id()
+        .ok_or_else(|| reject(AppError::SignInRequired))?;
+    let request = ssr::Request {
+        store: store()?,
+        settings: settings(),
+        session,
+        user,
+        namespace,
+        configuration,
+    };
+    let feed = ssr::Feed::open(&hub, request)
+        .map_err(|ssr::Full| reject(AppError::Overloaded(ssr::RETRY_AFTER_SECONDS)))?;
+    let stream = futures::stream::unfold(feed, |mut feed| async move {
+        let line = feed.next_line().await?;
+        Some((Ok(line), feed))
+    });
     Ok(TextStream::new(stream))
 }

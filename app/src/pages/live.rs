@@ -24,45 +24,68 @@ pub fn Live(#[prop(into)] namespace: String, #[prop(into)] configuration: String
     #[cfg(feature = "hydrate")]
     leptos::task::spawn_local(async move {
         use crate::browser;
+        use crate::error::AppError;
         use futures::StreamExt;
         let mut pause = 500;
         loop {
-            if let Ok(stream) =
-                crate::api::live::live_updates(namespace.clone(), configuration.clone()).await
-            {
-                let mut stream = stream.into_inner();
-                let mut pending = String::new();
-                while let Some(Ok(chunk)) = stream.next().await {
-                    pending.push_str(&chunk);
-                    // Several changes in one read are shown with one refresh.
-                    let mut changed_by = None;
-                    while let Some(end) = pending.find('\n') {
-                        let line: String = pending.drain(..=end).collect();
-                        match line.trim_end() {
-                            "ready" => {
-                                pause = 500;
-                                status.set("Live updates: on");
+            let mut replaced = false;
+            let mut signed_out = false;
+            match crate::api::live::live_updates(namespace.clone(), configuration.clone()).await {
+                Ok(stream) => {
+                    let mut stream = stream.into_inner();
+                    let mut pending = String::new();
+                    while let Some(Ok(chunk)) = stream.next().await {
+                        pending.push_str(&chunk);
+                        // Several changes in one read are shown with one refresh.
+                        let mut changed_by = None;
+                        while let Some(end) = pending.find('\n') {
+                            let line: String = pending.drain(..=end).collect();
+                            match line.trim_end() {
+                                "ready" => {
+                                    pause = 500;
+                                    status.set("Live updates: on");
+                                }
+                                "resync" => changed_by = Some("someone".to_owned()),
+                                "closed" => replaced = true,
+                                changed if changed.starts_with("changed ") => {
+                                    changed_by = Some(changed["changed ".len()..].to_owned());
+                                }
+                                _ => {}
                             }
-                            "resync" => changed_by = Some("someone".to_owned()),
-                            changed if changed.starts_with("changed ") => {
-                                changed_by = Some(changed["changed ".len()..].to_owned());
-                            }
-                            _ => {}
                         }
-                    }
-                    if let Some(who) = changed_by {
-                        if browser::unsaved() {
-                            elsewhere.set(Some(who));
-                        } else {
-                            elsewhere.set(None);
-                            if browser::refresh().await.is_err() {
-                                status.set("Live updates: could not refresh; reload the page to see the latest.");
+                        if let Some(who) = changed_by {
+                            if browser::unsaved() {
+                                elsewhere.set(Some(who));
+                            } else {
+                                elsewhere.set(None);
+                                if browser::refresh().await.is_err() {
+                                    status.set("Live updates: could not refresh; reload the page to see the latest.");
+                                }
                             }
                         }
                     }
                 }
+                // Signed out meanwhile (or access taken away): keep trying, slowly, in case
+                // the user signs in again in another tab.
+                Err(AppError::SignInRequired | AppError::Forbidden(_)) => {
+                    signed_out = true;
+                    pause = 10_000;
+                }
+                Err(AppError::Overloaded(seconds)) => pause = seconds.saturating_mul(1000),
+                Err(_) => {}
             }
-            status.set("Live updates: reconnecting…");
+            if replaced {
+                // Newer pages of this session took this one's place: do not take it back.
+                status.set(
+                    "Live updates: off, as many other pages are open; reload to turn them on here.",
+                );
+                return;
+            }
+            status.set(if signed_out {
+                "Live updates: off; sign in again to see changes as they happen."
+            } else {
+                "Live updates: reconnecting…"
+            });
             browser::sleep(pause).await;
             pause = (pause * 2).min(10_000);
         }

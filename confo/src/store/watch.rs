@@ -1,4 +1,6 @@
-//! A stream of changes to namespaces and configurations, for live pages and services.
+//! A stream of changes to namespaces and configurations, for live pages and services, and to
+//! the accounts and sessions under the reserved prefix, so that whoever serves a signed-in user
+//! for long hears at once when that user's access changes.
 
 use std::time::Duration;
 
@@ -21,6 +23,12 @@ pub enum Target {
         namespace: String,
         configuration: String,
     },
+    /// The profile of the user with this name (written or removed): their role, grants or
+    /// disabled flag may have changed.
+    User(String),
+    /// A dashboard session's record (written or removed), named by the last part of its key
+    /// (see [`crate::KeyLayout::session`]).
+    Session(String),
 }
 
 /// One item of [`Store::watch`].
@@ -122,12 +130,15 @@ impl Store {
         }
     }
 
-    /// The namespaces and configurations a revision touched, and its author.
+    /// The namespaces, configurations, user profiles and sessions a revision touched, and its
+    /// author.
     fn describe(&self, change: crate::kv::KvChange) -> Option<WatchEvent> {
         let root = self.layout.root();
         let prefix = root.trim_end_matches(ROOT_NAME);
         let audit_prefix = self.layout.audit_log_prefix();
         let reserved = self.layout.reserved("");
+        let users = self.layout.users_prefix();
+        let sessions = self.layout.sessions_prefix();
         let mut targets: Vec<Target> = Vec::new();
         let mut actor = None;
         for (key, value) in &change.changes {
@@ -140,22 +151,28 @@ impl Store {
                 }
                 continue;
             }
-            if key.starts_with(&reserved) {
-                continue;
-            }
-            let Some(name) = key.strip_prefix(prefix) else {
-                continue;
-            };
-            let target = if *key == root {
-                Target::Namespaces
-            } else {
-                match name.split_once('-') {
-                    Some((namespace, configuration)) => Target::Configuration {
-                        namespace: namespace.to_owned(),
-                        configuration: configuration.to_owned(),
-                    },
-                    None => Target::Namespace(name.to_owned()),
+            let target = if key.starts_with(&reserved) {
+                if let Some(name) = key.strip_prefix(&users) {
+                    Target::User(name.to_owned())
+                } else if let Some(stored) = key.strip_prefix(&sessions) {
+                    Target::Session(stored.to_owned())
+                } else {
+                    continue;
                 }
+            } else if let Some(name) = key.strip_prefix(prefix) {
+                if *key == root {
+                    Target::Namespaces
+                } else {
+                    match name.split_once('-') {
+                        Some((namespace, configuration)) => Target::Configuration {
+                            namespace: namespace.to_owned(),
+                            configuration: configuration.to_owned(),
+                        },
+                        None => Target::Namespace(name.to_owned()),
+                    }
+                }
+            } else {
+                continue;
             };
             if !targets.contains(&target) {
                 targets.push(target);

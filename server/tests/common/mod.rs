@@ -9,7 +9,7 @@ use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
 use confo::users::{Grants, Role, User, hash_password};
 use leptos::config::LeptosOptions;
-use server::routes::{AppState, SessionSettings, router};
+use server::routes::{AppState, SessionSettings, router_with_live};
 use std::sync::Arc;
 use tower::ServiceExt;
 
@@ -32,6 +32,11 @@ impl TestApp {
     }
 
     pub async fn anonymous() -> Self {
+        Self::with_live_limit(app::api::live::ssr::MAX_STREAMS).await
+    }
+
+    /// Like [`TestApp::anonymous`], serving at most `limit` live streams at once.
+    pub async fn with_live_limit(limit: usize) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let kv = confo::kv::embedded::EmbeddedKv::open(dir.path()).unwrap();
         let store = confo::Store::new(Arc::new(kv), confo::KeyLayout::default());
@@ -40,14 +45,18 @@ impl TestApp {
             .output_name("confo")
             .site_root(dir.path().to_string_lossy().into_owned())
             .build();
+        let hub = app::api::live::ssr::Hub::with_limit(store.clone(), limit);
         Self {
-            router: router(AppState {
-                leptos_options,
-                store: store.clone(),
-                setup_token: None,
-                sessions: SessionSettings::default(),
-                trust_forwarded_for: true,
-            }),
+            router: router_with_live(
+                AppState {
+                    leptos_options,
+                    store: store.clone(),
+                    setup_token: None,
+                    sessions: SessionSettings::default(),
+                    trust_forwarded_for: true,
+                },
+                hub,
+            ),
             store,
             cookie: None,
             _dir: Arc::new(dir),
@@ -104,13 +113,18 @@ impl TestApp {
         self.cookie = Some(cookie.split(';').next().unwrap().to_owned());
     }
 
-    pub async fn send(&self, mut request: Request<Body>) -> (StatusCode, String) {
+    /// The response to `request`, its body not read yet (for a stream).
+    pub async fn respond(&self, mut request: Request<Body>) -> axum::response::Response {
         if let Some(cookie) = &self.cookie {
             request
                 .headers_mut()
                 .insert(header::COOKIE, cookie.parse().unwrap());
         }
-        let response = self.router.clone().oneshot(request).await.unwrap();
+        self.router.clone().oneshot(request).await.unwrap()
+    }
+
+    pub async fn send(&self, request: Request<Body>) -> (StatusCode, String) {
+        let response = self.respond(request).await;
         let status = response.status();
         let body = axum::body::to_bytes(response.into_body(), usize::MAX)
             .await
