@@ -15,6 +15,7 @@ use tower_sessions::{Expiry, SessionManagerLayer};
 
 use crate::client_address::client_address;
 use crate::same_origin::same_origin;
+use crate::security_headers::{provide_request_nonce, security_headers};
 use app::sessions::StoreSessions;
 
 /// Everything a request handler may need.
@@ -64,6 +65,7 @@ pub fn router(state: AppState) -> Router {
     let sessions = session_layer(&state.store, &state.sessions);
     // What every server function and page may ask for.
     let context = move || {
+        provide_request_nonce();
         provide_context(store.clone());
         provide_context(settings.clone());
         provide_context(throttle.clone());
@@ -95,6 +97,10 @@ pub fn router(state: AppState) -> Router {
             client_address,
         ))
         .layer(axum::middleware::from_fn(same_origin))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            security_headers,
+        ))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }

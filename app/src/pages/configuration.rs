@@ -322,7 +322,7 @@ pub fn ConfigurationPage() -> impl IntoView {
                         };
                         view! {
                             <tr class="inner">
-                                <th scope="row" title=place.clone() style:padding-left=format!("{}em", row.depth as f32 * 1.25 + 0.5)>
+                                <th scope="row" title=place.clone() class=format!("depth-{}", row.depth)>
                                     <span class="visually-hidden">{format!("{field} › ")}</span>
                                     {if row.in_list { format!("#{}", row.label) } else { row.label.clone() }}
                                 </th>
