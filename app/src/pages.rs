@@ -85,6 +85,19 @@ pub(crate) fn encode_component(text: &str) -> String {
         .collect()
 }
 
+/// A count as people read it: `10000` as `10,000`.
+pub(crate) fn thousands(n: usize) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, digit) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(digit);
+    }
+    out
+}
+
 /// Shown for any address the dashboard does not know.
 #[component]
 pub fn NotFound() -> impl IntoView {

@@ -1,4 +1,4 @@
-import { expect, test } from '@playwright/test';
+import { expect, test } from './fixtures';
 import { ADMIN, PASSWORD, SETUP_TOKEN, uniqueName } from './support';
 
 // These start signed out.

@@ -1,4 +1,4 @@
-import { expect, test } from '@playwright/test';
+import { expect, test } from './fixtures';
 import { uniqueName } from './support';
 
 // A page on another origin posts a form to the dashboard: the server refuses it with 403 and

@@ -1,4 +1,4 @@
-import { expect, test } from '@playwright/test';
+import { expect, test } from './fixtures';
 import { uniqueName } from './support';
 
 // The page is server-rendered HTML; only its islands (here the filter box and live updates) are

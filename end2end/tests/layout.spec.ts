@@ -1,4 +1,4 @@
-import { expect, test, type Page } from '@playwright/test';
+import { expect, test, type Page } from './fixtures';
 import { uniqueName } from './support';
 
 // Layout and colours do not depend on JavaScript; checked once, in the project that has it.

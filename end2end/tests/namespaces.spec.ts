@@ -1,4 +1,4 @@
-import { expect, test } from '@playwright/test';
+import { expect, test } from './fixtures';
 import { etcdEndpoints, etcdGet, uniqueName } from './support';
 
 // Runs in both projects: the browser posts the form to the server function, which redirects

@@ -1,4 +1,4 @@
-import { expect, test } from '@playwright/test';
+import { expect, test } from './fixtures';
 import { execFileSync } from 'node:child_process';
 import * as path from 'node:path';
 import { PASSWORD, etcdEndpoints, uniqueName } from './support';

@@ -7,6 +7,7 @@ pub mod client_address;
 pub mod config;
 pub mod routes;
 pub mod same_origin;
+pub mod security_headers;
 pub mod serve;
 pub mod store;
 pub mod user;

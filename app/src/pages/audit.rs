@@ -5,11 +5,12 @@
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
 
-use super::{encode_component, loaded};
-use crate::api::audit::{AuditFilter, AuditView, audit_log};
+use super::{encode_component, loaded, thousands};
+use crate::api::audit::{AuditFilter, AuditView, CHART_MAX_ENTRIES, audit_log};
 
-/// Bars of changes per day, as an SVG anyone can read without JavaScript.
-fn chart(per_day: &[(String, usize)]) -> impl IntoView + use<> {
+/// Bars of changes per day, as an SVG anyone can read without JavaScript. `partial`: more
+/// changes happened in those days than the chart counts.
+fn chart(per_day: &[(String, usize)], partial: bool) -> impl IntoView + use<> {
     let most = per_day.iter().map(|(_, n)| *n).max().unwrap_or(0).max(1);
     let total: usize = per_day.iter().map(|(_, n)| n).sum();
     let bars = per_day
@@ -31,8 +32,23 @@ fn chart(per_day: &[(String, usize)]) -> impl IntoView + use<> {
             <svg viewBox="0 0 300 64" role="img" aria-label=format!("{total} changes in the last 30 days") preserveAspectRatio="none">
                 {bars}
             </svg>
-            <figcaption>{format!("Changes per day, {first} to {last}: {total} in all.")}</figcaption>
+            <figcaption>{chart_caption(&first, &last, total, partial)}</figcaption>
         </figure>
+    }
+}
+
+/// What the chart shows, and how far it counts.
+fn chart_caption(first: &str, last: &str, total: usize, partial: bool) -> String {
+    let bound = thousands(CHART_MAX_ENTRIES);
+    if partial {
+        format!(
+            "Changes per day, {first} to {last}: the newest {bound} changes only; \
+             older ones of these days are not counted."
+        )
+    } else {
+        format!(
+            "Changes per day, {first} to {last}: {total} in all (the chart counts at most the newest {bound})."
+        )
     }
 }
 
@@ -100,7 +116,7 @@ pub fn AuditPage() -> impl IntoView {
             // What live updates bring up to date: the chain's status, the chart and the entries.
             <div id="audit-summary" data-live="">
                 <p class=if view.chain_intact { "notice" } else { "error" } id="chain" role="status">{view.chain}</p>
-                {chart(&view.per_day)}
+                {chart(&view.per_day, view.chart_partial)}
             </div>
             <form method="get" class="filters" id="audit-filter">
                 <label>"Person " <input type="text" name="who" value=f.who.clone()/></label>
@@ -139,5 +155,27 @@ pub fn AuditPage() -> impl IntoView {
         <Transition fallback=|| view! { <p>"Loading…"</p> }>
             {move || Suspend::new(async move { loaded(log.await, body) })}
         </Transition>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_caption_states_the_chart_s_bound() {
+        assert_eq!(thousands(10_000), "10,000");
+        assert_eq!(thousands(999), "999");
+        assert_eq!(thousands(1_234_567), "1,234,567");
+        let whole = chart_caption("2026-10-31", "2026-11-29", 12, false);
+        assert_eq!(
+            whole,
+            "Changes per day, 2026-10-31 to 2026-11-29: 12 in all (the chart counts at most the newest 10,000)."
+        );
+        let partial = chart_caption("2026-10-31", "2026-11-29", 10_000, true);
+        assert!(
+            partial.contains("the newest 10,000 changes only"),
+            "{partial}"
+        );
     }
 }

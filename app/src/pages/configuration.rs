@@ -8,11 +8,11 @@ use leptos::prelude::*;
 use leptos_router::hooks::{use_params_map, use_query_map};
 
 use super::live::Live;
-use super::{failure, loaded};
+use super::{failure, loaded, thousands};
 use crate::api::configurations::{
     ConfigurationView, ConflictView, CreateConfiguration, DeleteConfiguration, DeleteField,
-    FieldDiff, FieldEdit, RenameField, Review, SetField, configuration_conflict, get_configuration,
-    review_configuration, review_field, save_configuration,
+    FieldDiff, FieldEdit, MAX_FORM_ROWS, RenameField, Review, SetField, configuration_conflict,
+    get_configuration, review_configuration, review_field, save_configuration,
 };
 use crate::error::AppError;
 
@@ -200,6 +200,8 @@ pub fn ConfigurationPage() -> impl IntoView {
             seq,
             last_change,
             can_edit,
+            more_fields,
+            more_json,
         } = view;
         let here = format!("/ns/{ns}/{cfg}");
         let review_panel = {
@@ -322,7 +324,7 @@ pub fn ConfigurationPage() -> impl IntoView {
                         };
                         view! {
                             <tr class="inner">
-                                <th scope="row" title=place.clone() style:padding-left=format!("{}em", row.depth as f32 * 1.25 + 0.5)>
+                                <th scope="row" title=place.clone() class=format!("depth-{}", row.depth)>
                                     <span class="visually-hidden">{format!("{field} › ")}</span>
                                     {if row.in_list { format!("#{}", row.label) } else { row.label.clone() }}
                                 </th>
@@ -343,6 +345,28 @@ pub fn ConfigurationPage() -> impl IntoView {
             })
             .collect_view();
         let empty = json == "{}";
+        // Past the form view's rows, the other fields as text: a huge configuration is no huge
+        // page.
+        let more_rows = (more_fields > 0).then(|| {
+            let edit_them = if can_edit {
+                "The JSON view below edits every field, these too."
+            } else {
+                "The JSON below shows every field."
+            };
+            view! {
+                <section id="fields-more" aria-labelledby="fields-more-heading">
+                    <h3 id="fields-more-heading">{format!("{} more fields", thousands(more_fields))}</h3>
+                    <p class="hint">
+                        {format!(
+                            "The form view shows at most {} rows; the other {} fields are shown here as JSON, read only. {edit_them}",
+                            thousands(MAX_FORM_ROWS),
+                            thousands(more_fields),
+                        )}
+                    </p>
+                    <pre id="fields-more-json">{more_json}</pre>
+                </section>
+            }
+        });
         let add = can_edit.then(|| view! {
             <h2>"Add a field"</h2>
             <form method="get" class="stacked" id="add-field">
@@ -417,6 +441,7 @@ pub fn ConfigurationPage() -> impl IntoView {
                         <thead><tr><th>"Field"</th><th>"Kind"</th><th>"Value"</th><th></th></tr></thead>
                         <tbody>{rows}</tbody>
                     </table>
+                    {more_rows}
                 }
                 .into_any()
             }}

@@ -6,7 +6,7 @@
 )]
 
 use axum::body::Body;
-use axum::http::{Request, StatusCode, header};
+use axum::http::{HeaderMap, Request, StatusCode, header};
 use confo::users::{Grants, Role, User, hash_password};
 use leptos::config::LeptosOptions;
 use server::routes::{AppState, SessionSettings, router_with_live};
@@ -32,11 +32,20 @@ impl TestApp {
     }
 
     pub async fn anonymous() -> Self {
-        Self::with_live_limit(app::api::live::ssr::MAX_STREAMS).await
+        Self::build(app::api::live::ssr::MAX_STREAMS, SessionSettings::default()).await
     }
 
     /// Like [`TestApp::anonymous`], serving at most `limit` live streams at once.
     pub async fn with_live_limit(limit: usize) -> Self {
+        Self::build(limit, SessionSettings::default()).await
+    }
+
+    /// An application without users, whose sessions behave as `sessions` says.
+    pub async fn anonymous_with(sessions: SessionSettings) -> Self {
+        Self::build(app::api::live::ssr::MAX_STREAMS, sessions).await
+    }
+
+    async fn build(limit: usize, sessions: SessionSettings) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let kv = confo::kv::embedded::EmbeddedKv::open(dir.path()).unwrap();
         let store = confo::Store::new(Arc::new(kv), confo::KeyLayout::default());
@@ -52,7 +61,7 @@ impl TestApp {
                     leptos_options,
                     store: store.clone(),
                     setup_token: None,
-                    sessions: SessionSettings::default(),
+                    sessions,
                     trust_forwarded_for: true,
                 },
                 hub,
@@ -124,12 +133,29 @@ impl TestApp {
     }
 
     pub async fn send(&self, request: Request<Body>) -> (StatusCode, String) {
+        let (status, _, body) = self.send_for_headers(request).await;
+        (status, body)
+    }
+
+    /// Sends `request` (with the session, if any) and answers the status, headers and body.
+    pub async fn send_for_headers(
+        &self,
+        request: Request<Body>,
+    ) -> (StatusCode, HeaderMap, String) {
         let response = self.respond(request).await;
         let status = response.status();
+        let headers = response.headers().clone();
         let body = axum::body::to_bytes(response.into_body(), usize::MAX)
             .await
             .unwrap();
-        (status, String::from_utf8_lossy(&body).into_owned())
+        (status, headers, String::from_utf8_lossy(&body).into_owned())
+    }
+
+    /// Writes a file under the site root, where static files are served from.
+    pub fn add_site_file(&self, path: &str, contents: &str) {
+        let file = self._dir.path().join(path);
+        std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+        std::fs::write(file, contents).unwrap();
     }
 
     pub async fn get(&self, uri: &str) -> (StatusCode, String) {
