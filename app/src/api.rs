@@ -232,8 +232,9 @@ pub mod ssr {
         confo::Change::by(confo::Actor::user(user.name.clone()))
     }
 
-    /// Sets the response status for `error` and hands it back, for `map_err`. A plain form post
-    /// (JavaScript off) keeps the redirect back to its page, which shows the error.
+    /// Sets the response status for `error` (and `Retry-After` when it says when to try again)
+    /// and hands it back, for `map_err`. A plain form post (JavaScript off) keeps the redirect
+    /// back to its page, which shows the error (the wait included).
     pub fn reject(error: impl Into<AppError>) -> AppError {
         let error = error.into();
         let form_post = use_context::<http::request::Parts>().is_some_and(|parts| {
@@ -248,6 +249,9 @@ pub mod ssr {
                 http::StatusCode::from_u16(error.status())
                     .unwrap_or(http::StatusCode::INTERNAL_SERVER_ERROR),
             );
+            if let Some(seconds) = error.retry_after() {
+                response.insert_header(http::header::RETRY_AFTER, seconds.into());
+            }
         }
         error
     }

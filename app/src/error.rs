@@ -36,6 +36,12 @@ pub enum AppError {
         "Many changes are being made to this right now and yours could not get in; nothing was saved. Try again."
     )]
     Busy,
+    /// Every password-hashing slot is busy; nothing was checked or written. Try again after this
+    /// many seconds (sent as `Retry-After`).
+    #[error(
+        "The server is busy checking other passwords. Wait {0} seconds and try again; nothing was changed."
+    )]
+    Overloaded(u64),
     /// The store did not answer; whether a change took effect is unknown until the page is
     /// reloaded.
     #[error(
@@ -65,6 +71,7 @@ impl AppError {
             AppError::Conflict(_) => "conflict",
             AppError::TooLarge(_) => "too large",
             AppError::Busy => "busy",
+            AppError::Overloaded(_) => "overloaded",
             AppError::Unavailable => "store unavailable",
             AppError::Internal => "internal error",
             AppError::Request(_) => "request failed",
@@ -83,7 +90,16 @@ impl AppError {
             AppError::TooLarge(_) => 413,
             AppError::Internal => 500,
             AppError::Request(_) => 400,
-            AppError::Unavailable | AppError::Busy => 503,
+            AppError::Unavailable | AppError::Busy | AppError::Overloaded(_) => 503,
+        }
+    }
+
+    /// How many seconds to wait before trying again, sent as `Retry-After` with the status,
+    /// for the errors that know.
+    pub fn retry_after(&self) -> Option<u64> {
+        match self {
+            AppError::TooManyAttempts(wait) | AppError::Overloaded(wait) => Some(*wait),
+            _ => None,
         }
     }
 }
@@ -110,6 +126,12 @@ mod ssr {
                 }
                 E::NotEmpty { .. } => AppError::Conflict(capitalise(&error.to_string())),
                 E::Busy(_) => AppError::Busy,
+                E::Overloaded {
+                    retry_after_seconds,
+                } => {
+                    tracing::warn!(retry_after_seconds, "every password-hashing slot is busy");
+                    AppError::Overloaded(retry_after_seconds)
+                }
                 E::AlreadyExists(what) => {
                     AppError::AlreadyExists(capitalise(&format!("{what} already exists.")))
                 }
@@ -188,11 +210,23 @@ mod tests {
             ),
             (confo::Error::InvalidValue("bad".into()), 400),
             (confo::Error::Backend("disk".into()), 500),
+            (
+                confo::Error::Overloaded {
+                    retry_after_seconds: 2,
+                },
+                503,
+            ),
         ];
         for (error, status) in cases {
             let mapped = AppError::from(error.clone());
             assert_eq!(mapped.status(), status, "{error:?} -> {mapped:?}");
         }
+        let overloaded = AppError::from(confo::Error::Overloaded {
+            retry_after_seconds: 2,
+        });
+        assert_eq!(overloaded.retry_after(), Some(2));
+        assert_eq!(AppError::TooManyAttempts(42).retry_after(), Some(42));
+        assert_eq!(AppError::Busy.retry_after(), None);
         let internal = AppError::from(confo::Error::Backend("secret path /var/x".into()));
         assert!(!internal.to_string().contains("/var/x"));
     }

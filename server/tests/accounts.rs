@@ -401,8 +401,20 @@ async fn many_failures_from_one_address_are_slowed_down() {
             .await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
     }
-    let (status, body) = app.send(from("198.51.100.7", "ada", PASSWORD)).await;
-    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{body}");
+    let response = app
+        .router
+        .clone()
+        .oneshot(from("198.51.100.7", "ada", PASSWORD))
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+    // Told how long to wait: the lock lasts a minute from the last failure.
+    let wait: u64 = response.headers()[header::RETRY_AFTER]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=60).contains(&wait), "{wait}");
     // Another address is not affected, and a sign-in records where it came from.
     let (status, _) = app.send(from("198.51.100.8", "ada", PASSWORD)).await;
     assert!(done(status));

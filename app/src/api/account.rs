@@ -116,7 +116,10 @@ pub async fn change_password(current: String, new: String, repeat: String) -> Re
         .await
         .map_err(reject)?
         .ok_or_else(|| reject(AppError::SignInRequired))?;
-    if !confo::users::verify_password(current, hash).await {
+    if !confo::users::verify_password(current, hash)
+        .await
+        .map_err(reject)?
+    {
         return Err(reject(AppError::Invalid(
             "The current password is not right; nothing was changed.".into(),
         )));

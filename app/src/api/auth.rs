@@ -46,12 +46,16 @@ pub async fn sign_in(name: String, password: String, next: Option<String>) -> Re
     let found = store.get_user(&name).await.map_err(reject)?;
     let accepted = match found {
         Some((user, hash)) => {
-            let matches = confo::users::verify_password(password, hash).await;
+            let matches = confo::users::verify_password(password, hash)
+                .await
+                .map_err(reject)?;
             (matches && !user.disabled).then_some(user)
         }
         // Spend the same time as a real check, so that names cannot be probed by timing.
         None => {
-            confo::users::verify_unknown_user(password).await;
+            confo::users::verify_unknown_user(password)
+                .await
+                .map_err(reject)?;
             None
         }
     };
