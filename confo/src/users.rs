@@ -23,6 +23,8 @@ pub const MIN_PASSWORD_CHARS: usize = 8;
 pub const MAX_PASSWORD_CHARS: usize = 128;
 /// The longest user name, in characters.
 pub const MAX_USER_NAME_CHARS: usize = 64;
+/// The longest link token looked at, in characters (the tokens made here have 64).
+pub const MAX_LINK_TOKEN_CHARS: usize = 128;
 
 /// Passwords too common to accept, compared without regard to case.
 const COMMON_PASSWORDS: &str = include_str!("common_passwords.txt");
@@ -159,6 +161,34 @@ impl Invitation {
     pub fn is_expired(&self, now: DateTime<Utc>) -> bool {
         now >= self.expires
     }
+}
+
+/// Why a link cannot be used, in the same words whether it never existed, was used already, was
+/// replaced, or its token is wrong: the answer tells nothing about which.
+pub(crate) const LINK_NOT_VALID: &str = "this link is not valid: it was used already, replaced by a newer one, or mistyped; ask an administrator for a new one";
+
+/// The answer to a link that cannot be used, whatever the reason: see [`check_link`].
+pub fn link_not_valid() -> Error {
+    Error::InvalidValue(LINK_NOT_VALID.into())
+}
+
+/// The pending link `invitation` (the one stored under the link's name, if any), if it may be
+/// used with `token` at `now`. The one rule, checked cheaply before a new password is hashed and
+/// again in the transaction that uses the link.
+pub fn check_link(
+    invitation: Option<Invitation>,
+    token: &str,
+    now: DateTime<Utc>,
+) -> Result<Invitation> {
+    let invitation = invitation
+        .filter(|invitation| invitation.accepts(token))
+        .ok_or_else(link_not_valid)?;
+    if invitation.is_expired(now) {
+        return Err(Error::InvalidValue(
+            "this link has expired; ask an administrator for a new one".into(),
+        ));
+    }
+    Ok(invitation)
 }
 
 /// 32 random bytes from the operating system's CSPRNG, as 64 hex digits.

@@ -6,7 +6,8 @@ use crate::error::{Error, Result};
 use crate::kv::Op;
 use crate::kv::{Compare, KeyValue};
 use crate::users::{
-    Grants, Invitation, InvitationKind, PasswordHash, Role, User, check_user_name, sha256_hex,
+    Grants, Invitation, InvitationKind, PasswordHash, Role, User, check_link, check_user_name,
+    link_not_valid, sha256_hex,
 };
 
 /// Sign-in attempts on one account name since its last success: how many, and when the last
@@ -318,8 +319,7 @@ impl Store {
         token: &str,
         password: &PasswordHash,
     ) -> Result<User> {
-        const NOT_VALID: &str = "this link is not valid: it was used already, replaced by a newer one, or mistyped; ask an administrator for a new one";
-        check_user_name(name).map_err(|_| Error::InvalidValue(NOT_VALID.into()))?;
+        check_user_name(name).map_err(|_| link_not_valid())?;
         let keys = vec![
             self.layout.invitation(name),
             self.layout.user(name),
@@ -333,18 +333,11 @@ impl Store {
             let [invitation_key, profile_key, password_key] = &keys[..] else {
                 unreachable!("three keys")
             };
-            let invitation = match reads.get(invitation_key) {
-                Some(kv) => parse_invitation(kv)?,
-                None => return Err(Error::InvalidValue(NOT_VALID.into())),
-            };
-            if !invitation.accepts(&token) {
-                return Err(Error::InvalidValue(NOT_VALID.into()));
-            }
-            if invitation.is_expired(chrono::Utc::now()) {
-                return Err(Error::InvalidValue(
-                    "this link has expired; ask an administrator for a new one".into(),
-                ));
-            }
+            let stored = reads
+                .get(invitation_key)
+                .map(parse_invitation)
+                .transpose()?;
+            let invitation = check_link(stored, &token, chrono::Utc::now())?;
             let mut plan = Plan::default();
             keys.iter().for_each(|k| plan.compare(k, reads));
             let user = match (invitation.kind, reads.get(profile_key)) {
