@@ -7,6 +7,8 @@ pub mod auth;
 pub mod configurations;
 pub mod live;
 pub mod namespaces;
+#[cfg(feature = "ssr")]
+pub mod redirect;
 pub mod users;
 
 #[cfg(feature = "ssr")]

@@ -584,7 +584,7 @@ pub async fn create_configuration(
         .create_configuration(&ns, &configuration, fields, &change(&user))
         .await
         .map_err(reject)?;
-    leptos_axum::redirect(&ssr::path(&namespace, configuration.as_str()));
+    super::redirect::redirect(&ssr::path(&namespace, configuration.as_str()));
     Ok(())
 }
 
@@ -608,7 +608,7 @@ pub async fn delete_configuration(
         .delete_configuration(&ns, &configuration, None, &change(&user))
         .await
         .map_err(reject)?;
-    leptos_axum::redirect(&format!("/ns/{namespace}"));
+    super::redirect::redirect(&format!("/ns/{namespace}"));
     Ok(())
 }
 
@@ -622,7 +622,7 @@ pub async fn register_configurations(namespace: String) -> Result<(), AppError> 
         .register_configurations(&ns, &change(&user))
         .await
         .map_err(reject)?;
-    leptos_axum::redirect(&format!("/ns/{namespace}"));
+    super::redirect::redirect(&format!("/ns/{namespace}"));
     Ok(())
 }
 
@@ -769,7 +769,7 @@ pub async fn save_configuration(
         )
         .await
         .map_err(reject)?;
-    leptos_axum::redirect(&ssr::path(&namespace, &name));
+    super::redirect::redirect(&ssr::path(&namespace, &name));
     Ok(())
 }
 
@@ -863,7 +863,7 @@ pub async fn set_field(
         )
         .await
         .map_err(reject)?;
-    leptos_axum::redirect(&ssr::path(&namespace, &name));
+    super::redirect::redirect(&ssr::path(&namespace, &name));
     Ok(())
 }
 
@@ -887,7 +887,7 @@ pub async fn delete_field(
         )
         .await
         .map_err(reject)?;
-    leptos_axum::redirect(&ssr::path(&namespace, &name));
+    super::redirect::redirect(&ssr::path(&namespace, &name));
     Ok(())
 }
 
@@ -913,7 +913,7 @@ pub async fn rename_field(
         )
         .await
         .map_err(reject)?;
-    leptos_axum::redirect(&ssr::path(&namespace, &name));
+    super::redirect::redirect(&ssr::path(&namespace, &name));
     Ok(())
 }
 
@@ -1032,6 +1032,6 @@ pub async fn revert_configuration(
         )
         .await
         .map_err(reject)?;
-    leptos_axum::redirect(&format!("{}/history", ssr::path(&namespace, &name)));
+    super::redirect::redirect(&format!("{}/history", ssr::path(&namespace, &name)));
     Ok(())
 }

@@ -329,7 +329,7 @@ pub async fn invite_user(
         grants,
     )
     .await?;
-    leptos_axum::redirect(&format!("/users/{name}"));
+    super::redirect::redirect(&format!("/users/{name}"));
     Ok(())
 }
 
@@ -348,7 +348,7 @@ pub async fn reset_password(name: String) -> Result<(), AppError> {
         Grants::All,
     )
     .await?;
-    leptos_axum::redirect(&format!("/users/{name}"));
+    super::redirect::redirect(&format!("/users/{name}"));
     Ok(())
 }
 
@@ -367,7 +367,7 @@ pub async fn update_user(
         .update_user(&name, role, grants, &change(&admin))
         .await
         .map_err(reject)?;
-    leptos_axum::redirect(&format!("/users/{name}"));
+    super::redirect::redirect(&format!("/users/{name}"));
     Ok(())
 }
 
@@ -388,7 +388,7 @@ pub async fn set_user_disabled(name: String, disabled: bool) -> Result<(), AppEr
     if disabled {
         sessions()?.end(&name, None, None).await.map_err(reject)?;
     }
-    leptos_axum::redirect(&format!("/users/{name}"));
+    super::redirect::redirect(&format!("/users/{name}"));
     Ok(())
 }
 
@@ -415,6 +415,6 @@ pub async fn end_user_sessions(name: String, handle: String) -> Result<(), AppEr
             .await
             .map_err(reject)?;
     }
-    leptos_axum::redirect(&format!("/users/{name}"));
+    super::redirect::redirect(&format!("/users/{name}"));
     Ok(())
 }
