@@ -7,6 +7,8 @@ pub mod auth;
 pub mod configurations;
 pub mod live;
 pub mod namespaces;
+#[cfg(feature = "ssr")]
+pub mod redirect;
 pub mod users;
 
 #[cfg(feature = "ssr")]
@@ -122,6 +124,26 @@ pub mod ssr {
             session.insert(AGENT, agent).await.map_err(internal)?;
         }
         Ok(())
+    }
+
+    /// Starts a signed-in session for `user` and ends every other session of theirs, as when a
+    /// password is set with a reset link: whoever held the old password is signed out
+    /// everywhere. Answers how many other sessions ended.
+    pub async fn sign_in_alone(user: &confo::users::User) -> Result<usize, AppError> {
+        sign_in_as(user).await?;
+        // Saved now rather than after the response, so that its handle is known and kept.
+        session().await?.save().await.map_err(|e| {
+            tracing::error!(error = %e, "cannot save a new session");
+            reject(AppError::Internal)
+        })?;
+        let keep = current_handle().await?.ok_or_else(|| {
+            tracing::error!("a saved session has no id");
+            reject(AppError::Internal)
+        })?;
+        sessions()?
+            .end(&user.name, None, Some(&keep))
+            .await
+            .map_err(reject)
     }
 
     /// The signed-in user: the session names an account that exists, is not disabled, and

@@ -36,8 +36,12 @@ pub enum AppError {
         "Many changes are being made to this right now and yours could not get in; nothing was saved. Try again."
     )]
     Busy,
-    /// The server is serving as much as it allows itself; try again after this many seconds.
-    #[error("The server is too busy to answer right now. Try again in {0} seconds.")]
+    /// The server is doing as much of this as it allows itself at once (checking passwords,
+    /// serving live pages); nothing was checked or changed. Try again after this many seconds
+    /// (sent as `Retry-After`).
+    #[error(
+        "The server is too busy to answer right now; nothing was changed. Try again in {0} seconds."
+    )]
     Overloaded(u64),
     /// The store did not answer; whether a change took effect is unknown until the page is
     /// reloaded.
@@ -122,6 +126,12 @@ mod ssr {
                 }
                 E::NotEmpty { .. } => AppError::Conflict(capitalise(&error.to_string())),
                 E::Busy(_) => AppError::Busy,
+                E::Overloaded {
+                    retry_after_seconds,
+                } => {
+                    tracing::warn!(retry_after_seconds, "every password-hashing slot is busy");
+                    AppError::Overloaded(retry_after_seconds)
+                }
                 E::AlreadyExists(what) => {
                     AppError::AlreadyExists(capitalise(&format!("{what} already exists.")))
                 }
@@ -200,11 +210,23 @@ mod tests {
             ),
             (confo::Error::InvalidValue("bad".into()), 400),
             (confo::Error::Backend("disk".into()), 500),
+            (
+                confo::Error::Overloaded {
+                    retry_after_seconds: 2,
+                },
+                503,
+            ),
         ];
         for (error, status) in cases {
             let mapped = AppError::from(error.clone());
             assert_eq!(mapped.status(), status, "{error:?} -> {mapped:?}");
         }
+        let overloaded = AppError::from(confo::Error::Overloaded {
+            retry_after_seconds: 2,
+        });
+        assert_eq!(overloaded.retry_after(), Some(2));
+        assert_eq!(AppError::TooManyAttempts(42).retry_after(), Some(42));
+        assert_eq!(AppError::Busy.retry_after(), None);
         let internal = AppError::from(confo::Error::Backend("secret path /var/x".into()));
         assert!(!internal.to_string().contains("/var/x"));
     }

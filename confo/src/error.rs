@@ -50,6 +50,13 @@ pub enum Error {
     /// was written. (503)
     #[error("too many concurrent changes to {0}; nothing was written, try again")]
     Busy(String),
+    /// Every password-hashing slot stayed busy for as long as a request may wait for one
+    /// (see [`crate::users::hash_password`]); nothing was checked or written. (503, with a
+    /// `Retry-After` of `retry_after_seconds`)
+    #[error(
+        "the server is busy checking other passwords; try again in {retry_after_seconds} seconds"
+    )]
+    Overloaded { retry_after_seconds: u64 },
     /// The backend could not be reached in time. (503)
     #[error("the store is unavailable: {0}")]
     Unavailable(String),

@@ -411,8 +411,20 @@ async fn many_failures_from_one_address_are_slowed_down() {
             .await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
     }
-    let (status, body) = app.send(from("198.51.100.7", "ada", PASSWORD)).await;
-    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{body}");
+    let response = app
+        .router
+        .clone()
+        .oneshot(from("198.51.100.7", "ada", PASSWORD))
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+    // Told how long to wait: the lock lasts a minute from the last failure.
+    let wait: u64 = response.headers()[header::RETRY_AFTER]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=60).contains(&wait), "{wait}");
     // Another address is not affected, and a sign-in records where it came from.
     let (status, _) = app.send(from("198.51.100.8", "ada", PASSWORD)).await;
     assert!(done(status));
@@ -423,4 +435,68 @@ async fn many_failures_from_one_address_are_slowed_down() {
         .unwrap()
         .entries[0];
     assert_eq!(newest.comment.as_deref(), Some("from 198.51.100.8"));
+}
+
+#[tokio::test]
+async fn a_password_reset_link_ends_every_other_session_of_the_account() {
+    let mut app = TestApp::anonymous().await;
+    app.add_user("ada", Role::Admin).await;
+    app.add_user("vera", Role::Viewer).await;
+    // Vera is signed in somewhere (perhaps by someone who learnt her password).
+    app.sign_in("vera").await;
+    let vera_before = app.cookie.clone();
+    assert_eq!(app.get("/api/account/me").await.0, StatusCode::OK);
+
+    // An administrator makes her a reset link.
+    app.sign_in("ada").await;
+    let (status, body) = app.post("users/reset-password", &[("name", "vera")]).await;
+    assert!(done(status), "{status} {body}");
+    let (_, body) = app.get("/api/users/get?name=vera").await;
+    let detail: app::api::users::UserDetail = serde_json::from_str(&body).expect(&body);
+    let link = detail.row.pending.unwrap().link.expect("the link");
+    let token = link.split("token=").nth(1).unwrap().to_owned();
+
+    // She uses it in another browser.
+    app.cookie = None;
+    let form = [
+        ("name", "vera"),
+        ("token", token.as_str()),
+        ("password", NEW_PASSWORD),
+        ("repeat", NEW_PASSWORD),
+    ]
+    .map(|(key, value)| format!("{key}={}", common::urlencode(value)));
+    let response = app
+        .router
+        .clone()
+        .oneshot(
+            Request::post("/api/invitation/accept")
+                .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+                .body(Body::from(form.join("&")))
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert!(done(response.status()), "{:?}", response.status());
+    let cookie = response.headers().get(header::SET_COOKIE).unwrap();
+    let vera_after = Some(
+        cookie
+            .to_str()
+            .unwrap()
+            .split(';')
+            .next()
+            .unwrap()
+            .to_owned(),
+    );
+    assert_ne!(vera_after, vera_before);
+
+    // The new session works; the one from before the reset is over.
+    app.cookie = vera_after;
+    let (status, body) = app.get("/api/account/me").await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let me: app::api::account::AccountView = serde_json::from_str(&body).unwrap();
+    assert_eq!((me.name.as_str(), me.sessions.len()), ("vera", 1));
+    assert_eq!(me.recent[0].what, "Sessions ended");
+    app.cookie = vera_before;
+    assert_eq!(app.get("/api/account/me").await.0, StatusCode::UNAUTHORIZED);
+    assert_eq!(stored_sessions(&app, "vera").await.len(), 1);
 }

@@ -116,7 +116,10 @@ pub async fn change_password(current: String, new: String, repeat: String) -> Re
         .await
         .map_err(reject)?
         .ok_or_else(|| reject(AppError::SignInRequired))?;
-    if !confo::users::verify_password(current, hash).await {
+    if !confo::users::verify_password(current, hash)
+        .await
+        .map_err(reject)?
+    {
         return Err(reject(AppError::Invalid(
             "The current password is not right; nothing was changed.".into(),
         )));
@@ -195,7 +198,13 @@ pub async fn show_invitation(name: String, token: String) -> Result<InvitationVi
     })
 }
 
-/// Uses an invitation or reset link: sets the password and signs in.
+/// Uses an invitation or reset link: sets the password and signs in, ending every other session
+/// of the account (whoever knew the old password is signed out).
+///
+/// Everything cheap is checked before the new password is hashed (argon2 takes 19 MiB and tens
+/// of milliseconds): the fields' lengths before anything is read, then the password rules, then
+/// the link itself. A wrong or expired link costs the server one read. The store checks the link
+/// again in the transaction that uses it.
 #[server(endpoint = "invitation/accept")]
 pub async fn accept_invitation(
     name: String,
@@ -203,7 +212,11 @@ pub async fn accept_invitation(
     password: String,
     repeat: String,
 ) -> Result<(), AppError> {
-    use super::ssr::{change, reject, sign_in_as, store};
+    use super::ssr::{change, reject, sign_in_alone, store};
+    use confo::users::{MAX_LINK_TOKEN_CHARS, MAX_USER_NAME_CHARS, check_link, link_not_valid};
+    if name.chars().count() > MAX_USER_NAME_CHARS || token.chars().count() > MAX_LINK_TOKEN_CHARS {
+        return Err(reject(link_not_valid()));
+    }
     if password != repeat {
         return Err(reject(AppError::Invalid(
             "The password and its repetition differ; type the same password twice.".into(),
@@ -211,6 +224,8 @@ pub async fn accept_invitation(
     }
     confo::users::check_password(&password, &name).map_err(reject)?;
     let store = store()?;
+    let pending = store.invitation(&name).await.map_err(reject)?;
+    check_link(pending, &token, chrono::Utc::now()).map_err(reject)?;
     let hash = confo::users::hash_password(password)
         .await
         .map_err(reject)?;
@@ -218,11 +233,19 @@ pub async fn accept_invitation(
         .accept_invitation(&name, &token, &hash)
         .await
         .map_err(reject)?;
-    sign_in_as(&user).await.map_err(reject)?;
+    let ended = sign_in_alone(&user).await?;
+    let change = change(&user);
     store
         .record_sign_in(&user.name, None, &change(&user))
         .await
         .map_err(reject)?;
+    if ended > 0 {
+        let change = change.with_comment(format!("{ended} other session(s), on using a link"));
+        store
+            .record_user_event(confo::Action::EndSessions, &user.name, &change)
+            .await
+            .map_err(reject)?;
+    }
     leptos_axum::redirect("/");
     Ok(())
 }

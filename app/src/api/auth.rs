@@ -85,15 +85,26 @@ pub async fn sign_in(name: String, password: String, next: Option<String>) -> Re
                 return Err(reject(error));
             }
         }
-        match store.get_user(&name).await.map_err(reject)? {
-            Some((user, hash)) => {
-                let matches = confo::users::verify_password(password, hash).await;
-                (matches && !user.disabled).then_some(user)
-            }
+        let checked = match store.get_user(&name).await {
+            Ok(Some((user, hash))) => confo::users::verify_password(password, hash)
+                .await
+                .map(|matches| (matches && !user.disabled).then_some(user)),
             // Spend the same time as a real check, so that names cannot be probed by timing.
-            None => {
-                confo::users::verify_unknown_user(password).await;
-                None
+            Ok(None) => confo::users::verify_unknown_user(password)
+                .await
+                .map(|()| None),
+            Err(error) => Err(error),
+        };
+        match checked {
+            Ok(accepted) => accepted,
+            // No password was checked (the server was too busy, or the store did not answer):
+            // the attempt does not count.
+            Err(error) => {
+                give_back();
+                if let Err(release) = store.release_sign_in_attempt(&name, client).await {
+                    tracing::warn!(error = %release, "cannot give back a sign-in attempt");
+                }
+                return Err(reject(error));
             }
         }
     } else {
@@ -171,24 +182,23 @@ fn check_field_lengths(name: &str, password: &str) -> Result<(), AppError> {
     Ok(())
 }
 
-/// `next` if it is a path on this site (never another site's address), else the home page.
+/// Where to go after signing in: `next` resolved on this site (see
+/// [`super::redirect::site_path`]), unless it leaves the site or is the sign-in page itself;
+/// else the home page.
 #[cfg(feature = "ssr")]
 fn local_path(next: Option<&str>) -> String {
-    match next {
-        Some(path)
-            if path.starts_with('/')
-                && !path.starts_with("//")
-                && !path.starts_with("/\\")
-                && !path.starts_with("/login") =>
-        {
-            path.to_owned()
-        }
-        _ => "/".to_owned(),
-    }
+    next.and_then(super::redirect::site_path)
+        .filter(|path| {
+            let page = path.split(['?', '#']).next().unwrap_or_default();
+            page != "/login" && !page.starts_with("/login/")
+        })
+        .unwrap_or_else(|| "/".to_owned())
 }
 
 #[cfg(all(test, feature = "ssr"))]
 mod tests {
+    use proptest::prelude::*;
+
     #[test]
     fn sign_in_goes_on_only_to_local_paths() {
         for (next, expected) in [
@@ -198,8 +208,47 @@ mod tests {
             (Some("/\\evil.example"), "/"),
             (Some("https://evil.example"), "/"),
             (Some("/login?next=/"), "/"),
+            (Some("/login"), "/"),
+            (Some("/\t/evil.example"), "/"),
+            (Some("/\n/evil.example"), "/"),
+            (
+                Some("/users/ada\r\nSet-Cookie: x=y"),
+                "/users/adaSet-Cookie:%20x=y",
+            ),
+            (Some("/ns/shop?q=a b"), "/ns/shop?q=a%20b"),
         ] {
             assert_eq!(super::local_path(next), expected, "{next:?}");
+        }
+    }
+
+    /// What must hold for any `next`: a plain path on this site, never a panic.
+    fn stays_on_the_site(next: &str) -> Result<(), TestCaseError> {
+        let path = super::local_path(Some(next));
+        prop_assert!(path.starts_with('/'), "{path:?}");
+        prop_assert!(
+            !path.starts_with("//") && !path.starts_with("/\\"),
+            "{path:?}"
+        );
+        prop_assert!(http::HeaderValue::from_str(&path).is_ok(), "{path:?}");
+        let origin = url::Url::parse("https://dashboard.example/").unwrap();
+        let followed = origin.join(&path).unwrap();
+        prop_assert_eq!(followed.origin(), origin.origin(), "{:?}", path);
+        Ok(())
+    }
+
+    proptest! {
+        #[test]
+        fn sign_in_never_leaves_the_site_whatever_next_is(next in any::<String>()) {
+            stays_on_the_site(&next)?;
+        }
+
+        /// Strings made of what tricks a path check: slashes, backslashes, tabs, line breaks,
+        /// dots, colons, `@`, `%`.
+        #[test]
+        fn sign_in_never_leaves_the_site_from_a_path_like_next(
+            next in "[/\\\t\n\r .a-z:@?#%]{0,12}"
+        ) {
+            stays_on_the_site(&next)?;
         }
     }
 }

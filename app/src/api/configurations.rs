@@ -690,7 +690,7 @@ pub async fn create_configuration(
         .create_configuration(&ns, &configuration, fields, &change(&user))
         .await
         .map_err(reject)?;
-    leptos_axum::redirect(&ssr::path(&namespace, configuration.as_str()));
+    super::redirect::redirect(&ssr::path(&namespace, configuration.as_str()));
     Ok(())
 }
 
@@ -714,7 +714,7 @@ pub async fn delete_configuration(
         .delete_configuration(&ns, &configuration, None, &change(&user))
         .await
         .map_err(reject)?;
-    leptos_axum::redirect(&format!("/ns/{namespace}"));
+    super::redirect::redirect(&format!("/ns/{namespace}"));
     Ok(())
 }
 
@@ -728,7 +728,7 @@ pub async fn register_configurations(namespace: String) -> Result<(), AppError> 
         .register_configurations(&ns, &change(&user))
         .await
         .map_err(reject)?;
-    leptos_axum::redirect(&format!("/ns/{namespace}"));
+    super::redirect::redirect(&format!("/ns/{namespace}"));
     Ok(())
 }
 
@@ -875,7 +875,7 @@ pub async fn save_configuration(
         )
         .await
         .map_err(reject)?;
-    leptos_axum::redirect(&ssr::path(&namespace, &name));
+    super::redirect::redirect(&ssr::path(&namespace, &name));
     Ok(())
 }
 
@@ -969,7 +969,7 @@ pub async fn set_field(
         )
         .await
         .map_err(reject)?;
-    leptos_axum::redirect(&ssr::path(&namespace, &name));
+    super::redirect::redirect(&ssr::path(&namespace, &name));
     Ok(())
 }
 
@@ -993,7 +993,7 @@ pub async fn delete_field(
         )
         .await
         .map_err(reject)?;
-    leptos_axum::redirect(&ssr::path(&namespace, &name));
+    super::redirect::redirect(&ssr::path(&namespace, &name));
     Ok(())
 }
 
@@ -1019,7 +1019,7 @@ pub async fn rename_field(
         )
         .await
         .map_err(reject)?;
-    leptos_axum::redirect(&ssr::path(&namespace, &name));
+    super::redirect::redirect(&ssr::path(&namespace, &name));
     Ok(())
 }
 
@@ -1138,6 +1138,6 @@ pub async fn revert_configuration(
         )
         .await
         .map_err(reject)?;
-    leptos_axum::redirect(&format!("{}/history", ssr::path(&namespace, &name)));
+    super::redirect::redirect(&format!("{}/history", ssr::path(&namespace, &name)));
     Ok(())
 }

@@ -394,7 +394,7 @@ pub async fn invite_user(
         grants,
     )
     .await?;
-    leptos_axum::redirect(&format!("/users/{name}"));
+    super::redirect::redirect(&format!("/users/{name}"));
     Ok(())
 }
 
@@ -413,7 +413,7 @@ pub async fn reset_password(name: String) -> Result<(), AppError> {
         Grants::All,
     )
     .await?;
-    leptos_axum::redirect(&format!("/users/{name}"));
+    super::redirect::redirect(&format!("/users/{name}"));
     Ok(())
 }
 
@@ -432,7 +432,7 @@ pub async fn update_user(
         .update_user(&name, role, grants, &change(&admin))
         .await
         .map_err(reject)?;
-    leptos_axum::redirect(&format!("/users/{name}"));
+    super::redirect::redirect(&format!("/users/{name}"));
     Ok(())
 }
 
@@ -453,7 +453,7 @@ pub async fn set_user_disabled(name: String, disabled: bool) -> Result<(), AppEr
     if disabled {
         sessions()?.end(&name, None, None).await.map_err(reject)?;
     }
-    leptos_axum::redirect(&format!("/users/{name}"));
+    super::redirect::redirect(&format!("/users/{name}"));
     Ok(())
 }
 
@@ -480,6 +480,6 @@ pub async fn end_user_sessions(name: String, handle: String) -> Result<(), AppEr
             .await
             .map_err(reject)?;
     }
-    leptos_axum::redirect(&format!("/users/{name}"));
+    super::redirect::redirect(&format!("/users/{name}"));
     Ok(())
 }

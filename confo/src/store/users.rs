@@ -7,7 +7,7 @@ use crate::kv::Op;
 use crate::kv::{Compare, KeyValue};
 use crate::users::{
     Grants, Invitation, InvitationKind, KNOWN_DEVICE_DAYS, KnownDevice, PasswordHash, Role, User,
-    check_user_name, sha256_hex,
+    check_link, check_user_name, link_not_valid, sha256_hex,
 };
 
 /// Wrong passwords an account accepted in one quarter of an hour (aligned to the clock: 00, 15,
@@ -366,8 +366,7 @@ impl Store {
         token: &str,
         password: &PasswordHash,
     ) -> Result<User> {
-        const NOT_VALID: &str = "this link is not valid: it was used already, replaced by a newer one, or mistyped; ask an administrator for a new one";
-        check_user_name(name).map_err(|_| Error::InvalidValue(NOT_VALID.into()))?;
+        check_user_name(name).map_err(|_| link_not_valid())?;
         let keys = vec![
             self.layout.invitation(name),
             self.layout.user(name),
@@ -381,18 +380,11 @@ impl Store {
             let [invitation_key, profile_key, password_key] = &keys[..] else {
                 unreachable!("three keys")
             };
-            let invitation = match reads.get(invitation_key) {
-                Some(kv) => parse_invitation(kv)?,
-                None => return Err(Error::InvalidValue(NOT_VALID.into())),
-            };
-            if !invitation.accepts(&token) {
-                return Err(Error::InvalidValue(NOT_VALID.into()));
-            }
-            if invitation.is_expired(chrono::Utc::now()) {
-                return Err(Error::InvalidValue(
-                    "this link has expired; ask an administrator for a new one".into(),
-                ));
-            }
+            let stored = reads
+                .get(invitation_key)
+                .map(parse_invitation)
+                .transpose()?;
+            let invitation = check_link(stored, &token, chrono::Utc::now())?;
             let mut plan = Plan::default();
             keys.iter().for_each(|k| plan.compare(k, reads));
             let user = match (invitation.kind, reads.get(profile_key)) {
