@@ -236,7 +236,7 @@ pub async fn accept_invitation(
     let ended = sign_in_alone(&user).await?;
     let change = change(&user);
     store
-        .record_sign_in(&user.name, None, &change(&user))
+        .record_sign_in(&user.name, None, &change)
         .await
         .map_err(reject)?;
     if ended > 0 {
