@@ -124,7 +124,9 @@ mod ssr {
                 E::InvalidName { .. } | E::InvalidValue(_) => {
                     AppError::Invalid(capitalise(&error.to_string()))
                 }
-                E::NotEmpty { .. } => AppError::Conflict(capitalise(&error.to_string())),
+                E::NotEmpty { .. } | E::AmbiguousKey { .. } => {
+                    AppError::Conflict(capitalise(&error.to_string()))
+                }
                 E::Busy(_) => AppError::Busy,
                 E::Overloaded {
                     retry_after_seconds,
@@ -227,6 +229,26 @@ mod tests {
         assert_eq!(overloaded.retry_after(), Some(2));
         assert_eq!(AppError::TooManyAttempts(42).retry_after(), Some(42));
         assert_eq!(AppError::Busy.retry_after(), None);
+        let ambiguous = AppError::from(confo::Error::AmbiguousKey {
+            key: "a-b-c".into(),
+            owners: vec![
+                confo::keys::KeyOwner {
+                    namespace: "a".into(),
+                    configuration: Some("b-c".into()),
+                },
+                confo::keys::KeyOwner {
+                    namespace: "a-b".into(),
+                    configuration: Some("c".into()),
+                },
+            ],
+        });
+        assert_eq!(ambiguous.status(), 409);
+        let shown = ambiguous.to_string();
+        assert!(
+            shown.starts_with("The key \"a-b-c\" belongs to namespace \"a\"")
+                && shown.contains("namespace \"a-b\" (configuration \"c\")"),
+            "{shown}"
+        );
         let internal = AppError::from(confo::Error::Backend("secret path /var/x".into()));
         assert!(!internal.to_string().contains("/var/x"));
     }

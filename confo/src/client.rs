@@ -92,6 +92,9 @@ pub struct Confo {
     actor: Actor,
     namespace: Option<NamespaceName>,
     configurations: BTreeMap<String, Cached>,
+    /// Configurations of the namespace in use whose key another listed namespace may own too
+    /// (see [`crate::keys`]): reading or setting them answers this error, while the others work.
+    refused: BTreeMap<String, Error>,
     changed: BTreeSet<String>,
 }
 
@@ -157,6 +160,7 @@ impl Confo {
             actor,
             namespace: None,
             configurations: BTreeMap::new(),
+            refused: BTreeMap::new(),
             changed: BTreeSet::new(),
         }
     }
@@ -184,7 +188,7 @@ impl Confo {
         if !self.store.namespace_exists(&namespace).await? {
             return Err(Error::NotFound(format!("namespace {name:?}")));
         }
-        self.configurations = self.read_all(&namespace).await?;
+        (self.configurations, self.refused) = self.read_all(&namespace).await?;
         self.namespace = Some(namespace);
         Ok(())
     }
@@ -193,7 +197,7 @@ impl Confo {
     pub async fn reload(&mut self) -> Result<()> {
         self.refuse_unsaved("reloading")?;
         let namespace = self.current()?.clone();
-        self.configurations = self.read_all(&namespace).await?;
+        (self.configurations, self.refused) = self.read_all(&namespace).await?;
         Ok(())
     }
 
@@ -317,6 +321,9 @@ impl Confo {
 
     fn cached(&self, configuration: &str) -> Result<&Cached> {
         let namespace = self.current()?;
+        if let Some(error) = self.refused.get(configuration) {
+            return Err(error.clone());
+        }
         self.configurations.get(configuration).ok_or_else(|| {
             Error::NotFound(format!(
                 "configuration {configuration:?} in namespace {namespace:?}"
@@ -327,6 +334,9 @@ impl Confo {
     fn entry(&mut self, configuration: &str) -> Result<&mut Cached> {
         self.current()?;
         configuration_name(configuration)?;
+        if let Some(error) = self.refused.get(configuration) {
+            return Err(error.clone());
+        }
         self.changed.insert(configuration.to_owned());
         Ok(self
             .configurations
@@ -337,9 +347,15 @@ impl Confo {
             }))
     }
 
-    async fn read_all(&self, namespace: &NamespaceName) -> Result<BTreeMap<String, Cached>> {
+    /// Every readable configuration of `namespace`, and those refused because another listed
+    /// namespace may own their key too.
+    async fn read_all(
+        &self,
+        namespace: &NamespaceName,
+    ) -> Result<(BTreeMap<String, Cached>, BTreeMap<String, Error>)> {
         let listing = self.store.list_configurations(namespace).await?;
         let mut configurations = BTreeMap::new();
+        let mut refused = BTreeMap::new();
         for name in listing.registered.iter().chain(&listing.unregistered) {
             let Ok(configuration) = ConfigurationName::new(name.as_str()) else {
                 continue;
@@ -360,9 +376,12 @@ impl Confo {
                 }
                 // Listed but never written: the original Confo can leave such names behind.
                 Err(Error::NotFound(_)) => {}
+                Err(error @ Error::AmbiguousKey { .. }) => {
+                    refused.insert(name.clone(), error);
+                }
                 Err(error) => return Err(error),
             }
         }
-        Ok(configurations)
+        Ok((configurations, refused))
     }
 }

@@ -1,6 +1,7 @@
 //! The storage layer's one error type. The web layer maps each variant to a status in one table
 //! (`app/src/error.rs`); the status each maps to is noted here.
 
+use crate::keys::KeyOwner;
 use crate::names::NameError;
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -34,6 +35,15 @@ pub enum Error {
         current_revision: i64,
         current: Option<Box<serde_json::Value>>,
     },
+    /// The key this request would read or write belongs to more than one listed namespace (one of
+    /// them named by another tool with a `-` in it; see [`crate::keys`]), so Confo touches it on
+    /// behalf of none of them; or a name to create would make a key so. (409)
+    #[error(
+        "the key {key:?} belongs to {}; Confo reads and writes {} through it; rename one of them with the tool that created it",
+        describe_owners(owners),
+        if owners.len() > 2 { "none of them" } else { "neither" }
+    )]
+    AmbiguousKey { key: String, owners: Vec<KeyOwner> },
     /// A namespace still holds configurations. (409)
     #[error(
         "namespace {namespace:?} still holds {count} configuration(s); delete them first or ask for them to be deleted too"
@@ -66,4 +76,37 @@ pub enum Error {
     /// Any other backend failure. (500)
     #[error("the store failed: {0}")]
     Backend(String),
+}
+
+/// `namespace "a" (configuration "b-c") and to namespace "a-b" (configuration "c")`.
+fn describe_owners(owners: &[KeyOwner]) -> String {
+    let each: Vec<String> = owners
+        .iter()
+        .map(|owner| match &owner.configuration {
+            Some(configuration) => format!(
+                "namespace {:?} (configuration {configuration:?})",
+                owner.namespace
+            ),
+            None => format!(
+                "namespace {:?} (its list of configurations)",
+                owner.namespace
+            ),
+        })
+        .collect();
+    match each.split_last() {
+        Some((last, rest)) if !rest.is_empty() => format!("{} and to {last}", rest.join(", to ")),
+        _ => each.join(""),
+    }
+}
+
+impl Error {
+    /// The namespaces an [`Error::AmbiguousKey`] names (empty for any other error).
+    pub fn namespaces(&self) -> Vec<&str> {
+        match self {
+            Error::AmbiguousKey { owners, .. } => {
+                owners.iter().map(|o| o.namespace.as_str()).collect()
+            }
+            _ => Vec::new(),
+        }
+    }
 }

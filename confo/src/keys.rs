@@ -12,8 +12,28 @@
 //! No valid name contains `/` or starts with `_` (see [`crate::names`]), so nothing a user names
 //! can land under the reserved prefix. An optional global prefix, empty by default, is put in
 //! front of every key so that several installations can share one cluster.
+//!
+//! # Which namespace a key belongs to
+//!
+//! Confo's own namespace names hold no `-`, but the original Confo's may (`a-b`), and other tools
+//! list such names in the root key. Then one key can have two readings: `a-b-c` is configuration
+//! `b-c` of `a` and configuration `c` of `a-b`; `a-b` is configuration `b` of `a` and the index of
+//! `a-b`. So ownership is defined here, once: a key is *owned* by namespace `N` when it is `N`'s
+//! index key or `<N>-<anything>`. A key owned by more than one of the listed namespaces (counting
+//! the namespace a request names, listed or not) is *ambiguous*, and Confo neither reads nor
+//! writes it on anyone's behalf: see [`KeyLayout::check_owner`].
 
+use crate::error::{Error, Result};
 use crate::names::{ConfigurationName, NamespaceName, ROOT_NAME};
+
+/// One namespace's claim on a key: its index, or one of its configurations.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyOwner {
+    pub namespace: String,
+    /// The configuration the key holds for this namespace; `None` when it is the namespace's
+    /// index (its list of configurations).
+    pub configuration: Option<String>,
+}
 
 /// The prefix under which Confo keeps everything that is not configuration.
 pub const RESERVED_PREFIX: &str = "__confo/";
@@ -60,6 +80,82 @@ impl KeyLayout {
     /// The prefix shared by every configuration key of `namespace`.
     pub fn configurations_prefix(&self, namespace: &NamespaceName) -> String {
         format!("{}{namespace}-", self.prefix)
+    }
+
+    /// The namespaces among `namespaces` that own `key` (see the module documentation), each
+    /// once, shortest name first. Reserved keys and the root key are owned by none.
+    pub fn owners<'a>(
+        &self,
+        key: &str,
+        namespaces: impl IntoIterator<Item = &'a str>,
+    ) -> Vec<KeyOwner> {
+        let Some(name) = key.strip_prefix(&self.prefix) else {
+            return Vec::new();
+        };
+        if name == ROOT_NAME || name.starts_with(RESERVED_PREFIX) {
+            return Vec::new();
+        }
+        let mut owners: Vec<KeyOwner> = Vec::new();
+        for namespace in namespaces {
+            let configuration = if name == namespace {
+                None
+            } else if let Some(configuration) = name
+                .strip_prefix(namespace)
+                .and_then(|rest| rest.strip_prefix('-'))
+            {
+                Some(configuration.to_owned())
+            } else {
+                continue;
+            };
+            if owners.iter().all(|o| o.namespace != namespace) {
+                owners.push(KeyOwner {
+                    namespace: namespace.to_owned(),
+                    configuration,
+                });
+            }
+        }
+        owners.sort_by_key(|o| o.namespace.len());
+        owners
+    }
+
+    /// Checks that `key`, about to be read or written on behalf of `namespace`, is owned by no
+    /// namespace in `listed` other than `namespace` itself: otherwise [`Error::AmbiguousKey`].
+    /// Permissions are granted per namespace, so a key another namespace may own would let a
+    /// user granted one namespace reach the other's configuration.
+    pub fn check_owner(&self, key: &str, namespace: &str, listed: &[String]) -> Result<()> {
+        let owners = self.owners(
+            key,
+            std::iter::once(namespace).chain(listed.iter().map(String::as_str)),
+        );
+        if owners.len() > 1 {
+            return Err(Error::AmbiguousKey {
+                key: key.to_owned(),
+                owners,
+            });
+        }
+        Ok(())
+    }
+
+    /// Checks that a new namespace `namespace` would make no key ambiguous: no namespace in
+    /// `listed` may be `<namespace>-...`, nor `namespace` be `<listed>-...`, since then the two
+    /// share keys. The error names the first key they would share: the longer name's index.
+    pub fn check_new_namespace(&self, namespace: &str, listed: &[String]) -> Result<()> {
+        for other in listed.iter().filter(|other| *other != namespace) {
+            let (shorter, longer) = if other.len() < namespace.len() {
+                (other.as_str(), namespace)
+            } else {
+                (namespace, other.as_str())
+            };
+            if longer
+                .strip_prefix(shorter)
+                .is_some_and(|rest| rest.starts_with('-'))
+            {
+                let key = format!("{}{longer}", self.prefix);
+                let owners = self.owners(&key, [namespace, other.as_str()]);
+                return Err(Error::AmbiguousKey { key, owners });
+            }
+        }
+        Ok(())
     }
 
     /// A key for Confo's own records, under the reserved prefix.
@@ -201,6 +297,97 @@ mod tests {
         assert!(NamespaceName::new("a-b").is_err());
         let k = KeyLayout::default();
         assert_eq!(k.configuration(&ns("a"), &cfg("b-c")), "a-b-c");
+    }
+
+    #[test]
+    fn ownership_of_keys_shared_with_legacy_names() {
+        let k = KeyLayout::with_prefix("p/");
+        let listed: Vec<String> = ["a-b", "x", "x-y-z"].map(String::from).to_vec();
+        let owner = |namespace: &str, configuration: Option<&str>| KeyOwner {
+            namespace: namespace.into(),
+            configuration: configuration.map(String::from),
+        };
+        // (key, namespace asking, owners when ambiguous)
+        let cases: &[(&str, &str, Option<Vec<KeyOwner>>)] = &[
+            ("p/a-x", "a", None),
+            (
+                "p/a-b-c",
+                "a",
+                Some(vec![owner("a", Some("b-c")), owner("a-b", Some("c"))]),
+            ),
+            (
+                "p/a-b",
+                "a",
+                Some(vec![owner("a", Some("b")), owner("a-b", None)]),
+            ),
+            ("p/a-bc", "a", None),
+            ("p/a-b-c", "a-b", None),
+            ("p/a-b", "a-b", None),
+            ("p/x-y", "x", None),
+            (
+                "p/x-y-z-w",
+                "x",
+                Some(vec![owner("x", Some("y-z-w")), owner("x-y-z", Some("w"))]),
+            ),
+            (
+                "p/x-y-z-w",
+                "x-y",
+                Some(vec![
+                    owner("x", Some("y-z-w")),
+                    owner("x-y", Some("z-w")),
+                    owner("x-y-z", Some("w")),
+                ]),
+            ),
+        ];
+        for (key, namespace, ambiguous) in cases {
+            let found = k.check_owner(key, namespace, &listed);
+            match ambiguous {
+                None => assert_eq!(found, Ok(()), "{key} for {namespace}"),
+                Some(owners) => assert_eq!(
+                    found,
+                    Err(Error::AmbiguousKey {
+                        key: (*key).into(),
+                        owners: owners.clone()
+                    }),
+                    "{key} for {namespace}"
+                ),
+            }
+        }
+        assert!(k.owners("p/confo", ["confo"]).is_empty());
+        assert!(k.owners("p/__confo/x", ["__confo/x"]).is_empty());
+        assert!(k.owners("q/a-b", ["a"]).is_empty());
+
+        let three = k.check_owner("p/x-y-z-w", "x-y", &listed).unwrap_err();
+        assert_eq!(
+            three.to_string(),
+            "the key \"p/x-y-z-w\" belongs to namespace \"x\" (configuration \"y-z-w\"), to namespace \"x-y\" (configuration \"z-w\") and to namespace \"x-y-z\" (configuration \"w\"); Confo reads and writes none of them through it; rename one of them with the tool that created it"
+        );
+    }
+
+    #[test]
+    fn a_new_namespace_may_not_share_keys_with_a_listed_one() {
+        let k = KeyLayout::default();
+        let listed: Vec<String> = ["a-b", "c"].map(String::from).to_vec();
+        assert_eq!(
+            k.check_new_namespace("a", &listed),
+            Err(Error::AmbiguousKey {
+                key: "a-b".into(),
+                owners: vec![
+                    KeyOwner {
+                        namespace: "a".into(),
+                        configuration: Some("b".into())
+                    },
+                    KeyOwner {
+                        namespace: "a-b".into(),
+                        configuration: None
+                    },
+                ],
+            })
+        );
+        assert!(k.check_new_namespace("c-d", &listed).is_err());
+        for free in ["ab", "b", "a_b", "c", "d"] {
+            assert_eq!(k.check_new_namespace(free, &listed), Ok(()), "{free}");
+        }
     }
 
     /// Names drawn from a wide alphabet, so that invalid ones are tried too.

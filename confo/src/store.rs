@@ -317,6 +317,21 @@ impl Store {
         Ok((read, head))
     }
 
+    /// Reads `key` on behalf of `namespace`, together with the root key in one request (so at
+    /// one revision), and refuses it as [`Error::AmbiguousKey`] when another namespace listed
+    /// there may own it too (see [`crate::keys`]).
+    pub(crate) async fn read_owned(&self, namespace: &str, key: &str) -> Result<Option<KeyValue>> {
+        let mut reads = self
+            .kv
+            .get_many(&[self.layout.root(), key.to_owned()])
+            .await?
+            .into_iter();
+        let (root, read) = (reads.next().flatten(), reads.next().flatten());
+        let listed = Index::parse(root.as_ref(), namespaces::NAMESPACES)?.names();
+        self.layout.check_owner(key, namespace, &listed)?;
+        Ok(read)
+    }
+
     /// Reads `keys` and the audit head, asks `planner` what to write, and writes it with its
     /// audit entries in one compare-and-swap transaction (see the module documentation). Must be
     /// called inside a Tokio runtime: the first write starts the committer task.

@@ -56,6 +56,8 @@ contract!(
     known_browsers_are_kept_by_the_hash_of_their_token,
     latest_versions_name_the_newest_change_of_each_configuration,
     the_overview_reads_counts_and_last_changes_of_namespaces,
+    a_legacy_namespace_with_a_dash_is_reached_only_through_itself,
+    keys_shared_with_a_later_legacy_namespace_are_refused_on_both_sides,
 );
 
 async fn absent_key_reads_as_none(b: Backend) {
@@ -1802,4 +1804,260 @@ async fn the_overview_reads_counts_and_last_changes_of_namespaces(b: Backend) {
     // The scan stops at its depth: only the newest entry is read.
     let shallow = store.latest_by_namespace(&names, 1).await.unwrap();
     assert!(shallow[1].is_some() && shallow[0].is_none(), "{shallow:?}");
+}
+
+/// Asserts that `result` is the ambiguous-key refusal for `key`, naming `namespaces` in its
+/// message.
+fn assert_ambiguous<T: std::fmt::Debug>(
+    b: &Backend,
+    result: Result<T, Error>,
+    key: &str,
+    namespaces: &[&str],
+) {
+    match result {
+        Err(error @ Error::AmbiguousKey { .. }) => {
+            let Error::AmbiguousKey { key: refused, .. } = &error else {
+                unreachable!()
+            };
+            assert_eq!(refused, &b.key(key), "{error}");
+            assert_eq!(error.namespaces(), namespaces, "{error}");
+            let message = error.to_string();
+            for namespace in namespaces {
+                assert!(
+                    message.contains(&format!("namespace {namespace:?}")),
+                    "{message}"
+                );
+            }
+        }
+        other => panic!("expected the key {key:?} to be refused as ambiguous, got {other:?}"),
+    }
+}
+
+/// The raw values of `names`, to show they are byte-for-byte unchanged.
+async fn raw_values(b: &Backend, names: &[&str]) -> Vec<Option<String>> {
+    let mut values = Vec::new();
+    for name in names {
+        values.push(b.value(name).await);
+    }
+    values
+}
+
+/// The original Confo lists a namespace `a-b` with configuration `c` (key `a-b-c`): namespace
+/// `a`, configuration `b-c` names the same key, and `a`, `b` names `a-b`'s index. Neither way
+/// reaches them, and nothing is written.
+async fn a_legacy_namespace_with_a_dash_is_reached_only_through_itself(b: Backend) {
+    b.put("confo", r#"{"namespaces":["a-b"]}"#).await;
+    b.put("a-b", r#"{"configurations":["c"]}"#).await;
+    b.put("a-b-c", r#"{"secret":"s3cr3t"}"#).await;
+    let kept = ["confo", "a-b", "a-b-c"];
+    let before = raw_values(&b, &kept).await;
+    let store = b.store();
+    let (a, bc) = (ns("a"), cfg("b-c"));
+
+    assert_ambiguous(
+        &b,
+        store.get_configuration(&a, &bc).await,
+        "a-b-c",
+        &["a", "a-b"],
+    );
+    let message = store
+        .get_configuration(&a, &bc)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert_eq!(
+        message,
+        format!(
+            "the key {:?} belongs to namespace \"a\" (configuration \"b-c\") and to namespace \"a-b\" (configuration \"c\"); Confo reads and writes neither through it; rename one of them with the tool that created it",
+            b.key("a-b-c")
+        )
+    );
+    assert_ambiguous(
+        &b,
+        store
+            .set_field(&a, &bc, "secret", json!("mine"), None, &change())
+            .await,
+        "a-b-c",
+        &["a", "a-b"],
+    );
+    assert_ambiguous(
+        &b,
+        store
+            .replace_configuration(&a, &bc, object(json!({})), None, &change())
+            .await,
+        "a-b-c",
+        &["a", "a-b"],
+    );
+    assert_ambiguous(
+        &b,
+        store.delete_field(&a, &bc, "secret", None, &change()).await,
+        "a-b-c",
+        &["a", "a-b"],
+    );
+    assert_ambiguous(
+        &b,
+        store.delete_configuration(&a, &bc, None, &change()).await,
+        "a-b-c",
+        &["a", "a-b"],
+    );
+    assert_ambiguous(
+        &b,
+        store
+            .delete_configuration(&a, &cfg("b"), None, &change())
+            .await,
+        "a-b",
+        &["a", "a-b"],
+    );
+    // Namespace `a` would share every key `a-b-...` with `a-b`.
+    assert_ambiguous(
+        &b,
+        store.create_namespace(&a, &change()).await,
+        "a-b",
+        &["a", "a-b"],
+    );
+    assert_ambiguous(
+        &b,
+        store.register_namespaces(std::slice::from_ref(&a)).await,
+        "a-b",
+        &["a", "a-b"],
+    );
+    assert_eq!(raw_values(&b, &kept).await, before);
+    assert_eq!(b.value("a").await, None);
+
+    // The legacy namespace itself still reads its configuration.
+    assert_eq!(
+        store.read_legacy("a-b", "c").await,
+        Ok(json!({"secret": "s3cr3t"}))
+    );
+    let report = store.namespace_report().await.unwrap();
+    assert_eq!(report.len(), 1);
+    assert_eq!(report[0].name, "a-b");
+    assert!(report[0].problem.is_some());
+    // But not through a shorter reading of the same key.
+    assert_ambiguous(
+        &b,
+        store.read_legacy("a", "b-c").await,
+        "a-b-c",
+        &["a", "a-b"],
+    );
+
+    // If the original Confo lists `a` too, deleting it with its configurations deletes only
+    // what is `a`'s alone.
+    b.put("confo", r#"{"namespaces":["a-b","a"]}"#).await;
+    b.put("a", r#"{"configurations":["x"]}"#).await;
+    b.put("a-x", r#"{}"#).await;
+    b.put("a-y", r#"{}"#).await;
+    let listing = store.list_configurations(&a).await.unwrap();
+    assert_eq!(listing.registered, ["x"]);
+    assert_eq!(listing.unregistered, ["y"]);
+    store.delete_namespace(&a, true, &change()).await.unwrap();
+    assert_eq!(
+        raw_values(&b, &["a", "a-x", "a-y"]).await,
+        [None, None, None]
+    );
+    assert_eq!(raw_values(&b, &kept[1..]).await, before[1..]);
+    assert_eq!(
+        b.value("confo").await.as_deref(),
+        Some(r#"{"namespaces":["a-b"]}"#)
+    );
+}
+
+/// Confo's namespace `a` holds `b-c` and `x`; then another tool lists `a-b`, whose configuration
+/// `c` is the key `a-b-c`. That key is refused both ways; `a`'s other configurations work on.
+async fn keys_shared_with_a_later_legacy_namespace_are_refused_on_both_sides(b: Backend) {
+    let store = with_namespace(&b, "a").await;
+    let (a, bc, x) = (ns("a"), cfg("b-c"), cfg("x"));
+    let created = store
+        .create_configuration(&a, &bc, object(json!({"mine": 1})), &change())
+        .await
+        .unwrap();
+    store
+        .create_configuration(&a, &x, object(json!({"v": 1})), &change())
+        .await
+        .unwrap();
+    b.put("confo", r#"{"namespaces":["a","a-b"]}"#).await;
+    b.put("a-b", r#"{"configurations":["c"]}"#).await;
+    b.put("a-b-e", r#"{}"#).await;
+    let kept = ["confo", "a", "a-b", "a-b-c", "a-b-e"];
+    let before = raw_values(&b, &kept).await;
+
+    let both = &["a", "a-b"];
+    assert_ambiguous(&b, store.get_configuration(&a, &bc).await, "a-b-c", both);
+    assert_ambiguous(
+        &b,
+        store
+            .set_field(&a, &bc, "mine", json!(2), None, &change())
+            .await,
+        "a-b-c",
+        both,
+    );
+    assert_ambiguous(
+        &b,
+        store
+            .rename_field(&a, &bc, "mine", "ours", None, &change())
+            .await,
+        "a-b-c",
+        both,
+    );
+    assert_ambiguous(
+        &b,
+        store.configuration_at(&a, &bc, created.seq).await,
+        "a-b-c",
+        both,
+    );
+    assert_ambiguous(
+        &b,
+        store.revert(&a, &bc, created.seq, None, &change()).await,
+        "a-b-c",
+        both,
+    );
+    assert_ambiguous(&b, store.read_legacy("a-b", "c").await, "a-b-c", both);
+    // Names that would land on `a-b`'s keys are not created, nor registered.
+    assert_ambiguous(
+        &b,
+        store
+            .create_configuration(&a, &cfg("b-d"), object(json!({})), &change())
+            .await,
+        "a-b-d",
+        both,
+    );
+    assert_ambiguous(
+        &b,
+        store
+            .create_configuration(&a, &cfg("b"), object(json!({})), &change())
+            .await,
+        "a-b",
+        both,
+    );
+    let listing = store.list_configurations(&a).await.unwrap();
+    assert_eq!(listing.registered, ["b-c", "x"]);
+    assert!(listing.unregistered.is_empty(), "{listing:?}");
+    assert_eq!(
+        store.register_configurations(&a, &change()).await,
+        Ok(Vec::new())
+    );
+    // Deleting `a` with its configurations would delete `a-b-c`.
+    assert_ambiguous(
+        &b,
+        store.delete_namespace(&a, true, &change()).await,
+        "a-b-c",
+        both,
+    );
+    assert_eq!(raw_values(&b, &kept).await, before);
+
+    // An unrelated configuration works on, in the store and in the client.
+    store
+        .set_field(&a, &x, "v", json!(2), None, &change())
+        .await
+        .unwrap();
+    assert_eq!(b.value("a-x").await.as_deref(), Some(r#"{"v":2}"#));
+    let mut confo = Confo::from_store(store.clone(), Actor::token("svc"));
+    confo.use_namespace("a").await.unwrap();
+    assert_eq!(confo.get_field("x", "v").unwrap(), &json!(2));
+    assert_ambiguous(&b, confo.get("b-c"), "a-b-c", both);
+    assert_ambiguous(&b, confo.set("b-c", "mine", 3), "a-b-c", both);
+    confo.set("x", "w", 3).unwrap();
+    confo.persist().await.unwrap();
+    assert_eq!(b.value("a-x").await.as_deref(), Some(r#"{"v":2,"w":3}"#));
+    assert_eq!(raw_values(&b, &kept[2..]).await, before[2..]);
 }

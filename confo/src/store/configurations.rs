@@ -144,19 +144,9 @@ impl Store {
         }
         let registered = Index::parse(index, CONFIGURATIONS)?.names();
         let prefix = self.layout.configurations_prefix(namespace);
-        // Keys under `<namespace>-` that belong to another listed namespace whose own name has a
-        // dash (possible in data written by the original Confo) are not ours.
-        let foreign: Vec<String> = root
-            .names()
-            .into_iter()
-            .filter(|name| name.starts_with(&format!("{namespace}-")))
-            .map(|name| {
-                format!(
-                    "{}{name}",
-                    self.layout.root().trim_end_matches(crate::names::ROOT_NAME)
-                )
-            })
-            .collect();
+        // Keys under `<namespace>-` that another listed namespace may own (one whose name has a
+        // dash, written by another tool) are not offered: see `crate::keys`.
+        let listed_namespaces = root.names();
         let listed: HashSet<&str> = registered.iter().map(String::as_str).collect();
         let unregistered = self
             .kv
@@ -164,9 +154,9 @@ impl Store {
             .await?
             .into_iter()
             .filter(|key| {
-                !foreign
-                    .iter()
-                    .any(|f| key == f || key.starts_with(&format!("{f}-")))
+                self.layout
+                    .check_owner(key, namespace.as_str(), &listed_namespaces)
+                    .is_ok()
             })
             .filter_map(|key| key.strip_prefix(&prefix).map(str::to_owned))
             .filter(|name| !listed.contains(name.as_str()))
@@ -178,7 +168,8 @@ impl Store {
     }
 
     /// Reads a configuration with its revision. A stored value that is not a JSON object is
-    /// reported as [`Error::Corrupt`] with its key.
+    /// reported as [`Error::Corrupt`] with its key; a key another listed namespace may own too
+    /// as [`Error::AmbiguousKey`].
     pub async fn get_configuration(
         &self,
         namespace: &NamespaceName,
@@ -186,8 +177,7 @@ impl Store {
     ) -> Result<Configuration> {
         let key = self.layout.configuration(namespace, configuration);
         let kv = self
-            .kv
-            .get(&key)
+            .read_owned(namespace.as_str(), &key)
             .await?
             .ok_or_else(|| not_found(namespace, configuration))?;
         Ok(Configuration {
@@ -214,11 +204,13 @@ impl Store {
         let key = self.layout.configuration(namespace, configuration);
         let (namespace, configuration) = (namespace.clone(), configuration.clone());
         let value = Value::Object(fields);
+        let layout = self.layout.clone();
         self.commit(
             change,
             vec![key.clone(), root_key.clone(), ns_key.clone()],
             move |reads: &Reads| {
                 let root = Index::parse(reads.get(&root_key), NAMESPACES)?;
+                layout.check_owner(&key, namespace.as_str(), &root.names())?;
                 if !root.contains(namespace.as_str()) {
                     return Err(Error::NotFound(format!("namespace {namespace:?}")));
                 }
@@ -229,6 +221,7 @@ impl Store {
                 }
                 let index = Index::parse(reads.get(&ns_key), CONFIGURATIONS)?;
                 let mut plan = Plan::default();
+                plan.compare(&root_key, reads);
                 plan.compare(&key, reads);
                 plan.compare(&ns_key, reads);
                 plan.put_json(&key, &value);
@@ -381,10 +374,15 @@ impl Store {
         field: Option<&str>,
         mut edit: impl FnMut(&mut Map<String, Value>) -> Result<()> + Send + 'static,
     ) -> Result<Written> {
+        let root_key = self.layout.root();
         let key = self.layout.configuration(namespace, configuration);
         let (namespace, configuration) = (namespace.clone(), configuration.clone());
         let field = field.map(str::to_owned);
-        self.commit(change, vec![key.clone()], move |reads: &Reads| {
+        let layout = self.layout.clone();
+        let keys = vec![key.clone(), root_key.clone()];
+        self.commit(change, keys, move |reads: &Reads| {
+            let root = Index::parse(reads.get(&root_key), NAMESPACES)?;
+            layout.check_owner(&key, namespace.as_str(), &root.names())?;
             let read = reads.get(&key);
             if let Some(expected) = expected_revision
                 && read.map(|kv| kv.mod_revision) != Some(expected)
@@ -400,6 +398,7 @@ impl Store {
             }
             let (before, after) = (Value::Object(before), Value::Object(after));
             let mut plan = Plan::default();
+            plan.compare(&root_key, reads);
             plan.compare(&key, reads);
             plan.put_json(&key, &after);
             plan.drafts.push(Draft::configuration(
@@ -422,13 +421,17 @@ impl Store {
         expected_revision: Option<i64>,
         change: &Change,
     ) -> Result<Written> {
+        let root_key = self.layout.root();
         let key = self.layout.configuration(namespace, configuration);
         let ns_key = self.layout.namespace(namespace);
         let (namespace, configuration) = (namespace.clone(), configuration.clone());
+        let layout = self.layout.clone();
         self.commit(
             change,
-            vec![key.clone(), ns_key.clone()],
+            vec![key.clone(), ns_key.clone(), root_key.clone()],
             move |reads: &Reads| {
+                let root = Index::parse(reads.get(&root_key), NAMESPACES)?;
+                layout.check_owner(&key, namespace.as_str(), &root.names())?;
                 let read = reads.get(&key);
                 if let Some(expected) = expected_revision
                     && read.map(|kv| kv.mod_revision) != Some(expected)
@@ -439,6 +442,7 @@ impl Store {
                 let before = parse_json(kv).unwrap_or(Value::Null);
                 let index = Index::parse(reads.get(&ns_key), CONFIGURATIONS)?;
                 let mut plan = Plan::default();
+                plan.compare(&root_key, reads);
                 plan.compare(&key, reads);
                 plan.compare(&ns_key, reads);
                 plan.delete(&key);
@@ -460,7 +464,9 @@ impl Store {
 
     /// Lists, in the namespace's index, every configuration stored under its prefix but not
     /// listed (see [`ConfigurationListing::unregistered`]). Names that break Confo's rules are
-    /// left out and stay readable as they are.
+    /// left out and stay readable as they are; keys another listed namespace may own are not
+    /// offered, and if one is listed meanwhile the registration is refused as
+    /// [`Error::AmbiguousKey`].
     pub async fn register_configurations(
         &self,
         namespace: &NamespaceName,
@@ -475,8 +481,9 @@ impl Store {
         if names.is_empty() {
             return Ok(Vec::new());
         }
+        let root_key = self.layout.root();
         let ns_key = self.layout.namespace(namespace);
-        let mut keys = vec![ns_key.clone()];
+        let mut keys = vec![ns_key.clone(), root_key.clone()];
         keys.extend(
             names
                 .iter()
@@ -486,12 +493,15 @@ impl Store {
         let namespace = namespace.clone();
         let layout = self.layout.clone();
         self.commit(change, keys, move |reads: &Reads| {
+            let root = Index::parse(reads.get(&root_key), NAMESPACES)?.names();
             let index = Index::parse(reads.get(&ns_key), CONFIGURATIONS)?;
             let mut plan = Plan::default();
+            plan.compare(&root_key, reads);
             plan.compare(&ns_key, reads);
             let mut added = Vec::new();
             for configuration in &names {
                 let key = layout.configuration(&namespace, configuration);
+                layout.check_owner(&key, namespace.as_str(), &root)?;
                 plan.compare(&key, reads);
                 if reads.get(&key).is_none() || index.contains(configuration.as_str()) {
                     continue;

@@ -320,7 +320,7 @@ impl Store {
             return Err(version_not_found(namespace, configuration, seq));
         }
         let key = self.layout.configuration(namespace, configuration);
-        let mut value = match self.kv.get(&key).await? {
+        let mut value = match self.read_owned(namespace.as_str(), &key).await? {
             Some(kv) => super::parse_json(&kv)?,
             None => Value::Null,
         };

@@ -62,12 +62,13 @@ impl Store {
     }
 
     /// Reads the value stored for `configuration` of `namespace` without checking either name,
-    /// for data written by other tools under names Confo would refuse.
+    /// for data written by other tools under names Confo would refuse. A key another listed
+    /// namespace may own too is refused as [`Error::AmbiguousKey`], as everywhere.
     pub async fn read_legacy(&self, namespace: &str, configuration: &str) -> Result<Value> {
         let key = self
             .layout
             .unchecked_configuration(namespace, configuration);
-        let kv = self.kv.get(&key).await?.ok_or_else(|| {
+        let kv = self.read_owned(namespace, &key).await?.ok_or_else(|| {
             Error::NotFound(format!(
                 "configuration {configuration:?} in namespace {namespace:?}"
             ))
@@ -83,7 +84,8 @@ impl Store {
 
     /// Creates `namespace` (an empty `{"configurations":[]}` index) and lists it in the root key,
     /// in one transaction. A namespace key that exists but is not listed (left by the original
-    /// Confo) is listed and kept as it is.
+    /// Confo) is listed and kept as it is. A name whose keys would overlap a listed namespace's
+    /// (`a` while `a-b` is listed) is refused as [`Error::AmbiguousKey`].
     pub async fn create_namespace(
         &self,
         namespace: &NamespaceName,
@@ -111,6 +113,7 @@ impl Store {
         let root_key = self.layout.root();
         let ns_key = self.layout.namespace(namespace);
         let namespace = namespace.clone();
+        let layout = self.layout.clone();
         self.commit(
             change,
             vec![root_key.clone(), ns_key.clone()],
@@ -125,6 +128,7 @@ impl Store {
                         ))
                     };
                 }
+                layout.check_new_namespace(namespace.as_str(), &root.names())?;
                 // An existing namespace key must be a valid index before it is listed.
                 Index::parse(reads.get(&ns_key), CONFIGURATIONS)?;
                 let mut plan = Plan::default();
@@ -144,7 +148,9 @@ impl Store {
 
     /// Deletes `namespace`. One that still holds configurations is refused unless
     /// `with_configurations` is set; then they are deleted in the same transaction, each with
-    /// its own audit entry.
+    /// its own audit entry. Keys another listed namespace may own are never deleted: the listing
+    /// leaves them out, and a registered name whose key is one refuses the whole deletion as
+    /// [`Error::AmbiguousKey`].
     pub async fn delete_namespace(
         &self,
         namespace: &NamespaceName,
@@ -177,8 +183,14 @@ impl Store {
         let mut keys = vec![root_key.clone(), ns_key.clone()];
         keys.extend(configurations.iter().map(|(_, key)| key.clone()));
         let namespace = namespace.clone();
+        let layout = self.layout.clone();
         self.commit(change, keys, move |reads: &Reads| {
             let root = Index::parse(reads.get(&root_key), NAMESPACES)?;
+            let listed = root.names();
+            layout.check_owner(&ns_key, namespace.as_str(), &listed)?;
+            for (_, key) in &configurations {
+                layout.check_owner(key, namespace.as_str(), &listed)?;
+            }
             if !root.contains(namespace.as_str()) && reads.get(&ns_key).is_none() {
                 return Err(Error::NotFound(format!("namespace {namespace:?}")));
             }
