@@ -312,6 +312,9 @@ pub struct AuditQuery {
     pub before_seq: Option<u64>,
     /// At most this many entries (default 50).
     pub limit: Option<usize>,
+    /// Stop after looking at this many entries, matching or not (no bound when `None`): the
+    /// page then ends early, with the cursor to go on from.
+    pub scan_limit: Option<usize>,
 }
 
 impl AuditQuery {
@@ -341,6 +344,8 @@ pub struct AuditPage {
     pub entries: Vec<AuditEntry>,
     /// Pass as `before_seq` to get the next page; `None` on the last page.
     pub next_before_seq: Option<u64>,
+    /// How many entries were looked at, matching or not.
+    pub scanned: usize,
 }
 
 /// What walking the chain found.

@@ -910,6 +910,29 @@ async fn audit_queries_filter_and_paginate(b: Backend) {
         ..Default::default()
     };
     assert!(store.audit(&past).await.unwrap().entries.is_empty());
+
+    // However few entries match, a query can stop after looking at a bounded number and say
+    // where to go on from; going on finds what lies further back.
+    let mut bounded = AuditQuery {
+        actor: Some("bob".into()),
+        scan_limit: Some(3),
+        ..Default::default()
+    };
+    let mut found = Vec::new();
+    let mut pages = 0;
+    loop {
+        let page = store.audit(&bounded).await.unwrap();
+        assert!(page.scanned <= 3, "{}", page.scanned);
+        pages += 1;
+        found.extend(page.entries);
+        match page.next_before_seq {
+            Some(seq) => bounded.before_seq = Some(seq),
+            None => break,
+        }
+    }
+    assert_eq!(found.len(), 1);
+    assert_eq!(found[0].namespace.as_deref(), Some("m"));
+    assert!(pages >= 2, "{pages}");
 }
 
 /// 16 writers increment one counter 200 times each, every write compared on the revision read:

@@ -1,5 +1,6 @@
 import { expect, test, type Browser, type Page, type TestInfo } from './fixtures';
 import { ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import * as path from 'node:path';
 import { ADMIN, PASSWORD, etcdEndpoints, uniqueName } from './support';
 
@@ -177,7 +178,10 @@ test.describe('with sessions in etcd', () => {
         encoding: 'utf8',
       });
     // (Read as text: a lease id does not fit in a JavaScript number.)
-    const stored = etcdctl(['get', `__confo/sessions/${cookie!.value}`, '-w', 'json']);
+    // The store keeps a session under the SHA-256 of its id, never the id itself.
+    const key = createHash('sha256').update(cookie!.value).digest('hex');
+    expect(etcdctl(['get', '--prefix', '__confo/sessions/', '--keys-only'])).not.toContain(cookie!.value);
+    const stored = etcdctl(['get', `__confo/sessions/${key}`, '-w', 'json']);
     const lease = BigInt(stored.match(/"lease":(\d+)/)![1]).toString(16);
     etcdctl(['lease', 'revoke', lease]);
     await person.goto('/users');

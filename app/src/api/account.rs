@@ -65,6 +65,8 @@ pub async fn my_account() -> Result<AccountView, AppError> {
         user: Some(user.name.clone()),
         since: Some(chrono::Utc::now() - chrono::Duration::days(90)),
         limit: Some(20),
+        // The page reads a bounded part of the log, however rare this account's entries are.
+        scan_limit: Some(10_000),
         ..Default::default()
     };
     let entries = store()?.audit(&query).await.map_err(reject)?.entries;

@@ -521,9 +521,12 @@ mod ssr {
         user: confo::users::User,
         query: confo::AuditQuery,
         done: bool,
-        /// Entries read so far, readable or not.
+        /// Entries looked at so far, matching or not.
         pub read: usize,
     }
+
+    /// The most entries one read of the log looks at.
+    const SCAN_STEP: usize = 500;
 
     impl AuditReader {
         /// A reader of the entries older than `before`, `page` matching entries at a time.
@@ -550,6 +553,8 @@ mod ssr {
                 until: day(&filter.until, true)?,
                 before_seq: before,
                 limit: Some(page),
+                // However few entries match, one read looks at a bounded number.
+                scan_limit: Some(SCAN_STEP),
                 user: None,
             };
             Ok(Self {
@@ -567,7 +572,7 @@ mod ssr {
                 return Ok(None);
             }
             let page = self.store.audit(&self.query).await?;
-            self.read += page.entries.len();
+            self.read += page.scanned;
             match page.next_before_seq {
                 Some(seq) => self.query.before_seq = Some(seq),
                 None => self.done = true,

@@ -47,37 +47,36 @@ impl Store {
             None => crate::kv::prefix_end(&prefix),
         };
         let mut entries = Vec::new();
+        let mut scanned = 0;
+        let page = |entries, next_before_seq, scanned| AuditPage {
+            entries,
+            next_before_seq,
+            scanned,
+        };
         loop {
             let batch = self.kv.range(&prefix, &end, BATCH, true).await?;
             let exhausted = batch.len() < BATCH;
             for kv in &batch {
                 let entry = parse_entry(kv)?;
+                scanned += 1;
                 if query.since.is_some_and(|since| entry.time < since) {
                     // Entries are in time order: nothing older can match.
-                    return Ok(AuditPage {
-                        entries,
-                        next_before_seq: None,
-                    });
+                    return Ok(page(entries, None, scanned));
                 }
+                let seq = entry.seq;
                 if query.matches(&entry) {
                     entries.push(entry);
                     if entries.len() == limit {
-                        let next = entries.last().map(|e| e.seq).filter(|&seq| seq > 1);
-                        return Ok(AuditPage {
-                            entries,
-                            next_before_seq: next,
-                        });
+                        return Ok(page(entries, Some(seq).filter(|&s| s > 1), scanned));
                     }
+                }
+                if query.scan_limit.is_some_and(|most| scanned >= most) {
+                    return Ok(page(entries, Some(seq).filter(|&s| s > 1), scanned));
                 }
             }
             match batch.last() {
                 Some(kv) if !exhausted => end = kv.key.clone(),
-                _ => {
-                    return Ok(AuditPage {
-                        entries,
-                        next_before_seq: None,
-                    });
-                }
+                _ => return Ok(page(entries, None, scanned)),
             }
         }
     }
