@@ -43,6 +43,7 @@ contract!(
     many_creators_in_one_namespace_are_all_listed,
     watch_reports_changes_in_order_with_their_author,
     watch_reports_user_profiles_and_sessions,
+    watch_names_the_namespace_that_owns_a_key,
     client_reads_writes_and_deserialises,
     client_never_loses_unsaved_changes,
     client_persist_reports_a_conflict_and_keeps_local_changes,
@@ -1070,6 +1071,38 @@ async fn watch_reports_changes_in_order_with_their_author(b: Backend) {
     assert!(seen[1].0.contains(&c) && seen[1].0.contains(&Target::Namespace("n".into())));
     assert_eq!(seen[1].1, tester);
     assert_eq!(seen[2], (vec![c], None));
+}
+
+/// A key of a namespace whose name has a dash (listed by another tool) is announced as that
+/// namespace's, never as a shorter namespace's with a longer configuration name.
+async fn watch_names_the_namespace_that_owns_a_key(b: Backend) {
+    let store = b.store();
+    b.put("confo", r#"{"namespaces":["a-b"]}"#).await;
+    b.put("a-b", r#"{"configurations":["c"]}"#).await;
+    let mut events = store.watch().await.unwrap();
+    b.put("a-b-c", r#"{"x":1}"#).await;
+    let WatchEvent::Changed { targets, .. } = next_event(&mut events).await else {
+        panic!("expected a change")
+    };
+    assert_eq!(
+        targets,
+        vec![Target::Configuration {
+            namespace: "a-b".into(),
+            configuration: "c".into(),
+        }]
+    );
+    // Once `a` is listed as well, the key belongs to both, and both are told.
+    b.put("confo", r#"{"namespaces":["a-b","a"]}"#).await;
+    next_event(&mut events).await;
+    b.put("a-b-c", r#"{"x":2}"#).await;
+    let WatchEvent::Changed { targets, .. } = next_event(&mut events).await else {
+        panic!("expected a change")
+    };
+    assert_eq!(targets.len(), 2, "{targets:?}");
+    assert!(targets.contains(&Target::Configuration {
+        namespace: "a".into(),
+        configuration: "b-c".into(),
+    }));
 }
 
 /// Changes to accounts and sessions are reported too (by name, never by value), so that a

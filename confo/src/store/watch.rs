@@ -8,7 +8,7 @@ use tokio::sync::mpsc;
 
 use super::Store;
 use crate::audit::{Actor, AuditEntry};
-use crate::kv::WatchEnd;
+use crate::kv::{KeyValue, WatchEnd};
 use crate::names::ROOT_NAME;
 
 /// What changed.
@@ -93,6 +93,9 @@ impl Store {
                 }
             };
             next = Some(from);
+            // The listed namespaces, to tell which namespace a changed key belongs to; kept up
+            // to date from the changes to the root key that come through this same watch.
+            let mut listed = self.list_namespaces().await.unwrap_or_default();
             while let Some(item) = changes.recv().await {
                 match item {
                     Ok(change) => {
@@ -101,7 +104,7 @@ impl Store {
                             continue;
                         }
                         next = Some(change.revision + 1);
-                        let event = self.describe(change);
+                        let event = self.describe(change, &mut listed);
                         if let Some(event) = event
                             && sender.send(event).await.is_err()
                         {
@@ -131,8 +134,14 @@ impl Store {
     }
 
     /// The namespaces, configurations, user profiles and sessions a revision touched, and its
-    /// author.
-    fn describe(&self, change: crate::kv::KvChange) -> Option<WatchEvent> {
+    /// author. A configuration key is named after the listed namespaces that own it (see
+    /// [`crate::KeyLayout::owners`]), so that a key of a namespace whose name has a dash (written
+    /// by other tools) is never announced as another namespace's; `listed` follows the root key.
+    fn describe(
+        &self,
+        change: crate::kv::KvChange,
+        listed: &mut Vec<String>,
+    ) -> Option<WatchEvent> {
         let root = self.layout.root();
         let prefix = root.trim_end_matches(ROOT_NAME);
         let audit_prefix = self.layout.audit_log_prefix();
@@ -141,6 +150,16 @@ impl Store {
         let sessions = self.layout.sessions_prefix();
         let mut targets: Vec<Target> = Vec::new();
         let mut actor = None;
+        if let Some((_, value)) = change.changes.iter().find(|(key, _)| *key == root) {
+            let read = value.as_ref().map(|value| KeyValue {
+                key: root.clone(),
+                value: value.clone(),
+                mod_revision: change.revision,
+            });
+            if let Ok(index) = super::Index::parse(read.as_ref(), super::namespaces::NAMESPACES) {
+                *listed = index.names();
+            }
+        }
         for (key, value) in &change.changes {
             if key.starts_with(&audit_prefix) {
                 if let Some(entry) = value
@@ -148,6 +167,22 @@ impl Store {
                     .and_then(|v| serde_json::from_slice::<AuditEntry>(v).ok())
                 {
                     actor = Some(entry.actor);
+                }
+                continue;
+            }
+            let owners = self.layout.owners(key, listed.iter().map(String::as_str));
+            if !owners.is_empty() {
+                for owner in owners {
+                    let target = match owner.configuration {
+                        Some(configuration) => Target::Configuration {
+                            namespace: owner.namespace,
+                            configuration,
+                        },
+                        None => Target::Namespace(owner.namespace),
+                    };
+                    if !targets.contains(&target) {
+                        targets.push(target);
+                    }
                 }
                 continue;
             }
