@@ -203,7 +203,7 @@ pub mod ssr {
     }
 
     /// Whether a session signed in at `since` (Unix seconds) has passed its longest life.
-    fn outlived(since: i64, settings: &AuthSettings) -> bool {
+    pub fn outlived(since: i64, settings: &AuthSettings) -> bool {
         chrono::Utc::now().timestamp() - since > settings.lifetime.as_secs() as i64
     }
 

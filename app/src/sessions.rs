@@ -87,12 +87,10 @@ fn handle_of(stored_hash: &str) -> String {
 }
 
 /// Whether `suffix` (what follows the sessions prefix in a key) is a stored hash, as this
-/// module writes it; records under the raw session id were written by earlier versions.
+/// module writes it (64 hex digits); records under the raw session id were written by earlier
+/// versions.
 fn is_stored_hash(suffix: &str) -> bool {
-    suffix.len() == 64
-        && suffix
-            .bytes()
-            .all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+    confo::users::is_token(suffix)
 }
 
 /// A session record as stored: everything but its id.

@@ -180,7 +180,8 @@ impl KnownDevice {
     }
 }
 
-/// Whether `text` has the shape of a token made by [`random_token`].
+/// Whether `text` has the shape of a token made by [`random_token`] (or a hash made by
+/// [`sha256_hex`]): 64 lowercase hex digits.
 pub fn is_token(text: &str) -> bool {
     text.len() == 64 && text.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
 }

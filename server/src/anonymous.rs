@@ -5,7 +5,7 @@
 //!
 //! Signed-in requests keep the larger limit set in [`crate::routes`].
 
-use axum::body::Body;
+use axum::body::{Body, HttpBody};
 use axum::extract::{Request, State};
 use axum::http::{StatusCode, header};
 use axum::middleware::Next;
@@ -17,22 +17,25 @@ use crate::routes::AppState;
 /// The largest body of a request without a signed-in session: 16 KiB.
 pub const ANONYMOUS_BODY_BYTES: usize = 16 * 1024;
 
-/// The middleware; see the module documentation. It runs inside the session layer.
+/// The middleware; see the module documentation. It runs inside the session layer, and reads
+/// the session only for a body that may be over the limit: most requests (pages, assets, small
+/// forms) pass without it.
 pub async fn limit_anonymous(
     State(state): State<AppState>,
     request: Request,
     next: Next,
 ) -> Response {
+    let limit = ANONYMOUS_BODY_BYTES as u64;
+    let size = request.body().size_hint();
+    if size.upper().is_some_and(|most| most <= limit) {
+        return next.run(request).await;
+    }
     let session = request.extensions().get::<Session>().cloned();
     if signed_in(session, &state).await {
         return next.run(request).await;
     }
-    let declared = request
-        .headers()
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|length| length > ANONYMOUS_BODY_BYTES as u64) {
+    // A declared length over the limit is refused before any of the body is read.
+    if size.lower() > limit {
         return too_large();
     }
     let (parts, body) = request.into_parts();
@@ -45,8 +48,9 @@ pub async fn limit_anonymous(
     }
 }
 
-/// Whether the request's session names a user and is within its lifetime. The session is read
-/// once here and kept for the handler; a request without a session cookie reads nothing.
+/// Whether the request's session names a user within the session's lifetime (the rule of
+/// [`app::api::ssr::signed_in`], without reading the account). The session read here is kept
+/// for the handler.
 async fn signed_in(session: Option<Session>, state: &AppState) -> bool {
     use app::sessions::data::{SIGNED_IN_AT, USER};
     let Some(session) = session else {
@@ -54,12 +58,7 @@ async fn signed_in(session: Option<Session>, state: &AppState) -> bool {
     };
     let user: Option<String> = session.get(USER).await.ok().flatten();
     let since: Option<i64> = session.get(SIGNED_IN_AT).await.ok().flatten();
-    match (user, since) {
-        (Some(_), Some(since)) => {
-            chrono::Utc::now().timestamp() - since <= state.sessions.lifetime.as_secs() as i64
-        }
-        _ => false,
-    }
+    user.is_some() && since.is_some_and(|since| !app::api::ssr::outlived(since, &state.sessions))
 }
 
 fn too_large() -> Response {

@@ -59,10 +59,14 @@ pub async fn sign_in(name: String, password: String, next: Option<String>) -> Re
     };
     let throttle = use_context::<Arc<AddressThrottle>>().unwrap_or_default();
     let now = chrono::Utc::now().timestamp();
+    let address = client_address();
+    // Where an attempt came from, for the audit log.
+    let from = address
+        .as_ref()
+        .map(|a| format!("from {a}"))
+        .unwrap_or_default();
     // Known browsers are not held back by what others from the same address do.
-    let group = client_address()
-        .filter(|_| !known)
-        .map(|address| address_group(&address));
+    let group = address.as_deref().filter(|_| !known).map(address_group);
     if let Some(group) = &group {
         throttle
             .claim(group, now)
@@ -118,11 +122,7 @@ pub async fn sign_in(name: String, password: String, next: Option<String>) -> Re
             } else {
                 INVALID_NAME
             };
-            let change = confo::Change::by(Actor::system()).with_comment(
-                client_address()
-                    .map(|a| format!("from {a}"))
-                    .unwrap_or_default(),
-            );
+            let change = confo::Change::by(Actor::system()).with_comment(from);
             if let Err(error) = store
                 .record_user_event(Action::SignInFailed, tried, &change)
                 .await
@@ -136,11 +136,7 @@ pub async fn sign_in(name: String, password: String, next: Option<String>) -> Re
     };
     give_back();
     sign_in_as(&user).await.map_err(reject)?;
-    let change = super::ssr::change(&user).with_comment(
-        client_address()
-            .map(|a| format!("from {a}"))
-            .unwrap_or_default(),
-    );
+    let change = super::ssr::change(&user).with_comment(from);
     store
         .record_sign_in(&user.name, Some(client), &change)
         .await
