@@ -108,7 +108,16 @@ impl FromServerFnError for AppError {
     type Encoder = JsonEncoding;
 
     fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
-        AppError::Request(value.to_string())
+        match value {
+            // The server could not read the arguments: the caller's mistake, answered 400.
+            ServerFnErrorErr::Args(_) | ServerFnErrorErr::MissingArg(_) => {
+                let error = AppError::Invalid(format!("The request was not understood: {value}."));
+                #[cfg(feature = "ssr")]
+                let error = crate::api::ssr::reject(error);
+                error
+            }
+            other => AppError::Request(other.to_string()),
+        }
     }
 }
 
