@@ -52,6 +52,11 @@ impl KeyLayout {
         }
     }
 
+    /// The prefix in front of every key this layout builds (`""` for the original Confo's).
+    pub fn prefix(&self) -> &str {
+        &self.prefix
+    }
+
     /// The key listing every namespace.
     pub fn root(&self) -> String {
         format!("{}{ROOT_NAME}", self.prefix)

@@ -21,11 +21,8 @@ fn from(address: &str, name: &str, password: &str) -> Request<Body> {
 
 /// Every key and value Confo keeps (configuration and reserved), to see that nothing changed.
 async fn everything(app: &TestApp) -> Vec<(String, Vec<u8>)> {
-    app.store
-        .kv()
-        .list_prefix("")
+    app.snapshot()
         .await
-        .unwrap()
         .into_iter()
         .map(|kv| (kv.key, kv.value))
         .collect()
@@ -62,7 +59,7 @@ async fn anonymous_bodies_are_limited_to_16_kib_wherever_they_are_sent() {
     let app = TestApp::new().await;
     let mut anonymous = app.clone_handle();
     anonymous.cookie = None;
-    let before = everything(&app).await;
+    let before = app.snapshot().await;
     let big = format!("name={}", "a".repeat(16 * 1024));
     for path in ["/api/auth/sign-in", "/api/namespaces/create", "/nowhere"] {
         let (status, body) = anonymous
@@ -101,7 +98,7 @@ async fn anonymous_bodies_are_limited_to_16_kib_wherever_they_are_sent() {
         )
         .await;
     assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
-    assert_eq!(everything(&app).await, before, "an anonymous request wrote");
+    assert_eq!(app.snapshot().await, before, "an anonymous request wrote");
     // Exactly 16 KiB gets through to the function, which refuses it for being anonymous.
     let (status, _) = anonymous
         .send(
@@ -129,7 +126,7 @@ async fn anonymous_bodies_are_limited_to_16_kib_wherever_they_are_sent() {
 async fn fields_longer_than_their_rule_are_refused_before_the_store_is_touched() {
     let app = TestApp::anonymous().await;
     app.add_user("ada", Role::Admin).await;
-    let before = everything(&app).await;
+    let before = app.snapshot().await;
     let long_name = "a".repeat(65);
     let (status, body) = app.send(sign_in_request(&long_name, "whatever")).await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
@@ -137,7 +134,7 @@ async fn fields_longer_than_their_rule_are_refused_before_the_store_is_touched()
     let (status, body) = app.send(sign_in_request("ada", &"p".repeat(129))).await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
     assert!(body.contains("at most 128 characters"), "{body}");
-    assert_eq!(everything(&app).await, before, "a refused sign-in wrote");
+    assert_eq!(app.snapshot().await, before, "a refused sign-in wrote");
     // At the limits, the attempt is made (and fails, and is recorded).
     let (status, _) = app.send(sign_in_request(&"a".repeat(64), "whatever")).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);

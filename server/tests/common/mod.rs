@@ -1,5 +1,9 @@
-//! The application driven without a socket, as the tests see it: an embedded store in a scratch
-//! directory, users, and requests with or without a signed-in session.
+//! The application driven without a socket, as the tests see it: a store of its own, users, and
+//! requests with or without a signed-in session.
+//!
+//! The store is the etcd named by `CONFO_TEST_ETCD_ENDPOINTS` when it is set (the README's test
+//! command starts one and sets it), each application under a prefix of its own so that tests run
+//! in parallel on one cluster; otherwise an embedded store in a scratch directory.
 #![allow(
     dead_code,
     reason = "each test binary uses a different part of the fixtures"
@@ -47,8 +51,7 @@ impl TestApp {
 
     async fn build(limit: usize, sessions: SessionSettings) -> Self {
         let dir = tempfile::tempdir().unwrap();
-        let kv = confo::kv::embedded::EmbeddedKv::open(dir.path()).unwrap();
-        let store = confo::Store::new(Arc::new(kv), confo::KeyLayout::default());
+        let store = test_store(dir.path()).await;
         store.ensure_root().await.unwrap();
         let leptos_options = LeptosOptions::builder()
             .output_name("confo")
@@ -80,6 +83,16 @@ impl TestApp {
             cookie: self.cookie.clone(),
             _dir: self._dir.clone(),
         }
+    }
+
+    /// Every key this application keeps (configuration and reserved) with its value and the
+    /// revision of its last change: equal before and after a request when it wrote nothing.
+    pub async fn snapshot(&self) -> Vec<confo::kv::KeyValue> {
+        self.store
+            .kv()
+            .list_prefix(self.store.layout().prefix())
+            .await
+            .unwrap()
     }
 
     pub async fn add_user(&self, name: &str, role: Role) {
@@ -172,6 +185,40 @@ impl TestApp {
                 .unwrap(),
         )
         .await
+    }
+}
+
+/// The store an application under test uses: see the module documentation.
+async fn test_store(dir: &std::path::Path) -> confo::Store {
+    static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    match std::env::var("CONFO_TEST_ETCD_ENDPOINTS") {
+        Ok(endpoints) => {
+            let kv = confo::kv::etcd::EtcdKv::connect(&confo::kv::etcd::EtcdConfig {
+                endpoints: endpoints.split(',').map(str::to_owned).collect(),
+                timeout: std::time::Duration::from_secs(10),
+                credentials: None,
+            })
+            .await
+            .unwrap();
+            let started = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_nanos();
+            let prefix = format!(
+                "router-test-{started}-{}-{}/",
+                std::process::id(),
+                NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+            );
+            confo::Store::new(Arc::new(kv), confo::KeyLayout::with_prefix(prefix))
+        }
+        Err(_) => {
+            assert!(
+                std::env::var_os("CI").is_none(),
+                "CONFO_TEST_ETCD_ENDPOINTS must be set in CI"
+            );
+            let kv = confo::kv::embedded::EmbeddedKv::open(dir).unwrap();
+            confo::Store::new(Arc::new(kv), confo::KeyLayout::default())
+        }
     }
 }
 
