@@ -7,6 +7,7 @@
 
 pub mod audit;
 pub mod client;
+pub mod edit;
 pub mod error;
 pub mod keys;
 pub mod kv;

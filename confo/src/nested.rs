@@ -115,7 +115,9 @@ pub fn apply(field: &str, value: &mut Value, path: &str, edit: Edit) -> Result<(
                     "{} is an item of a list; list items are numbered, not named.",
                     describe(path)
                 )),
-                (Value::Object(keys), Edit::Remove) => keys.remove(&key).map(drop).ok_or_else(gone),
+                (Value::Object(keys), Edit::Remove) => {
+                    keys.shift_remove(&key).map(drop).ok_or_else(gone)
+                }
                 (Value::Object(keys), Edit::Rename(to)) => {
                     let to = to.trim().to_owned();
                     check_key(&to)?;
@@ -128,8 +130,10 @@ pub fn apply(field: &str, value: &mut Value, path: &str, edit: Edit) -> Result<(
                             describe(parent.as_str())
                         )));
                     }
-                    let moved = keys.remove(&key).ok_or_else(gone)?;
-                    keys.insert(to, moved);
+                    // The key keeps its place among the others.
+                    let index = keys.keys().position(|k| *k == key).ok_or_else(gone)?;
+                    let moved = keys.shift_remove(&key).ok_or_else(gone)?;
+                    keys.shift_insert(index, to, moved);
                     Ok(())
                 }
                 _ => Err(gone()),

@@ -59,6 +59,8 @@ contract!(
     the_overview_reads_counts_and_last_changes_of_namespaces,
     a_legacy_namespace_with_a_dash_is_reached_only_through_itself,
     keys_shared_with_a_later_legacy_namespace_are_refused_on_both_sides,
+    an_edit_keeps_what_it_does_not_touch_byte_for_byte,
+    preview_and_apply_agree_for_every_kind_of_edit,
 );
 
 async fn absent_key_reads_as_none(b: Backend) {
@@ -2116,4 +2118,144 @@ async fn keys_shared_with_a_later_legacy_namespace_are_refused_on_both_sides(b: 
     confo.persist().await.unwrap();
     assert_eq!(b.value("a-x").await.as_deref(), Some(r#"{"v":2,"w":3}"#));
     assert_eq!(raw_values(&b, &kept[2..]).await, before[2..]);
+}
+
+async fn an_edit_keeps_what_it_does_not_touch_byte_for_byte(b: Backend) {
+    use confo::edit::Edit;
+    let store = with_namespace(&b, "n").await;
+    let (n, c) = (ns("n"), cfg("c"));
+    store
+        .create_configuration(&n, &c, object(json!({})), &change())
+        .await
+        .unwrap();
+    // As another tool (etcdctl, the original Confo) may have written it.
+    b.put(
+        "n-c",
+        r#"{"zeta":1,"alpha":{"y":[1,2],"x":2},"big":12345678901234567890123,"ratio":1.10}"#,
+    )
+    .await;
+    let cases = [
+        (
+            Edit::Set {
+                path: "/added".into(),
+                value: json!("x"),
+            },
+            r#"{"zeta":1,"alpha":{"y":[1,2],"x":2},"big":12345678901234567890123,"ratio":1.10,"added":"x"}"#,
+        ),
+        (
+            Edit::Set {
+                path: "/zeta".into(),
+                value: serde_json::from_str("2.50").unwrap(),
+            },
+            r#"{"zeta":2.50,"alpha":{"y":[1,2],"x":2},"big":12345678901234567890123,"ratio":1.10,"added":"x"}"#,
+        ),
+        (
+            Edit::Rename {
+                path: "/alpha".into(),
+                to: "beta".into(),
+            },
+            r#"{"zeta":2.50,"beta":{"y":[1,2],"x":2},"big":12345678901234567890123,"ratio":1.10,"added":"x"}"#,
+        ),
+        (
+            Edit::Insert {
+                path: "/beta/y/1".into(),
+                value: json!(9),
+            },
+            r#"{"zeta":2.50,"beta":{"y":[1,9,2],"x":2},"big":12345678901234567890123,"ratio":1.10,"added":"x"}"#,
+        ),
+        (
+            Edit::Remove {
+                path: "/zeta".into(),
+            },
+            r#"{"beta":{"y":[1,9,2],"x":2},"big":12345678901234567890123,"ratio":1.10,"added":"x"}"#,
+        ),
+    ];
+    for (edit, expected) in cases {
+        let revision = store.get_configuration(&n, &c).await.unwrap().revision;
+        store
+            .apply_edits(&n, &c, vec![edit.clone()], Some(revision), &change())
+            .await
+            .unwrap();
+        assert_eq!(b.value("n-c").await.as_deref(), Some(expected), "{edit:?}");
+    }
+    // The history shows the change as made, digits included.
+    let history = store.history(&n, &c).await.unwrap();
+    let patch = serde_json::to_string(&history[0].entry.patch).unwrap();
+    assert!(!patch.contains("e+22"), "{patch}");
+}
+
+async fn preview_and_apply_agree_for_every_kind_of_edit(b: Backend) {
+    use confo::edit::{Edit, preview};
+    use proptest::prelude::*;
+    use proptest::test_runner::{Config, TestRunner};
+    let store = with_namespace(&b, "n").await;
+    let (n, c) = (ns("n"), cfg("c"));
+    store
+        .create_configuration(&n, &c, object(json!({})), &change())
+        .await
+        .unwrap();
+    let value = prop_oneof![
+        Just(json!(null)),
+        any::<i64>().prop_map(|i| json!(i)),
+        "[a-c]{0,3}".prop_map(|s| json!(s)),
+        Just(json!([1, 2])),
+        Just(json!({"k": 1})),
+    ];
+    let place = prop_oneof![
+        "[a-c]".prop_map(|f| format!("/{f}")),
+        ("[a-c]", "[a-c]|[0-2]|-").prop_map(|(f, k)| format!("/{f}/{k}")),
+    ];
+    let edit = prop_oneof![
+        (place.clone(), value.clone()).prop_map(|(path, value)| Edit::Set { path, value }),
+        place.clone().prop_map(|path| Edit::Remove { path }),
+        (place.clone(), "[a-d]").prop_map(|(path, to)| Edit::Rename { path, to }),
+        (place, value.clone()).prop_map(|(path, value)| Edit::Insert { path, value }),
+        prop::collection::vec(("[a-d]", value), 0..4).prop_map(|pairs| Edit::Replace {
+            fields: pairs.into_iter().collect()
+        }),
+    ];
+    // Each case's edits are generated here, then applied to the store after the runner
+    // returns (the runner is synchronous).
+    let mut runner = TestRunner::new(Config {
+        cases: 48,
+        ..Config::default()
+    });
+    let mut cases = Vec::new();
+    for _ in 0..48 {
+        let tree = prop::collection::vec(edit.clone(), 1..4)
+            .new_tree(&mut runner)
+            .unwrap();
+        cases.push(proptest::strategy::ValueTree::current(&tree));
+    }
+    let mut applied = 0;
+    for edits in cases {
+        let before = store.get_configuration(&n, &c).await.unwrap();
+        let expected = preview(&before.fields, &edits);
+        let result = store
+            .apply_edits(&n, &c, edits.clone(), Some(before.revision), &change())
+            .await;
+        let stored = b.value("n-c").await.unwrap();
+        match expected {
+            Ok(after) => {
+                result.unwrap_or_else(|e| panic!("{edits:?}: preview gave a result, apply {e}"));
+                assert_eq!(stored, serde_json::to_string(&after).unwrap(), "{edits:?}");
+                applied += 1;
+            }
+            Err(e) => {
+                assert!(
+                    result.is_err(),
+                    "{edits:?}: preview refused ({e}), apply did not"
+                );
+                assert_eq!(
+                    stored,
+                    serde_json::to_string(&before.fields).unwrap(),
+                    "{edits:?}"
+                );
+            }
+        }
+    }
+    assert!(
+        applied >= 8,
+        "only {applied} of 48 cases applied: the generator misses"
+    );
 }

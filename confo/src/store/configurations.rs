@@ -8,6 +8,7 @@ use serde_json::{Map, Value};
 use super::namespaces::{CONFIGURATIONS, NAMESPACES};
 use super::{Change, Decision, Draft, Index, Plan, Reads, Store, Written, kind_of, parse_json};
 use crate::audit::Action;
+use crate::edit::{self, Edit};
 use crate::error::{Error, Result};
 use crate::kv::KeyValue;
 use crate::names::{ConfigurationName, NamespaceName};
@@ -239,8 +240,64 @@ impl Store {
         .await
     }
 
-    /// Replaces every field of a configuration. With `expected_revision`, a configuration changed
-    /// since that revision is not touched: the answer is [`Error::Conflict`] with what is there now.
+    /// Applies `edits`, in order, to a configuration and writes the result with one audit entry:
+    /// the one way every change to a configuration's fields is made (see [`crate::edit`]). With
+    /// `expected_revision`, a configuration changed since that revision is not touched: the
+    /// answer is [`Error::Conflict`] with what is there now. What the edits do not touch is
+    /// written back as stored, in the same order; nothing is written when they change nothing.
+    pub async fn apply_edits(
+        &self,
+        namespace: &NamespaceName,
+        configuration: &ConfigurationName,
+        edits: Vec<Edit>,
+        expected_revision: Option<i64>,
+        change: &Change,
+    ) -> Result<Written> {
+        let (action, field) = match edits.as_slice() {
+            [] => {
+                return Err(Error::InvalidValue(
+                    "There is nothing to change.".to_owned(),
+                ));
+            }
+            [edit @ Edit::Set { .. }] => (Action::FieldSet, edit.field()),
+            [edit @ Edit::Insert { .. }] => (Action::FieldSet, edit.field()),
+            [edit @ Edit::Remove { path }] => {
+                let action = if edit::pointer(&[edit.field().unwrap_or_default()]) == *path {
+                    Action::FieldDelete
+                } else {
+                    Action::FieldSet
+                };
+                (action, edit.field())
+            }
+            [edit @ Edit::Rename { path, .. }] => {
+                let action = if edit::pointer(&[edit.field().unwrap_or_default()]) == *path {
+                    Action::FieldRename
+                } else {
+                    Action::FieldSet
+                };
+                (action, edit.field())
+            }
+            _ => (Action::ConfigurationReplace, None),
+        };
+        // Checked before anything is read, so that bad input costs no store access.
+        edit::check(&edits)?;
+        self.edit(
+            namespace,
+            configuration,
+            expected_revision,
+            change,
+            action,
+            field.as_deref(),
+            move |current| {
+                *current = edit::preview(current, &edits)?;
+                Ok(())
+            },
+        )
+        .await
+    }
+
+    /// Replaces every field of a configuration: [`Store::apply_edits`] with one
+    /// [`Edit::Replace`].
     pub async fn replace_configuration(
         &self,
         namespace: &NamespaceName,
@@ -249,25 +306,13 @@ impl Store {
         expected_revision: Option<i64>,
         change: &Change,
     ) -> Result<Written> {
-        for name in fields.keys() {
-            check_field_name(name)?;
-        }
-        self.edit(
-            namespace,
-            configuration,
-            expected_revision,
-            change,
-            Action::ConfigurationReplace,
-            None,
-            move |current| {
-                *current = fields.clone();
-                Ok(())
-            },
-        )
-        .await
+        let edits = vec![Edit::Replace { fields }];
+        self.apply_edits(namespace, configuration, edits, expected_revision, change)
+            .await
     }
 
-    /// Sets one field to any JSON value, adding it if missing.
+    /// Sets one field to any JSON value, adding it if missing (at the end); an existing field
+    /// keeps its place.
     pub async fn set_field(
         &self,
         namespace: &NamespaceName,
@@ -278,23 +323,15 @@ impl Store {
         change: &Change,
     ) -> Result<Written> {
         check_field_name(field)?;
-        let name = field.to_owned();
-        self.edit(
-            namespace,
-            configuration,
-            expected_revision,
-            change,
-            Action::FieldSet,
-            Some(field),
-            move |current| {
-                current.insert(name.clone(), value.clone());
-                Ok(())
-            },
-        )
-        .await
+        let edits = vec![Edit::Set {
+            path: edit::pointer(&[field]),
+            value,
+        }];
+        self.apply_edits(namespace, configuration, edits, expected_revision, change)
+            .await
     }
 
-    /// Renames a field, keeping its value. The new name must be free.
+    /// Renames a field, keeping its value and its place. The new name must be free.
     pub async fn rename_field(
         &self,
         namespace: &NamespaceName,
@@ -305,29 +342,12 @@ impl Store {
         change: &Change,
     ) -> Result<Written> {
         check_field_name(new_name)?;
-        let (from, to) = (field.to_owned(), new_name.to_owned());
-        self.edit(
-            namespace,
-            configuration,
-            expected_revision,
-            change,
-            Action::FieldRename,
-            Some(field),
-            move |current| {
-                if from == to {
-                    return Ok(());
-                }
-                if current.contains_key(&to) {
-                    return Err(Error::AlreadyExists(format!("field {to:?}")));
-                }
-                let value = current
-                    .remove(&from)
-                    .ok_or_else(|| Error::NotFound(format!("field {from:?}")))?;
-                current.insert(to.clone(), value);
-                Ok(())
-            },
-        )
-        .await
+        let edits = vec![Edit::Rename {
+            path: edit::pointer(&[field]),
+            to: new_name.to_owned(),
+        }];
+        self.apply_edits(namespace, configuration, edits, expected_revision, change)
+            .await
     }
 
     /// Deletes a field.
@@ -339,22 +359,11 @@ impl Store {
         expected_revision: Option<i64>,
         change: &Change,
     ) -> Result<Written> {
-        let name = field.to_owned();
-        self.edit(
-            namespace,
-            configuration,
-            expected_revision,
-            change,
-            Action::FieldDelete,
-            Some(field),
-            move |current| {
-                current
-                    .remove(&name)
-                    .map(|_| ())
-                    .ok_or_else(|| Error::NotFound(format!("field {name:?}")))
-            },
-        )
-        .await
+        let edits = vec![Edit::Remove {
+            path: edit::pointer(&[field]),
+        }];
+        self.apply_edits(namespace, configuration, edits, expected_revision, change)
+            .await
     }
 
     /// Reads a configuration, applies `edit` to its fields and writes the result, compared on
