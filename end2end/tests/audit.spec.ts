@@ -9,8 +9,11 @@ async function someHistory(request: import('@playwright/test').APIRequestContext
   expect((await request.post('/api/configurations/create', { form: { namespace: ns, name: 'svc' } })).status()).toBeLessThan(400);
   for (const value of ['1', '2']) {
     const current = await (await request.get(`/api/configurations/get?namespace=${ns}&name=svc`)).json();
-    const saved = await request.post('/api/configurations/set-field', {
-      form: { namespace: ns, name: 'svc', revision: String(current.revision), field: 'n', kind: 'number', value, comment: `n=${value}` },
+    const saved = await request.post('/api/configurations/edit', {
+      form: {
+        namespace: ns, name: 'svc', revision: String(current.revision), seq: String(current.seq), comment: `n=${value}`,
+        'edit[op]': 'set', 'edit[field]': 'n', 'edit[kind]': 'number', 'edit[value]': value,
+      },
     });
     expect(saved.status()).toBeLessThan(400);
     // A change elsewhere in between, so that versions of svc are not consecutive numbers.

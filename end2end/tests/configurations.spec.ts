@@ -313,6 +313,48 @@ test.describe('roles', () => {
       env: { ...process.env, RUST_LOG: 'warn' },
     });
 
+  test('a review kept open while another person saves ends in a conflict naming them, and saves nothing', async ({ page, browser, javaScriptEnabled }, info) => {
+    const ns = await newNamespace(page);
+    await newConfiguration(page, ns, 'limits');
+    await addField(page, 'limit', 'number', '6');
+    const otherName = uniqueName('other');
+    addUser('editor', otherName);
+    const other = await secondBrowser(browser, info);
+    await other.context().clearCookies();
+    await other.goto('/login');
+    await other.getByLabel('Name').fill(otherName);
+    await other.getByLabel('Password').fill(PASSWORD);
+    await other.getByRole('button', { name: 'Sign in' }).click();
+    await expect(other.locator('#signed-in-as')).toHaveText(otherName);
+
+    // This person reviews 6 → 7 ...
+    const change = async (who: Page, value: string) => {
+      await who.goto(`/ns/${ns}/limits`);
+      const row = who.locator('#fields tbody tr.field', { hasText: 'limit' });
+      await row.getByLabel('Value', { exact: true }).fill(value);
+      await row.getByRole('button', { name: 'Review change' }).click();
+      expect(await reviewed(who, 'after')).toBe(Number(value));
+    };
+    await change(page, '7');
+    if (javaScriptEnabled) {
+      await expect(page.locator('#live-status')).toHaveText('Live updates: on');
+    }
+    // ... while the other saves 4.
+    await change(other, '4');
+    await saveReviewed(other);
+    if (javaScriptEnabled) {
+      // Told as soon as it arrives; the review still holds the revision it was made against.
+      await expect(page.locator('#review-changed')).toContainText(otherName);
+    }
+    await page.locator('#review').getByRole('button', { name: 'Save' }).click();
+    const alert = page.getByRole('alert').filter({ hasText: 'nothing of yours was saved' });
+    await expect(alert).toContainText(otherName);
+    await expect(alert).toContainText('limit: 6 → 4');
+    await expect(alert).toContainText('limit: 6 → 7');
+    expect(stored(`${ns}-limits`)).toEqual({ limit: 4 });
+    await other.context().close();
+  });
+
   test('a viewer sees no edit control; an editor cannot touch a namespace not granted', async ({ page, browser }, info) => {
     const ns = await newNamespace(page);
     await newConfiguration(page, ns, 'ro');
@@ -331,8 +373,11 @@ test.describe('roles', () => {
     await expect(person.getByRole('button', { name: 'Review change' })).toHaveCount(0);
     await expect(person.locator('#add-field')).toHaveCount(0);
     await expect(person.locator('#json-read-only')).toContainText('"k"');
-    const forged = await person.request.post('/api/configurations/set-field', {
-      form: { namespace: ns, name: 'ro', revision: '0', field: 'k', kind: 'text', value: 'forged', comment: '' },
+    const forged = await person.request.post('/api/configurations/edit', {
+      form: {
+        namespace: ns, name: 'ro', revision: '0', seq: '0', comment: '',
+        'edit[op]': 'set', 'edit[field]': 'k', 'edit[kind]': 'text', 'edit[value]': 'forged',
+      },
     });
     expect(forged.status()).toBe(403);
 
@@ -355,8 +400,11 @@ test.describe('roles', () => {
     await expect(person.getByRole('alert')).toContainText('may not do this');
     await person.goto('/');
     await expect(person.locator('#namespace-list li', { hasText: ns })).toHaveCount(0);
-    const refused = await person.request.post('/api/configurations/set-field', {
-      form: { namespace: ns, name: 'ro', revision: '0', field: 'k', kind: 'text', value: 'forged', comment: '' },
+    const refused = await person.request.post('/api/configurations/edit', {
+      form: {
+        namespace: ns, name: 'ro', revision: '0', seq: '0', comment: '',
+        'edit[op]': 'set', 'edit[field]': 'k', 'edit[kind]': 'text', 'edit[value]': 'forged',
+      },
     });
     expect(refused.status()).toBe(403);
     if (etcdEndpoints) {

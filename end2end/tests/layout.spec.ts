@@ -9,10 +9,11 @@ async function someConfiguration(page: Page): Promise<string> {
   expect((await page.request.post('/api/namespaces/create', { form: { name: ns } })).ok()).toBeTruthy();
   expect((await page.request.post('/api/configurations/create', { form: { namespace: ns, name: 'svc' } })).status()).toBeLessThan(400);
   const current = await (await page.request.get(`/api/configurations/get?namespace=${ns}&name=svc`)).json();
-  const saved = await page.request.post('/api/configurations/set-field', {
+  const saved = await page.request.post('/api/configurations/edit', {
     form: {
-      namespace: ns, name: 'svc', revision: String(current.revision), field: 'a_rather_long_field_name_for_a_phone',
-      kind: 'list', value: '[{"host": "db-primary.internal.example.com", "port": 5432}]', comment: '',
+      namespace: ns, name: 'svc', revision: String(current.revision), seq: String(current.seq), comment: '',
+      'edit[op]': 'set', 'edit[field]': 'a_rather_long_field_name_for_a_phone',
+      'edit[kind]': 'list', 'edit[value]': '[{"host": "db-primary.internal.example.com", "port": 5432}]',
     },
   });
   expect(saved.status()).toBeLessThan(400);

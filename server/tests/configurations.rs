@@ -99,25 +99,30 @@ async fn every_configuration_function_checks_role_and_namespace_first() {
         let rev = revision(&app, ns).await.to_string();
         let writes: [(&str, Vec<(&str, &str)>); 5] = [
             (
-                "configurations/set-field",
+                "configurations/edit",
                 vec![
                     ("namespace", ns),
                     ("name", "app"),
                     ("revision", &rev),
-                    ("field", "limit"),
-                    ("kind", "number"),
-                    ("value", "6"),
+                    ("seq", "0"),
+                    ("edit[op]", "set"),
+                    ("edit[field]", "limit"),
+                    ("edit[kind]", "number"),
+                    ("edit[value]", "6"),
                     ("comment", ""),
                 ],
             ),
             (
-                "configurations/rename-field",
+                "configurations/edit",
                 vec![
                     ("namespace", ns),
                     ("name", "app"),
                     ("revision", &rev),
-                    ("field", "nothing"),
-                    ("new_name", "x"),
+                    ("seq", "0"),
+                    ("edit[op]", "rename"),
+                    ("edit[field]", "nothing"),
+                    ("edit[to]", "x"),
+                    ("comment", ""),
                 ],
             ),
             (
@@ -194,14 +199,16 @@ async fn bad_input_is_explained_and_a_stale_revision_is_a_conflict() {
     }
     let (status, body) = app
         .post(
-            "configurations/set-field",
+            "configurations/edit",
             &[
                 ("namespace", "shop"),
                 ("name", "app"),
                 ("revision", &rev),
-                ("field", "limit"),
-                ("kind", "number"),
-                ("value", "five"),
+                ("seq", "0"),
+                ("edit[op]", "set"),
+                ("edit[field]", "limit"),
+                ("edit[kind]", "number"),
+                ("edit[value]", "five"),
                 ("comment", ""),
             ],
         )
@@ -232,14 +239,16 @@ async fn bad_input_is_explained_and_a_stale_revision_is_a_conflict() {
     // Someone else saves; the stale revision is refused as a conflict, nothing overwritten.
     let (status, _) = app
         .post(
-            "configurations/set-field",
+            "configurations/edit",
             &[
                 ("namespace", "shop"),
                 ("name", "app"),
                 ("revision", &rev),
-                ("field", "limit"),
-                ("kind", "number"),
-                ("value", "6"),
+                ("seq", "0"),
+                ("edit[op]", "set"),
+                ("edit[field]", "limit"),
+                ("edit[kind]", "number"),
+                ("edit[value]", "6"),
                 ("comment", ""),
             ],
         )
@@ -292,4 +301,99 @@ async fn a_huge_configuration_shows_a_thousand_rows_then_the_rest_as_json() {
     let rest = &html[start..start + html[start..].find("</pre>").unwrap()];
     assert!(rest.contains("f1000") && rest.contains("f1499"));
     assert!(!rest.contains("f0999"));
+}
+
+/// A form view change posted as the review step sends it.
+fn edit_form<'a>(
+    rev: &'a str,
+    seq: &'a str,
+    op: &'a str,
+    value: &'a str,
+) -> Vec<(&'a str, &'a str)> {
+    vec![
+        ("namespace", "shop"),
+        ("name", "app"),
+        ("revision", rev),
+        ("seq", seq),
+        ("edit[op]", op),
+        ("edit[field]", "limit"),
+        ("edit[kind]", "number"),
+        ("edit[value]", value),
+        ("comment", ""),
+    ]
+}
+
+#[tokio::test]
+async fn a_review_saved_after_another_change_is_a_conflict_naming_who_with_both_values() {
+    let mut app = app_with_data().await;
+    app.sign_in("eddie").await;
+    let shop = confo::NamespaceName::new("shop").unwrap();
+    let app_name = confo::ConfigurationName::new("app").unwrap();
+    // Both reviews are made on the same version.
+    let rev = revision(&app, "shop").await.to_string();
+    let seq = app
+        .store
+        .latest_versions(&shop, std::slice::from_ref(&app_name))
+        .await
+        .unwrap()
+        .pop()
+        .flatten()
+        .unwrap()
+        .seq
+        .to_string();
+    let mut other = app.clone_handle();
+    other.sign_in("shopkeeper").await;
+    let (status, body) = other
+        .post("configurations/edit", &edit_form(&rev, &seq, "set", "4"))
+        .await;
+    assert!(done(status), "{body}");
+
+    let before = app.snapshot().await;
+    let (status, body) = app
+        .post("configurations/edit", &edit_form(&rev, &seq, "set", "7"))
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    assert!(body.contains("shopkeeper"), "names who: {body}");
+    assert!(body.contains("limit: 5 → 4"), "their change: {body}");
+    assert!(body.contains("limit: 5 → 7"), "this change: {body}");
+    assert!(app.snapshot().await == before, "a conflict wrote");
+    let now = app.store.get_configuration(&shop, &app_name).await.unwrap();
+    assert_eq!(now.fields["limit"], json!(4), "the other change stands");
+}
+
+#[tokio::test]
+async fn a_field_edit_keeps_every_other_value_as_stored() {
+    let mut app = app_with_data().await;
+    app.sign_in("eddie").await;
+    // As another tool wrote it: keys unsorted, a 23-digit integer, a decimal with a trailing 0.
+    let key = app.store.layout().unchecked_configuration("shop", "app");
+    let stored = r#"{"zeta":1,"alpha":2,"big":12345678901234567890123,"ratio":1.10,"limit":5}"#;
+    app.store
+        .kv()
+        .txn(
+            Vec::new(),
+            vec![confo::kv::Op::Put {
+                key: key.clone(),
+                value: stored.as_bytes().to_vec(),
+            }],
+        )
+        .await
+        .unwrap();
+    let rev = revision(&app, "shop").await.to_string();
+    let mut form = edit_form(&rev, "0", "set", "1.50");
+    form[5] = ("edit[field]", "added");
+    let (status, body) = app.post("configurations/edit", &form).await;
+    assert!(done(status), "{body}");
+    let (status, body) = app
+        .post(
+            "configurations/edit",
+            &edit_form(&revision(&app, "shop").await.to_string(), "0", "set", "6"),
+        )
+        .await;
+    assert!(done(status), "{body}");
+    let text = app.store.kv().get(&key).await.unwrap().unwrap().value;
+    assert_eq!(
+        String::from_utf8(text).unwrap(),
+        r#"{"zeta":1,"alpha":2,"big":12345678901234567890123,"ratio":1.10,"limit":6,"added":1.50}"#
+    );
 }

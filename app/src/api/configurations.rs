@@ -136,11 +136,17 @@ pub struct FieldDiff {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Review {
     pub changes: Vec<FieldDiff>,
-    /// For a change inside a field's value (a list item, an object key): the field's whole new
-    /// value as JSON, which saving then writes (compared on the revision like any change).
-    pub field_value: Option<String>,
     /// Where inside the field the change is, in words (`servers › 0 › port`).
     pub place: Option<String>,
+    /// The revision the review was made on.
+    pub revision: i64,
+}
+
+/// What a save wrote: the configuration's new revision and the number of its history entry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Saved {
+    pub revision: i64,
+    pub seq: u64,
 }
 
 /// One change asked for in the form view (the page's address carries it, so that it is reviewed
@@ -412,23 +418,14 @@ pub(crate) mod ssr {
         match kind {
             "text" => Ok(Value::String(text.to_owned())),
             "number" => {
-                let trimmed = text.trim();
-                trimmed
-                    .parse::<i64>()
-                    .map(Value::from)
-                    .or_else(|_| {
-                        trimmed
-                            .parse::<f64>()
-                            .ok()
-                            .and_then(serde_json::Number::from_f64)
-                            .map(Value::Number)
-                            .ok_or(())
-                    })
-                    .map_err(|()| {
-                        invalid(format!(
-                            "{text:?} is not a number; type digits such as 42 or 3.5, or choose text."
-                        ))
-                    })
+                // Kept as typed (`1.10` stays `1.10`, a 23-digit integer stays exact) when it
+                // is a JSON number.
+                match serde_json::from_str::<Value>(text.trim()) {
+                    Ok(number @ Value::Number(_)) => Ok(number),
+                    _ => Err(invalid(format!(
+                        "{text:?} is not a number; type digits such as 42 or 3.5, or choose text."
+                    ))),
+                }
             }
             "true/false" | "bool" => match text.trim() {
                 "true" | "on" | "yes" => Ok(Value::Bool(true)),
@@ -472,6 +469,156 @@ pub(crate) mod ssr {
             "object" => "an object".into(),
             other => format!("a {other}"),
         }
+    }
+
+    /// The edit of the one edit model that a change from the form view asks for, on `current`
+    /// (an item is added to a list at its end, a key to an object only when it is new).
+    pub fn field_edit(
+        edit: &FieldEdit,
+        current: &Map<String, Value>,
+    ) -> Result<confo::edit::Edit, AppError> {
+        use confo::edit::{Edit, pointer};
+        let field = edit.field.trim();
+        confo::store::check_field_name(field).map_err(reject)?;
+        if !edit.path.is_empty() && !edit.path.starts_with('/') {
+            return Err(reject(AppError::Invalid(format!(
+                "{:?} is not a place inside a value.",
+                edit.path
+            ))));
+        }
+        let at = format!("{}{}", pointer(&[field]), edit.path);
+        Ok(match edit.op.as_str() {
+            "set" => Edit::Set {
+                path: at,
+                value: typed_value(&edit.kind, &edit.value)?,
+            },
+            "delete" => Edit::Remove { path: at },
+            "rename" => Edit::Rename {
+                path: at,
+                to: edit.to.clone(),
+            },
+            "add" => {
+                let value = typed_value(&edit.kind, &edit.value)?;
+                match Value::Object(current.clone()).pointer(&at) {
+                    Some(Value::Array(_)) => Edit::Insert {
+                        path: format!("{at}/-"),
+                        value,
+                    },
+                    Some(Value::Object(keys)) => {
+                        let key = edit.to.trim();
+                        if keys.contains_key(key) {
+                            return Err(reject(AppError::AlreadyExists(format!(
+                                "The key {key:?} already exists in {}.",
+                                confo::nested::place(field, &edit.path)
+                            ))));
+                        }
+                        Edit::Set {
+                            path: format!("{at}{}", pointer(&[key])),
+                            value,
+                        }
+                    }
+                    Some(other) => {
+                        return Err(reject(AppError::Invalid(format!(
+                            "{} is {}, not a list or an object, so nothing can be added to it.",
+                            confo::nested::place(field, &edit.path),
+                            kind_with_article(other)
+                        ))));
+                    }
+                    None => {
+                        return Err(reject(AppError::NotFound(format!(
+                            "{} is not there; it may have been changed meanwhile.",
+                            confo::nested::place(field, &edit.path)
+                        ))));
+                    }
+                }
+            }
+            other => {
+                return Err(reject(AppError::Invalid(format!(
+                    "{other:?} is not a change."
+                ))));
+            }
+        })
+    }
+
+    /// What happened since version `seq` (what the person's edits were made against), and
+    /// whether their edits re-apply on the latest version.
+    pub async fn conflict(
+        user: &confo::users::User,
+        namespace: &NamespaceName,
+        name: &ConfigurationName,
+        seq: u64,
+        edits: &[confo::edit::Edit],
+    ) -> Result<ConflictView, AppError> {
+        use confo::edit::{Rebased, preview, rebase};
+        let store = crate::api::ssr::store()?;
+        let base = if seq == 0 {
+            Map::new()
+        } else {
+            store
+                .configuration_at(namespace, name, seq)
+                .await
+                .map_err(reject)?
+                .unwrap_or_default()
+        };
+        let latest = view(user, namespace, name).await?;
+        let current = store
+            .get_configuration(namespace, name)
+            .await
+            .map_err(reject)?
+            .fields;
+        let mine = preview(&base, edits).map_err(reject)?;
+        let (overlap, merged) = match rebase(&base, &current, edits).map_err(reject)? {
+            Rebased::Merged(merged) => (Vec::new(), Some(readable(&Value::Object(merged)))),
+            Rebased::Overlap(places) => (places, None),
+        };
+        let others = store
+            .history(namespace, name)
+            .await
+            .map_err(reject)?
+            .into_iter()
+            .filter(|v| v.seq > seq)
+            .map(|v| summary(&v.entry))
+            .collect();
+        Ok(ConflictView {
+            mine: diffs(&base, &mine),
+            theirs: diffs(&base, &current),
+            others,
+            overlap,
+            merged,
+            latest,
+        })
+    }
+
+    /// A conflict in words, for a page without JavaScript as much as with: who saved meanwhile,
+    /// and each changed field's value as they left it and as this change would have it.
+    pub fn conflict_text(conflict: &ConflictView) -> String {
+        let who = conflict
+            .others
+            .iter()
+            .map(|c| format!("{} {} ({})", c.who, c.what, c.when))
+            .collect::<Vec<_>>()
+            .join("; ");
+        let show = |value: &Option<String>| value.clone().unwrap_or_else(|| "(none)".to_owned());
+        let theirs = conflict
+            .theirs
+            .iter()
+            .map(|d| format!("{}: {} → {}", d.field, show(&d.before), show(&d.after)))
+            .collect::<Vec<_>>()
+            .join("; ");
+        let mine = conflict
+            .mine
+            .iter()
+            .map(|d| format!("{}: {} → {}", d.field, show(&d.before), show(&d.after)))
+            .collect::<Vec<_>>()
+            .join("; ");
+        let who = if who.is_empty() {
+            "Someone".to_owned()
+        } else {
+            who
+        };
+        format!(
+            "Someone else saved this configuration while you were reviewing, so nothing of yours was saved. Saved meanwhile: {who}. Their change: {theirs}. Your change: {mine}. Review your change again on the latest version."
+        )
     }
 
     /// The change made with `comment` by `user`.
@@ -764,15 +911,16 @@ pub async fn review_configuration(
         .map_err(reject)?;
     Ok(Review {
         changes: ssr::diffs(&current.fields, &fields),
-        field_value: None,
         place: None,
+        revision: current.revision,
     })
 }
 
 /// What one field change from the form view would change: `set` a field (new or not) to `value`
 /// read as `kind`, `delete` it, or `rename` it to `to`. With `path` (a JSON Pointer inside the
 /// field's value), the change is made there instead: `set`, `delete` or `rename` that list item
-/// or object key, or `add` an item (or the key `to`) to the list or object there. Changes nothing.
+/// or object key, or `add` an item (or the key `to`) to the list or object there. Changes nothing:
+/// it is the edit model's preview of what [`save_edit`] writes.
 #[server(endpoint = "configurations/review-field", input = leptos::server_fn::codec::GetUrl)]
 pub async fn review_field(
     namespace: String,
@@ -780,80 +928,72 @@ pub async fn review_field(
     edit: FieldEdit,
 ) -> Result<Review, AppError> {
     use super::ssr::{reject, require, store};
-    use confo::nested::{Edit, apply};
-    let FieldEdit {
-        op,
-        field,
-        kind,
-        value,
-        to,
-        path,
-    } = edit;
     require(confo::users::Role::Editor, Some(&namespace)).await?;
     let current = store()?
         .get_configuration(&ssr::namespace(&namespace)?, &ssr::configuration(&name)?)
         .await
-        .map_err(reject)?
-        .fields;
-    let field = field.trim().to_owned();
-    confo::store::check_field_name(&field).map_err(reject)?;
-    let mut after = current.clone();
-    let missing = || {
-        reject(AppError::NotFound(format!(
-            "There is no field {field:?}; it may have been removed meanwhile."
-        )))
-    };
-    let not_a_change = |op: &str| reject(AppError::Invalid(format!("{op:?} is not a change.")));
-    if !path.is_empty() || op == "add" {
-        let mut inside = after.get(&field).cloned().ok_or_else(missing)?;
-        let edit = match op.as_str() {
-            "set" => Edit::Set(ssr::typed_value(&kind, &value)?),
-            "delete" => Edit::Remove,
-            "rename" => Edit::Rename(to),
-            "add" => Edit::Add {
-                key: Some(to),
-                value: ssr::typed_value(&kind, &value)?,
-            },
-            other => return Err(not_a_change(other)),
-        };
-        apply(&field, &mut inside, &path, edit).map_err(reject)?;
-        let field_value = serde_json::to_string(&inside).map_err(|_| reject(AppError::Internal))?;
-        after.insert(field.clone(), inside);
-        return Ok(Review {
-            changes: ssr::diffs(&current, &after),
-            field_value: Some(field_value),
-            place: Some(confo::nested::place(&field, &path)),
-        });
-    }
-    match op.as_str() {
-        "set" => {
-            after.insert(field.clone(), ssr::typed_value(&kind, &value)?);
-        }
-        "delete" => {
-            after.remove(&field).ok_or_else(missing)?;
-        }
-        "rename" => {
-            let to = to.trim().to_owned();
-            confo::store::check_field_name(&to).map_err(reject)?;
-            if after.contains_key(&to) {
-                return Err(reject(AppError::AlreadyExists(format!(
-                    "A field named {to:?} already exists; choose another name."
-                ))));
-            }
-            let value = after.remove(&field).ok_or_else(missing)?;
-            after.insert(to, value);
-        }
-        other => return Err(not_a_change(other)),
-    }
+        .map_err(reject)?;
+    let change = ssr::field_edit(&edit, &current.fields)?;
+    let after =
+        confo::edit::preview(&current.fields, std::slice::from_ref(&change)).map_err(reject)?;
     Ok(Review {
-        changes: ssr::diffs(&current, &after),
-        field_value: None,
-        place: None,
+        changes: ssr::diffs(&current.fields, &after),
+        place: (!edit.path.is_empty()).then(|| confo::nested::place(edit.field.trim(), &edit.path)),
+        revision: current.revision,
     })
 }
 
+/// Saves one change from the form view (also without JavaScript): the edit itself, as
+/// [`review_field`] showed it, applied to the configuration if it is still at `revision`. When
+/// it is not, nothing is written and the conflict says who saved meanwhile and both values
+/// (`seq`: the version the change was made against).
+#[server(endpoint = "configurations/edit")]
+pub async fn save_edit(
+    namespace: String,
+    name: String,
+    revision: i64,
+    seq: u64,
+    edit: FieldEdit,
+    comment: String,
+) -> Result<Saved, AppError> {
+    use super::ssr::{reject, require, store};
+    let user = require(confo::users::Role::Editor, Some(&namespace)).await?;
+    let (ns, configuration) = (ssr::namespace(&namespace)?, ssr::configuration(&name)?);
+    let store = store()?;
+    let current = store
+        .get_configuration(&ns, &configuration)
+        .await
+        .map_err(reject)?;
+    let change = ssr::field_edit(&edit, &current.fields)?;
+    let edits = vec![change];
+    match store
+        .apply_edits(
+            &ns,
+            &configuration,
+            edits.clone(),
+            Some(revision),
+            &ssr::change_with(&user, &comment),
+        )
+        .await
+    {
+        Ok(written) => {
+            super::redirect::redirect(&ssr::path(&namespace, &name));
+            Ok(Saved {
+                revision: written.revision,
+                seq: written.seq,
+            })
+        }
+        Err(confo::Error::Conflict { .. }) => {
+            let conflict = ssr::conflict(&user, &ns, &configuration, seq, &edits).await?;
+            Err(reject(AppError::Conflict(ssr::conflict_text(&conflict))))
+        }
+        Err(other) => Err(reject(other)),
+    }
+}
+
 /// Saves `json` as the configuration's fields, if it is still at `revision`; otherwise nothing
-/// is written and the answer is a conflict.
+/// is written and the answer is a conflict. Answers the revision and version it wrote, so that
+/// the page knows its own change when it arrives as a live update.
 #[server(endpoint = "configurations/save")]
 pub async fn save_configuration(
     namespace: String,
@@ -861,11 +1001,11 @@ pub async fn save_configuration(
     revision: i64,
     json: String,
     comment: String,
-) -> Result<(), AppError> {
+) -> Result<Saved, AppError> {
     use super::ssr::{reject, require, store};
     let user = require(confo::users::Role::Editor, Some(&namespace)).await?;
     let fields = ssr::parse_object(&json)?;
-    store()?
+    let written = store()?
         .replace_configuration(
             &ssr::namespace(&namespace)?,
             &ssr::configuration(&name)?,
@@ -876,11 +1016,14 @@ pub async fn save_configuration(
         .await
         .map_err(reject)?;
     super::redirect::redirect(&ssr::path(&namespace, &name));
-    Ok(())
+    Ok(Saved {
+        revision: written.revision,
+        seq: written.seq,
+    })
 }
 
 /// What happened since the editor loaded version `seq`: their changes, the others', and, when
-/// they touched different fields, their changes applied to the latest version.
+/// they touched different places, their changes applied to the latest version.
 #[server(endpoint = "configurations/conflict")]
 pub async fn configuration_conflict(
     namespace: String,
@@ -888,139 +1031,18 @@ pub async fn configuration_conflict(
     seq: u64,
     json: String,
 ) -> Result<ConflictView, AppError> {
-    use super::ssr::{reject, require, store};
+    use super::ssr::require;
     let user = require(confo::users::Role::Editor, Some(&namespace)).await?;
     let (ns, configuration) = (ssr::namespace(&namespace)?, ssr::configuration(&name)?);
-    let mine = ssr::parse_object(&json)?;
-    let store = store()?;
-    let base = if seq == 0 {
-        Default::default()
-    } else {
-        store
-            .configuration_at(&ns, &configuration, seq)
-            .await
-            .map_err(reject)?
-            .unwrap_or_default()
-    };
-    let latest = ssr::view(&user, &ns, &configuration).await?;
-    // The fields the view was made from, read once.
-    let current = match serde_json::from_str(&latest.json) {
-        Ok(serde_json::Value::Object(fields)) => fields,
-        _ => return Err(reject(AppError::Internal)),
-    };
-    let my_changes = confo::store::diff_fields(&base, &mine);
-    let their_changes = confo::store::diff_fields(&base, &current);
-    let overlap: Vec<String> = my_changes
-        .iter()
-        .filter(|m| their_changes.iter().any(|t| t.field == m.field))
-        .map(|m| m.field.clone())
-        .collect();
-    let merged = overlap.is_empty().then(|| {
-        let mut merged = current.clone();
-        for change in &my_changes {
-            match &change.after {
-                Some(value) => merged.insert(change.field.clone(), value.clone()),
-                None => merged.remove(&change.field),
-            };
-        }
-        ssr::readable(&serde_json::Value::Object(merged))
-    });
-    let others = store
-        .history(&ns, &configuration)
-        .await
-        .map_err(reject)?
-        .into_iter()
-        .filter(|v| v.seq > seq)
-        .map(|v| ssr::summary(&v.entry))
-        .collect();
-    Ok(ConflictView {
-        mine: ssr::diffs(&base, &mine),
-        theirs: ssr::diffs(&base, &current),
-        others,
-        overlap,
-        merged,
-        latest,
-    })
-}
-
-/// Sets one field from the form view (also without JavaScript): `kind` says how to read
-/// `value`. `old_name`, when given and different, is renamed to `field` in the same change.
-#[server(endpoint = "configurations/set-field")]
-pub async fn set_field(
-    namespace: String,
-    name: String,
-    revision: i64,
-    field: String,
-    kind: String,
-    value: String,
-    comment: String,
-) -> Result<(), AppError> {
-    use super::ssr::{reject, require, store};
-    let user = require(confo::users::Role::Editor, Some(&namespace)).await?;
-    let value = ssr::typed_value(&kind, &value)?;
-    store()?
-        .set_field(
-            &ssr::namespace(&namespace)?,
-            &ssr::configuration(&name)?,
-            field.trim(),
-            value,
-            Some(revision),
-            &ssr::change_with(&user, &comment),
-        )
-        .await
-        .map_err(reject)?;
-    super::redirect::redirect(&ssr::path(&namespace, &name));
-    Ok(())
-}
-
-/// Deletes one field (also without JavaScript).
-#[server(endpoint = "configurations/delete-field")]
-pub async fn delete_field(
-    namespace: String,
-    name: String,
-    revision: i64,
-    field: String,
-) -> Result<(), AppError> {
-    use super::ssr::{change, reject, require, store};
-    let user = require(confo::users::Role::Editor, Some(&namespace)).await?;
-    store()?
-        .delete_field(
-            &ssr::namespace(&namespace)?,
-            &ssr::configuration(&name)?,
-            &field,
-            Some(revision),
-            &change(&user),
-        )
-        .await
-        .map_err(reject)?;
-    super::redirect::redirect(&ssr::path(&namespace, &name));
-    Ok(())
-}
-
-/// Renames one field (also without JavaScript).
-#[server(endpoint = "configurations/rename-field")]
-pub async fn rename_field(
-    namespace: String,
-    name: String,
-    revision: i64,
-    field: String,
-    new_name: String,
-) -> Result<(), AppError> {
-    use super::ssr::{change, reject, require, store};
-    let user = require(confo::users::Role::Editor, Some(&namespace)).await?;
-    store()?
-        .rename_field(
-            &ssr::namespace(&namespace)?,
-            &ssr::configuration(&name)?,
-            &field,
-            new_name.trim(),
-            Some(revision),
-            &change(&user),
-        )
-        .await
-        .map_err(reject)?;
-    super::redirect::redirect(&ssr::path(&namespace, &name));
-    Ok(())
+    let fields = ssr::parse_object(&json)?;
+    ssr::conflict(
+        &user,
+        &ns,
+        &configuration,
+        seq,
+        &[confo::edit::Edit::Replace { fields }],
+    )
+    .await
 }
 
 /// Every version of a configuration, newest first.

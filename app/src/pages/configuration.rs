@@ -10,9 +10,9 @@ use leptos_router::hooks::{use_params_map, use_query_map};
 use super::live::Live;
 use super::{failure, loaded, thousands};
 use crate::api::configurations::{
-    ConfigurationView, ConflictView, CreateConfiguration, DeleteConfiguration, DeleteField,
-    FieldDiff, FieldEdit, MAX_FORM_ROWS, RenameField, Review, SetField, configuration_conflict,
-    get_configuration, review_configuration, review_field, save_configuration,
+    ConfigurationView, ConflictView, CreateConfiguration, DeleteConfiguration, FieldDiff,
+    FieldEdit, MAX_FORM_ROWS, Review, SaveEdit, configuration_conflict, get_configuration,
+    review_configuration, review_field, save_configuration,
 };
 use crate::error::AppError;
 
@@ -79,9 +79,16 @@ fn value_input(kind: &str, json: &str, label: String) -> AnyView {
     }
 }
 
-/// The hidden inputs that say which field (and where inside it) a form view change is about.
-fn target(op: &'static str, field: &str, path: &str) -> impl IntoView {
+/// The version of the configuration a change is made against: its revision and the number of
+/// its last history entry. A review keeps it, so that a change saved meanwhile is a conflict.
+type Base = (i64, u64);
+
+/// The hidden inputs that say which field (and where inside it) a form view change is about,
+/// and which version it is made against.
+fn target(op: &'static str, field: &str, path: &str, base: Base) -> impl IntoView {
     view! {
+        <input type="hidden" name="revision" value=base.0.to_string()/>
+        <input type="hidden" name="seq" value=base.1.to_string()/>
         <input type="hidden" name="op" value=op/>
         <input type="hidden" name="field" value=field.to_owned()/>
         {(!path.is_empty() || op == "add").then(|| view! { <input type="hidden" name="path" value=path.to_owned()/> })}
@@ -90,10 +97,17 @@ fn target(op: &'static str, field: &str, path: &str) -> impl IntoView {
 
 /// Changing a value: its kind (chosen on purpose) and the new value, reviewed before saving. A
 /// list or an object is changed as a whole only on request; its items have rows of their own.
-fn change_form(field: &str, path: &str, kind: &str, json: &str, label: String) -> AnyView {
+fn change_form(
+    field: &str,
+    path: &str,
+    kind: &str,
+    json: &str,
+    label: String,
+    base: Base,
+) -> AnyView {
     let form = view! {
         <form method="get" class="field-edit">
-            {target("set", field, path)}
+            {target("set", field, path, base)}
             {kind_select(kind.to_owned(), format!("Kind of {}", label.to_lowercase()))}
             {value_input(kind, json, label)}
             <button type="submit">"Review change"</button>
@@ -108,7 +122,7 @@ fn change_form(field: &str, path: &str, kind: &str, json: &str, label: String) -
 }
 
 /// Adding an item to the list (or a key to the object) at `path` inside `field`.
-fn add_form(field: &str, path: &str, kind: &str, place: &str) -> Option<AnyView> {
+fn add_form(field: &str, path: &str, kind: &str, place: &str, base: Base) -> Option<AnyView> {
     let list = match kind {
         "list" => true,
         "object" => false,
@@ -118,7 +132,7 @@ fn add_form(field: &str, path: &str, kind: &str, place: &str) -> Option<AnyView>
     Some(
         view! {
             <form method="get" class="field-add">
-                {target("add", field, path)}
+                {target("add", field, path, base)}
                 {(!list).then(|| view! {
                     <input type="text" name="to" required size="8" placeholder="key" aria-label=format!("New key in {place}")/>
                 })}
@@ -132,18 +146,18 @@ fn add_form(field: &str, path: &str, kind: &str, place: &str) -> Option<AnyView>
 }
 
 /// Rename (object keys and fields only) and remove, each reviewed.
-fn row_actions(field: &str, path: &str, label: &str, renamable: bool) -> impl IntoView {
+fn row_actions(field: &str, path: &str, label: &str, renamable: bool, base: Base) -> impl IntoView {
     view! {
         {renamable.then(|| view! {
             <form method="get" class="inline">
-                {target("rename", field, path)}
+                {target("rename", field, path, base)}
                 <input type="text" name="to" required aria-label=format!("New name for {label}") placeholder="new name" size="10"/>
                 <button type="submit">"Rename"</button>
             </form>
             " "
         })}
         <form method="get" class="inline">
-            {target("delete", field, path)}
+            {target("delete", field, path, base)}
             <button type="submit">"Remove"</button>
         </form>
     }
@@ -156,21 +170,11 @@ pub fn ConfigurationPage() -> impl IntoView {
     let namespace = move || params.read().get("ns").unwrap_or_default();
     let name = move || params.read().get("cfg").unwrap_or_default();
     let q = move |key: &str| query.read().get(key).unwrap_or_default();
-    let set = ServerAction::<SetField>::new();
-    let delete_field = ServerAction::<DeleteField>::new();
-    let rename = ServerAction::<RenameField>::new();
+    let save = ServerAction::<SaveEdit>::new();
     let delete = ServerAction::<DeleteConfiguration>::new();
     let duplicate = ServerAction::<CreateConfiguration>::new();
     let configuration = Resource::new(
-        move || {
-            (
-                namespace(),
-                name(),
-                set.version().get(),
-                delete_field.version().get(),
-                rename.version().get(),
-            )
-        },
+        move || (namespace(), name(), save.version().get()),
         |(namespace, name, ..)| get_configuration(namespace, name),
     );
     // A field change asked for in the address (?op=set|delete|rename&field=...) is reviewed first.
@@ -184,6 +188,13 @@ pub fn ConfigurationPage() -> impl IntoView {
             to: q("to"),
             path: q("path"),
         })
+    };
+    // The version the change was made against, which the review keeps.
+    let against = move || {
+        (
+            q("revision").parse::<i64>().ok(),
+            q("seq").parse::<u64>().ok(),
+        )
     };
     let review = Resource::new(
         move || (namespace(), name(), pending()),
@@ -203,21 +214,23 @@ pub fn ConfigurationPage() -> impl IntoView {
             more_fields,
             more_json,
         } = view;
+        let base: Base = (revision, seq);
         let here = format!("/ns/{ns}/{cfg}");
         let review_panel = {
             let (ns, cfg, here) = (ns.clone(), cfg.clone(), here.clone());
+            let last_change = last_change.clone();
             move || {
                 let (ns, cfg, here) = (ns.clone(), cfg.clone(), here.clone());
+                let last_change = last_change.clone();
                 Suspend::new(async move {
                     let result = review.await?;
-                    let FieldEdit {
-                        op,
-                        field,
-                        kind,
-                        value,
-                        to,
-                        ..
-                    } = pending()?;
+                    let edit = pending()?;
+                    // Made against the version in the address; a review opened without one is
+                    // made against what the page shows.
+                    let (made_on, made_seq) = match against() {
+                        (Some(r), Some(s)) => (r, s),
+                        _ => base,
+                    };
                     Some(match result {
                         Err(error) => view! {
                             <section class="review" id="review">
@@ -226,58 +239,54 @@ pub fn ConfigurationPage() -> impl IntoView {
                             </section>
                         }
                         .into_any(),
-                        Ok(Review {
-                            changes,
-                            field_value,
-                            place,
-                        }) => {
-                            // What the change is saved against: the revision the page showed.
-                            let against = view! {
-                                <input type="hidden" name="namespace" value=ns.clone()/>
-                                <input type="hidden" name="name" value=cfg.clone()/>
-                                <input type="hidden" name="revision" value=revision.to_string()/>
-                                <input type="hidden" name="field" value=field.clone()/>
+                        Ok(Review { changes, place, .. }) => {
+                            let changed_since = (made_on != revision).then(|| {
+                                let who = last_change
+                                    .as_ref()
+                                    .map_or_else(|| "Someone".to_owned(), |c| format!("{} ({})", c.who, c.when));
+                                view! {
+                                    <p class="notice" role="alert" id="review-changed">
+                                        {format!("{who} changed this configuration after you started this review. What you see below is the latest version; saving will show both changes and save nothing of yours.")}
+                                    </p>
+                                }
+                            });
+                            let button = match edit.op.as_str() {
+                                "delete" => "Remove",
+                                "rename" => "Rename",
+                                _ => "Save",
                             };
-                            let form = match (op.as_str(), field_value) {
-                                ("delete", None) => view! {
-                                    <ActionForm action=delete_field attr:class="stacked">
-                                        {against}
-                                        <button type="submit">"Remove the field"</button>
-                                    </ActionForm>
-                                }
-                                .into_any(),
-                                ("rename", None) => view! {
-                                    <ActionForm action=rename attr:class="stacked">
-                                        {against}
-                                        <input type="hidden" name="new_name" value=to.clone()/>
-                                        <button type="submit">"Rename the field"</button>
-                                    </ActionForm>
-                                }
-                                .into_any(),
-                                (_, field_value) => {
-                                    // A change inside a field's value saves the field's new value.
-                                    let (kind, value) = match field_value {
-                                        Some(whole) => ("json".to_owned(), whole),
-                                        None => (kind.clone(), value.clone()),
-                                    };
-                                    view! {
-                                        <ActionForm action=set attr:class="stacked">
-                                            {against}
-                                            <input type="hidden" name="kind" value=kind/>
-                                            <input type="hidden" name="value" value=value/>
-                                            <label>"Comment for the history (optional) " <input type="text" name="comment"/></label>
-                                            <button type="submit">"Save"</button>
-                                        </ActionForm>
-                                    }
-                                    .into_any()
-                                }
+                            let FieldEdit {
+                                op,
+                                field,
+                                kind,
+                                value,
+                                to,
+                                path,
+                            } = edit;
+                            let form = view! {
+                                <ActionForm action=save attr:class="stacked" attr:id="review-save">
+                                    <input type="hidden" name="namespace" value=ns.clone()/>
+                                    <input type="hidden" name="name" value=cfg.clone()/>
+                                    <input type="hidden" name="revision" value=made_on.to_string()/>
+                                    <input type="hidden" name="seq" value=made_seq.to_string()/>
+                                    // The edit itself, never the field's whole new value.
+                                    <input type="hidden" name="edit[op]" value=op/>
+                                    <input type="hidden" name="edit[field]" value=field/>
+                                    <input type="hidden" name="edit[kind]" value=kind/>
+                                    <input type="hidden" name="edit[value]" value=value/>
+                                    <input type="hidden" name="edit[to]" value=to/>
+                                    <input type="hidden" name="edit[path]" value=path/>
+                                    <label>"Comment for the history (optional) " <input type="text" name="comment"/></label>
+                                    <button type="submit">{button}</button>
+                                </ActionForm>
                             };
                             view! {
-                                <section class="review" id="review" aria-labelledby="review-heading">
+                                <section class="review" id="review" aria-labelledby="review-heading" data-review="">
                                     <h2 id="review-heading">{match place {
                                         Some(place) => format!("Review your change to {place}"),
                                         None => "Review your change".to_owned(),
                                     }}</h2>
+                                    {changed_since}
                                     <DiffTable changes=changes/>
                                     {form}
                                     <a href=here>"Cancel"</a>
@@ -296,10 +305,10 @@ pub fn ConfigurationPage() -> impl IntoView {
                 let main = if can_edit {
                     view! {
                         <td>
-                            {change_form(&field, "", &f.kind, &f.json, "Value".into())}
-                            {add_form(&field, "", &f.kind, &field)}
+                            {change_form(&field, "", &f.kind, &f.json, "Value".into(), base)}
+                            {add_form(&field, "", &f.kind, &field, base)}
                         </td>
-                        <td>{row_actions(&field, "", &field, true)}</td>
+                        <td>{row_actions(&field, "", &field, true, base)}</td>
                     }
                     .into_any()
                 } else {
@@ -313,10 +322,10 @@ pub fn ConfigurationPage() -> impl IntoView {
                         let cells = if can_edit {
                             view! {
                                 <td>
-                                    {change_form(&field, &row.path, &row.kind, &row.json, format!("Value of {place}"))}
-                                    {add_form(&field, &row.path, &row.kind, &place)}
+                                    {change_form(&field, &row.path, &row.kind, &row.json, format!("Value of {place}"), base)}
+                                    {add_form(&field, &row.path, &row.kind, &place, base)}
                                 </td>
-                                <td>{row_actions(&field, &row.path, &place, !row.in_list)}</td>
+                                <td>{row_actions(&field, &row.path, &place, !row.in_list, base)}</td>
                             }
                             .into_any()
                         } else {
@@ -370,6 +379,8 @@ pub fn ConfigurationPage() -> impl IntoView {
         let add = can_edit.then(|| view! {
             <h2>"Add a field"</h2>
             <form method="get" class="stacked" id="add-field">
+                <input type="hidden" name="revision" value=revision.to_string()/>
+                <input type="hidden" name="seq" value=seq.to_string()/>
                 <input type="hidden" name="op" value="set"/>
                 <label>"Field name " <input type="text" name="field" required autocomplete="off"/></label>
                 <label>"Kind of value " {kind_select("text".into(), "Kind of value".into())}</label>
@@ -423,9 +434,7 @@ pub fn ConfigurationPage() -> impl IntoView {
                 <a href=format!("{here}/history")>"History"</a>
             </p>
             <Suspense fallback=|| ()>{review_panel}</Suspense>
-            {move || failure(set.value().get())}
-            {move || failure(delete_field.value().get())}
-            {move || failure(rename.value().get())}
+            {move || failure(save.value().get())}
             <h2>"Fields"</h2>
             {if empty {
                 view! {
@@ -498,7 +507,15 @@ fn JsonEditor(
         let (revision, seq) = base.get_untracked();
         async move {
             match save_configuration(ns.clone(), n.clone(), revision, json.clone(), comment).await {
-                Ok(()) => Outcome::Saved,
+                Ok(saved) => {
+                    // From now on edits are made against what was just saved, whenever the
+                    // page's refresh arrives; and its arrival as a live update is this page's.
+                    #[cfg(feature = "hydrate")]
+                    crate::browser::wrote(saved.revision);
+                    base.set((saved.revision, saved.seq));
+                    loaded_text.set(json);
+                    Outcome::Saved
+                }
                 Err(AppError::Conflict(_)) => {
                     match configuration_conflict(ns, n, seq, json).await {
                         Ok(conflict) => Outcome::Conflict(Box::new(conflict)),
@@ -540,9 +557,8 @@ fn JsonEditor(
     Effect::new(move || {
         if matches!(save.value().get(), Some(Outcome::Saved)) {
             saved.set(true);
-            // What was saved is no longer an edit; the page and the editor then show the
-            // stored version (and its new revision).
-            loaded_text.set(text.get_untracked());
+            // What was saved is no longer an edit (the save set what it is compared with); the
+            // page and the editor then show the stored version.
             review.value().set(None);
             #[cfg(feature = "hydrate")]
             leptos::task::spawn_local(async move {
