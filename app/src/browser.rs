@@ -17,6 +17,7 @@ use web_sys::{
 
 thread_local! {
     static UNSAVED: Cell<bool> = const { Cell::new(false) };
+    static WRITTEN: std::cell::RefCell<Vec<i64>> = const { std::cell::RefCell::new(Vec::new()) };
     static LEAVING: Cell<bool> = const { Cell::new(false) };
     static REFRESHED: ArcRwSignal<u32> = ArcRwSignal::new(0);
 }
@@ -30,6 +31,25 @@ pub fn set_unsaved(unsaved: bool) {
 /// or a form control in a live part differs from what the server rendered.
 pub fn unsaved() -> bool {
     UNSAVED.get() || edited_controls()
+}
+
+/// Notes a revision this page wrote (a save it made), so that its arrival as a live update is
+/// known as the person's own change, not someone else's.
+pub fn wrote(revision: i64) {
+    WRITTEN.with(|w| {
+        let mut w = w.borrow_mut();
+        w.push(revision);
+        // A page saves a handful of times; the last few are all that can still arrive.
+        let len = w.len();
+        if len > 32 {
+            w.drain(..len - 32);
+        }
+    });
+}
+
+/// Whether this page wrote `revision` (see [`wrote`]).
+pub fn written_here(revision: i64) -> bool {
+    WRITTEN.with(|w| w.borrow().contains(&revision))
 }
 
 /// Counts the refreshes; islands that show stored data themselves track it to reload.

@@ -20,6 +20,8 @@ const END_WITHIN: Duration = Duration::from_secs(6);
 struct Lines {
     body: BodyDataStream,
     pending: String,
+    /// The revisions that `changed` lines named, in order.
+    revisions: Vec<i64>,
 }
 
 fn live_request(cookie: &str, namespace: &str, configuration: &str) -> Request<Body> {
@@ -48,6 +50,7 @@ impl Lines {
         let mut lines = Self {
             body: response.into_body().into_data_stream(),
             pending: String::new(),
+            revisions: Vec::new(),
         };
         assert_eq!(lines.next().await.as_deref(), Some("ready"));
         lines
@@ -68,6 +71,14 @@ impl Lines {
                     let line: String = self.pending.drain(..=end).collect();
                     match line.trim_end() {
                         "ping" => continue,
+                        // `changed <revision> <who>`: the revision is kept aside.
+                        changed if changed.starts_with("changed ") => {
+                            let (revision, who) = changed["changed ".len()..]
+                                .split_once(' ')
+                                .expect("a revision and who");
+                            self.revisions.push(revision.parse().expect("a revision"));
+                            return Some(format!("changed {who}"));
+                        }
                         line => return Some(line.to_owned()),
                     }
                 }
@@ -147,6 +158,17 @@ async fn a_stream_ends_when_its_session_signs_out_and_the_others_go_on() {
 
     create_namespace(&app, "later", "ada").await;
     assert_eq!(staying.next().await.as_deref(), Some("changed ada"));
+    // The line names the change's revision, by which a page knows its own saves.
+    let root = app.store.layout().root();
+    let written = app
+        .store
+        .kv()
+        .get(&root)
+        .await
+        .unwrap()
+        .unwrap()
+        .mod_revision;
+    assert_eq!(staying.revisions, [written]);
 }
 
 /// Disabled in the store alone (as another server or the command line may do), so that only

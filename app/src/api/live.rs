@@ -1,8 +1,9 @@
 //! Live updates: one watch on the store per server, fanned out to every open page that asks,
 //! as a stream of lines over one long response.
 //!
-//! Lines: `ready` once connected, `changed <who>` when what the page shows changed (`<who>` is
-//! a user name, or `another tool` for writes made outside Confo), `resync` when changes may have
+//! Lines: `ready` once connected, `changed <revision> <who>` when what the page shows changed
+//! (`<revision>` is the store revision of the change, by which a page knows its own saves;
+//! `<who>` is a user name, or `another tool` for writes made outside Confo), `resync` when changes may have
 //! been missed (re-read everything), `ping` every 15 seconds so that either side notices a
 //! dead connection, and `closed` just before the server ends a stream the page should not open
 //! again by itself (its session opened more than [`ssr::STREAMS_PER_SESSION`] streams).
@@ -296,12 +297,12 @@ pub mod ssr {
                         }
                     }
                     event = self.events.recv() => match event {
-                        Ok(WatchEvent::Changed { targets, actor, .. }) => {
+                        Ok(WatchEvent::Changed { revision, targets, actor }) => {
                             if targets.iter().any(|t| {
                                 shows(t, &self.namespace, &self.configuration, &self.user.grants)
                             }) {
                                 let who = actor.map_or_else(|| "another tool".to_owned(), |a| a.name);
-                                return Some(format!("changed {who}\n"));
+                                return Some(format!("changed {revision} {who}\n"));
                             }
                         }
                         Ok(WatchEvent::Resync { .. }) | Err(RecvError::Lagged(_)) => {

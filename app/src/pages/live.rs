@@ -48,7 +48,13 @@ pub fn Live(#[prop(into)] namespace: String, #[prop(into)] configuration: String
                                 "resync" => changed_by = Some("someone".to_owned()),
                                 "closed" => replaced = true,
                                 changed if changed.starts_with("changed ") => {
-                                    changed_by = Some(changed["changed ".len()..].to_owned());
+                                    let rest = &changed["changed ".len()..];
+                                    let (revision, who) =
+                                        rest.split_once(' ').unwrap_or(("0", rest));
+                                    // The page's own save: it has brought itself up to date.
+                                    if !revision.parse().is_ok_and(browser::written_here) {
+                                        changed_by = Some(who.to_owned());
+                                    }
                                 }
                                 _ => {}
                             }
