@@ -208,13 +208,11 @@ fn in_object(
                 return Ok(());
             }
             if keys.contains_key(to) {
+                // Named as a thing: the message says "... already exists."
                 return Err(Error::AlreadyExists(if field {
-                    format!("A field named {to:?} already exists; choose another name.")
+                    format!("field {to:?}")
                 } else {
-                    format!(
-                        "The key {to:?} already exists in {}.",
-                        words(&path[..path.len() - 1])
-                    )
+                    format!("the key {to:?} in {}", words(&path[..path.len() - 1]))
                 }));
             }
             let value = keys.shift_remove(last).ok_or_else(|| gone(path))?;

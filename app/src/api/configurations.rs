@@ -938,7 +938,8 @@ pub async fn review_field(
         confo::edit::preview(&current.fields, std::slice::from_ref(&change)).map_err(reject)?;
     Ok(Review {
         changes: ssr::diffs(&current.fields, &after),
-        place: (!edit.path.is_empty()).then(|| confo::nested::place(edit.field.trim(), &edit.path)),
+        place: (!edit.path.is_empty() || edit.op == "add")
+            .then(|| confo::nested::place(edit.field.trim(), &edit.path)),
         revision: current.revision,
     })
 }

@@ -250,9 +250,10 @@ pub fn ConfigurationPage() -> impl IntoView {
                                     </p>
                                 }
                             });
-                            let button = match edit.op.as_str() {
-                                "delete" => "Remove",
-                                "rename" => "Rename",
+                            // A change inside a field's value is saved like any value.
+                            let button = match (edit.op.as_str(), edit.path.is_empty()) {
+                                ("delete", true) => "Remove the field",
+                                ("rename", true) => "Rename the field",
                                 _ => "Save",
                             };
                             let FieldEdit {
