@@ -554,7 +554,7 @@ mod tests {
         ];
         for (edit, expected) in cases {
             assert_eq!(
-                text(&preview(&stored, &[edit.clone()]).unwrap()),
+                text(&preview(&stored, std::slice::from_ref(&edit)).unwrap()),
                 expected,
                 "{edit:?}"
             );
@@ -609,7 +609,7 @@ mod tests {
             set("/missing/x", json!(0)),
         ] {
             assert!(
-                matches!(preview(&stored, &[bad.clone()]), Err(Error::NotFound(_))),
+                matches!(preview(&stored, std::slice::from_ref(&bad)), Err(Error::NotFound(_))),
                 "{bad:?}"
             );
         }
