@@ -61,6 +61,7 @@ contract!(
     keys_shared_with_a_later_legacy_namespace_are_refused_on_both_sides,
     an_edit_keeps_what_it_does_not_touch_byte_for_byte,
     preview_and_apply_agree_for_every_kind_of_edit,
+    the_last_change_of_each_place_comes_from_the_history_patches,
 );
 
 async fn absent_key_reads_as_none(b: Backend) {
@@ -2257,5 +2258,67 @@ async fn preview_and_apply_agree_for_every_kind_of_edit(b: Backend) {
     assert!(
         applied >= 8,
         "only {applied} of 48 cases applied: the generator misses"
+    );
+}
+
+async fn the_last_change_of_each_place_comes_from_the_history_patches(b: Backend) {
+    use confo::edit::Edit;
+    let store = with_namespace(&b, "n").await;
+    let (n, c) = (ns("n"), cfg("c"));
+    let by = |who: &str| Change::by(Actor::user(who));
+    let created = store
+        .create_configuration(
+            &n,
+            &c,
+            object(json!({"a": {"x": 1, "y": [1, 2]}, "b": 1})),
+            &by("one"),
+        )
+        .await
+        .unwrap();
+    let x = store
+        .apply_edits(
+            &n,
+            &c,
+            vec![Edit::Set {
+                path: "/a/x".into(),
+                value: json!(2),
+            }],
+            None,
+            &by("two"),
+        )
+        .await
+        .unwrap();
+    let b_changed = store
+        .apply_edits(
+            &n,
+            &c,
+            vec![Edit::Set {
+                path: "/b".into(),
+                value: json!(2),
+            }],
+            None,
+            &by("three"),
+        )
+        .await
+        .unwrap();
+    let places = ["/a", "/a/x", "/a/y", "/a/y/0", "/b", "/absent"].map(String::from);
+    let found: Vec<Option<u64>> = store
+        .last_changes(&n, &c, &places)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|v| v.map(|v| v.seq))
+        .collect();
+    assert_eq!(
+        found,
+        [
+            Some(x.seq),
+            Some(x.seq),
+            Some(created.seq),
+            Some(created.seq),
+            Some(b_changed.seq),
+            // The creation wrote the whole value, which holds every place, present or not.
+            Some(created.seq),
+        ]
     );
 }

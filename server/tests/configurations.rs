@@ -397,3 +397,62 @@ async fn a_field_edit_keeps_every_other_value_as_stored() {
         r#"{"zeta":1,"alpha":2,"big":12345678901234567890123,"ratio":1.10,"limit":6,"added":1.50}"#
     );
 }
+
+#[tokio::test]
+async fn each_row_shows_who_last_changed_it_nested_places_included() {
+    let mut app = app_with_data().await;
+    let shop = confo::NamespaceName::new("shop").unwrap();
+    let cfg = confo::ConfigurationName::new("app").unwrap();
+    let by = |name: &str| confo::Change::by(confo::Actor::user(name));
+    // A whole-configuration save (as the JSON view and older versions of the dashboard record
+    // it) changes one nested place; a field edit changes another field.
+    let fields = json!({"limit": 5, "db": {"host": "a", "port": 1}})
+        .as_object()
+        .unwrap()
+        .clone();
+    app.store
+        .replace_configuration(&shop, &cfg, fields, None, &by("ada"))
+        .await
+        .unwrap();
+    let fields = json!({"limit": 5, "db": {"host": "a", "port": 2}})
+        .as_object()
+        .unwrap()
+        .clone();
+    app.store
+        .replace_configuration(&shop, &cfg, fields, None, &by("eddie"))
+        .await
+        .unwrap();
+    app.store
+        .set_field(&shop, &cfg, "limit", json!(6), None, &by("vera"))
+        .await
+        .unwrap();
+    let history = app.store.history(&shop, &cfg).await.unwrap();
+    let seq_of = |who: &str| {
+        history
+            .iter()
+            .find(|v| v.entry.actor.name == who)
+            .unwrap()
+            .seq
+    };
+    app.sign_in("ada").await;
+    let (status, html) = app.get("/ns/shop/app").await;
+    assert_eq!(status, StatusCode::OK);
+    // The cell of the row whose header is `th`, as (who, the change it links to).
+    let last_change = |th: &str| {
+        let row = &html[html.find(th).unwrap_or_else(|| panic!("{th} in {html}"))..];
+        let row = &row[..row.find("</tr>").unwrap()];
+        let cell = &row[row
+            .find("class=\"last-change\"")
+            .expect("a last change cell")..];
+        let link = &cell[cell.find("history?to=").unwrap() + "history?to=".len()..];
+        let seq: u64 = link[..link.find('"').unwrap()].parse().unwrap();
+        let text = &cell[cell.find("<a ").unwrap()..];
+        let text = &text[text.find('>').unwrap() + 1..];
+        let who = text[..text.find(" · ").unwrap()].to_owned();
+        (who, seq)
+    };
+    assert_eq!(last_change(">limit</th>"), ("vera".into(), seq_of("vera")));
+    assert_eq!(last_change(">db</th>"), ("eddie".into(), seq_of("eddie")));
+    assert_eq!(last_change("port</th>"), ("eddie".into(), seq_of("eddie")));
+    assert_eq!(last_change("host</th>"), ("ada".into(), seq_of("ada")));
+}

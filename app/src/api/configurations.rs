@@ -66,6 +66,8 @@ pub struct FieldView {
     pub json: String,
     /// For a list or an object: its items and keys, depth first, each editable on its own.
     pub inner: Vec<InnerRow>,
+    /// The newest change that touched it (see `Store::last_changes`).
+    pub last_change: Option<ChangeSummary>,
 }
 
 /// An item of a list or a key of an object inside a field's value, as the form view shows it.
@@ -83,6 +85,8 @@ pub struct InnerRow {
     pub in_list: bool,
     pub kind: String,
     pub json: String,
+    /// The newest change that touched it, or a place inside or around it.
+    pub last_change: Option<ChangeSummary>,
 }
 
 /// How deep the form view shows lists and objects row by row; deeper values are edited as JSON.
@@ -295,6 +299,7 @@ pub(crate) mod ssr {
                     in_list: value.is_array(),
                     kind: kind(child).to_owned(),
                     json: serde_json::to_string(child).unwrap_or_default(),
+                    last_change: None,
                 });
                 walk(child, &path, depth + 1, rows, at_most)?;
             }
@@ -331,6 +336,7 @@ pub(crate) mod ssr {
                 kind: kind(value).to_owned(),
                 json: serde_json::to_string(value).unwrap_or_default(),
                 inner,
+                last_change: None,
             });
         }
         (shown, Map::new())
@@ -392,7 +398,28 @@ pub(crate) mod ssr {
             .map_err(reject)?
             .pop()
             .flatten();
-        let (fields, rest) = form_fields(&configuration.fields, MAX_FORM_ROWS);
+        let (mut fields, rest) = form_fields(&configuration.fields, MAX_FORM_ROWS);
+        // Who last changed each row, from the history's patches.
+        let places: Vec<String> = fields
+            .iter()
+            .flat_map(|f| {
+                let top = confo::edit::pointer(&[&f.name]);
+                std::iter::once(top.clone())
+                    .chain(f.inner.iter().map(move |row| format!("{top}{}", row.path)))
+            })
+            .collect();
+        let mut changes = store
+            .last_changes(namespace, name, &places)
+            .await
+            .map_err(reject)?
+            .into_iter()
+            .map(|v| v.map(|v| summary(&v.entry)));
+        for field in &mut fields {
+            field.last_change = changes.next().flatten();
+            for row in &mut field.inner {
+                row.last_change = changes.next().flatten();
+            }
+        }
         Ok(ConfigurationView {
             namespace: namespace.to_string(),
             name: name.to_string(),

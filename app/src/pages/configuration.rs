@@ -10,9 +10,9 @@ use leptos_router::hooks::{use_params_map, use_query_map};
 use super::live::Live;
 use super::{failure, loaded, thousands};
 use crate::api::configurations::{
-    ConfigurationView, ConflictView, CreateConfiguration, DeleteConfiguration, FieldDiff,
-    FieldEdit, MAX_FORM_ROWS, Review, SaveEdit, configuration_conflict, get_configuration,
-    review_configuration, review_field, save_configuration,
+    ChangeSummary, ConfigurationView, ConflictView, CreateConfiguration, DeleteConfiguration,
+    FieldDiff, FieldEdit, MAX_FORM_ROWS, Review, SaveEdit, configuration_conflict,
+    get_configuration, review_configuration, review_field, save_configuration,
 };
 use crate::error::AppError;
 
@@ -143,6 +143,18 @@ fn add_form(field: &str, path: &str, kind: &str, place: &str, base: Base) -> Opt
         }
         .into_any(),
     )
+}
+
+/// Who last changed a row and when, linking to what that change did.
+fn last_change_cell(here: &str, change: Option<ChangeSummary>) -> impl IntoView {
+    let here = here.to_owned();
+    view! {
+        <td class="last-change">
+            {change.map(|c| view! {
+                <a href=format!("{here}/history?to={}", c.seq) title=c.what.clone()>{format!("{} · {}", c.who, c.when)}</a>
+            })}
+        </td>
+    }
 }
 
 /// Rename (object keys and fields only) and remove, each reviewed.
@@ -315,6 +327,7 @@ pub fn ConfigurationPage() -> impl IntoView {
                 } else {
                     view! { <td><code>{f.json.clone()}</code></td><td></td> }.into_any()
                 };
+                let field_change = last_change_cell(&here, f.last_change.clone());
                 let inner = f
                     .inner
                     .into_iter()
@@ -332,6 +345,7 @@ pub fn ConfigurationPage() -> impl IntoView {
                         } else {
                             view! { <td><code>{row.json.clone()}</code></td><td></td> }.into_any()
                         };
+                        let row_change = last_change_cell(&here, row.last_change.clone());
                         view! {
                             <tr class="inner">
                                 <th scope="row" title=place.clone() class=format!("depth-{}", row.depth)>
@@ -340,6 +354,7 @@ pub fn ConfigurationPage() -> impl IntoView {
                                 </th>
                                 <td>{row.kind.clone()}</td>
                                 {cells}
+                                {row_change}
                             </tr>
                         }
                     })
@@ -349,6 +364,7 @@ pub fn ConfigurationPage() -> impl IntoView {
                         <th scope="row">{f.name.clone()}</th>
                         <td>{f.kind.clone()}</td>
                         {main}
+                        {field_change}
                     </tr>
                     {inner}
                 }
@@ -448,7 +464,7 @@ pub fn ConfigurationPage() -> impl IntoView {
             } else {
                 view! {
                     <table id="fields">
-                        <thead><tr><th>"Field"</th><th>"Kind"</th><th>"Value"</th><th></th></tr></thead>
+                        <thead><tr><th>"Field"</th><th>"Kind"</th><th>"Value"</th><th></th><th>"Last change"</th></tr></thead>
                         <tbody>{rows}</tbody>
                     </table>
                     {more_rows}

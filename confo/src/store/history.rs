@@ -12,6 +12,41 @@ use crate::error::{Error, Result};
 use crate::kv::KeyValue;
 use crate::names::{ConfigurationName, NamespaceName};
 
+/// How many of a configuration's newest changes [`Store::last_changes`] looks through.
+pub const LAST_CHANGES_SCAN: usize = 500;
+
+/// The tokens of a JSON Pointer (`/a/b` → `a`, `b`); an unparsable one counts as the top.
+fn pointer_tokens(path: &str) -> Vec<String> {
+    json_patch::jsonptr::Pointer::parse(path)
+        .map(|p| p.tokens().map(|t| t.decoded().into_owned()).collect())
+        .unwrap_or_default()
+}
+
+/// The places an entry's patch changed (both ends of a move or copy).
+fn patch_places(entry: &AuditEntry) -> Vec<Vec<String>> {
+    use json_patch::PatchOperation as Op;
+    let Some(patch) = &entry.patch else {
+        return Vec::new();
+    };
+    patch
+        .iter()
+        .flat_map(|op| match op {
+            Op::Add(o) => vec![o.path.to_string()],
+            Op::Remove(o) => vec![o.path.to_string()],
+            Op::Replace(o) => vec![o.path.to_string()],
+            Op::Move(o) => vec![o.from.to_string(), o.path.to_string()],
+            Op::Copy(o) => vec![o.path.to_string()],
+            Op::Test(_) => Vec::new(),
+        })
+        .map(|p| pointer_tokens(&p))
+        .collect()
+}
+
+/// Whether one place contains the other (or they are the same).
+fn related(a: &[String], b: &[String]) -> bool {
+    a.iter().zip(b).all(|(x, y)| x == y)
+}
+
 /// How many entries a scan reads per round trip.
 const BATCH: usize = 256;
 
@@ -287,6 +322,55 @@ impl Store {
             }
         }
         Ok(versions)
+    }
+
+    /// For each of `places` (JSON Pointers from the configuration's top, such as `/limit` or
+    /// `/servers/0/port`), the newest change among the configuration's last
+    /// [`LAST_CHANGES_SCAN`] that touched it: one whose recorded JSON Patch changed that place,
+    /// a place inside it, or a place containing it (a whole-value save, the creation). `None`
+    /// when none of those did. Derived from the patches every audit entry holds, so changes
+    /// recorded before this existed count too. Reads a bounded number of entries.
+    pub async fn last_changes(
+        &self,
+        namespace: &NamespaceName,
+        configuration: &ConfigurationName,
+        places: &[String],
+    ) -> Result<Vec<Option<Version>>> {
+        let prefix = self.layout.history_prefix(namespace, configuration);
+        let index = self
+            .kv
+            .range(
+                &prefix,
+                &crate::kv::prefix_end(&prefix),
+                LAST_CHANGES_SCAN,
+                true,
+            )
+            .await?;
+        let keys: Vec<String> = index
+            .iter()
+            .filter_map(|kv| kv.key.strip_prefix(&prefix)?.parse::<u64>().ok())
+            .map(|seq| self.layout.audit_entry(seq))
+            .collect();
+        let wanted: Vec<Vec<String>> = places.iter().map(|p| pointer_tokens(p)).collect();
+        let mut found: Vec<Option<Version>> = vec![None; places.len()];
+        for chunk in keys.chunks(crate::kv::MAX_TXN_OPS) {
+            for kv in self.kv.get_many(chunk).await?.into_iter().flatten() {
+                let entry = parse_entry(&kv)?;
+                let touched = patch_places(&entry);
+                for (slot, place) in found.iter_mut().zip(&wanted) {
+                    if slot.is_none() && touched.iter().any(|t| related(t, place)) {
+                        *slot = Some(Version {
+                            seq: entry.seq,
+                            entry: entry.clone(),
+                        });
+                    }
+                }
+            }
+            if found.iter().all(Option::is_some) {
+                break;
+            }
+        }
+        Ok(found)
     }
 
     /// The version just before version `seq` (0 if `seq` created the history), for showing
