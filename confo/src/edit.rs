@@ -128,6 +128,12 @@ pub fn preview(fields: &Map<String, Value>, edits: &[Edit]) -> Result<Map<String
 
 /// Applies one edit to `fields`.
 pub fn apply(fields: &mut Map<String, Value>, edit: &Edit) -> Result<()> {
+    apply_with(fields, edit, true)
+}
+
+/// [`apply`], checking new names against the field name rules when `checked` (a recorded change
+/// is replayed as it was made, whatever names another tool used).
+fn apply_with(fields: &mut Map<String, Value>, edit: &Edit, checked: bool) -> Result<()> {
     let path = match edit {
         Edit::Replace { fields: new } => {
             for name in new.keys() {
@@ -147,7 +153,7 @@ pub fn apply(fields: &mut Map<String, Value>, edit: &Edit) -> Result<()> {
         ));
     };
     let Some((field, inside)) = parents.split_first() else {
-        return in_object(fields, last, edit, &path);
+        return in_object(fields, last, edit, &path, checked);
     };
     let mut holder = fields.get_mut(field).ok_or_else(|| gone(&path))?;
     for token in inside {
@@ -159,7 +165,7 @@ pub fn apply(fields: &mut Map<String, Value>, edit: &Edit) -> Result<()> {
         .ok_or_else(|| gone(&path))?;
     }
     match holder {
-        Value::Object(keys) => in_object(keys, last, edit, &path),
+        Value::Object(keys) => in_object(keys, last, edit, &path, checked),
         Value::Array(items) => in_list(items, last, edit, &path),
         other => Err(Error::InvalidValue(format!(
             "{} is {}, which holds no {}.",
@@ -187,8 +193,16 @@ fn in_object(
     last: &str,
     edit: &Edit,
     path: &[String],
+    checked: bool,
 ) -> Result<()> {
     let field = path.len() == 1;
+    let check_name = |name: &str, field: bool| {
+        if checked {
+            check_name(name, field)
+        } else {
+            Ok(())
+        }
+    };
     match edit {
         Edit::Set { value, .. } => {
             check_name(last, field)?;
@@ -261,6 +275,50 @@ fn in_list(items: &mut Vec<Value>, last: &str, edit: &Edit, path: &[String]) -> 
         ))),
         Edit::Replace { .. } => unreachable!("a replace has no place"),
     }
+}
+
+/// Applies a recorded JSON Patch (an audit entry's `patch` or `unpatch`) to a configuration's
+/// whole value, with this module's rules: a key removed shifts the others up and an added key
+/// goes at the end, so that keys the patch does not name keep their order (a plain JSON Patch
+/// implementation may move the last key into a removed one's place).
+pub fn apply_patch(value: &mut Value, patch: &json_patch::Patch) -> Result<()> {
+    use json_patch::PatchOperation as Op;
+    for op in patch.iter() {
+        let (path, edit) = match op {
+            Op::Add(o) => (o.path.to_string(), Some(o.value.clone())),
+            Op::Replace(o) => (o.path.to_string(), Some(o.value.clone())),
+            Op::Remove(o) => (o.path.to_string(), None),
+            // Never recorded by Confo; applied as the standard says.
+            Op::Move(_) | Op::Copy(_) | Op::Test(_) => {
+                json_patch::patch(value, &json_patch::Patch(vec![op.clone()])).map_err(|e| {
+                    Error::InvalidValue(format!("a recorded change does not apply: {e}"))
+                })?;
+                continue;
+            }
+        };
+        if path.is_empty() {
+            *value = edit.unwrap_or(Value::Null);
+            continue;
+        }
+        let Value::Object(fields) = value else {
+            return Err(Error::InvalidValue(
+                "a recorded change names a place inside a value that is not an object".to_owned(),
+            ));
+        };
+        let tokens = tokens(&path)?;
+        let parent = &tokens[..tokens.len() - 1];
+        let in_list = !parent.is_empty()
+            && Value::Object(fields.clone())
+                .pointer(&pointer(parent))
+                .is_some_and(Value::is_array);
+        let edit = match (op, edit) {
+            (Op::Add(_), Some(value)) if in_list => Edit::Insert { path, value },
+            (_, Some(value)) => Edit::Set { path, value },
+            (_, None) => Edit::Remove { path },
+        };
+        apply_with(fields, &edit, false)?;
+    }
+    Ok(())
 }
 
 /// A field name, or a key inside a value, follows the field name rules.
@@ -609,7 +667,10 @@ mod tests {
             set("/missing/x", json!(0)),
         ] {
             assert!(
-                matches!(preview(&stored, std::slice::from_ref(&bad)), Err(Error::NotFound(_))),
+                matches!(
+                    preview(&stored, std::slice::from_ref(&bad)),
+                    Err(Error::NotFound(_))
+                ),
                 "{bad:?}"
             );
         }

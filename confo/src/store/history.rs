@@ -411,7 +411,7 @@ impl Store {
             let Some(unpatch) = &version.entry.unpatch else {
                 continue;
             };
-            json_patch::patch(&mut value, unpatch).map_err(|e| Error::Corrupt {
+            crate::edit::apply_patch(&mut value, unpatch).map_err(|e| Error::Corrupt {
                 key: self.layout.audit_entry(version.seq),
                 reason: format!("its undo patch does not apply ({e})"),
             })?;
@@ -434,10 +434,14 @@ impl Store {
         from: u64,
         to: u64,
     ) -> Result<Vec<FieldChange>> {
-        let before = self
-            .configuration_at(namespace, configuration, from)
-            .await?
-            .unwrap_or_default();
+        // Version 0 is before the first: nothing.
+        let before = if from == 0 {
+            Map::new()
+        } else {
+            self.configuration_at(namespace, configuration, from)
+                .await?
+                .unwrap_or_default()
+        };
         let after = self
             .configuration_at(namespace, configuration, to)
             .await?

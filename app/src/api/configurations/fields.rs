@@ -1,0 +1,102 @@
+//! Changing a configuration's fields: the review of one form view change and its save (one
+//! endpoint for every kind of edit), the JSON view's review and save, and the conflict view.
+//! Every change goes through the one edit model (`confo::edit`): the review shows its preview,
+//! the save applies the same edits.
+
+use leptos::prelude::*;
+
+use super::*;
+
+/// What saving `json` over the configuration as it is now would change. Changes nothing.
+#[server(endpoint = "configurations/review")]
+pub async fn review_configuration(
+    namespace: String,
+    name: String,
+    json: String,
+) -> Result<Review, AppError> {
+    let opened = super::ssr::open(confo::users::Role::Editor, &namespace, &name).await?;
+    let fields = super::ssr::parse_object(&json)?;
+    let current = opened.current().await?;
+    Ok(Review {
+        changes: super::ssr::diffs(&current.fields, &fields),
+        place: None,
+        revision: current.revision,
+    })
+}
+
+/// What one field change from the form view would change: `set` a field (new or not) to `value`
+/// read as `kind`, `delete` it, or `rename` it to `to`. With `path` (a JSON Pointer inside the
+/// field's value), the change is made there instead: `set`, `delete` or `rename` that list item
+/// or object key, or `add` an item (or the key `to`) to the list or object there. Changes nothing:
+/// it is the edit model's preview of what [`save_edit`] writes.
+#[server(endpoint = "configurations/review-field", input = leptos::server_fn::codec::GetUrl)]
+pub async fn review_field(
+    namespace: String,
+    name: String,
+    edit: FieldEdit,
+) -> Result<Review, AppError> {
+    use crate::api::ssr::reject;
+    let opened = super::ssr::open(confo::users::Role::Editor, &namespace, &name).await?;
+    let current = opened.current().await?;
+    let change = super::ssr::field_edit(&edit, &current.fields)?;
+    let after =
+        confo::edit::preview(&current.fields, std::slice::from_ref(&change)).map_err(reject)?;
+    Ok(Review {
+        changes: super::ssr::diffs(&current.fields, &after),
+        place: (!edit.path.is_empty() || edit.op == "add")
+            .then(|| confo::nested::place(edit.field.trim(), &edit.path)),
+        revision: current.revision,
+    })
+}
+
+/// Saves one change from the form view (also without JavaScript): the edit itself, as
+/// [`review_field`] showed it, applied to the configuration if it is still at `revision`. When
+/// it is not, nothing is written and the conflict says who saved meanwhile and both values
+/// (`seq`: the version the change was made against).
+#[server(endpoint = "configurations/edit")]
+pub async fn save_edit(
+    namespace: String,
+    name: String,
+    revision: i64,
+    seq: u64,
+    edit: FieldEdit,
+    comment: String,
+) -> Result<Saved, AppError> {
+    let opened = super::ssr::open(confo::users::Role::Editor, &namespace, &name).await?;
+    let current = opened.current().await?;
+    let change = super::ssr::field_edit(&edit, &current.fields)?;
+    opened.save(vec![change], revision, seq, &comment).await
+}
+
+/// Saves `json` as the configuration's fields, if it is still at `revision`; otherwise nothing
+/// is written and the answer is a conflict. Answers the revision and version it wrote, so that
+/// the page knows its own change when it arrives as a live update.
+#[server(endpoint = "configurations/save")]
+pub async fn save_configuration(
+    namespace: String,
+    name: String,
+    revision: i64,
+    seq: u64,
+    json: String,
+    comment: String,
+) -> Result<Saved, AppError> {
+    let opened = super::ssr::open(confo::users::Role::Editor, &namespace, &name).await?;
+    let fields = super::ssr::parse_object(&json)?;
+    let edits = vec![confo::edit::Edit::Replace { fields }];
+    opened.save(edits, revision, seq, &comment).await
+}
+
+/// What happened since the editor loaded version `seq`: their changes, the others', and, when
+/// they touched different places, their changes applied to the latest version.
+#[server(endpoint = "configurations/conflict")]
+pub async fn configuration_conflict(
+    namespace: String,
+    name: String,
+    seq: u64,
+    json: String,
+) -> Result<ConflictView, AppError> {
+    let opened = super::ssr::open(confo::users::Role::Editor, &namespace, &name).await?;
+    let fields = super::ssr::parse_object(&json)?;
+    let edits = [confo::edit::Edit::Replace { fields }];
+    super::ssr::conflict(&opened.user, &opened.namespace, &opened.name, seq, &edits).await
+}

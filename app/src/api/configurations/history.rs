@@ -1,0 +1,109 @@
+//! A configuration's history: its versions, the difference between two, one version's content,
+//! and reverting to it. Versions and their differences come from the store (`confo`).
+
+use leptos::prelude::*;
+
+use super::*;
+
+/// Every version of a configuration, newest first.
+#[server(endpoint = "configurations/history", input = leptos::server_fn::codec::GetUrl)]
+pub async fn configuration_history(
+    namespace: String,
+    name: String,
+) -> Result<HistoryView, AppError> {
+    use crate::api::ssr::reject;
+    let opened = super::ssr::open(confo::users::Role::Viewer, &namespace, &name).await?;
+    let versions = opened
+        .store
+        .history(&opened.namespace, &opened.name)
+        .await
+        .map_err(reject)?
+        .iter()
+        .map(|v| super::ssr::summary(&v.entry))
+        .collect();
+    let revision = opened.current().await.map(|c| c.revision).unwrap_or(0);
+    Ok(HistoryView {
+        can_edit: super::ssr::can_edit(&opened.user, &namespace),
+        namespace,
+        name,
+        versions,
+        revision,
+    })
+}
+
+/// How version `to` differs from version `from` (0: before the first; absent: the version just
+/// before `to`, which is what one change did).
+#[server(endpoint = "configurations/diff", input = leptos::server_fn::codec::GetUrl)]
+pub async fn version_diff(
+    namespace: String,
+    name: String,
+    from: Option<u64>,
+    to: u64,
+) -> Result<Comparison, AppError> {
+    use crate::api::ssr::reject;
+    let opened = super::ssr::open(confo::users::Role::Viewer, &namespace, &name).await?;
+    let from = match from {
+        Some(from) => from,
+        None => opened
+            .store
+            .previous_version(&opened.namespace, &opened.name, to)
+            .await
+            .map_err(reject)?,
+    };
+    let changes = opened
+        .store
+        .diff_versions(&opened.namespace, &opened.name, from, to)
+        .await
+        .map_err(reject)?;
+    Ok(Comparison {
+        from,
+        to,
+        changes: changes.into_iter().map(super::ssr::field_diff).collect(),
+    })
+}
+
+/// The configuration as it was right after version `seq`, as JSON ("" if it did not exist).
+#[server(endpoint = "configurations/at", input = leptos::server_fn::codec::GetUrl)]
+pub async fn configuration_at(
+    namespace: String,
+    name: String,
+    seq: u64,
+) -> Result<String, AppError> {
+    use crate::api::ssr::reject;
+    let opened = super::ssr::open(confo::users::Role::Viewer, &namespace, &name).await?;
+    let fields = opened
+        .store
+        .configuration_at(&opened.namespace, &opened.name, seq)
+        .await
+        .map_err(reject)?;
+    Ok(fields.map_or_else(String::new, |f| {
+        super::ssr::readable(&serde_json::Value::Object(f))
+    }))
+}
+
+/// Makes the configuration's fields what they were right after version `seq`; `confirm` must
+/// be "yes". Recorded as a change of its own.
+#[server(endpoint = "configurations/revert")]
+pub async fn revert_configuration(
+    namespace: String,
+    name: String,
+    seq: u64,
+    revision: i64,
+    comment: String,
+) -> Result<(), AppError> {
+    use crate::api::ssr::reject;
+    let opened = super::ssr::open(confo::users::Role::Editor, &namespace, &name).await?;
+    opened
+        .store
+        .revert(
+            &opened.namespace,
+            &opened.name,
+            seq,
+            Some(revision),
+            &super::ssr::change_with(&opened.user, &comment),
+        )
+        .await
+        .map_err(reject)?;
+    opened.back_to("/history");
+    Ok(())
+}

@@ -1,0 +1,341 @@
+//! Configurations: the view types the pages share, name parsing and the guard every function
+//! runs first (in [`ssr`]), and listing, creating, deleting and reading configurations. Changing
+//! their fields is in [`fields`], their history in [`history`]. Every function checks the
+//! caller's role for the namespace first; namespaces a user may not read do not exist for them.
+
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::error::AppError;
+
+pub mod fields;
+pub mod history;
+
+pub use crate::api::namespaces::{
+    DeleteNamespace, NamespacesOverview, delete_namespace, namespaces_overview,
+};
+pub use fields::*;
+pub use history::*;
+
+/// Configurations shown per page of a namespace.
+pub const PAGE_SIZE: usize = 50;
+
+/// Who changed something, when, and how, in words.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChangeSummary {
+    pub seq: u64,
+    pub who: String,
+    pub when: String,
+    pub what: String,
+    pub comment: Option<String>,
+}
+
+/// A namespace in the overview.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NamespaceSummary {
+    pub name: String,
+    pub configurations: usize,
+    /// Configurations stored under the namespace's prefix without being listed in it.
+    pub unregistered: usize,
+    pub last_change: Option<ChangeSummary>,
+    /// The signed-in user may register its unlisted configurations.
+    pub can_edit: bool,
+}
+
+/// A configuration in a namespace's list.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConfigurationRow {
+    pub name: String,
+    pub last_change: Option<ChangeSummary>,
+}
+
+/// One page of a namespace's configurations.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConfigurationList {
+    pub namespace: String,
+    pub rows: Vec<ConfigurationRow>,
+    /// Configurations matching the filter.
+    pub matching: usize,
+    /// Configurations in the namespace.
+    pub total: usize,
+    /// From 1.
+    pub page: usize,
+    pub pages: usize,
+    /// Stored under the namespace but missing from its list (written by other tools).
+    pub unregistered: Vec<String>,
+    pub can_edit: bool,
+}
+
+/// One field as the form view shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FieldView {
+    pub name: String,
+    /// "text", "number", "true/false", "empty", "list" or "object".
+    pub kind: String,
+    /// The value as JSON.
+    pub json: String,
+    /// For a list or an object: its items and keys, depth first, each editable on its own.
+    pub inner: Vec<InnerRow>,
+    /// The newest change that touched it (see `Store::last_changes`).
+    pub last_change: Option<ChangeSummary>,
+}
+
+/// An item of a list or a key of an object inside a field's value, as the form view shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InnerRow {
+    /// Where it is inside the field's value (a JSON Pointer, such as `/servers/0`).
+    pub path: String,
+    /// Where it is in words, such as `servers › 0`.
+    pub place: String,
+    /// 1 for the field's own items and keys, 2 for theirs, and so on.
+    pub depth: usize,
+    /// Its key, or its number in the list.
+    pub label: String,
+    /// An item of a list (numbered; cannot be renamed) rather than a key of an object.
+    pub in_list: bool,
+    pub kind: String,
+    pub json: String,
+    /// The newest change that touched it, or a place inside or around it.
+    pub last_change: Option<ChangeSummary>,
+}
+
+/// How deep the form view shows lists and objects row by row; deeper values are edited as JSON.
+/// (`style/main.css` indents each depth with a class of its own.)
+pub const MAX_INNER_DEPTH: usize = 4;
+/// How many items of one list or object the form view shows row by row.
+pub const MAX_INNER_ITEMS: usize = 100;
+/// How many rows the form view shows at most (fields, and the items and keys inside them), so
+/// that a huge configuration is no huge page; the fields past them are shown as JSON.
+pub const MAX_FORM_ROWS: usize = 1_000;
+
+/// A configuration as the editor loads it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConfigurationView {
+    pub namespace: String,
+    pub name: String,
+    /// The fields the form view shows row by row (see [`MAX_FORM_ROWS`]).
+    pub fields: Vec<FieldView>,
+    /// How many fields come after those, shown as JSON only.
+    pub more_fields: usize,
+    /// Those fields as indented JSON (empty when there are none).
+    pub more_json: String,
+    /// The fields as indented JSON.
+    pub json: String,
+    /// Sent back with a change, so that a change made in between is noticed.
+    pub revision: i64,
+    /// The newest change in its history (0 if it has none), to tell later changes apart.
+    pub seq: u64,
+    pub last_change: Option<ChangeSummary>,
+    pub can_edit: bool,
+}
+
+/// Two versions of a configuration and how the second differs from the first.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Comparison {
+    /// 0: before the first version.
+    pub from: u64,
+    pub to: u64,
+    pub changes: Vec<FieldDiff>,
+}
+
+/// How one field differs, in readable JSON (`None`: absent).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FieldDiff {
+    pub field: String,
+    pub before: Option<String>,
+    pub after: Option<String>,
+}
+
+/// What a save would change.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Review {
+    pub changes: Vec<FieldDiff>,
+    /// Where inside the field the change is, in words (`servers › 0 › port`).
+    pub place: Option<String>,
+    /// The revision the review was made on.
+    pub revision: i64,
+}
+
+/// What a save wrote: the configuration's new revision and the number of its history entry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Saved {
+    pub revision: i64,
+    pub seq: u64,
+}
+
+/// One change asked for in the form view (the page's address carries it, so that it is reviewed
+/// before it is saved, also without JavaScript). See [`review_field`].
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct FieldEdit {
+    /// `set`, `delete`, `rename` or `add`.
+    pub op: String,
+    pub field: String,
+    pub kind: String,
+    pub value: String,
+    /// The new name (rename), or the new key (add to an object).
+    pub to: String,
+    /// Where inside the field's value (a JSON Pointer; empty: the field itself).
+    pub path: String,
+}
+
+/// Someone else saved after the editor loaded the configuration.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConflictView {
+    /// What this user changed, against what they loaded.
+    pub mine: Vec<FieldDiff>,
+    /// What was saved in between, against what they loaded.
+    pub theirs: Vec<FieldDiff>,
+    /// The changes saved in between (who, when).
+    pub others: Vec<ChangeSummary>,
+    /// Fields both changed.
+    pub overlap: Vec<String>,
+    /// With no overlap: this user's changes applied to the latest version, as JSON.
+    pub merged: Option<String>,
+    pub latest: ConfigurationView,
+}
+
+/// A version of a configuration in its history.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HistoryView {
+    pub namespace: String,
+    pub name: String,
+    pub versions: Vec<ChangeSummary>,
+    pub revision: i64,
+    pub can_edit: bool,
+}
+
+#[cfg(feature = "ssr")]
+pub(crate) mod ssr;
+
+/// One page of a namespace's configurations whose names contain `filter`.
+#[server(endpoint = "configurations/list", input = leptos::server_fn::codec::GetUrl)]
+pub async fn namespace_page(
+    namespace: String,
+    filter: String,
+    page: usize,
+) -> Result<ConfigurationList, AppError> {
+    use crate::api::ssr::{reject, require, store};
+    let user = require(confo::users::Role::Viewer, Some(&namespace)).await?;
+    let ns = ssr::namespace(&namespace)?;
+    let store = store()?;
+    let listing = store.list_configurations(&ns).await.map_err(reject)?;
+    let needle = filter.trim().to_lowercase();
+    let matching: Vec<&String> = listing
+        .registered
+        .iter()
+        .filter(|n| needle.is_empty() || n.to_lowercase().contains(&needle))
+        .collect();
+    let pages = matching.len().div_ceil(PAGE_SIZE).max(1);
+    let page = page.clamp(1, pages);
+    let shown: Vec<confo::ConfigurationName> = matching
+        .iter()
+        .skip((page - 1) * PAGE_SIZE)
+        .take(PAGE_SIZE)
+        .filter_map(|n| confo::ConfigurationName::new(n.as_str()).ok())
+        .collect();
+    let latest = store.latest_versions(&ns, &shown).await.map_err(reject)?;
+    Ok(ConfigurationList {
+        rows: shown
+            .iter()
+            .zip(latest)
+            .map(|(name, last)| ConfigurationRow {
+                name: name.to_string(),
+                last_change: last.as_ref().map(|v| ssr::summary(&v.entry)),
+            })
+            .collect(),
+        matching: matching.len(),
+        total: listing.registered.len(),
+        page,
+        pages,
+        unregistered: listing.unregistered,
+        can_edit: ssr::can_edit(&user, &namespace),
+        namespace,
+    })
+}
+
+/// Creates a configuration, empty or as a copy of `copy_from` in the same namespace.
+#[server(endpoint = "configurations/create")]
+pub async fn create_configuration(
+    namespace: String,
+    name: String,
+    copy_from: Option<String>,
+) -> Result<(), AppError> {
+    use crate::api::ssr::{change, reject};
+    let opened = ssr::open(confo::users::Role::Editor, &namespace, &name).await?;
+    let (ns, store) = (&opened.namespace, &opened.store);
+    let fields = match copy_from
+        .as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+    {
+        Some(source) => {
+            let source = ssr::configuration(source)?;
+            store
+                .get_configuration(ns, &source)
+                .await
+                .map_err(reject)?
+                .fields
+        }
+        None => Default::default(),
+    };
+    store
+        .create_configuration(ns, &opened.name, fields, &change(&opened.user))
+        .await
+        .map_err(reject)?;
+    opened.back_to("");
+    Ok(())
+}
+
+/// Deletes a configuration; `confirm` must repeat its name.
+#[server(endpoint = "configurations/delete")]
+pub async fn delete_configuration(
+    namespace: String,
+    name: String,
+    confirm: String,
+) -> Result<(), AppError> {
+    use crate::api::ssr::{change, reject};
+    let opened = ssr::open(confo::users::Role::Editor, &namespace, &name).await?;
+    let configuration = &opened.name;
+    if confirm.trim() != configuration.as_str() {
+        return Err(reject(AppError::Invalid(format!(
+            "To delete it, type the configuration's name, {configuration}, exactly."
+        ))));
+    }
+    opened
+        .store
+        .delete_configuration(
+            &opened.namespace,
+            configuration,
+            None,
+            &change(&opened.user),
+        )
+        .await
+        .map_err(reject)?;
+    crate::api::redirect::redirect(&format!("/ns/{namespace}"));
+    Ok(())
+}
+
+/// Lists the configurations stored under a namespace but missing from its list.
+#[server(endpoint = "configurations/register")]
+pub async fn register_configurations(namespace: String) -> Result<(), AppError> {
+    use crate::api::ssr::{change, reject, require, store};
+    let user = require(confo::users::Role::Editor, Some(&namespace)).await?;
+    let ns = ssr::namespace(&namespace)?;
+    store()?
+        .register_configurations(&ns, &change(&user))
+        .await
+        .map_err(reject)?;
+    crate::api::redirect::redirect(&format!("/ns/{namespace}"));
+    Ok(())
+}
+
+/// A configuration, for the editor.
+#[server(endpoint = "configurations/get", input = leptos::server_fn::codec::GetUrl)]
+pub async fn get_configuration(
+    namespace: String,
+    name: String,
+) -> Result<ConfigurationView, AppError> {
+    let opened = ssr::open(confo::users::Role::Viewer, &namespace, &name).await?;
+    ssr::view(&opened.user, &opened.namespace, &opened.name).await
+}

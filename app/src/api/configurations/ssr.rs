@@ -1,0 +1,605 @@
+//! What the configuration functions share on the server: name parsing, the guard, views
+//! of a configuration, reading typed values and form edits, and conflicts.
+
+use super::*;
+use crate::api::ssr::reject;
+use confo::{ConfigurationName, NamespaceName};
+use serde_json::{Map, Value};
+
+pub fn namespace(name: &str) -> Result<NamespaceName, AppError> {
+    NamespaceName::new(name.trim()).map_err(|reason| {
+        reject(confo::Error::InvalidName {
+            kind: "namespace",
+            name: name.to_owned(),
+            reason,
+        })
+    })
+}
+
+pub fn configuration(name: &str) -> Result<ConfigurationName, AppError> {
+    ConfigurationName::new(name.trim()).map_err(|reason| {
+        reject(confo::Error::InvalidName {
+            kind: "configuration",
+            name: name.to_owned(),
+            reason,
+        })
+    })
+}
+
+pub fn action_words(action: confo::Action) -> &'static str {
+    use confo::Action as A;
+    match action {
+        A::NamespaceCreate => "created the namespace",
+        A::NamespaceDelete => "deleted the namespace",
+        A::ConfigurationCreate => "created",
+        A::ConfigurationReplace => "edited",
+        A::ConfigurationDelete => "deleted",
+        A::ConfigurationRegister => "registered",
+        A::ConfigurationRevert => "reverted",
+        A::FieldSet => "set a field",
+        A::FieldRename => "renamed a field",
+        A::FieldDelete => "deleted a field",
+        _ => "changed",
+    }
+}
+
+pub fn summary(entry: &confo::AuditEntry) -> ChangeSummary {
+    let mut what = action_words(entry.action).to_owned();
+    if let Some(field) = &entry.field {
+        what = format!("{what} ({field})");
+    }
+    ChangeSummary {
+        seq: entry.seq,
+        who: entry.actor.name.clone(),
+        when: crate::api::users::ssr::time_text(entry.time.timestamp()),
+        what,
+        comment: entry.comment.clone(),
+    }
+}
+
+pub fn kind(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "empty",
+        Value::Bool(_) => "true/false",
+        Value::Number(_) => "number",
+        Value::String(_) => "text",
+        Value::Array(_) => "list",
+        Value::Object(_) => "object",
+    }
+}
+
+/// The items and keys inside `value`, depth first, down to [`MAX_INNER_DEPTH`]; `None` when
+/// there are more than `at_most`.
+pub fn inner_rows(value: &Value, at_most: usize) -> Option<Vec<InnerRow>> {
+    fn walk(
+        value: &Value,
+        path: &str,
+        depth: usize,
+        rows: &mut Vec<InnerRow>,
+        at_most: usize,
+    ) -> Option<()> {
+        if depth > MAX_INNER_DEPTH {
+            return Some(());
+        }
+        let children: Vec<(String, &Value)> = match value {
+            Value::Array(items) => items
+                .iter()
+                .enumerate()
+                .map(|(i, v)| (i.to_string(), v))
+                .collect(),
+            Value::Object(keys) => keys.iter().map(|(k, v)| (k.clone(), v)).collect(),
+            _ => return Some(()),
+        };
+        for (label, child) in children.into_iter().take(MAX_INNER_ITEMS) {
+            if rows.len() == at_most {
+                return None;
+            }
+            let path = confo::nested::child(path, &label);
+            rows.push(InnerRow {
+                place: confo::nested::describe(&path),
+                path: path.clone(),
+                depth,
+                label,
+                in_list: value.is_array(),
+                kind: kind(child).to_owned(),
+                json: serde_json::to_string(child).unwrap_or_default(),
+                last_change: None,
+            });
+            walk(child, &path, depth + 1, rows, at_most)?;
+        }
+        Some(())
+    }
+    let mut rows = Vec::new();
+    walk(value, "", 1, &mut rows, at_most)?;
+    Some(rows)
+}
+
+/// The fields the form view shows row by row, in order, while their rows (the field's own
+/// and those of its items and keys) number at most `max_rows`; and the fields after them.
+pub fn form_fields(
+    fields: &Map<String, Value>,
+    max_rows: usize,
+) -> (Vec<FieldView>, Map<String, Value>) {
+    let mut shown = Vec::new();
+    let mut rows_left = max_rows;
+    let mut entries = fields.iter();
+    for (name, value) in entries.by_ref() {
+        let inner = rows_left
+            .checked_sub(1)
+            .and_then(|left| inner_rows(value, left));
+        let Some(inner) = inner else {
+            let rest = std::iter::once((name, value))
+                .chain(entries)
+                .map(|(n, v)| (n.clone(), v.clone()))
+                .collect();
+            return (shown, rest);
+        };
+        rows_left -= 1 + inner.len();
+        shown.push(FieldView {
+            name: name.clone(),
+            kind: kind(value).to_owned(),
+            json: serde_json::to_string(value).unwrap_or_default(),
+            inner,
+            last_change: None,
+        });
+    }
+    (shown, Map::new())
+}
+
+pub fn readable(value: &Value) -> String {
+    serde_json::to_string_pretty(value).unwrap_or_default()
+}
+
+/// How each field differs between two versions, as the store computes it, in readable JSON.
+pub fn diffs(before: &Map<String, Value>, after: &Map<String, Value>) -> Vec<FieldDiff> {
+    confo::store::diff_fields(before, after)
+        .into_iter()
+        .map(field_diff)
+        .collect()
+}
+
+/// One field's difference in readable JSON.
+pub fn field_diff(change: confo::store::FieldChange) -> FieldDiff {
+    FieldDiff {
+        field: change.field,
+        before: change.before.as_ref().map(readable),
+        after: change.after.as_ref().map(readable),
+    }
+}
+
+/// Parses the editor's JSON: an object, or an error that says where it is wrong.
+pub fn parse_object(json: &str) -> Result<Map<String, Value>, AppError> {
+    match serde_json::from_str::<Value>(json) {
+        Ok(Value::Object(fields)) => {
+            for name in fields.keys() {
+                confo::store::check_field_name(name).map_err(reject)?;
+            }
+            Ok(fields)
+        }
+        Ok(other) => Err(reject(AppError::Invalid(format!(
+            "A configuration must be an object ({{ ... }}) of named fields, not {}.",
+            kind(&other)
+        )))),
+        Err(e) => Err(reject(AppError::Invalid(format!(
+            "The JSON is not valid at line {}, column {}: {e}. Nothing was saved.",
+            e.line(),
+            e.column()
+        )))),
+    }
+}
+
+pub fn can_edit(user: &confo::users::User, namespace: &str) -> bool {
+    user.role >= confo::users::Role::Editor && user.grants.covers(namespace)
+}
+
+pub async fn view(
+    user: &confo::users::User,
+    namespace: &NamespaceName,
+    name: &ConfigurationName,
+) -> Result<ConfigurationView, AppError> {
+    let store = crate::api::ssr::store()?;
+    let configuration = store
+        .get_configuration(namespace, name)
+        .await
+        .map_err(reject)?;
+    let latest = store
+        .latest_versions(namespace, std::slice::from_ref(name))
+        .await
+        .map_err(reject)?
+        .pop()
+        .flatten();
+    let (mut fields, rest) = form_fields(&configuration.fields, MAX_FORM_ROWS);
+    // Who last changed each row, from the history's patches.
+    let places: Vec<String> = fields
+        .iter()
+        .flat_map(|f| {
+            let top = confo::edit::pointer(&[&f.name]);
+            std::iter::once(top.clone())
+                .chain(f.inner.iter().map(move |row| format!("{top}{}", row.path)))
+        })
+        .collect();
+    let mut changes = store
+        .last_changes(namespace, name, &places)
+        .await
+        .map_err(reject)?
+        .into_iter()
+        .map(|v| v.map(|v| summary(&v.entry)));
+    for field in &mut fields {
+        field.last_change = changes.next().flatten();
+        for row in &mut field.inner {
+            row.last_change = changes.next().flatten();
+        }
+    }
+    Ok(ConfigurationView {
+        namespace: namespace.to_string(),
+        name: name.to_string(),
+        fields,
+        more_fields: rest.len(),
+        more_json: if rest.is_empty() {
+            String::new()
+        } else {
+            readable(&Value::Object(rest))
+        },
+        json: readable(&Value::Object(configuration.fields)),
+        revision: configuration.revision,
+        seq: latest.as_ref().map_or(0, |v| v.seq),
+        last_change: latest.as_ref().map(|v| summary(&v.entry)),
+        can_edit: can_edit(user, namespace.as_str()),
+    })
+}
+
+/// A value typed into the form view, read as the kind the user chose: "5" stays text
+/// unless they chose number.
+pub fn typed_value(kind: &str, text: &str) -> Result<Value, AppError> {
+    let invalid = |message: String| reject(AppError::Invalid(message));
+    match kind {
+        "text" => Ok(Value::String(text.to_owned())),
+        "number" => {
+            // Kept as typed (`1.10` stays `1.10`, a 23-digit integer stays exact) when it
+            // is a JSON number.
+            match serde_json::from_str::<Value>(text.trim()) {
+                Ok(number @ Value::Number(_)) => Ok(number),
+                _ => Err(invalid(format!(
+                    "{text:?} is not a number; type digits such as 42 or 3.5, or choose text."
+                ))),
+            }
+        }
+        "true/false" | "bool" => match text.trim() {
+            "true" | "on" | "yes" => Ok(Value::Bool(true)),
+            "false" | "off" | "no" | "" => Ok(Value::Bool(false)),
+            other => Err(invalid(format!("{other:?} is neither true nor false."))),
+        },
+        "empty" => Ok(Value::Null),
+        // An empty list or object, to which items are then added one by one.
+        "list" if text.trim().is_empty() => Ok(Value::Array(Vec::new())),
+        "object" if text.trim().is_empty() => Ok(Value::Object(Map::new())),
+        "list" | "object" | "json" => {
+            let value: Value = serde_json::from_str(text).map_err(|e| {
+                invalid(format!(
+                    "The value is not valid JSON at line {}, column {}: {e}.",
+                    e.line(),
+                    e.column()
+                ))
+            })?;
+            match (kind, &value) {
+                ("list", Value::Array(_)) | ("object", Value::Object(_)) | ("json", _) => Ok(value),
+                _ => Err(invalid(format!(
+                    "That is {}, not a {kind}; write it as {}.",
+                    kind_with_article(&value),
+                    if kind == "list" {
+                        "[1, 2, 3]"
+                    } else {
+                        "{\"name\": \"value\"}"
+                    }
+                ))),
+            }
+        }
+        other => Err(invalid(format!("{other:?} is not a kind of value."))),
+    }
+}
+
+fn kind_with_article(value: &Value) -> String {
+    match kind(value) {
+        "empty" => "empty".into(),
+        "object" => "an object".into(),
+        other => format!("a {other}"),
+    }
+}
+
+/// The edit of the one edit model that a change from the form view asks for, on `current`
+/// (an item is added to a list at its end, a key to an object only when it is new).
+pub fn field_edit(
+    edit: &FieldEdit,
+    current: &Map<String, Value>,
+) -> Result<confo::edit::Edit, AppError> {
+    use confo::edit::{Edit, pointer};
+    let field = edit.field.trim();
+    confo::store::check_field_name(field).map_err(reject)?;
+    if !edit.path.is_empty() && !edit.path.starts_with('/') {
+        return Err(reject(AppError::Invalid(format!(
+            "{:?} is not a place inside a value.",
+            edit.path
+        ))));
+    }
+    let at = format!("{}{}", pointer(&[field]), edit.path);
+    Ok(match edit.op.as_str() {
+        "set" => Edit::Set {
+            path: at,
+            value: typed_value(&edit.kind, &edit.value)?,
+        },
+        "delete" => Edit::Remove { path: at },
+        "rename" => Edit::Rename {
+            path: at,
+            to: edit.to.clone(),
+        },
+        "add" => {
+            let value = typed_value(&edit.kind, &edit.value)?;
+            match Value::Object(current.clone()).pointer(&at) {
+                Some(Value::Array(_)) => Edit::Insert {
+                    path: format!("{at}/-"),
+                    value,
+                },
+                Some(Value::Object(keys)) => {
+                    let key = edit.to.trim();
+                    if keys.contains_key(key) {
+                        return Err(reject(AppError::AlreadyExists(format!(
+                            "The key {key:?} already exists in {}.",
+                            confo::nested::place(field, &edit.path)
+                        ))));
+                    }
+                    Edit::Set {
+                        path: format!("{at}{}", pointer(&[key])),
+                        value,
+                    }
+                }
+                Some(other) => {
+                    return Err(reject(AppError::Invalid(format!(
+                        "{} is {}, not a list or an object, so nothing can be added to it.",
+                        confo::nested::place(field, &edit.path),
+                        kind_with_article(other)
+                    ))));
+                }
+                None => {
+                    return Err(reject(AppError::NotFound(format!(
+                        "{} is not there; it may have been changed meanwhile.",
+                        confo::nested::place(field, &edit.path)
+                    ))));
+                }
+            }
+        }
+        other => {
+            return Err(reject(AppError::Invalid(format!(
+                "{other:?} is not a change."
+            ))));
+        }
+    })
+}
+
+/// What happened since version `seq` (what the person's edits were made against), and
+/// whether their edits re-apply on the latest version.
+pub async fn conflict(
+    user: &confo::users::User,
+    namespace: &NamespaceName,
+    name: &ConfigurationName,
+    seq: u64,
+    edits: &[confo::edit::Edit],
+) -> Result<ConflictView, AppError> {
+    use confo::edit::{Rebased, preview, rebase};
+    let store = crate::api::ssr::store()?;
+    let base = if seq == 0 {
+        Map::new()
+    } else {
+        store
+            .configuration_at(namespace, name, seq)
+            .await
+            .map_err(reject)?
+            .unwrap_or_default()
+    };
+    let latest = view(user, namespace, name).await?;
+    let current = store
+        .get_configuration(namespace, name)
+        .await
+        .map_err(reject)?
+        .fields;
+    let mine = preview(&base, edits).map_err(reject)?;
+    let (overlap, merged) = match rebase(&base, &current, edits).map_err(reject)? {
+        Rebased::Merged(merged) => (Vec::new(), Some(readable(&Value::Object(merged)))),
+        Rebased::Overlap(places) => (places, None),
+    };
+    let others = store
+        .history(namespace, name)
+        .await
+        .map_err(reject)?
+        .into_iter()
+        .filter(|v| v.seq > seq)
+        .map(|v| summary(&v.entry))
+        .collect();
+    Ok(ConflictView {
+        mine: diffs(&base, &mine),
+        theirs: diffs(&base, &current),
+        others,
+        overlap,
+        merged,
+        latest,
+    })
+}
+
+/// A conflict in words, for a page without JavaScript as much as with: who saved meanwhile,
+/// and each changed field's value as they left it and as this change would have it.
+pub fn conflict_text(conflict: &ConflictView) -> String {
+    let who = conflict
+        .others
+        .iter()
+        .map(|c| format!("{} {} ({})", c.who, c.what, c.when))
+        .collect::<Vec<_>>()
+        .join("; ");
+    let show = |value: &Option<String>| value.clone().unwrap_or_else(|| "(none)".to_owned());
+    let theirs = conflict
+        .theirs
+        .iter()
+        .map(|d| format!("{}: {} → {}", d.field, show(&d.before), show(&d.after)))
+        .collect::<Vec<_>>()
+        .join("; ");
+    let mine = conflict
+        .mine
+        .iter()
+        .map(|d| format!("{}: {} → {}", d.field, show(&d.before), show(&d.after)))
+        .collect::<Vec<_>>()
+        .join("; ");
+    let who = if who.is_empty() {
+        "Someone".to_owned()
+    } else {
+        who
+    };
+    format!(
+        "Someone else saved this configuration while you were reviewing, so nothing of yours was saved. Saved meanwhile: {who}. Their change: {theirs}. Your change: {mine}. Review your change again on the latest version."
+    )
+}
+
+/// The change made with `comment` by `user`.
+pub fn change_with(user: &confo::users::User, comment: &str) -> confo::Change {
+    crate::api::ssr::change(user).with_comment(comment.trim())
+}
+
+pub fn path(namespace: &str, configuration: &str) -> String {
+    format!("/ns/{namespace}/{configuration}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn names(fields: &[FieldView]) -> Vec<&str> {
+        fields.iter().map(|f| f.name.as_str()).collect()
+    }
+
+    #[test]
+    fn the_form_view_stops_at_its_rows_and_keeps_the_rest() {
+        let many: Map<String, Value> = (0..1_500)
+            .map(|i| (format!("f{i:04}"), Value::from(i)))
+            .collect();
+        let (shown, rest) = form_fields(&many, MAX_FORM_ROWS);
+        assert_eq!(shown.len(), 1_000);
+        assert_eq!(rest.len(), 500);
+        assert_eq!(shown.last().unwrap().name, "f0999");
+        assert_eq!(rest.keys().next().unwrap(), "f1000");
+
+        // A field counts its items and keys; the first that does not fit ends the rows, and
+        // it and every field after it go to the rest, in order.
+        let list = |n: usize| Value::Array((0..n).map(Value::from).collect());
+        let fields: Map<String, Value> = [
+            ("a", list(2)),
+            ("b", Value::from(1)),
+            ("c", list(5)),
+            ("d", Value::from(2)),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v))
+        .collect();
+        let cases: [(usize, &[&str], &[&str]); 7] = [
+            (0, &[], &["a", "b", "c", "d"]),
+            (3, &["a"], &["b", "c", "d"]),
+            (4, &["a", "b"], &["c", "d"]),
+            (9, &["a", "b"], &["c", "d"]),
+            (10, &["a", "b", "c"], &["d"]),
+            (11, &["a", "b", "c", "d"], &[]),
+            (1_000, &["a", "b", "c", "d"], &[]),
+        ];
+        for (max_rows, expected_shown, expected_rest) in cases {
+            let (shown, rest) = form_fields(&fields, max_rows);
+            assert_eq!(names(&shown), expected_shown, "{max_rows}");
+            assert_eq!(rest.keys().collect::<Vec<_>>(), expected_rest, "{max_rows}");
+            let rows: usize = shown.iter().map(|f| 1 + f.inner.len()).sum();
+            assert!(rows <= max_rows, "{max_rows}: {rows} rows");
+        }
+    }
+
+    #[test]
+    fn inner_rows_give_up_past_their_bound() {
+        let value: Value = serde_json::json!({"a": [1, 2], "b": {"c": 3}});
+        assert_eq!(inner_rows(&value, 5).map(|r| r.len()), Some(5));
+        assert_eq!(inner_rows(&value, 4), None);
+        assert_eq!(inner_rows(&Value::from(1), 0).map(|r| r.len()), Some(0));
+    }
+}
+
+/// One configuration a server function works on, past the guard (see [`open`]).
+pub struct Opened {
+    pub user: confo::users::User,
+    pub namespace: NamespaceName,
+    pub name: ConfigurationName,
+    pub store: confo::Store,
+}
+
+/// The guard every configuration function runs first: the caller must be signed in and hold
+/// `role` for `namespace` (checked before anything else, so a refused call reads nothing), then
+/// both names must be valid.
+pub async fn open(
+    role: confo::users::Role,
+    namespace: &str,
+    name: &str,
+) -> Result<Opened, AppError> {
+    let user = crate::api::ssr::require(role, Some(namespace)).await?;
+    Ok(Opened {
+        user,
+        namespace: self::namespace(namespace)?,
+        name: configuration(name)?,
+        store: crate::api::ssr::store()?,
+    })
+}
+
+impl Opened {
+    /// The configuration's fields and revision now.
+    pub async fn current(&self) -> Result<confo::Configuration, AppError> {
+        self.store
+            .get_configuration(&self.namespace, &self.name)
+            .await
+            .map_err(reject)
+    }
+
+    /// Sends a form posted without JavaScript back to the configuration's page (`suffix`: ""
+    /// or a sub-page such as "/history").
+    pub fn back_to(&self, suffix: &str) {
+        crate::api::redirect::redirect(&format!(
+            "{}{suffix}",
+            path(self.namespace.as_str(), self.name.as_str())
+        ));
+    }
+
+    /// Saves `edits` made against `revision` (version `seq`), with `comment`: the one way the
+    /// dashboard changes fields. When the configuration changed since, nothing is written and
+    /// the conflict says who saved meanwhile and both values.
+    pub async fn save(
+        &self,
+        edits: Vec<confo::edit::Edit>,
+        revision: i64,
+        seq: u64,
+        comment: &str,
+    ) -> Result<Saved, AppError> {
+        let written = self
+            .store
+            .apply_edits(
+                &self.namespace,
+                &self.name,
+                edits.clone(),
+                Some(revision),
+                &change_with(&self.user, comment),
+            )
+            .await;
+        match written {
+            Ok(written) => {
+                self.back_to("");
+                Ok(Saved {
+                    revision: written.revision,
+                    seq: written.seq,
+                })
+            }
+            Err(confo::Error::Conflict { .. }) => {
+                let conflict =
+                    conflict(&self.user, &self.namespace, &self.name, seq, &edits).await?;
+                Err(reject(AppError::Conflict(conflict_text(&conflict))))
+            }
+            Err(other) => Err(reject(other)),
+        }
+    }
+}
