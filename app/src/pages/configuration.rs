@@ -523,7 +523,9 @@ fn JsonEditor(
         let (ns, n, json, comment) = (ns2.clone(), n2.clone(), json.clone(), comment.clone());
         let (revision, seq) = base.get_untracked();
         async move {
-            match save_configuration(ns.clone(), n.clone(), revision, json.clone(), comment).await {
+            match save_configuration(ns.clone(), n.clone(), revision, seq, json.clone(), comment)
+                .await
+            {
                 Ok(saved) => {
                     // From now on edits are made against what was just saved, whenever the
                     // page's refresh arrives; and its arrival as a live update is this page's.
