@@ -75,7 +75,8 @@ pub fn words(tokens: &[String]) -> String {
     tokens.join(" › ")
 }
 
-fn tokens(path: &str) -> Result<Vec<String>> {
+/// The tokens of a place (`/servers/0` → `servers`, `0`), or why it is no place.
+pub fn tokens(path: &str) -> Result<Vec<String>> {
     let pointer = Pointer::parse(path).map_err(|e| {
         Error::InvalidValue(format!("{path:?} is not a place in a configuration: {e}."))
     })?;
@@ -159,7 +160,7 @@ fn apply_with(fields: &mut Map<String, Value>, edit: &Edit, checked: bool) -> Re
     for token in inside {
         holder = match holder {
             Value::Object(keys) => keys.get_mut(token),
-            Value::Array(items) => token.parse::<usize>().ok().and_then(|i| items.get_mut(i)),
+            Value::Array(items) => index(token).and_then(|i| items.get_mut(i)),
             _ => None,
         }
         .ok_or_else(|| gone(&path))?;
@@ -178,6 +179,29 @@ fn apply_with(fields: &mut Map<String, Value>, edit: &Edit, checked: bool) -> Re
             }
         ))),
     }
+}
+
+/// A list index as RFC 6901 writes it: `0`, or digits without a leading zero (no sign), so that
+/// one item has one spelling and places compare as text.
+fn index(token: &str) -> Option<usize> {
+    let canonical = token == "0"
+        || (token.starts_with(|c: char| ('1'..='9').contains(&c))
+            && token.chars().all(|c| c.is_ascii_digit()));
+    canonical.then(|| token.parse().ok()).flatten()
+}
+
+/// The value at `tokens` inside `fields` (`None` for the top, or a place that is not there).
+pub fn find<'a>(fields: &'a Map<String, Value>, tokens: &[String]) -> Option<&'a Value> {
+    let (first, rest) = tokens.split_first()?;
+    let mut value = fields.get(first)?;
+    for token in rest {
+        value = match value {
+            Value::Object(keys) => keys.get(token)?,
+            Value::Array(items) => items.get(index(token)?)?,
+            _ => return None,
+        };
+    }
+    Some(value)
 }
 
 fn gone(path: &[String]) -> Error {
@@ -250,7 +274,7 @@ fn in_list(items: &mut Vec<Value>, last: &str, edit: &Edit, path: &[String]) -> 
     let index = if last == "-" && matches!(edit, Edit::Insert { .. }) {
         Some(items.len())
     } else {
-        last.parse::<usize>().ok()
+        index(last)
     };
     let existing = index.filter(|i| *i < items.len()).ok_or_else(|| gone(path));
     match edit {
@@ -307,10 +331,7 @@ pub fn apply_patch(value: &mut Value, patch: &json_patch::Patch) -> Result<()> {
         };
         let tokens = tokens(&path)?;
         let parent = &tokens[..tokens.len() - 1];
-        let in_list = !parent.is_empty()
-            && Value::Object(fields.clone())
-                .pointer(&pointer(parent))
-                .is_some_and(Value::is_array);
+        let in_list = find(fields, parent).is_some_and(Value::is_array);
         let edit = match (op, edit) {
             (Op::Add(_), Some(value)) if in_list => Edit::Insert { path, value },
             (_, Some(value)) => Edit::Set { path, value },
@@ -363,6 +384,14 @@ fn reachable_order(before: &Map<String, Value>, after: &Map<String, Value>) -> b
     let kept = before.keys().filter(|k| after.contains_key(*k));
     let added = after.keys().filter(|k| !before.contains_key(*k));
     kept.chain(added).eq(after.keys())
+}
+
+/// The same fields in the same order, with the same values (a map's `==` ignores order).
+pub fn identical_fields(a: &Map<String, Value>, b: &Map<String, Value>) -> bool {
+    a.len() == b.len()
+        && a.iter()
+            .zip(b)
+            .all(|((k, x), (l, y))| k == l && identical(x, y))
 }
 
 /// Equal, and in the same order (a map's `==` does not look at its order).
@@ -444,10 +473,7 @@ fn touched(base: &Map<String, Value>, edits: &[Edit]) -> Vec<Vec<String>> {
                     continue;
                 };
                 let parent = &tokens[..tokens.len().saturating_sub(1)];
-                let in_list = !parent.is_empty()
-                    && Value::Object(state.clone())
-                        .pointer(&pointer(parent))
-                        .is_some_and(Value::is_array);
+                let in_list = find(&state, parent).is_some_and(Value::is_array);
                 match edit {
                     Edit::Insert { .. } => {
                         tokens.pop();

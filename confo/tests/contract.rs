@@ -2193,6 +2193,21 @@ async fn an_edit_keeps_what_it_does_not_touch_byte_for_byte(b: Backend) {
             r#"{"big":12345678901234567890123,"ratio":1.10,"added":"x","zeta":1,"alpha":{"y":[1,2],"x":2}}"#
         )
     );
+    // A save that only puts the keys in another order is a change, and keeps that order.
+    let current = store.get_configuration(&n, &c).await.unwrap();
+    let reordered: serde_json::Map<_, _> = current.fields.clone().into_iter().rev().collect();
+    let written = store
+        .replace_configuration(&n, &c, reordered.clone(), Some(current.revision), &change())
+        .await
+        .unwrap();
+    assert!(
+        written.revision > current.revision,
+        "a reorder was not written"
+    );
+    assert_eq!(
+        b.value("n-c").await.unwrap(),
+        serde_json::to_string(&reordered).unwrap()
+    );
     // The history shows the change as made, digits included.
     let history = store.history(&n, &c).await.unwrap();
     let patch = serde_json::to_string(&history[1].entry.patch).unwrap();

@@ -522,6 +522,7 @@ fn JsonEditor(
     let save = Action::new(move |(json, comment): &(String, String)| {
         let (ns, n, json, comment) = (ns2.clone(), n2.clone(), json.clone(), comment.clone());
         let (revision, seq) = base.get_untracked();
+        let loaded = loaded_text.get_untracked();
         async move {
             match save_configuration(ns.clone(), n.clone(), revision, seq, json.clone(), comment)
                 .await
@@ -530,13 +531,15 @@ fn JsonEditor(
                     // From now on edits are made against what was just saved, whenever the
                     // page's refresh arrives; and its arrival as a live update is this page's.
                     #[cfg(feature = "hydrate")]
-                    crate::browser::wrote(saved.revision);
+                    if saved.revision > revision {
+                        crate::browser::wrote(saved.revision);
+                    }
                     base.set((saved.revision, saved.seq));
                     loaded_text.set(json);
                     Outcome::Saved
                 }
                 Err(AppError::Conflict(_)) => {
-                    match configuration_conflict(ns, n, seq, json).await {
+                    match configuration_conflict(ns, n, seq, loaded, json).await {
                         Ok(conflict) => Outcome::Conflict(Box::new(conflict)),
                         Err(e) => Outcome::Failed(e),
                     }

@@ -402,7 +402,8 @@ impl Store {
             let before = as_object(kv)?;
             let mut after = before.clone();
             edit(&mut after)?;
-            if after == before {
+            // Compared with the order: a save that only reorders keys is a change.
+            if edit::identical_fields(&after, &before) {
                 return Ok(Decision::Unchanged(kv.mod_revision));
             }
             let (before, after) = (Value::Object(before), Value::Object(after));

@@ -14,6 +14,9 @@ use crate::names::{ConfigurationName, NamespaceName};
 
 /// How many of a configuration's newest changes [`Store::last_changes`] looks through.
 pub const LAST_CHANGES_SCAN: usize = 500;
+/// How many bytes of history entries [`Store::last_changes`] reads at most (it stops after the
+/// batch that passes this), whatever their size: a page view costs a bounded read.
+pub const LAST_CHANGES_BYTES: usize = 8 * 1024 * 1024;
 
 /// The tokens of a JSON Pointer (`/a/b` → `a`, `b`); an unparsable one counts as the top.
 fn pointer_tokens(path: &str) -> Vec<String> {
@@ -328,8 +331,9 @@ impl Store {
     /// `/servers/0/port`), the newest change among the configuration's last
     /// [`LAST_CHANGES_SCAN`] that touched it: one whose recorded JSON Patch changed that place,
     /// a place inside it, or a place containing it (a whole-value save, the creation). `None`
-    /// when none of those did. Derived from the patches every audit entry holds, so changes
-    /// recorded before this existed count too. Reads a bounded number of entries.
+    /// when none of those did (or none among the entries read: at most [`LAST_CHANGES_SCAN`],
+    /// and about [`LAST_CHANGES_BYTES`]). Derived from the patches every audit entry holds, so
+    /// changes recorded before this existed count too. The versions come without their patches.
     pub async fn last_changes(
         &self,
         namespace: &NamespaceName,
@@ -353,10 +357,15 @@ impl Store {
             .collect();
         let wanted: Vec<Vec<String>> = places.iter().map(|p| pointer_tokens(p)).collect();
         let mut found: Vec<Option<Version>> = vec![None; places.len()];
+        let mut read = 0;
         for chunk in keys.chunks(crate::kv::MAX_TXN_OPS) {
             for kv in self.kv.get_many(chunk).await?.into_iter().flatten() {
-                let entry = parse_entry(&kv)?;
+                read += kv.value.len();
+                let mut entry = parse_entry(&kv)?;
                 let touched = patch_places(&entry);
+                // What is kept of each entry is who, when and what: not its patches.
+                entry.patch = None;
+                entry.unpatch = None;
                 for (slot, place) in found.iter_mut().zip(&wanted) {
                     if slot.is_none() && touched.iter().any(|t| related(t, place)) {
                         *slot = Some(Version {
@@ -366,7 +375,7 @@ impl Store {
                     }
                 }
             }
-            if found.iter().all(Option::is_some) {
+            if found.iter().all(Option::is_some) || read > LAST_CHANGES_BYTES {
                 break;
             }
         }

@@ -86,17 +86,28 @@ pub async fn save_configuration(
     opened.save(edits, revision, seq, &comment).await
 }
 
-/// What happened since the editor loaded version `seq`: their changes, the others', and, when
-/// they touched different places, their changes applied to the latest version.
+/// What happened since the editor loaded version `seq` (`loaded`: the JSON it loaded): their
+/// changes, the others', and, when they touched different places, their changes applied to the
+/// latest version.
 #[server(endpoint = "configurations/conflict")]
 pub async fn configuration_conflict(
     namespace: String,
     name: String,
     seq: u64,
+    loaded: String,
     json: String,
 ) -> Result<ConflictView, AppError> {
     let opened = super::ssr::open(confo::users::Role::Editor, &namespace, &name).await?;
+    let base = super::ssr::parse_object(&loaded)?;
     let fields = super::ssr::parse_object(&json)?;
     let edits = [confo::edit::Edit::Replace { fields }];
-    super::ssr::conflict(&opened.user, &opened.namespace, &opened.name, seq, &edits).await
+    super::ssr::conflict(
+        &opened.user,
+        &opened.namespace,
+        &opened.name,
+        seq,
+        Some(base),
+        &edits,
+    )
+    .await
 }

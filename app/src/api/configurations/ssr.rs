@@ -334,7 +334,8 @@ pub fn field_edit(
         },
         "add" => {
             let value = typed_value(&edit.kind, &edit.value)?;
-            match Value::Object(current.clone()).pointer(&at) {
+            let place = confo::edit::tokens(&at).map_err(reject)?;
+            match confo::edit::find(current, &place) {
                 Some(Value::Array(_)) => Edit::Insert {
                     path: format!("{at}/-"),
                     value,
@@ -382,18 +383,21 @@ pub async fn conflict(
     namespace: &NamespaceName,
     name: &ConfigurationName,
     seq: u64,
+    loaded: Option<Map<String, Value>>,
     edits: &[confo::edit::Edit],
 ) -> Result<ConflictView, AppError> {
     use confo::edit::{Rebased, preview, rebase};
     let store = crate::api::ssr::store()?;
-    let base = if seq == 0 {
-        Map::new()
-    } else {
-        store
+    // What the edits were made on: as the page loaded it when it says (a write by another tool
+    // leaves no history entry to rebuild it from), else version `seq` rebuilt from the history.
+    let base = match loaded {
+        Some(loaded) => loaded,
+        None if seq == 0 => Map::new(),
+        None => store
             .configuration_at(namespace, name, seq)
             .await
             .map_err(reject)?
-            .unwrap_or_default()
+            .unwrap_or_default(),
     };
     let latest = view(user, namespace, name).await?;
     let current = store
@@ -587,6 +591,11 @@ impl Opened {
             )
             .await;
         match written {
+            // Nothing changed: the version stays the one the page has.
+            Ok(written) if written.revision == revision => {
+                self.back_to("");
+                Ok(Saved { revision, seq })
+            }
             Ok(written) => {
                 self.back_to("");
                 Ok(Saved {
@@ -595,9 +604,14 @@ impl Opened {
                 })
             }
             Err(confo::Error::Conflict { .. }) => {
-                let conflict =
-                    conflict(&self.user, &self.namespace, &self.name, seq, &edits).await?;
-                Err(reject(AppError::Conflict(conflict_text(&conflict))))
+                let shown =
+                    conflict(&self.user, &self.namespace, &self.name, seq, None, &edits).await;
+                let text = match shown {
+                    Ok(conflict) => conflict_text(&conflict),
+                    // Still a conflict when its details cannot be shown.
+                    Err(_) => "Someone else saved this configuration while you were reviewing, so nothing of yours was saved. Review your change again on the latest version.".to_owned(),
+                };
+                Err(reject(AppError::Conflict(text)))
             }
             Err(other) => Err(reject(other)),
         }
