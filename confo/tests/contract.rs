@@ -62,6 +62,7 @@ contract!(
     an_edit_keeps_what_it_does_not_touch_byte_for_byte,
     preview_and_apply_agree_for_every_kind_of_edit,
     the_last_change_of_each_place_comes_from_the_history_patches,
+    a_stale_edit_is_refused_then_re_applied_only_on_disjoint_places,
 );
 
 async fn absent_key_reads_as_none(b: Backend) {
@@ -2364,4 +2365,96 @@ async fn the_last_change_of_each_place_comes_from_the_history_patches(b: Backend
             Some(created.seq),
         ]
     );
+}
+
+async fn a_stale_edit_is_refused_then_re_applied_only_on_disjoint_places(b: Backend) {
+    use confo::edit::{Edit, Rebased, rebase};
+    let store = with_namespace(&b, "n").await;
+    let (n, c) = (ns("n"), cfg("c"));
+    let set = |path: &str, value: serde_json::Value| Edit::Set {
+        path: path.into(),
+        value,
+    };
+    store
+        .create_configuration(
+            &n,
+            &c,
+            object(json!({"db": {"host": "a", "port": 1}, "l": [1, 2], "x": 0})),
+            &change(),
+        )
+        .await
+        .unwrap();
+    // (what someone else saves first, what this edit does, whether it re-applies)
+    let cases = [
+        (set("/db/host", json!("b")), set("/db/port", json!(2)), true),
+        (set("/x", json!(1)), set("/x", json!(2)), false),
+        (set("/db", json!({})), set("/db/port", json!(3)), false),
+        (
+            Edit::Insert {
+                path: "/l/0".into(),
+                value: json!(0),
+            },
+            set("/l/1", json!(9)),
+            false,
+        ),
+        (
+            set("/l/0", json!(7)),
+            Edit::Remove {
+                path: "/l/1".into(),
+            },
+            false,
+        ),
+        (set("/l/0", json!(5)), set("/x", json!(4)), true),
+    ];
+    for (theirs, mine, re_applies) in cases {
+        let base = store.get_configuration(&n, &c).await.unwrap();
+        store
+            .apply_edits(&n, &c, vec![theirs.clone()], Some(base.revision), &change())
+            .await
+            .unwrap();
+        let stored = b.value("n-c").await;
+        // Made on the old revision: refused, nothing written, what is there now in the answer.
+        let refused = store
+            .apply_edits(&n, &c, vec![mine.clone()], Some(base.revision), &change())
+            .await;
+        let Err(Error::Conflict {
+            current,
+            current_revision,
+            ..
+        }) = refused
+        else {
+            panic!("{mine:?} after {theirs:?}: {refused:?}");
+        };
+        assert_eq!(b.value("n-c").await, stored, "a stale edit wrote");
+        let current = object(*current.unwrap());
+        match rebase(&base.fields, &current, std::slice::from_ref(&mine)).unwrap() {
+            Rebased::Merged(merged) => {
+                assert!(re_applies, "{mine:?} re-applied over {theirs:?}");
+                store
+                    .apply_edits(
+                        &n,
+                        &c,
+                        vec![Edit::Replace {
+                            fields: merged.clone(),
+                        }],
+                        Some(current_revision),
+                        &change(),
+                    )
+                    .await
+                    .unwrap();
+                // Both changes are there.
+                let mut both = base.fields.clone();
+                confo::edit::apply(&mut both, &theirs).unwrap();
+                confo::edit::apply(&mut both, &mine).unwrap();
+                assert_eq!(
+                    b.value("n-c").await.unwrap(),
+                    serde_json::to_string(&both).unwrap()
+                );
+            }
+            Rebased::Overlap(places) => {
+                assert!(!re_applies, "{mine:?} and {theirs:?}: {places:?}");
+                assert!(!places.is_empty());
+            }
+        }
+    }
 }
