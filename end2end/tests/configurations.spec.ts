@@ -352,6 +352,13 @@ test.describe('roles', () => {
     await expect(alert).toContainText('limit: 6 → 4');
     await expect(alert).toContainText('limit: 6 → 7');
     expect(stored(`${ns}-limits`)).toEqual({ limit: 4 });
+    // The same change, reviewed again on the latest version, saves.
+    await page.locator('#review-again').click();
+    expect(await reviewed(page, 'before')).toBe(4);
+    expect(await reviewed(page, 'after')).toBe(7);
+    await expect(page.locator('#review-changed')).toHaveCount(0);
+    await saveReviewed(page);
+    expect(stored(`${ns}-limits`)).toEqual({ limit: 7 });
     await other.context().close();
   });
 

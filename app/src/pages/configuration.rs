@@ -79,6 +79,25 @@ fn value_input(kind: &str, json: &str, label: String) -> AnyView {
     }
 }
 
+/// `pairs` as a URL query (`a=1&b=x%20y`).
+fn query_of(pairs: &[(&str, &str)]) -> String {
+    let encode = |text: &str| {
+        text.bytes()
+            .map(|b| match b {
+                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                    (b as char).to_string()
+                }
+                _ => format!("%{b:02X}"),
+            })
+            .collect::<String>()
+    };
+    pairs
+        .iter()
+        .map(|(k, v)| format!("{}={}", encode(k), encode(v)))
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
 /// The version of the configuration a change is made against: its revision and the number of
 /// its last history entry. A review keeps it, so that a change saved meanwhile is a conflict.
 type Base = (i64, u64);
@@ -256,9 +275,24 @@ pub fn ConfigurationPage() -> impl IntoView {
                                 let who = last_change
                                     .as_ref()
                                     .map_or_else(|| "Someone".to_owned(), |c| format!("{} ({})", c.who, c.when));
+                                // The same change, reviewed on the latest version.
+                                let again = format!(
+                                    "{here}?{}",
+                                    query_of(&[
+                                        ("revision", &revision.to_string()),
+                                        ("seq", &seq.to_string()),
+                                        ("op", &edit.op),
+                                        ("field", &edit.field),
+                                        ("kind", &edit.kind),
+                                        ("value", &edit.value),
+                                        ("to", &edit.to),
+                                        ("path", &edit.path),
+                                    ])
+                                );
                                 view! {
                                     <p class="notice" role="alert" id="review-changed">
                                         {format!("{who} changed this configuration after you started this review. What you see below is the latest version; saving will show both changes and save nothing of yours.")}
+                                        " " <a href=again id="review-again">"Review my change on the latest version"</a>
                                     </p>
                                 }
                             });
