@@ -36,6 +36,32 @@ pub(crate) fn ErrorMessage(error: AppError) -> impl IntoView {
     }
 }
 
+/// The page a form is sent from, carried in the form (`__return`): pages are sent with
+/// `Referrer-Policy: no-referrer`, so a form posted without JavaScript comes back to its page,
+/// with its error, through this (the server reads it; see `server::return_path`). What a
+/// previous answer put into the address (`__path`, `__err`) is left out.
+#[component]
+pub(crate) fn ReturnHere() -> impl IntoView {
+    let location = leptos_router::hooks::use_location();
+    let here = move || {
+        let search = location.search.get();
+        let kept: Vec<&str> = search
+            .trim_start_matches('?')
+            .split('&')
+            .filter(|pair| {
+                !pair.is_empty() && !pair.starts_with("__path=") && !pair.starts_with("__err=")
+            })
+            .collect();
+        let path = location.pathname.get();
+        if kept.is_empty() {
+            path
+        } else {
+            format!("{path}?{}", kept.join("&"))
+        }
+    };
+    view! { <input type="hidden" name="__return" value=here/> }
+}
+
 /// The error of a finished action, as an alert; nothing while it has not failed.
 pub(crate) fn failure<T>(result: Option<Result<T, AppError>>) -> Option<impl IntoView> {
     let error = result?.err()?;
@@ -130,6 +156,7 @@ pub fn Account() -> impl IntoView {
                             <a href="/account" id="signed-in-as">{user.name}</a>
                             " (" {user.role} ") "
                             <leptos::form::ActionForm action=sign_out attr:class="inline">
+                                <ReturnHere/>
                                 <button type="submit">"Sign out"</button>
                             </leptos::form::ActionForm>
                         </span>

@@ -51,7 +51,7 @@ fn session_layer(store: &Store, settings: &SessionSettings) -> SessionManagerLay
 }
 
 /// The largest request body read: etcd's request limit and room for form encoding.
-const MAX_BODY_BYTES: usize = 4 * 1024 * 1024;
+pub(crate) const MAX_BODY_BYTES: usize = 4 * 1024 * 1024;
 
 /// Builds the whole application, so that tests can drive it without a socket.
 pub fn router(state: AppState) -> Router {
@@ -93,6 +93,11 @@ pub fn router_with_live(state: AppState, hub: app::api::live::ssr::Hub) -> Route
             AppState,
             _,
         >(context, shell))
+        // Inside the anonymous limit: only a body already bounded is read for its return path.
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            crate::return_path::return_path,
+        ))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             anonymous::limit_anonymous,

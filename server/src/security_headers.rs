@@ -6,9 +6,11 @@
 //!   extension, so that every inline script Leptos writes (the islands loader, streamed resources)
 //!   carries the same value as the header. Injected markup cannot guess it.
 //! - `X-Content-Type-Options: nosniff`: a download (an audit export) is never run as a script.
-//! - `Referrer-Policy: same-origin`: set-up and invitation links carry tokens in their address,
-//!   which no other site is told. Requests to the dashboard itself keep their `Referer`: a form
-//!   posted without JavaScript is sent back to the page it came from (with its error) by it.
+//! - `Referrer-Policy: no-referrer`: set-up and invitation links carry tokens in their address,
+//!   which no request tells anyone, this site included. A form posted without JavaScript comes
+//!   back to its page through the path it carries instead (see [`crate::return_path`]); and
+//!   with no referrer, browsers send `Origin: null` with a form, so the cross-site check goes by
+//!   `Sec-Fetch-Site` (see [`crate::same_origin`]).
 //! - `Cache-Control: no-store`, except on static assets: signed-in pages and server-function
 //!   answers are not kept by the browser, so Back after signing out shows nothing from before.
 //! - `Strict-Transport-Security`, only when the server is reached over HTTPS (`--secure-cookies`).
@@ -85,7 +87,7 @@ fn set_headers(headers: &mut HeaderMap, policy: &str, cacheable: bool, secure: b
     );
     headers.insert(
         header::REFERRER_POLICY,
-        HeaderValue::from_static("same-origin"),
+        HeaderValue::from_static("no-referrer"),
     );
     if !cacheable {
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));

@@ -39,7 +39,7 @@ fn assert_common_headers(what: &str, headers: &HeaderMap) {
     );
     assert_eq!(
         text(headers, header::REFERRER_POLICY),
-        Some("same-origin"),
+        Some("no-referrer"),
         "{what}"
     );
     let policy = text(headers, header::CONTENT_SECURITY_POLICY).unwrap_or_default();
@@ -219,4 +219,47 @@ async fn every_inline_script_and_style_carries_the_nonce_of_its_response() {
     seen.sort();
     seen.dedup();
     assert_eq!(seen.len(), count, "a nonce is drawn per response");
+}
+
+#[tokio::test]
+async fn a_form_posted_without_javascript_comes_back_to_its_page_without_a_referer() {
+    // As a browser sends a form under `Referrer-Policy: no-referrer`: no `Referer`, `Origin:
+    // null`, the page's path in the form.
+    let app = TestApp::new().await;
+    let post = |back_to: &str| {
+        Request::post("/api/namespaces/create")
+            .header(header::HOST, "127.0.0.1:3000")
+            .header(header::ACCEPT, "text/html,application/xhtml+xml")
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .header(header::ORIGIN, "null")
+            .header("sec-fetch-site", "same-origin")
+            .body(Body::from(format!(
+                "name=not+valid&__return={}",
+                common::urlencode(back_to)
+            )))
+            .unwrap()
+    };
+    let location = |headers: &HeaderMap| {
+        text(headers, header::LOCATION)
+            .unwrap_or_default()
+            .to_owned()
+    };
+    // Refused (an invalid name): back to the page it came from, with the error.
+    let (status, headers, _) = app.send_for_headers(post("/ns?filter=x")).await;
+    assert!(status.is_redirection(), "{status}");
+    let back = location(&headers);
+    assert!(
+        back.starts_with("http://127.0.0.1:3000/ns?filter=x&__path="),
+        "{back}"
+    );
+    assert!(back.contains("__err="), "{back}");
+    // Another site's address is not followed: the home page instead.
+    for elsewhere in [
+        "https://evil.example/",
+        "//evil.example/x",
+        "/\t/evil.example",
+    ] {
+        let (_, headers, _) = app.send_for_headers(post(elsewhere)).await;
+        assert_eq!(location(&headers), "/", "{elsewhere:?}");
+    }
 }

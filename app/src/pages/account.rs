@@ -30,6 +30,7 @@ pub fn AccountPage() -> impl IntoView {
                         <td>{s.agent}{s.current.then_some(" (this one)")}</td>
                         <td>
                             <ActionForm action=end attr:class="inline">
+                                <super::ReturnHere/>
                                 <input type="hidden" name="handle" value=s.handle/>
                                 <button type="submit">{if s.current { "Sign out here" } else { "End" }}</button>
                             </ActionForm>
@@ -51,6 +52,7 @@ pub fn AccountPage() -> impl IntoView {
                 <p class="notice" role="status">"Your password was changed. Your other sessions were ended."</p>
             })}
             <ActionForm action=change attr:class="stacked" attr:id="change-password">
+                <super::ReturnHere/>
                 <label>"Current password " <input type="password" name="current" required autocomplete="current-password"/></label>
                 <label>"New password (at least 8 characters) " <input type="password" name="new" required minlength="8" autocomplete="new-password"/></label>
                 <label>"New password again " <input type="password" name="repeat" required minlength="8" autocomplete="new-password"/></label>
@@ -63,6 +65,7 @@ pub fn AccountPage() -> impl IntoView {
                 <tbody>{sessions}</tbody>
             </table>
             <ActionForm action=end attr:id="end-other-sessions">
+                <super::ReturnHere/>
                 <input type="hidden" name="handle" value=""/>
                 <button type="submit">"Sign out everywhere else"</button>
             </ActionForm>
@@ -104,6 +107,7 @@ pub fn InvitationPage() -> impl IntoView {
                         <h1>{heading}</h1>
                         <p class="hint">"Choose a password: at least 8 characters; a few words you will remember make a good one. This link works until " {view.expires} "."</p>
                         <ActionForm action=accept attr:class="stacked" attr:id="accept-invitation">
+                            <super::ReturnHere/>
                             <input type="hidden" name="name" value=get("name")/>
                             <input type="hidden" name="token" value=get("token")/>
                             <input type="text" name="username" value=view.name.clone() autocomplete="username" hidden/>

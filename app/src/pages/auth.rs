@@ -16,6 +16,7 @@ pub fn SignInPage() -> impl IntoView {
     view! {
         <h1>"Sign in"</h1>
         <ActionForm action=sign_in attr:class="stacked" attr:id="sign-in">
+            <super::ReturnHere/>
             <input type="hidden" name="next" prop:value=next value=next/>
             <label>"Name " <input type="text" name="name" required autocomplete="username"/></label>
             <label>
@@ -47,6 +48,7 @@ pub fn SetUpPage() -> impl IntoView {
             "Create the first administrator. Administrators can then add everyone else."
         </p>
         <ActionForm action=set_up attr:class="stacked" attr:id="set-up">
+            <super::ReturnHere/>
             <input type="hidden" name="token" prop:value=token value=token/>
             <label>"Your name " <input type="text" name="name" required autocomplete="username"/></label>
             <label>

@@ -312,6 +312,7 @@ pub fn ConfigurationPage() -> impl IntoView {
                             } = edit;
                             let form = view! {
                                 <ActionForm action=save attr:class="stacked" attr:id="review-save">
+                                    <super::ReturnHere/>
                                     <input type="hidden" name="namespace" value=ns.clone()/>
                                     <input type="hidden" name="name" value=cfg.clone()/>
                                     <input type="hidden" name="revision" value=made_on.to_string()/>
@@ -447,6 +448,7 @@ pub fn ConfigurationPage() -> impl IntoView {
                 <JsonEditor namespace=ns.clone() name=cfg.clone() json=json.clone() revision=revision seq=seq/>
                 <h2>"Duplicate"</h2>
                 <ActionForm action=duplicate attr:class="stacked" attr:id="duplicate">
+                    <super::ReturnHere/>
                     <input type="hidden" name="namespace" value=ns3/>
                     <input type="hidden" name="copy_from" value=cfg3/>
                     <label>"Name of the copy " <input type="text" name="name" required autocomplete="off"/></label>
@@ -457,6 +459,7 @@ pub fn ConfigurationPage() -> impl IntoView {
                 <details class="danger" open=move || delete.value().get().is_some_and(|r| r.is_err())>
                     <summary>"Delete this configuration"</summary>
                     <ActionForm action=delete attr:class="stacked" attr:id="delete-configuration">
+                        <super::ReturnHere/>
                         <input type="hidden" name="namespace" value=ns2/>
                         <input type="hidden" name="name" value=cfg2/>
                         <label>"Type its name to confirm " <input type="text" name="confirm" required autocomplete="off"/></label>

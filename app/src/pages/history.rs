@@ -94,6 +94,7 @@ pub fn HistoryPage() -> impl IntoView {
                             }}
                             {can_edit.then(|| view! {
                                 <ActionForm action=revert attr:class="stacked" attr:id="revert">
+                                    <super::ReturnHere/>
                                     <input type="hidden" name="namespace" value=ns.clone()/>
                                     <input type="hidden" name="name" value=cfg.clone()/>
                                     <input type="hidden" name="seq" value=seq.to_string()/>

@@ -83,6 +83,7 @@ pub fn Home() -> impl IntoView {
                 admin.then(|| view! {
                     <h2>"Create a namespace"</h2>
                     <ActionForm action=create attr:class="create-namespace">
+                        <super::ReturnHere/>
                         <label>
                             "Name "
                             <input type="text" name="name" required autocomplete="off"/>
@@ -167,6 +168,7 @@ fn unregistered_banner(
                     {format!(": {} not listed ", n.unregistered)}
                     {n.can_edit.then(|| view! {
                         <ActionForm action=register attr:class="inline">
+                            <super::ReturnHere/>
                             <input type="hidden" name="namespace" value=name.clone()/>
                             <button type="submit" aria-label=format!("Register them in {name}")>"Register them"</button>
                         </ActionForm>
@@ -201,6 +203,7 @@ pub(crate) fn DeleteNamespaceForm(
         <details class="danger" open=open>
             <summary>{summary.unwrap_or_else(|| format!("Delete {name}…"))}</summary>
             <ActionForm action=action attr:class="stacked delete-namespace" attr:id=id>
+                <super::ReturnHere/>
                 <input type="hidden" name="name" value=name.clone()/>
                 <label>"Type the namespace's name to confirm " <input type="text" name="confirm" required autocomplete="off"/></label>
                 <label><input type="checkbox" name="with_configurations" value="yes"/> " Also delete all its configurations"</label>

@@ -61,6 +61,7 @@ pub fn NamespacePage() -> impl IntoView {
                     </p>
                     {list.can_edit.then(|| view! {
                         <ActionForm action=register>
+                            <super::ReturnHere/>
                             <input type="hidden" name="namespace" value=ns/>
                             <button type="submit">"Register them"</button>
                         </ActionForm>
@@ -108,6 +109,7 @@ pub fn NamespacePage() -> impl IntoView {
             view! {
                 <h2>"Create a configuration"</h2>
                 <ActionForm action=create attr:class="stacked" attr:id="create-configuration">
+                    <super::ReturnHere/>
                     <input type="hidden" name="namespace" value=ns/>
                     <label>"Name " <input type="text" name="name" required autocomplete="off"/></label>
                     <label>

@@ -80,6 +80,7 @@ pub fn UsersPage() -> impl IntoView {
                         "they open it and choose their own password."
                     </p>
                     <ActionForm action=invite attr:class="stacked" attr:id="invite">
+                        <super::ReturnHere/>
                         <label>"Name " <input type="text" name="name" required autocomplete="off"/></label>
                         <RoleFields role="viewer".into() namespaces=Some(Vec::new())/>
                         <button type="submit">"Make an invitation link"</button>
@@ -138,6 +139,7 @@ pub fn UserPage() -> impl IntoView {
             Some(view! {
                 <h2>"Role and namespaces"</h2>
                 <ActionForm action=update attr:class="stacked" attr:id="update-user">
+                    <super::ReturnHere/>
                     <input type="hidden" name="name" value=n1/>
                     <RoleFields role=role namespaces=namespaces/>
                     <button type="submit">"Save role and namespaces"</button>
@@ -146,12 +148,14 @@ pub fn UserPage() -> impl IntoView {
                 <h2>"Password"</h2>
                 <p class="hint">"A reset link lets them choose a new password; the current one works until then."</p>
                 <ActionForm action=reset attr:id="reset-password">
+                    <super::ReturnHere/>
                     <input type="hidden" name="name" value=n2/>
                     <button type="submit">"Make a password reset link"</button>
                 </ActionForm>
                 {move || failure(reset.value().get())}
                 <h2>"Account"</h2>
                 <ActionForm action=disable attr:id="set-disabled">
+                    <super::ReturnHere/>
                     <input type="hidden" name="name" value=n3/>
                     <input type="hidden" name="disabled" value=(!disabled).to_string()/>
                     <p class="hint">{if disabled {
@@ -183,6 +187,7 @@ pub fn UserPage() -> impl IntoView {
             let name = name.clone();
             Some(view! {
                 <ActionForm action=invite attr:id="invite-again">
+                    <super::ReturnHere/>
                     <input type="hidden" name="name" value=name/>
                     <input type="hidden" name="role" value=role/>
                     <input type="hidden" name="access" value=access/>
@@ -228,6 +233,7 @@ fn SessionTable(
                     <td>{s.agent}{s.current.then_some(" (this one)")}</td>
                     <td>
                         <ActionForm action=action attr:class="inline">
+                            <super::ReturnHere/>
                             <input type="hidden" name="name" value=name/>
                             <input type="hidden" name="handle" value=s.handle/>
                             <button type="submit">"End"</button>
@@ -243,6 +249,7 @@ fn SessionTable(
             <tbody>{rows}</tbody>
         </table>
         <ActionForm action=action attr:id="end-all-sessions">
+            <super::ReturnHere/>
             <input type="hidden" name="name" value=name/>
             <input type="hidden" name="handle" value=""/>
             <button type="submit">"End all sessions"</button>
