@@ -382,6 +382,39 @@ impl Store {
         Ok(found)
     }
 
+    /// The configuration's changes after version `seq`, newest first, at most `at_most` of them
+    /// (reads only those).
+    pub async fn versions_after(
+        &self,
+        namespace: &NamespaceName,
+        configuration: &ConfigurationName,
+        seq: u64,
+        at_most: usize,
+    ) -> Result<Vec<Version>> {
+        let prefix = self.layout.history_prefix(namespace, configuration);
+        let start = self.layout.history_entry(namespace, configuration, seq + 1);
+        let index = self
+            .kv
+            .range(&start, &crate::kv::prefix_end(&prefix), at_most, true)
+            .await?;
+        let keys: Vec<String> = index
+            .iter()
+            .filter_map(|kv| kv.key.strip_prefix(&prefix)?.parse::<u64>().ok())
+            .map(|seq| self.layout.audit_entry(seq))
+            .collect();
+        let mut versions = Vec::with_capacity(keys.len());
+        for chunk in keys.chunks(crate::kv::MAX_TXN_OPS) {
+            for kv in self.kv.get_many(chunk).await?.into_iter().flatten() {
+                let entry = parse_entry(&kv)?;
+                versions.push(Version {
+                    seq: entry.seq,
+                    entry,
+                });
+            }
+        }
+        Ok(versions)
+    }
+
     /// The version just before version `seq` (0 if `seq` created the history), for showing
     /// what one change did. Version numbers are audit sequence numbers, so the one before is
     /// not simply `seq - 1`.

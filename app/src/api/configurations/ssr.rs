@@ -376,6 +376,9 @@ pub fn field_edit(
     })
 }
 
+/// How many of the changes saved meanwhile a conflict names.
+pub const CONFLICT_NAMES: usize = 20;
+
 /// What happened since version `seq` (what the person's edits were made against), and
 /// whether their edits re-apply on the latest version.
 pub async fn conflict(
@@ -410,12 +413,12 @@ pub async fn conflict(
         Rebased::Merged(merged) => (Vec::new(), Some(readable(&Value::Object(merged)))),
         Rebased::Overlap(places) => (places, None),
     };
+    // Who saved meanwhile: the newest few are enough to say it.
     let others = store
-        .history(namespace, name)
+        .versions_after(namespace, name, seq, CONFLICT_NAMES)
         .await
         .map_err(reject)?
-        .into_iter()
-        .filter(|v| v.seq > seq)
+        .iter()
         .map(|v| summary(&v.entry))
         .collect();
     Ok(ConflictView {
