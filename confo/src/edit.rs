@@ -730,6 +730,65 @@ mod tests {
         ));
     }
 
+    #[test]
+    fn keys_with_slashes_and_tildes_are_addressed_exactly() {
+        let stored = fields(json!({"f": {"a/b": {"c~d": 1}}}));
+        let path = format!(
+            "/f{}",
+            crate::nested::child(&crate::nested::child("", "a/b"), "c~d")
+        );
+        let after = preview(&stored, &[set(&path, json!(2))]).unwrap();
+        assert_eq!(Value::Object(after), json!({"f": {"a/b": {"c~d": 2}}}));
+    }
+
+    #[test]
+    fn refusals_say_why() {
+        let stored = fields(json!({"f": {"list": [1], "map": {"a": 1, "b": 2}, "n": 5}}));
+        let cases = [
+            (
+                Edit::Remove {
+                    path: "/f/list/3".into(),
+                },
+                "f › list › 3 (it may have been changed meanwhile)",
+            ),
+            (
+                Edit::Rename {
+                    path: "/f/list/0".into(),
+                    to: "x".into(),
+                },
+                "list items are numbered",
+            ),
+            (
+                Edit::Rename {
+                    path: "/f/map/a".into(),
+                    to: "b".into(),
+                },
+                "the key \"b\" in f › map",
+            ),
+            (set("/f/map/", json!(1)), "it is empty"),
+            (
+                Edit::Insert {
+                    path: "/f/n/-".into(),
+                    value: json!(1),
+                },
+                "f › n is a number",
+            ),
+            (set("/f/missing/x", json!(1)), "f › missing › x"),
+            (
+                Edit::Remove {
+                    path: "no-slash".into(),
+                },
+                "is not a place",
+            ),
+        ];
+        for (edit, expected) in cases {
+            let error = preview(&stored, std::slice::from_ref(&edit))
+                .unwrap_err()
+                .to_string();
+            assert!(error.contains(expected), "{edit:?}: {error}");
+        }
+    }
+
     fn merged(base: Value, current: Value, edits: &[Edit]) -> Rebased {
         rebase(&fields(base), &fields(current), edits).unwrap()
     }
