@@ -514,7 +514,7 @@ fn changed(base: &Map<String, Value>, current: &Map<String, Value>) -> Vec<Vec<S
 }
 
 /// Whether one place contains the other (or they are the same).
-fn overlaps(a: &[String], b: &[String]) -> bool {
+pub fn overlaps(a: &[String], b: &[String]) -> bool {
     a.iter().zip(b).all(|(x, y)| x == y)
 }
 

@@ -2346,22 +2346,16 @@ async fn the_last_change_of_each_place_comes_from_the_history_patches(b: Backend
         .await
         .unwrap();
     // The changes after a version, newest first, as many as asked for.
-    let after: Vec<u64> = store
-        .versions_after(&n, &c, created.seq, 10)
-        .await
-        .unwrap()
-        .iter()
-        .map(|v| v.seq)
-        .collect();
-    assert_eq!(after, [b_changed.seq, x.seq]);
-    let newest: Vec<u64> = store
-        .versions_after(&n, &c, 0, 1)
-        .await
-        .unwrap()
-        .iter()
-        .map(|v| v.seq)
-        .collect();
-    assert_eq!(newest, [b_changed.seq]);
+    let after = |seq: u64, at_most: usize| {
+        let store = store.clone();
+        let (n, c) = (n.clone(), c.clone());
+        async move {
+            let versions = store.versions_after(&n, &c, seq, at_most).await.unwrap();
+            versions.iter().map(|v| v.seq).collect::<Vec<u64>>()
+        }
+    };
+    assert_eq!(after(created.seq, 10).await, [b_changed.seq, x.seq]);
+    assert_eq!(after(0, 1).await, [b_changed.seq]);
     let places = ["/a", "/a/x", "/a/y", "/a/y/0", "/b", "/absent"].map(String::from);
     let found: Vec<Option<u64>> = store
         .last_changes(&n, &c, &places)

@@ -18,11 +18,9 @@ pub const LAST_CHANGES_SCAN: usize = 500;
 /// batch that passes this), whatever their size: a page view costs a bounded read.
 pub const LAST_CHANGES_BYTES: usize = 8 * 1024 * 1024;
 
-/// The tokens of a JSON Pointer (`/a/b` → `a`, `b`); an unparsable one counts as the top.
-fn pointer_tokens(path: &str) -> Vec<String> {
-    json_patch::jsonptr::Pointer::parse(path)
-        .map(|p| p.tokens().map(|t| t.decoded().into_owned()).collect())
-        .unwrap_or_default()
+/// The tokens of a place; one that does not parse counts as the top (it holds every place).
+fn place_tokens(path: &str) -> Vec<String> {
+    crate::edit::tokens(path).unwrap_or_default()
 }
 
 /// The places an entry's patch changed (both ends of a move or copy).
@@ -41,13 +39,8 @@ fn patch_places(entry: &AuditEntry) -> Vec<Vec<String>> {
             Op::Copy(o) => vec![o.path.to_string()],
             Op::Test(_) => Vec::new(),
         })
-        .map(|p| pointer_tokens(&p))
+        .map(|p| place_tokens(&p))
         .collect()
-}
-
-/// Whether one place contains the other (or they are the same).
-fn related(a: &[String], b: &[String]) -> bool {
-    a.iter().zip(b).all(|(x, y)| x == y)
 }
 
 /// How many entries a scan reads per round trip.
@@ -307,13 +300,23 @@ impl Store {
         configuration: &ConfigurationName,
     ) -> Result<Vec<Version>> {
         let prefix = self.layout.history_prefix(namespace, configuration);
-        let index = self.kv.list_prefix(&prefix).await?;
-        let keys: Vec<String> = index
+        let mut index = self.kv.list_prefix(&prefix).await?;
+        index.reverse();
+        self.versions_of(&self.entry_keys(&prefix, &index)).await
+    }
+
+    /// The audit entry keys that a configuration's history index (under `prefix`) names, in
+    /// the index's order.
+    fn entry_keys(&self, prefix: &str, index: &[KeyValue]) -> Vec<String> {
+        index
             .iter()
-            .rev()
-            .filter_map(|kv| kv.key.strip_prefix(&prefix)?.parse::<u64>().ok())
+            .filter_map(|kv| kv.key.strip_prefix(prefix)?.parse::<u64>().ok())
             .map(|seq| self.layout.audit_entry(seq))
-            .collect();
+            .collect()
+    }
+
+    /// The versions the audit entries under `keys` record, in that order.
+    async fn versions_of(&self, keys: &[String]) -> Result<Vec<Version>> {
         let mut versions = Vec::with_capacity(keys.len());
         for chunk in keys.chunks(crate::kv::MAX_TXN_OPS) {
             for kv in self.kv.get_many(chunk).await?.into_iter().flatten() {
@@ -350,12 +353,8 @@ impl Store {
                 true,
             )
             .await?;
-        let keys: Vec<String> = index
-            .iter()
-            .filter_map(|kv| kv.key.strip_prefix(&prefix)?.parse::<u64>().ok())
-            .map(|seq| self.layout.audit_entry(seq))
-            .collect();
-        let wanted: Vec<Vec<String>> = places.iter().map(|p| pointer_tokens(p)).collect();
+        let keys = self.entry_keys(&prefix, &index);
+        let wanted: Vec<Vec<String>> = places.iter().map(|p| place_tokens(p)).collect();
         let mut found: Vec<Option<Version>> = vec![None; places.len()];
         let mut read = 0;
         for chunk in keys.chunks(crate::kv::MAX_TXN_OPS) {
@@ -367,7 +366,7 @@ impl Store {
                 entry.patch = None;
                 entry.unpatch = None;
                 for (slot, place) in found.iter_mut().zip(&wanted) {
-                    if slot.is_none() && touched.iter().any(|t| related(t, place)) {
+                    if slot.is_none() && touched.iter().any(|t| crate::edit::overlaps(t, place)) {
                         *slot = Some(Version {
                             seq: entry.seq,
                             entry: entry.clone(),
@@ -397,22 +396,7 @@ impl Store {
             .kv
             .range(&start, &crate::kv::prefix_end(&prefix), at_most, true)
             .await?;
-        let keys: Vec<String> = index
-            .iter()
-            .filter_map(|kv| kv.key.strip_prefix(&prefix)?.parse::<u64>().ok())
-            .map(|seq| self.layout.audit_entry(seq))
-            .collect();
-        let mut versions = Vec::with_capacity(keys.len());
-        for chunk in keys.chunks(crate::kv::MAX_TXN_OPS) {
-            for kv in self.kv.get_many(chunk).await?.into_iter().flatten() {
-                let entry = parse_entry(&kv)?;
-                versions.push(Version {
-                    seq: entry.seq,
-                    entry,
-                });
-            }
-        }
-        Ok(versions)
+        self.versions_of(&self.entry_keys(&prefix, &index)).await
     }
 
     /// The version just before version `seq` (0 if `seq` created the history), for showing
