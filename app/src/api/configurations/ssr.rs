@@ -441,18 +441,14 @@ pub fn conflict_text(conflict: &ConflictView) -> String {
         .collect::<Vec<_>>()
         .join("; ");
     let show = |value: &Option<String>| value.clone().unwrap_or_else(|| "(none)".to_owned());
-    let theirs = conflict
-        .theirs
-        .iter()
-        .map(|d| format!("{}: {} → {}", d.field, show(&d.before), show(&d.after)))
-        .collect::<Vec<_>>()
-        .join("; ");
-    let mine = conflict
-        .mine
-        .iter()
-        .map(|d| format!("{}: {} → {}", d.field, show(&d.before), show(&d.after)))
-        .collect::<Vec<_>>()
-        .join("; ");
+    let listed = |diffs: &[FieldDiff]| {
+        diffs
+            .iter()
+            .map(|d| format!("{}: {} → {}", d.field, show(&d.before), show(&d.after)))
+            .collect::<Vec<_>>()
+            .join("; ")
+    };
+    let (theirs, mine) = (listed(&conflict.theirs), listed(&conflict.mine));
     let who = if who.is_empty() {
         "Someone".to_owned()
     } else {
@@ -594,16 +590,17 @@ impl Opened {
             )
             .await;
         match written {
-            // Nothing changed: the version stays the one the page has.
-            Ok(written) if written.revision == revision => {
-                self.back_to("");
-                Ok(Saved { revision, seq })
-            }
             Ok(written) => {
                 self.back_to("");
+                // Nothing changed: the version stays the one the page has.
+                let seq = if written.revision == revision {
+                    seq
+                } else {
+                    written.seq
+                };
                 Ok(Saved {
                     revision: written.revision,
-                    seq: written.seq,
+                    seq,
                 })
             }
             Err(confo::Error::Conflict { .. }) => {
