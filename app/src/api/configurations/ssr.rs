@@ -202,6 +202,17 @@ pub async fn view(
         .get_configuration(namespace, name)
         .await
         .map_err(reject)?;
+    view_of(user, namespace, name, configuration).await
+}
+
+/// [`view`] of `configuration`, as already read.
+pub async fn view_of(
+    user: &confo::users::User,
+    namespace: &NamespaceName,
+    name: &ConfigurationName,
+    configuration: confo::Configuration,
+) -> Result<ConfigurationView, AppError> {
+    let store = crate::api::ssr::store()?;
     let latest = store
         .latest_versions(namespace, std::slice::from_ref(name))
         .await
@@ -402,12 +413,13 @@ pub async fn conflict(
             .map_err(reject)?
             .unwrap_or_default(),
     };
-    let latest = view(user, namespace, name).await?;
-    let current = store
+    // Read once: the latest version shown and the one merged onto are the same.
+    let read = store
         .get_configuration(namespace, name)
         .await
-        .map_err(reject)?
-        .fields;
+        .map_err(reject)?;
+    let current = read.fields.clone();
+    let latest = view_of(user, namespace, name, read).await?;
     let mine = preview(&base, edits).map_err(reject)?;
     let (overlap, merged) = match rebase(&base, &current, edits).map_err(reject)? {
         Rebased::Merged(merged) => (Vec::new(), Some(readable(&Value::Object(merged)))),
