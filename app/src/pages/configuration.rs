@@ -81,19 +81,9 @@ fn value_input(kind: &str, json: &str, label: String) -> AnyView {
 
 /// `pairs` as a URL query (`a=1&b=x%20y`).
 fn query_of(pairs: &[(&str, &str)]) -> String {
-    let encode = |text: &str| {
-        text.bytes()
-            .map(|b| match b {
-                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                    (b as char).to_string()
-                }
-                _ => format!("%{b:02X}"),
-            })
-            .collect::<String>()
-    };
     pairs
         .iter()
-        .map(|(k, v)| format!("{}={}", encode(k), encode(v)))
+        .map(|(k, v)| format!("{k}={}", super::encode_component(v)))
         .collect::<Vec<_>>()
         .join("&")
 }
