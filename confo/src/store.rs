@@ -23,6 +23,7 @@ use std::sync::{Arc, OnceLock};
 
 use serde_json::{Map, Value};
 
+pub use committer::CommitStats;
 pub use configurations::{Configuration, ConfigurationListing, check_field_name};
 pub use history::{FieldChange, Version, diff_fields};
 pub use namespaces::NamespaceReport;
@@ -43,6 +44,7 @@ pub struct Store {
     layout: KeyLayout,
     /// The committer task, started by the first write.
     committer: Arc<OnceLock<committer::Handle>>,
+    counters: Arc<committer::Counters>,
 }
 
 /// Who makes a change, and why: recorded in the audit log with it.
@@ -293,7 +295,13 @@ impl Store {
             kv,
             layout,
             committer: Arc::new(OnceLock::new()),
+            counters: Arc::default(),
         }
+    }
+
+    /// What this store's committer has done so far (see [`CommitStats`]).
+    pub fn commit_stats(&self) -> CommitStats {
+        self.counters.read()
     }
 
     pub fn layout(&self) -> &KeyLayout {
@@ -343,7 +351,9 @@ impl Store {
     ) -> Result<Written> {
         let handle = self
             .committer
-            .get_or_init(|| committer::start(self.kv.clone(), self.layout.clone()));
+            .get_or_init(|| {
+                committer::start(self.kv.clone(), self.layout.clone(), self.counters.clone())
+            });
         handle.submit(change.clone(), keys, Box::new(planner)).await
     }
 }

@@ -15,19 +15,9 @@ use serde_json::{Value, json};
 /// namespaces.
 static ROOT: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
-fn endpoints() -> Option<String> {
-    match std::env::var("CONFO_TEST_ETCD_ENDPOINTS") {
-        Ok(endpoints) => Some(endpoints),
-        Err(_) => {
-            assert!(
-                std::env::var_os("CI").is_none(),
-                "CONFO_TEST_ETCD_ENDPOINTS must be set in CI"
-            );
-            eprintln!("skipped: set CONFO_TEST_ETCD_ENDPOINTS (scripts/test.sh does)");
-            None
-        }
-    }
-}
+#[path = "common/etcd_env.rs"]
+mod etcd_env;
+use etcd_env::etcd_endpoints as endpoints;
 
 fn etcdctl(endpoints: &str, args: &[&str]) -> String {
     let output = Command::new("etcdctl")

@@ -12,18 +12,9 @@ use confo::kv::Kv;
 use confo::kv::etcd::{EtcdConfig, EtcdKv};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-fn etcd_endpoints() -> Option<String> {
-    match std::env::var("CONFO_TEST_ETCD_ENDPOINTS") {
-        Ok(endpoints) => Some(endpoints),
-        Err(_) if std::env::var_os("CONFO_TEST_SKIP_ETCD").is_some() => {
-            eprintln!("skipped: CONFO_TEST_SKIP_ETCD is set, so no etcd test runs");
-            None
-        }
-        Err(_) => panic!(
-            "CONFO_TEST_ETCD_ENDPOINTS is not set: start an etcd (scripts/test.sh does) or set CONFO_TEST_SKIP_ETCD=1 to skip"
-        ),
-    }
-}
+#[path = "../../confo/tests/common/etcd_env.rs"]
+mod etcd_env;
+use etcd_env::etcd_endpoints;
 
 struct Server {
     child: Child,

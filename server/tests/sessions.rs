@@ -12,6 +12,9 @@ use time::OffsetDateTime;
 use tower_sessions::session::{Id, Record};
 use tower_sessions::session_store::SessionStore;
 
+#[path = "../../confo/tests/common/etcd_env.rs"]
+mod etcd_env;
+
 fn prefix() -> String {
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -27,24 +30,18 @@ async fn backends() -> Vec<(Store, Option<tempfile::TempDir>)> {
         KeyLayout::with_prefix(prefix()),
     );
     let mut all = vec![(embedded, Some(dir))];
-    match std::env::var("CONFO_TEST_ETCD_ENDPOINTS") {
-        Ok(endpoints) => {
-            let kv = EtcdKv::connect(&EtcdConfig {
-                endpoints: endpoints.split(',').map(str::to_owned).collect(),
-                timeout: Duration::from_secs(5),
-                credentials: None,
-            })
-            .await
-            .unwrap();
-            all.push((
-                Store::new(Arc::new(kv), KeyLayout::with_prefix(prefix())),
-                None,
-            ));
-        }
-        Err(_) => assert!(
-            std::env::var_os("CI").is_none(),
-            "CONFO_TEST_ETCD_ENDPOINTS must be set in CI"
-        ),
+    if let Some(endpoints) = etcd_env::etcd_endpoints() {
+        let kv = EtcdKv::connect(&EtcdConfig {
+            endpoints: endpoints.split(',').map(str::to_owned).collect(),
+            timeout: Duration::from_secs(5),
+            credentials: None,
+        })
+        .await
+        .unwrap();
+        all.push((
+            Store::new(Arc::new(kv), KeyLayout::with_prefix(prefix())),
+            None,
+        ));
     }
     all
 }

@@ -16,6 +16,7 @@
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
@@ -79,16 +80,71 @@ impl Handle {
     }
 }
 
+/// What a store's committer has done so far: how often another process got in first, and how
+/// often a transaction's answer was lost and what [`Committer::settle`] then found.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CommitStats {
+    /// Transactions sent.
+    pub transactions: u64,
+    /// Rounds whose comparison failed because another process wrote first; their changes were
+    /// planned again on fresh values.
+    pub rounds_lost: u64,
+    /// Transactions whose answer was lost (the store reported it unavailable).
+    pub answers_lost: u64,
+    /// ... of which the transaction turned out to be applied: reported saved.
+    pub lost_but_applied: u64,
+    /// ... of which it was not applied and was fenced off: planned again.
+    pub lost_and_fenced: u64,
+    /// ... of which the store could not tell: reported unavailable to the caller.
+    pub lost_unknown: u64,
+}
+
+#[derive(Default)]
+pub(crate) struct Counters {
+    transactions: AtomicU64,
+    rounds_lost: AtomicU64,
+    answers_lost: AtomicU64,
+    lost_but_applied: AtomicU64,
+    lost_and_fenced: AtomicU64,
+    lost_unknown: AtomicU64,
+}
+
+impl Counters {
+    pub(crate) fn read(&self) -> CommitStats {
+        let get = |counter: &AtomicU64| counter.load(Ordering::Relaxed);
+        CommitStats {
+            transactions: get(&self.transactions),
+            rounds_lost: get(&self.rounds_lost),
+            answers_lost: get(&self.answers_lost),
+            lost_but_applied: get(&self.lost_but_applied),
+            lost_and_fenced: get(&self.lost_and_fenced),
+            lost_unknown: get(&self.lost_unknown),
+        }
+    }
+}
+
+fn count(counter: &AtomicU64) {
+    counter.fetch_add(1, Ordering::Relaxed);
+}
+
 /// Starts the committer task; it ends when the last [`Handle`] is dropped.
-pub(crate) fn start(kv: Arc<dyn Kv>, layout: KeyLayout) -> Handle {
+pub(crate) fn start(kv: Arc<dyn Kv>, layout: KeyLayout, counters: Arc<Counters>) -> Handle {
     let (requests, receiver) = mpsc::unbounded_channel();
-    tokio::spawn(run(Committer { kv, layout }, receiver));
+    tokio::spawn(run(
+        Committer {
+            kv,
+            layout,
+            counters,
+        },
+        receiver,
+    ));
     Handle { requests }
 }
 
 struct Committer {
     kv: Arc<dyn Kv>,
     layout: KeyLayout,
+    counters: Arc<Counters>,
 }
 
 async fn run(committer: Committer, mut receiver: mpsc::UnboundedReceiver<Request>) {
@@ -307,21 +363,33 @@ impl Committer {
         });
         let ops = last_write_per_key(ops);
 
+        count(&self.counters.transactions);
         let answer = match self.kv.txn(compares, ops).await {
             Ok(TxnOutcome::Committed { revision }) => Ok(Some(revision)),
-            Ok(TxnOutcome::CompareFailed) => Ok(None),
+            Ok(TxnOutcome::CompareFailed) => {
+                count(&self.counters.rounds_lost);
+                Ok(None)
+            }
             Err(Error::Unavailable(detail)) => {
+                count(&self.counters.answers_lost);
                 let last = AuditHead {
                     seq: chain.seq,
                     hash: chain.hash.clone(),
                 };
                 match self.settle(&last, &write_id, head_read.as_ref()).await {
-                    Ok(Some(revision)) => Ok(Some(revision)),
+                    Ok(Some(revision)) => {
+                        count(&self.counters.lost_but_applied);
+                        Ok(Some(revision))
+                    }
                     Ok(None) => {
+                        count(&self.counters.lost_and_fenced);
                         tracing::warn!(%detail, "a write's answer was lost; it was not applied and is planned again");
                         Ok(None)
                     }
-                    Err(error) => Err(error),
+                    Err(error) => {
+                        count(&self.counters.lost_unknown);
+                        Err(error)
+                    }
                 }
             }
             Err(error) => Err(error),

@@ -6,6 +6,9 @@
     reason = "each test binary uses a different part of the fixtures"
 )]
 
+pub mod etcd_env;
+pub mod faulty;
+
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -97,14 +100,7 @@ pub async fn embedded() -> Option<Backend> {
 }
 
 pub async fn etcd() -> Option<Backend> {
-    let Ok(endpoints) = std::env::var("CONFO_TEST_ETCD_ENDPOINTS") else {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "CONFO_TEST_ETCD_ENDPOINTS must name an etcd in CI (scripts/test.sh starts one)"
-        );
-        eprintln!("skipped: set CONFO_TEST_ETCD_ENDPOINTS (scripts/test.sh does) to test etcd");
-        return None;
-    };
+    let endpoints = etcd_env::etcd_endpoints()?;
     let config = EtcdConfig {
         endpoints: endpoints.split(',').map(str::to_owned).collect(),
         timeout: Duration::from_secs(5),

@@ -3,11 +3,15 @@
 //!
 //! The store is the etcd named by `CONFO_TEST_ETCD_ENDPOINTS` when it is set (the README's test
 //! command starts one and sets it), each application under a prefix of its own so that tests run
-//! in parallel on one cluster; otherwise an embedded store in a scratch directory.
+//! in parallel on one cluster. Without it the tests fail, unless `CONFO_TEST_SKIP_ETCD=1` asks
+//! to run them on an embedded store in a scratch directory instead (and each says so).
 #![allow(
     dead_code,
     reason = "each test binary uses a different part of the fixtures"
 )]
+
+#[path = "../../../confo/tests/common/etcd_env.rs"]
+pub mod etcd_env;
 
 use axum::body::Body;
 use axum::http::{HeaderMap, Request, StatusCode, header};
@@ -191,35 +195,27 @@ impl TestApp {
 /// The store an application under test uses: see the module documentation.
 async fn test_store(dir: &std::path::Path) -> confo::Store {
     static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
-    match std::env::var("CONFO_TEST_ETCD_ENDPOINTS") {
-        Ok(endpoints) => {
-            let kv = confo::kv::etcd::EtcdKv::connect(&confo::kv::etcd::EtcdConfig {
-                endpoints: endpoints.split(',').map(str::to_owned).collect(),
-                timeout: std::time::Duration::from_secs(10),
-                credentials: None,
-            })
-            .await
-            .unwrap();
-            let started = std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .unwrap()
-                .as_nanos();
-            let prefix = format!(
-                "router-test-{started}-{}-{}/",
-                std::process::id(),
-                NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
-            );
-            confo::Store::new(Arc::new(kv), confo::KeyLayout::with_prefix(prefix))
-        }
-        Err(_) => {
-            assert!(
-                std::env::var_os("CI").is_none(),
-                "CONFO_TEST_ETCD_ENDPOINTS must be set in CI"
-            );
-            let kv = confo::kv::embedded::EmbeddedKv::open(dir).unwrap();
-            confo::Store::new(Arc::new(kv), confo::KeyLayout::default())
-        }
-    }
+    let Some(endpoints) = etcd_env::etcd_endpoints() else {
+        let kv = confo::kv::embedded::EmbeddedKv::open(dir).unwrap();
+        return confo::Store::new(Arc::new(kv), confo::KeyLayout::default());
+    };
+    let kv = confo::kv::etcd::EtcdKv::connect(&confo::kv::etcd::EtcdConfig {
+        endpoints: endpoints.split(',').map(str::to_owned).collect(),
+        timeout: std::time::Duration::from_secs(10),
+        credentials: None,
+    })
+    .await
+    .unwrap();
+    let started = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    let prefix = format!(
+        "router-test-{started}-{}-{}/",
+        std::process::id(),
+        NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+    );
+    confo::Store::new(Arc::new(kv), confo::KeyLayout::with_prefix(prefix))
 }
 
 /// A sign-in form post, as the sign-in page sends it.
