@@ -153,7 +153,9 @@ mod ssr {
                     "Someone else changed this at the same time; nothing was saved. Reload and try again."
                         .into(),
                 ),
-                E::TooLarge { .. } => AppError::TooLarge(capitalise(&error.to_string())),
+                E::TooLarge { .. } | E::TooManyToDelete { .. } => {
+                    AppError::TooLarge(capitalise(&error.to_string()))
+                }
                 E::Unavailable(detail) => {
                     tracing::warn!(%detail, "store unavailable");
                     AppError::Unavailable
@@ -218,6 +220,14 @@ mod tests {
                     count: 2,
                 },
                 409,
+            ),
+            (
+                confo::Error::TooManyToDelete {
+                    namespace: "x".into(),
+                    count: 42,
+                    limit: 41,
+                },
+                413,
             ),
             (confo::Error::InvalidValue("bad".into()), 400),
             (confo::Error::Backend("disk".into()), 500),

@@ -50,10 +50,22 @@ pub enum Error {
     )]
     NotEmpty { namespace: String, count: usize },
     /// The request is larger than the backend accepts. (413)
-    #[error("{what} is {size} bytes; the limit is {limit} bytes")]
+    #[error("{what} is {size} {unit}; the limit is {limit} {unit}")]
     TooLarge {
         what: String,
         size: usize,
+        limit: usize,
+        /// `bytes`, or `operations` for a transaction's count of writes.
+        unit: &'static str,
+    },
+    /// A namespace holds more configurations than can be deleted with it in one transaction;
+    /// nothing was deleted. (413)
+    #[error(
+        "namespace {namespace:?} holds {count} configurations, and at most {limit} can be deleted together with it; delete some of them first"
+    )]
+    TooManyToDelete {
+        namespace: String,
+        count: usize,
         limit: usize,
     },
     /// So many other writers changed the same keys that this change could not get in; nothing

@@ -49,8 +49,13 @@ pub enum Op {
     Delete { key: String },
 }
 
-/// Bytes a request item adds besides its key and value (an estimate of the protocol's framing).
-const ITEM_OVERHEAD: usize = 16;
+/// Bytes a request item adds besides its key and value: an upper bound of etcd's protobuf framing
+/// (a put: tags and lengths of its key, value, request and operation, at most 15; a comparison:
+/// its target, a revision of up to ten bytes and the same wrappers, at most 21).
+const ITEM_OVERHEAD: usize = 24;
+/// Bytes etcd adds to every transaction before it checks the size against
+/// [`MAX_REQUEST_BYTES`]: the raft request's header (id, user name, auth revision) and framing.
+const ENVELOPE: usize = 64;
 
 impl Op {
     /// The bytes this operation adds to a transaction request.
@@ -71,9 +76,12 @@ impl Compare {
     }
 }
 
-/// The bytes a transaction request carries, as [`check_txn_limits`] counts them.
-pub(crate) fn txn_size(compares: &[Compare], ops: &[Op]) -> usize {
-    compares.iter().map(Compare::size).sum::<usize>() + ops.iter().map(Op::size).sum::<usize>()
+/// The bytes a transaction request carries, as [`check_txn_limits`] counts them: never fewer
+/// than etcd counts, so that a change Confo lets through is never refused by etcd for its size.
+pub fn txn_size(compares: &[Compare], ops: &[Op]) -> usize {
+    ENVELOPE
+        + compares.iter().map(Compare::size).sum::<usize>()
+        + ops.iter().map(Op::size).sum::<usize>()
 }
 
 /// What a transaction did.
@@ -170,9 +178,10 @@ pub fn check_txn_limits(compares: &[Compare], ops: &[Op]) -> Result<()> {
     use crate::error::Error;
     if ops.len() > MAX_TXN_OPS {
         return Err(Error::TooLarge {
-            what: format!("a transaction of {} operations", ops.len()),
+            what: "the change".into(),
             size: ops.len(),
             limit: MAX_TXN_OPS,
+            unit: "operations",
         });
     }
     let mut written = std::collections::HashSet::new();
@@ -190,6 +199,7 @@ pub fn check_txn_limits(compares: &[Compare], ops: &[Op]) -> Result<()> {
             what: "the change".into(),
             size,
             limit: MAX_REQUEST_BYTES,
+            unit: "bytes",
         });
     }
     Ok(())

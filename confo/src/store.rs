@@ -26,7 +26,7 @@ use serde_json::{Map, Value};
 pub use committer::CommitStats;
 pub use configurations::{Configuration, ConfigurationListing, check_field_name};
 pub use history::{FieldChange, Version, diff_fields};
-pub use namespaces::NamespaceReport;
+pub use namespaces::{MAX_DELETED_WITH_NAMESPACE, NamespaceReport};
 pub use retention::{ARCHIVE_FILE, ArchiveReport};
 pub use users::{SignInAttempts, SignInClient};
 pub use watch::{Target, WatchEvent};

@@ -168,7 +168,8 @@ async fn writes_exactly_the_seed_shapes() {
 async fn names_outside_the_rules_are_reported_and_never_written() {
     let Some(endpoints) = endpoints() else { return };
     let _turn = ROOT.lock().await;
-    let legacy = format!("HR-legacy{}", suffix());
+    let base = format!("HR{}", suffix());
+    let legacy = format!("{base}-legacy");
     let root = get_or_empty_root(&endpoints);
     let mut names: Vec<Value> = root["namespaces"].as_array().cloned().unwrap_or_default();
     names.push(json!(legacy));
@@ -193,15 +194,38 @@ async fn names_outside_the_rules_are_reported_and_never_written() {
         store.read_legacy(&legacy, "x").await.unwrap(),
         json!({"a": 1})
     );
-    // Every write takes checked names, so this name cannot be written to.
-    assert!(matches!(
-        NamespaceName::new(legacy.as_str()).map_err(|r| Error::InvalidName {
-            kind: "namespace",
-            name: legacy.clone(),
-            reason: r
-        }),
-        Err(Error::InvalidName { .. })
-    ));
+
+    // Every way a caller could write under that name, or to its keys, is refused.
+    let kv = store.kv().clone();
+    let before = (
+        kv.list_prefix(&base).await.unwrap(),
+        kv.get("confo").await.unwrap(),
+    );
+    let change = Change::by(Actor::user("tester"));
+    // A valid namespace whose keys would be the legacy namespace's own.
+    let shadow = NamespaceName::new(base.as_str()).unwrap();
+    let refused = store.create_namespace(&shadow, &change).await;
+    assert!(
+        matches!(&refused, Err(Error::AmbiguousKey { key, .. }) if *key == legacy),
+        "{refused:?}"
+    );
+    // Through the client library, which takes names as text.
+    let mut client = confo::client::Confo::from_store(store.clone(), Actor::token("svc"));
+    for refused in [
+        client.create_namespace(&legacy).await,
+        client.use_namespace(&legacy).await,
+    ] {
+        assert!(
+            matches!(&refused, Err(Error::InvalidName { name, .. }) if *name == legacy),
+            "{refused:?}"
+        );
+    }
+    assert!(client.set("x", "a", 2).is_err(), "no namespace is in use");
+    let after = (
+        kv.list_prefix(&base).await.unwrap(),
+        kv.get("confo").await.unwrap(),
+    );
+    assert_eq!(after, before, "a refused write changed a key or its revision");
     assert_eq!(get(&endpoints, &format!("{legacy}-x")), json!({"a": 1}));
 }
 

@@ -307,7 +307,13 @@ impl Committer {
             // A change too large on its own is refused; one that does not fit beside the others
             // waits for the next round.
             let own_compares: Vec<Compare> = plan.compares.clone();
-            if let Err(error) = check_txn_limits(&own_compares, &with_head(&plan_ops, &head_key)) {
+            let alone = with_head(
+                &own_compares,
+                &plan_ops,
+                (&head_key, head_read.as_ref()),
+                &entries_chain,
+            );
+            if let Err(error) = check_txn_limits(&alone.0, &alone.1) {
                 let _ = request.reply.send(Err(error));
                 continue;
             }
@@ -499,13 +505,21 @@ fn last_write_per_key(ops: Vec<Op>) -> Vec<Op> {
         .collect()
 }
 
-fn with_head(ops: &[Op], head_key: &str) -> Vec<Op> {
-    let mut all = ops.to_vec();
-    all.push(Op::Put {
+/// A change's transaction as it would be sent alone: with the audit head compared and written.
+fn with_head(
+    compares: &[Compare],
+    ops: &[Op],
+    (head_key, head_read): (&str, Option<&KeyValue>),
+    head: &AuditHead,
+) -> (Vec<Compare>, Vec<Op>) {
+    let mut compares = compares.to_vec();
+    compares.push(Compare::unchanged(head_key, head_read));
+    let mut ops = ops.to_vec();
+    ops.push(Op::Put {
         key: head_key.to_owned(),
-        value: vec![0; 100],
+        value: serde_json::to_vec(head).expect("heads serialise"),
     });
-    all
+    (compares, ops)
 }
 
 fn new_write_id() -> String {

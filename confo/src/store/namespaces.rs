@@ -18,6 +18,12 @@ pub struct NamespaceReport {
 }
 pub(crate) const CONFIGURATIONS: &str = "configurations";
 
+/// The most configurations deleted together with their namespace: one transaction deletes each
+/// with its audit entry and history index entry (three operations), plus the root, the
+/// namespace's index, the namespace's audit entry and the audit head (four), within etcd's
+/// [`MAX_TXN_OPS`](crate::kv::MAX_TXN_OPS).
+pub const MAX_DELETED_WITH_NAMESPACE: usize = (crate::kv::MAX_TXN_OPS - 4) / 3;
+
 impl Store {
     /// Writes the root key `{"namespaces":[]}` if it is absent, as the original Confo does when it
     /// loads a backend, and checks that an existing one is readable.
@@ -168,6 +174,13 @@ impl Store {
             return Err(Error::NotEmpty {
                 namespace: namespace.to_string(),
                 count: names.len(),
+            });
+        }
+        if names.len() > MAX_DELETED_WITH_NAMESPACE {
+            return Err(Error::TooManyToDelete {
+                namespace: namespace.to_string(),
+                count: names.len(),
+                limit: MAX_DELETED_WITH_NAMESPACE,
             });
         }
         let configurations: Vec<(ConfigurationName, String)> = names
