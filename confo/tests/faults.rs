@@ -70,7 +70,10 @@ async fn an_answer_lost_after_the_write_is_reported_saved_with_one_audit_entry(b
     assert_eq!(log(&store).await, json!(["once"]));
     assert_eq!(entries_after_setup(&store).await, 1);
     let config = store.get_configuration(&ns("n"), &cfg("c")).await.unwrap();
-    assert_eq!(written.revision, config.revision, "the revision of the write");
+    assert_eq!(
+        written.revision, config.revision,
+        "the revision of the write"
+    );
     let stats = store.commit_stats();
     assert_eq!(
         (stats.answers_lost, stats.lost_but_applied),
@@ -86,7 +89,9 @@ async fn a_write_lost_before_it_applied_is_made_once_and_the_original_cannot_app
     faulty.arm(Fault::LoseBeforeApply {
         deliver_before: None,
     });
-    append(&store, "once").await.expect("saved on the second try");
+    append(&store, "once")
+        .await
+        .expect("saved on the second try");
     assert_eq!(log(&store).await, json!(["once"]));
     assert_eq!(entries_after_setup(&store).await, 1);
     let stats = store.commit_stats();
@@ -132,7 +137,10 @@ async fn a_lost_answer_that_cannot_be_checked_is_reported_unavailable_and_writes
     faulty.arm(Fault::LoseAndFailReads);
     match append(&store, "maybe").await {
         Err(Error::Unavailable(message)) => {
-            assert!(message.contains("whether it was saved is unknown"), "{message}")
+            assert!(
+                message.contains("whether it was saved is unknown"),
+                "{message}"
+            )
         }
         other => panic!("{other:?}"),
     }
@@ -150,7 +158,12 @@ async fn two_stores_racing_on_one_backend_lose_nothing(b: Backend) {
     let first = with_namespace(&b, "n").await;
     let second = b.store();
     first
-        .create_configuration(&ns("n"), &cfg("counter"), object(json!({"count": 0})), &change())
+        .create_configuration(
+            &ns("n"),
+            &cfg("counter"),
+            object(json!({"count": 0})),
+            &change(),
+        )
         .await
         .unwrap();
     let increments = |store: Store, who: &'static str| {
@@ -237,7 +250,11 @@ async fn two_stores_racing_on_one_backend_lose_nothing(b: Backend) {
         .clone();
     assert_eq!(count, json!(2 * EACH), "after {conflicts} conflicts");
     // Each name is listed once, and each writer's names in the order it made them.
-    let listed = first.list_configurations(&ns("n")).await.unwrap().registered;
+    let listed = first
+        .list_configurations(&ns("n"))
+        .await
+        .unwrap()
+        .registered;
     assert_eq!(listed.len(), 1 + 2 * EACH, "{listed:?}");
     for prefix in ["a", "b"] {
         let own: Vec<&String> = listed

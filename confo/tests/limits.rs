@@ -48,7 +48,10 @@ async fn a_transaction_takes_128_operations_and_refuses_129(b: Backend) {
     assert!(b.kv.list_prefix(&b.key("over")).await.unwrap().is_empty());
 
     let outcome = b.kv.txn(vec![], puts(&b, "at", MAX_TXN_OPS)).await.unwrap();
-    assert!(matches!(outcome, TxnOutcome::Committed { .. }), "{outcome:?}");
+    assert!(
+        matches!(outcome, TxnOutcome::Committed { .. }),
+        "{outcome:?}"
+    );
     assert_eq!(b.kv.list_prefix(&b.key("at")).await.unwrap().len(), 128);
 }
 
@@ -78,7 +81,10 @@ async fn a_transaction_takes_the_request_byte_limit_and_refuses_one_byte_more(b:
     }
     assert_eq!(b.value("big").await, None);
     let outcome = b.kv.txn(vec![], vec![put(0)]).await.unwrap();
-    assert!(matches!(outcome, TxnOutcome::Committed { .. }), "{outcome:?}");
+    assert!(
+        matches!(outcome, TxnOutcome::Committed { .. }),
+        "{outcome:?}"
+    );
     assert_eq!(b.value("big").await.map(|v| v.len()), Some(fill));
 }
 
@@ -110,7 +116,13 @@ async fn a_namespace_is_deleted_with_41_configurations_and_refuses_42(b: Backend
         .delete_namespace(&ns("full"), true, &change())
         .await
         .unwrap();
-    assert!(!store.list_namespaces().await.unwrap().contains(&"full".to_owned()));
+    assert!(
+        !store
+            .list_namespaces()
+            .await
+            .unwrap()
+            .contains(&"full".to_owned())
+    );
     assert!(b.kv.list_prefix(&b.key("full")).await.unwrap().is_empty());
 }
 
@@ -144,7 +156,11 @@ const JITTER: usize = 10;
 /// Tries a change whose size grows with `len`: first two sizes far over the limit, to learn how
 /// many bytes a unit of `len` costs; then a `len` whose change is just over the limit, which is
 /// refused with its exact size; then one just under, which is made. Answers the two lengths.
-async fn just_over_then_just_under<F, Fut>(mut attempt: F, far: usize, step: usize) -> (usize, usize)
+async fn just_over_then_just_under<F, Fut>(
+    mut attempt: F,
+    far: usize,
+    step: usize,
+) -> (usize, usize)
 where
     F: FnMut(usize) -> Fut,
     Fut: Future<Output = confo::Result<Written>>,
@@ -199,16 +215,32 @@ async fn a_namespace_index_grows_until_a_creation_reaches_the_byte_limit(b: Back
             async move {
                 b.put("wide", &index_of_length(bytes)).await;
                 store
-                    .create_configuration(&ns("wide"), &cfg("newest"), Default::default(), &change())
+                    .create_configuration(
+                        &ns("wide"),
+                        &cfg("newest"),
+                        Default::default(),
+                        &change(),
+                    )
                     .await
             }
         },
         // The largest index a plain put can write; a creation adds its own entry and more.
-        MAX_REQUEST_BYTES - txn_size(&[], &[Op::Put { key: b.key("wide"), value: vec![] }]),
+        MAX_REQUEST_BYTES
+            - txn_size(
+                &[],
+                &[Op::Put {
+                    key: b.key("wide"),
+                    value: vec![],
+                }],
+            ),
         50,
     )
     .await;
-    let names = store.list_configurations(&ns("wide")).await.unwrap().registered;
+    let names = store
+        .list_configurations(&ns("wide"))
+        .await
+        .unwrap()
+        .registered;
     assert_eq!(names.last().map(String::as_str), Some("newest"));
     eprintln!(
         "index of {under} bytes takes one more configuration ({} names of 64 characters); {over} bytes refuses it",

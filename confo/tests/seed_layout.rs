@@ -225,7 +225,10 @@ async fn names_outside_the_rules_are_reported_and_never_written() {
         kv.list_prefix(&base).await.unwrap(),
         kv.get("confo").await.unwrap(),
     );
-    assert_eq!(after, before, "a refused write changed a key or its revision");
+    assert_eq!(
+        after, before,
+        "a refused write changed a key or its revision"
+    );
     assert_eq!(get(&endpoints, &format!("{legacy}-x")), json!({"a": 1}));
 }
 

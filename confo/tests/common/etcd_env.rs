@@ -19,10 +19,7 @@ pub fn etcd_endpoints() -> Option<String> {
 /// Skips (reported) when skipping was asked for; otherwise fails with `missing`.
 pub fn skip_or_fail<T>(missing: &str) -> Option<T> {
     if std::env::var(SKIP).as_deref() == Ok("1") {
-        let test = std::thread::current()
-            .name()
-            .unwrap_or("a test")
-            .to_owned();
+        let test = std::thread::current().name().unwrap_or("a test").to_owned();
         let _ = writeln!(
             std::io::stderr(),
             "SKIPPED {test}: {missing}, and {SKIP}=1 asks to skip"

@@ -71,7 +71,12 @@ impl FaultyKv {
     /// Sends the transaction a [`Fault::LoseBeforeApply`] held back, as a network that delivers
     /// it late would, and answers what the store did with it.
     pub async fn deliver_late(&self) -> TxnOutcome {
-        let held = self.held.lock().unwrap().take().expect("a held transaction");
+        let held = self
+            .held
+            .lock()
+            .unwrap()
+            .take()
+            .expect("a held transaction");
         self.inner.txn(held.compares, held.ops).await.unwrap()
     }
 

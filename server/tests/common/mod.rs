@@ -10,6 +10,7 @@
     reason = "each test binary uses a different part of the fixtures"
 )]
 
+pub mod cluster;
 #[path = "../../../confo/tests/common/etcd_env.rs"]
 pub mod etcd_env;
 
@@ -56,6 +57,23 @@ impl TestApp {
     async fn build(limit: usize, sessions: SessionSettings) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let store = test_store(dir.path()).await;
+        Self::build_on(store, dir, limit, sessions).await
+    }
+
+    /// An application without users on `store` (which may be shared with other applications, as
+    /// dashboard processes share one etcd).
+    pub async fn on_store(store: confo::Store) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let limit = app::api::live::ssr::MAX_STREAMS;
+        Self::build_on(store, dir, limit, SessionSettings::default()).await
+    }
+
+    async fn build_on(
+        store: confo::Store,
+        dir: tempfile::TempDir,
+        limit: usize,
+        sessions: SessionSettings,
+    ) -> Self {
         store.ensure_root().await.unwrap();
         let leptos_options = LeptosOptions::builder()
             .output_name("confo")
