@@ -683,3 +683,44 @@ async fn under_faults_histories_are_linearizable_and_each_change_is_recorded_onc
         Verification::Intact { .. }
     ));
 }
+
+/// The round-by-round check itself: a read that misses a save completed before it began is
+/// refused; an open save that took effect unseen is allowed to show in a later round, and one
+/// that did not, not to show after another save took its place.
+#[test]
+fn the_round_check_refuses_stale_reads_and_keeps_unknown_saves_open() {
+    let cas = |from: u64, value: u64| RegisterOp::Cas {
+        from: vec![from],
+        field: 0,
+        value,
+    };
+    let invoke = |round, at, thread, op| (round, at, thread, Event::Invoke(op));
+    let returns = |round, at, thread, ret| (round, at, thread, Event::Return(ret));
+    let read = |value: u64| RegisterRet::Read(vec![value]);
+
+    let stale = vec![
+        invoke(1, 0, 1, cas(0, 5)),
+        returns(1, 1, 1, RegisterRet::Cas(true)),
+        invoke(1, 2, 2, RegisterOp::Read),
+        returns(1, 3, 2, read(0)),
+    ];
+    assert!(check_rounds(1, stale).is_err());
+
+    // Round 1: a save of 5 whose outcome is unknown. Round 2: it shows.
+    let seen_later = vec![
+        invoke(1, 0, 1, cas(0, 5)),
+        invoke(2, 1, 2, RegisterOp::Read),
+        returns(2, 2, 2, read(5)),
+    ];
+    assert_eq!(check_rounds(1, seen_later), Ok(2));
+
+    // Round 2: another save from 0 took effect, so the unknown one never can: 5 cannot show.
+    let superseded = vec![
+        invoke(1, 0, 1, cas(0, 5)),
+        invoke(2, 1, 2, cas(0, 7)),
+        returns(2, 2, 2, RegisterRet::Cas(true)),
+        invoke(3, 3, 3, RegisterOp::Read),
+        returns(3, 4, 3, read(5)),
+    ];
+    assert!(check_rounds(1, superseded).is_err());
+}
