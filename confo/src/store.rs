@@ -349,11 +349,9 @@ impl Store {
         keys: Vec<String>,
         planner: impl FnMut(&Reads) -> Result<Decision> + Send + 'static,
     ) -> Result<Written> {
-        let handle = self
-            .committer
-            .get_or_init(|| {
-                committer::start(self.kv.clone(), self.layout.clone(), self.counters.clone())
-            });
+        let handle = self.committer.get_or_init(|| {
+            committer::start(self.kv.clone(), self.layout.clone(), self.counters.clone())
+        });
         handle.submit(change.clone(), keys, Box::new(planner)).await
     }
 }
