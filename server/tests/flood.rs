@@ -4,104 +4,15 @@
 //! Needs `CONFO_TEST_ETCD_ENDPOINTS` (the README's test command starts an etcd and sets it);
 //! without it the test fails, unless `CONFO_TEST_SKIP_ETCD` is set, which skips it (and says so).
 
-use std::process::{Child, Command, Stdio};
+mod common;
+
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use common::binary::Server;
+use common::etcd_env::etcd_endpoints;
 use confo::kv::Kv;
 use confo::kv::etcd::{EtcdConfig, EtcdKv};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-
-#[path = "../../confo/tests/common/etcd_env.rs"]
-mod etcd_env;
-use etcd_env::etcd_endpoints;
-
-struct Server {
-    child: Child,
-    address: String,
-    _site: tempfile::TempDir,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Server {
-    async fn start(endpoints: &str, prefix: &str) -> Self {
-        let site = tempfile::tempdir().unwrap();
-        std::fs::create_dir(site.path().join("pkg")).unwrap();
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let address = format!("127.0.0.1:{port}");
-        let child = Command::new(env!("CARGO_BIN_EXE_confo"))
-            .args(["serve", "--listen", &address, "--etcd-endpoints", endpoints])
-            .args(["--key-prefix", prefix])
-            .env("LEPTOS_SITE_ROOT", site.path())
-            .env("RUST_LOG", "error")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let server = Self {
-            child,
-            address,
-            _site: site,
-        };
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            if let Ok((status, _)) = server.request("GET /healthz", &[]).await
-                && status == 200
-            {
-                break server;
-            }
-            assert!(Instant::now() < deadline, "the server did not start");
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-    }
-
-    /// Sends one request (`line` is its request line without the version) and answers the
-    /// status and body; `Err` when the connection broke before an answer arrived.
-    async fn request(&self, line: &str, body: &[u8]) -> std::io::Result<(u16, String)> {
-        let mut stream = tokio::net::TcpStream::connect(&self.address).await?;
-        let head = format!(
-            "{line} HTTP/1.1\r\nHost: {}\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-            self.address,
-            body.len()
-        );
-        stream.write_all(head.as_bytes()).await?;
-        // The server may answer and close before the body is sent: what it answered still
-        // counts, so a failed write is not the end.
-        let _ = stream.write_all(body).await;
-        let mut answer = Vec::new();
-        let read = stream.read_to_end(&mut answer).await;
-        let text = String::from_utf8_lossy(&answer).into_owned();
-        let status = text
-            .strip_prefix("HTTP/1.1 ")
-            .and_then(|rest| rest.get(..3))
-            .and_then(|code| code.parse().ok());
-        match (status, read) {
-            (Some(status), _) => Ok((status, text)),
-            (None, Err(error)) => Err(error),
-            (None, Ok(_)) => Err(std::io::Error::other(format!("no answer: {text:?}"))),
-        }
-    }
-
-    fn memory_kib(&self, field: &str) -> u64 {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).unwrap();
-        status
-            .lines()
-            .find_map(|line| line.strip_prefix(field))
-            .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
-            .unwrap_or_else(|| panic!("no {field} in {status}"))
-    }
-}
 
 /// The bytes kept under `prefix` (keys and values).
 async fn stored_bytes(kv: &EtcdKv, prefix: &str) -> usize {

@@ -10,6 +10,7 @@
     reason = "each test binary uses a different part of the fixtures"
 )]
 
+pub mod binary;
 pub mod cluster;
 #[path = "../../../confo/tests/common/etcd_env.rs"]
 pub mod etcd_env;
