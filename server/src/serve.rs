@@ -31,7 +31,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             "removed sessions stored in an older, readable form; their owners sign in again"
         );
     }
-    spawn_session_sweeper(store.clone());
+    spawn_session_sweeper(store.clone(), args.idle_timeout);
     let app = router(AppState {
         leptos_options,
         store,
@@ -130,12 +130,16 @@ async fn first_run_token(args: &ServeArgs, store: &confo::Store) -> anyhow::Resu
     Ok(Some(token))
 }
 
-/// Removes expired sessions once a minute (etcd's leases do it there; the embedded store needs
-/// it), and expired invitation links and old sign-in attempt counters.
-fn spawn_session_sweeper(store: confo::Store) {
+/// Removes expired sessions once a minute, or once per idle time when that is shorter (etcd's
+/// leases do it there; the embedded store needs it), and expired invitation links and old
+/// sign-in attempt counters.
+fn spawn_session_sweeper(store: confo::Store, idle_timeout: std::time::Duration) {
+    let period = idle_timeout
+        .min(std::time::Duration::from_secs(60))
+        .max(std::time::Duration::from_secs(1));
     tokio::spawn(async move {
         let sessions = StoreSessions::new(store.clone());
-        let mut every = tokio::time::interval(std::time::Duration::from_secs(60));
+        let mut every = tokio::time::interval(period);
         loop {
             every.tick().await;
             match sessions.sweep_expired().await {

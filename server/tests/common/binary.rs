@@ -21,6 +21,12 @@ impl Drop for Server {
 
 impl Server {
     pub async fn start(endpoints: &str, prefix: &str) -> Self {
+        let args = ["--etcd-endpoints", endpoints, "--key-prefix", prefix];
+        Self::start_with(&args, Stdio::null()).await
+    }
+
+    /// Starts `confo serve` with `args` (and a listening address), its log going to `log`.
+    pub async fn start_with(args: &[&str], log: impl Into<Stdio>) -> Self {
         let site = tempfile::tempdir().unwrap();
         std::fs::create_dir(site.path().join("pkg")).unwrap();
         let port = std::net::TcpListener::bind("127.0.0.1:0")
@@ -30,13 +36,13 @@ impl Server {
             .port();
         let address = format!("127.0.0.1:{port}");
         let child = Command::new(env!("CARGO_BIN_EXE_confo"))
-            .args(["serve", "--listen", &address, "--etcd-endpoints", endpoints])
-            .args(["--key-prefix", prefix])
+            .args(["serve", "--listen", &address])
+            .args(args)
             .env("LEPTOS_SITE_ROOT", site.path())
-            .env("RUST_LOG", "error")
+            .env("RUST_LOG", "error,server=debug")
             .stdin(Stdio::null())
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
+            .stderr(log)
             .spawn()
             .unwrap();
         let server = Self {
@@ -54,6 +60,12 @@ impl Server {
             assert!(Instant::now() < deadline, "the server did not start");
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
+    }
+
+    /// Stops the server and waits for it to end.
+    pub fn stop(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 
     /// Sends one request (`line` is its request line without the version) and answers the
