@@ -141,6 +141,40 @@ async fn refresh_from(href: &str) -> Result<(), JsValue> {
     Ok(())
 }
 
+/// Waits until the server says the store answers again (`/readyz`), asking every two seconds.
+pub async fn store_back() {
+    loop {
+        sleep(2000).await;
+        let answer = JsFuture::from(window().fetch_with_str("/readyz")).await;
+        if let Ok(response) = answer
+            && let Ok(response) = response.dyn_into::<Response>()
+            && response.ok()
+        {
+            return;
+        }
+    }
+}
+
+/// Loads the page again, without what a failed form post put into its address (`__path`,
+/// `__err`): that error is over.
+pub fn reload() {
+    let location = window().location();
+    let clean = location.href().ok().and_then(|href| {
+        let url = web_sys::Url::new(&href).ok()?;
+        url.search_params().delete("__path");
+        url.search_params().delete("__err");
+        Some(url.href())
+    });
+    match clean {
+        Some(href) => {
+            let _ = location.replace(&href);
+        }
+        None => {
+            let _ = location.reload();
+        }
+    }
+}
+
 /// Waits `millis` milliseconds.
 pub async fn sleep(millis: u64) {
     let (done, wait) = futures::channel::oneshot::channel::<()>();

@@ -43,12 +43,17 @@ pub enum AppError {
         "The server is too busy to answer right now; nothing was changed. Try again in {0} seconds."
     )]
     Overloaded(u64),
-    /// The store did not answer; whether a change took effect is unknown until the page is
-    /// reloaded.
+    /// The store could not be reached; nothing was changed.
     #[error(
-        "The configuration store is not answering right now. Reload the page in a moment to see whether your change was saved."
+        "The configuration store cannot be reached right now, so nothing was changed. Try again in a moment."
     )]
     Unavailable,
+    /// The store stopped answering while a change was being saved: it was saved once or never
+    /// will be, and it is not sent again.
+    #[error(
+        "The configuration store stopped answering while your change was being saved, so it may or may not have been saved; it will not be sent twice. Your change is kept here: once the store answers again, review it again, and the review shows whether it is already saved."
+    )]
+    MaybeSaved,
     /// Something failed on the server; the details are in its log.
     #[error(
         "Something went wrong on the server. Try again; if it keeps happening, ask an administrator to check the server log."
@@ -74,6 +79,7 @@ impl AppError {
             AppError::Busy => "busy",
             AppError::Overloaded(_) => "overloaded",
             AppError::Unavailable => "store unavailable",
+            AppError::MaybeSaved => "store unavailable during a save",
             AppError::Internal => "internal error",
             AppError::Request(_) => "request failed",
         }
@@ -91,7 +97,10 @@ impl AppError {
             AppError::TooLarge(_) => 413,
             AppError::Internal => 500,
             AppError::Request(_) => 400,
-            AppError::Unavailable | AppError::Busy | AppError::Overloaded(_) => 503,
+            AppError::Unavailable
+            | AppError::MaybeSaved
+            | AppError::Busy
+            | AppError::Overloaded(_) => 503,
         }
     }
 
@@ -160,6 +169,10 @@ mod ssr {
                     tracing::warn!(%detail, "store unavailable");
                     AppError::Unavailable
                 }
+                E::OutcomeUnknown(detail) => {
+                    tracing::warn!(%detail, "store unavailable during a change");
+                    AppError::MaybeSaved
+                }
                 E::Corrupt { .. } | E::Backend(_) => {
                     tracing::error!(%error, "store error");
                     AppError::Internal
@@ -213,6 +226,7 @@ mod tests {
                 409,
             ),
             (confo::Error::Unavailable("down".into()), 503),
+            (confo::Error::OutcomeUnknown("down".into()), 503),
             (confo::Error::Busy("confo".into()), 503),
             (
                 confo::Error::NotEmpty {

@@ -75,8 +75,37 @@ pub(crate) fn loaded<T, V: IntoView + 'static>(
 ) -> AnyView {
     match result {
         Ok(value) => body(value).into_any(),
-        Err(AppError::SignInRequired) => view! { <SignInFirst/> }.into_any(),
-        Err(error) => view! { <ErrorMessage error/> }.into_any(),
+        Err(error) => page_error(error),
+    }
+}
+
+/// Why a page could not be shown: sign-in first, or the error in words; when the store cannot
+/// be reached, the page comes back by itself once it answers.
+pub(crate) fn page_error(error: AppError) -> AnyView {
+    match error {
+        AppError::SignInRequired => view! { <SignInFirst/> }.into_any(),
+        AppError::Unavailable => view! {
+            <ErrorMessage error=AppError::Unavailable/>
+            <ComesBack/>
+        }
+        .into_any(),
+        error => view! { <ErrorMessage error/> }.into_any(),
+    }
+}
+
+/// Asks the server every two seconds whether the store answers again (`/readyz`), and then
+/// shows the page again.
+#[island]
+pub fn ComesBack() -> impl IntoView {
+    #[cfg(feature = "hydrate")]
+    leptos::task::spawn_local(async {
+        crate::browser::store_back().await;
+        crate::browser::reload();
+    });
+    view! {
+        <p class="hint" id="store-status" aria-live="polite">
+            "This page shows itself again as soon as the store answers (without JavaScript, reload it in a moment)."
+        </p>
     }
 }
 

@@ -79,9 +79,16 @@ pub enum Error {
         "the server is busy checking other passwords; try again in {retry_after_seconds} seconds"
     )]
     Overloaded { retry_after_seconds: u64 },
-    /// The backend could not be reached in time. (503)
+    /// The backend could not be reached in time; nothing was written. (503)
     #[error("the store is unavailable: {0}")]
     Unavailable(String),
+    /// The backend stopped answering while a change was sent, and whether it was applied cannot
+    /// be told yet: it was either applied once or never will be, and it is not sent again.
+    /// Reading the data once the store answers tells which. (503)
+    #[error(
+        "the store stopped answering during a change, and whether it was saved is unknown: {0}"
+    )]
+    OutcomeUnknown(String),
     /// A stored value is not what the layout says it should be. (500; reported with its key)
     #[error("the value stored under {key:?} is not valid: {reason}")]
     Corrupt { key: String, reason: String },

@@ -18,7 +18,7 @@ use serde_json::{Value, json};
 contract!(
     an_answer_lost_after_the_write_is_reported_saved_with_one_audit_entry,
     a_write_lost_before_it_applied_is_made_once_and_the_original_cannot_apply_later,
-    a_lost_answer_that_cannot_be_checked_is_reported_unavailable_and_writes_nothing,
+    a_lost_answer_that_cannot_be_checked_is_reported_as_unknown_and_writes_nothing,
     two_stores_racing_on_one_backend_lose_nothing,
 );
 
@@ -129,19 +129,19 @@ async fn a_write_lost_before_it_applied_is_made_once_and_the_original_cannot_app
     }
 }
 
-async fn a_lost_answer_that_cannot_be_checked_is_reported_unavailable_and_writes_nothing(
+async fn a_lost_answer_that_cannot_be_checked_is_reported_as_unknown_and_writes_nothing(
     b: Backend,
 ) {
     let (faulty, store) = faulty_store(&b).await;
     let before = b.kv.list_prefix(&b.prefix).await.unwrap();
     faulty.arm(Fault::LoseAndFailReads);
     match append(&store, "maybe").await {
-        Err(Error::Unavailable(message)) => {
-            assert!(
-                message.contains("whether it was saved is unknown"),
-                "{message}"
-            )
-        }
+        Err(error @ Error::OutcomeUnknown(_)) => assert!(
+            error
+                .to_string()
+                .contains("whether it was saved is unknown"),
+            "{error}"
+        ),
         other => panic!("{other:?}"),
     }
     assert_eq!(store.commit_stats().lost_unknown, 1);

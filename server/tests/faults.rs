@@ -273,7 +273,9 @@ impl Client {
                     match saved {
                         Ok(_) => Outcome::Done(RegisterRet::Cas(true)),
                         Err(Error::Conflict { .. }) => Outcome::Done(RegisterRet::Cas(false)),
-                        Err(Error::Unavailable(_) | Error::Busy(_)) => Outcome::Unknown,
+                        Err(Error::Unavailable(_) | Error::OutcomeUnknown(_) | Error::Busy(_)) => {
+                            Outcome::Unknown
+                        }
                         Err(other) => panic!("a save failed: {other}"),
                     }
                 }
@@ -358,7 +360,7 @@ async fn appender(store: Store, id: u64, stop: Arc<AtomicBool>) -> Appends {
             .await;
         let saved = match outcome {
             Ok(_) => Some(true),
-            Err(Error::Unavailable(_) | Error::Busy(_)) => None,
+            Err(Error::Unavailable(_) | Error::OutcomeUnknown(_) | Error::Busy(_)) => None,
             Err(other) => panic!("appender {id}: {other}"),
         };
         told.push((item, saved, Instant::now()));

@@ -68,10 +68,7 @@ pub fn Home() -> impl IntoView {
                         </ul>
                     }
                     .into_any(),
-                    Err(crate::error::AppError::SignInRequired) => {
-                        view! { <super::SignInFirst/> }.into_any()
-                    }
-                    Err(error) => view! { <super::ErrorMessage error/> }.into_any(),
+                    Err(error) => super::page_error(error),
                 }
             })}
         </Transition>

@@ -27,6 +27,9 @@ pub fn Live(#[prop(into)] namespace: String, #[prop(into)] configuration: String
         use crate::error::AppError;
         use futures::StreamExt;
         let mut pause = 500;
+        // Whether the stream was connected before: a new `ready` then means it reconnected, and
+        // what changed meanwhile was not heard.
+        let mut connected = false;
         loop {
             let mut replaced = false;
             let mut signed_out = false;
@@ -44,6 +47,9 @@ pub fn Live(#[prop(into)] namespace: String, #[prop(into)] configuration: String
                                 "ready" => {
                                     pause = 500;
                                     status.set("Live updates: on");
+                                    if std::mem::replace(&mut connected, true) {
+                                        changed_by = Some(String::new());
+                                    }
                                 }
                                 "resync" => changed_by = Some("someone".to_owned()),
                                 "closed" => replaced = true,
@@ -59,9 +65,12 @@ pub fn Live(#[prop(into)] namespace: String, #[prop(into)] configuration: String
                                 _ => {}
                             }
                         }
+                        // (An empty name: reconnected, changes unknown; nobody to name.)
                         if let Some(who) = changed_by {
                             if browser::unsaved() {
-                                elsewhere.set(Some(who));
+                                if !who.is_empty() {
+                                    elsewhere.set(Some(who));
+                                }
                             } else {
                                 elsewhere.set(None);
                                 if browser::refresh().await.is_err() {

@@ -438,18 +438,14 @@ impl Committer {
     /// is there with its write id. If it is not, writes the audit head back unchanged so that its
     /// revision moves on; the lost transaction compares the old revision and can then never
     /// apply. Answers the revision if it was applied, `None` if it was fenced off, and
-    /// `Unavailable` if the store cannot tell.
+    /// [`Error::OutcomeUnknown`] if the store cannot tell.
     async fn settle(
         &self,
         last: &AuditHead,
         write_id: &str,
         head_read: Option<&KeyValue>,
     ) -> Result<Option<i64>> {
-        let unknown = |detail: String| {
-            Error::Unavailable(format!(
-                "the store stopped answering during a change, and whether it was saved is unknown ({detail}); reload to see"
-            ))
-        };
+        let unknown = Error::OutcomeUnknown;
         let entry_key = self.layout.audit_entry(last.seq);
         let head_key = self.layout.audit_head();
         for _ in 0..3 {
