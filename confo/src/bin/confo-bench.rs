@@ -19,6 +19,8 @@ type BenchResult<T> = Result<T, Box<dyn std::error::Error + Send + Sync>>;
 
 struct Options {
     etcd: String,
+    /// Only time the reads of a namespace page: the key prefix and namespace to read.
+    page: Option<(String, String)>,
     updates: usize,
     creators: usize,
     per_creator: usize,
@@ -27,6 +29,7 @@ struct Options {
 fn options() -> BenchResult<Options> {
     let mut options = Options {
         etcd: "127.0.0.1:2379".into(),
+        page: None,
         updates: 1000,
         creators: 64,
         per_creator: 20,
@@ -39,9 +42,13 @@ fn options() -> BenchResult<Options> {
             "--updates" => options.updates = value()?.parse()?,
             "--creators" => options.creators = value()?.parse()?,
             "--per-creator" => options.per_creator = value()?.parse()?,
+            "--page" => {
+                let prefix = value()?;
+                options.page = Some((prefix, value()?));
+            }
             "--help" | "-h" => {
                 println!(
-                    "confo-bench [--etcd HOST:PORT] [--updates N] [--creators N] [--per-creator N]"
+                    "confo-bench [--etcd HOST:PORT] [--updates N] [--creators N] [--per-creator N] [--page PREFIX NAMESPACE]"
                 );
                 std::process::exit(0);
             }
@@ -63,6 +70,9 @@ fn micros(d: Duration) -> f64 {
 #[tokio::main]
 async fn main() -> BenchResult<()> {
     let options = options()?;
+    if let Some((prefix, namespace)) = &options.page {
+        return page_reads(&options, prefix, namespace).await;
+    }
     let stamp = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)?
         .as_millis();
@@ -75,6 +85,10 @@ async fn main() -> BenchResult<()> {
     .await?;
     let store = Store::new(Arc::new(kv), KeyLayout::with_prefix(prefix.clone()));
     let mut raw = Client::connect([options.etcd.as_str()], None).await?;
+    let version = raw.status().await?.version().to_owned();
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    println!("machine: {cores} cores; etcd {version}");
+    println!();
     let change = Change::by(Actor::system());
     store.ensure_root().await?;
 
@@ -147,109 +161,371 @@ async fn main() -> BenchResult<()> {
         micros(percentile(&ours, 0.99)) / micros(percentile(&theirs, 0.99))
     );
 
-    // 2. Many creators in one namespace at once: Confo's create_configuration against a raw
-    //    compare-and-swap loop on the same keys (the namespace index and the new key).
-    let total = options.creators * options.per_creator;
-    let ns_ours = NamespaceName::new("creators")?;
-    store.create_namespace(&ns_ours, &change).await?;
-    let started = Instant::now();
-    let tasks: Vec<_> = (0..options.creators)
-        .map(|w| {
-            let (store, ns, change) = (store.clone(), ns_ours.clone(), change.clone());
-            let per = options.per_creator;
-            tokio::spawn(async move {
-                for i in 0..per {
-                    let name = ConfigurationName::new(format!("c{w}x{i}")).expect("valid");
-                    store
-                        .create_configuration(&ns, &name, Default::default(), &change)
-                        .await?;
-                }
-                Ok::<_, confo::Error>(())
-            })
-        })
-        .collect();
-    for task in tasks {
-        task.await??;
-    }
-    let ours_elapsed = started.elapsed();
-    let listed = store.list_configurations(&ns_ours).await?.registered.len();
-    assert_eq!(listed, total);
+    println!("RAW_UPDATE_P50_US={:.0}", micros(percentile(&theirs, 0.5)));
 
-    let index_key = format!("{prefix}rawcreators");
-    raw.put(index_key.as_str(), r#"{"configurations":[]}"#, None)
-        .await?;
-    let started = Instant::now();
-    let mut conflicts = 0usize;
-    let tasks: Vec<_> = (0..options.creators)
-        .map(|w| {
-            let (mut raw, index_key, prefix) = (raw.clone(), index_key.clone(), prefix.clone());
-            let per = options.per_creator;
-            tokio::spawn(async move {
-                let mut conflicts = 0usize;
-                for i in 0..per {
-                    let name = format!("c{w}x{i}");
-                    let key = format!("{prefix}rawcreators-{name}");
-                    loop {
-                        let read = raw.get(index_key.as_str(), None).await?;
-                        let kv = &read.kvs()[0];
-                        let mut index: Value = serde_json::from_slice(kv.value())?;
-                        index["configurations"]
-                            .as_array_mut()
-                            .expect("a list")
-                            .push(json!(name));
-                        let txn = Txn::new()
-                            .when([
-                                Compare::mod_revision(
-                                    index_key.as_str(),
-                                    CompareOp::Equal,
-                                    kv.mod_revision(),
-                                ),
-                                Compare::mod_revision(key.as_str(), CompareOp::Equal, 0),
-                            ])
-                            .and_then([
-                                TxnOp::put(index_key.as_str(), serde_json::to_vec(&index)?, None),
-                                TxnOp::put(key.as_str(), "{}", None),
-                            ]);
-                        if raw.txn(txn).await?.succeeded() {
-                            break;
-                        }
-                        conflicts += 1;
-                    }
-                }
-                Ok::<_, Box<dyn std::error::Error + Send + Sync>>(conflicts)
-            })
-        })
-        .collect();
-    for task in tasks {
-        conflicts += task.await??;
-    }
-    let raw_elapsed = started.elapsed();
-    let ours_rate = total as f64 / ours_elapsed.as_secs_f64();
-    let raw_rate = total as f64 / raw_elapsed.as_secs_f64();
+    // 2. Many creators in one namespace at once: Confo's create_configuration against the best a
+    //    raw etcd-client program does for the same result (the same keys, batched into
+    //    compare-and-swap transactions by one task, as Confo's committer batches), in
+    //    alternating order on fresh keys; then the same with two of each (two processes).
+    let total = options.creators * options.per_creator;
     println!();
     println!(
-        "{} creators x {} configurations in one namespace",
+        "{} creators x {} configurations in one namespace (two rounds each, alternating)",
         options.creators, options.per_creator
     );
-    println!("{:<28}{:>12}{:>14}", "", "seconds", "configs/s");
     println!(
-        "{:<28}{:>12.2}{:>14.0}",
-        "confo create_configuration",
-        ours_elapsed.as_secs_f64(),
-        ours_rate
+        "{:<34}{:>12}{:>14}{:>14}",
+        "", "configs/s", "p50 ms", "p99 ms"
+    );
+    let mut rows: Vec<(String, f64, Vec<Duration>)> = Vec::new();
+    for round in 0..2 {
+        for (label, writers) in [("confo, one store", 1), ("raw batched, one writer", 1)] {
+            let name = format!("r{round}{}", &label[..3]);
+            let (elapsed, latencies) = if label.starts_with("confo") {
+                confo_creators(&options, &kv_config(&options), &prefix, &name, writers).await?
+            } else {
+                raw_creators(&options, &prefix, &name, writers).await?
+            };
+            add_row(&mut rows, label, total, elapsed, latencies);
+        }
+    }
+    for (label, writers) in [("confo, two stores", 2), ("raw batched, two writers", 2)] {
+        let name = format!("two{}", &label[..3]);
+        let (elapsed, latencies) = if label.starts_with("confo") {
+            confo_creators(&options, &kv_config(&options), &prefix, &name, writers).await?
+        } else {
+            raw_creators(&options, &prefix, &name, writers).await?
+        };
+        add_row(&mut rows, label, total, elapsed, latencies);
+    }
+    for (label, rate, latencies) in &mut rows {
+        latencies.sort();
+        println!(
+            "{:<34}{:>12.0}{:>14.1}{:>14.1}",
+            label,
+            rate,
+            micros(percentile(latencies, 0.5)) / 1000.0,
+            micros(percentile(latencies, 0.99)) / 1000.0
+        );
+    }
+    let rate = |label: &str| rows.iter().find(|r| r.0 == label).map_or(0.0, |r| r.1);
+    println!(
+        "{:<34}{:>12.2}",
+        "throughput ratio, one writer",
+        rate("confo, one store") / rate("raw batched, one writer")
     );
     println!(
-        "{:<28}{:>12.2}{:>14.0}   ({conflicts} lost compare-and-swaps)",
-        "raw compare-and-swap loop",
-        raw_elapsed.as_secs_f64(),
-        raw_rate
+        "{:<34}{:>12.2}",
+        "throughput ratio, two writers",
+        rate("confo, two stores") / rate("raw batched, two writers")
     );
-    println!("{:<28}{:>26.2}", "throughput ratio", ours_rate / raw_rate);
 
     raw.delete(
         prefix.as_str(),
         Some(etcd_client::DeleteOptions::new().with_prefix()),
     )
     .await?;
+    Ok(())
+}
+
+fn kv_config(options: &Options) -> EtcdConfig {
+    EtcdConfig {
+        endpoints: vec![options.etcd.clone()],
+        timeout: Duration::from_secs(5),
+        credentials: None,
+    }
+}
+
+/// Adds a row, merging it with an earlier row of the same label (the alternating rounds).
+fn add_row(
+    rows: &mut Vec<(String, f64, Vec<Duration>)>,
+    label: &str,
+    total: usize,
+    elapsed: Duration,
+    latencies: Vec<Duration>,
+) {
+    let rate = total as f64 / elapsed.as_secs_f64();
+    match rows.iter_mut().find(|r| r.0 == label) {
+        Some(row) => {
+            row.1 = (row.1 + rate) / 2.0;
+            row.2.extend(latencies);
+        }
+        None => rows.push((label.to_owned(), rate, latencies)),
+    }
+}
+
+/// `options.creators` tasks, spread over `stores` stores (each with its own connection and
+/// committer, as separate processes have), create their configurations in namespace `name`.
+/// Answers the time taken and each creation's latency.
+async fn confo_creators(
+    options: &Options,
+    config: &EtcdConfig,
+    prefix: &str,
+    name: &str,
+    stores: usize,
+) -> BenchResult<(Duration, Vec<Duration>)> {
+    let mut all = Vec::new();
+    for _ in 0..stores {
+        let kv = EtcdKv::connect(config).await?;
+        all.push(Store::new(
+            Arc::new(kv),
+            KeyLayout::with_prefix(prefix.to_owned()),
+        ));
+    }
+    let change = Change::by(Actor::system());
+    let ns = NamespaceName::new(name)?;
+    all[0].create_namespace(&ns, &change).await?;
+    let started = Instant::now();
+    let tasks: Vec<_> = (0..options.creators)
+        .map(|w| {
+            let (store, ns, change) = (all[w % stores].clone(), ns.clone(), change.clone());
+            let per = options.per_creator;
+            tokio::spawn(async move {
+                let mut latencies = Vec::with_capacity(per);
+                for i in 0..per {
+                    let name = ConfigurationName::new(format!("c{w}x{i}")).expect("valid");
+                    let one = Instant::now();
+                    store
+                        .create_configuration(&ns, &name, Default::default(), &change)
+                        .await?;
+                    latencies.push(one.elapsed());
+                }
+                Ok::<_, confo::Error>(latencies)
+            })
+        })
+        .collect();
+    let mut latencies = Vec::new();
+    for task in tasks {
+        latencies.extend(task.await??);
+    }
+    let elapsed = started.elapsed();
+    let listed = all[0].list_configurations(&ns).await?.registered.len();
+    if listed != options.creators * options.per_creator {
+        return Err(format!("{listed} configurations listed").into());
+    }
+    Ok((elapsed, latencies))
+}
+
+/// The best a raw etcd-client program does for the same result: the creators hand their names
+/// to `writers` batching tasks, each of which reads the index, appends every waiting name, and
+/// writes the index and the new keys in one compare-and-swap transaction (at most 126 names),
+/// planning again on a lost comparison.
+async fn raw_creators(
+    options: &Options,
+    prefix: &str,
+    name: &str,
+    writers: usize,
+) -> BenchResult<(Duration, Vec<Duration>)> {
+    type Ask = (String, tokio::sync::oneshot::Sender<()>);
+    let index_key = format!("{prefix}{name}");
+    let mut raw = Client::connect([options.etcd.as_str()], None).await?;
+    raw.put(index_key.as_str(), r#"{"configurations":[]}"#, None)
+        .await?;
+    let mut senders = Vec::new();
+    let mut batchers = Vec::new();
+    for _ in 0..writers {
+        let (send, mut asks) = tokio::sync::mpsc::unbounded_channel::<Ask>();
+        senders.push(send);
+        let mut raw = Client::connect([options.etcd.as_str()], None).await?;
+        let (index_key, prefix, name) = (index_key.clone(), prefix.to_owned(), name.to_owned());
+        batchers.push(tokio::spawn(async move {
+            let mut waiting: Vec<Ask> = Vec::new();
+            loop {
+                if waiting.is_empty() {
+                    match asks.recv().await {
+                        Some(ask) => waiting.push(ask),
+                        None => return Ok::<_, Box<dyn std::error::Error + Send + Sync>>(()),
+                    }
+                }
+                while waiting.len() < 126
+                    && let Ok(ask) = asks.try_recv()
+                {
+                    waiting.push(ask);
+                }
+                let read = raw.get(index_key.as_str(), None).await?;
+                let kv = &read.kvs()[0];
+                let mut index: Value = serde_json::from_slice(kv.value())?;
+                let list = index["configurations"].as_array_mut().ok_or("a list")?;
+                let mut ops = Vec::new();
+                let mut compares = vec![Compare::mod_revision(
+                    index_key.as_str(),
+                    CompareOp::Equal,
+                    kv.mod_revision(),
+                )];
+                for (config, _) in &waiting {
+                    list.push(json!(config));
+                    let key = format!("{prefix}{name}-{config}");
+                    compares.push(Compare::mod_revision(key.as_str(), CompareOp::Equal, 0));
+                    ops.push(TxnOp::put(key.as_str(), "{}", None));
+                }
+                ops.push(TxnOp::put(
+                    index_key.as_str(),
+                    serde_json::to_vec(&index)?,
+                    None,
+                ));
+                let txn = Txn::new().when(compares).and_then(ops);
+                if raw.txn(txn).await?.succeeded() {
+                    for (_, done) in waiting.drain(..) {
+                        let _ = done.send(());
+                    }
+                }
+            }
+        }));
+    }
+    let started = Instant::now();
+    let tasks: Vec<_> = (0..options.creators)
+        .map(|w| {
+            let send = senders[w % writers].clone();
+            let per = options.per_creator;
+            tokio::spawn(async move {
+                let mut latencies = Vec::with_capacity(per);
+                for i in 0..per {
+                    let (done, wait) = tokio::sync::oneshot::channel();
+                    let one = Instant::now();
+                    send.send((format!("c{w}x{i}"), done))
+                        .map_err(|_| "the batcher stopped")?;
+                    wait.await?;
+                    latencies.push(one.elapsed());
+                }
+                Ok::<_, Box<dyn std::error::Error + Send + Sync>>(latencies)
+            })
+        })
+        .collect();
+    let mut latencies = Vec::new();
+    for task in tasks {
+        latencies.extend(task.await??);
+    }
+    let elapsed = started.elapsed();
+    drop(senders);
+    for batcher in batchers {
+        batcher.await??;
+    }
+    let read = raw.get(index_key.as_str(), None).await?;
+    let index: Value = serde_json::from_slice(read.kvs()[0].value())?;
+    let listed = index["configurations"].as_array().map_or(0, Vec::len);
+    if listed != options.creators * options.per_creator {
+        return Err(format!("{listed} configurations listed by the raw writers").into());
+    }
+    Ok((elapsed, latencies))
+}
+
+/// The median of 20 runs of `work`.
+async fn median_of_20<F, Fut>(mut work: F) -> BenchResult<Duration>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = BenchResult<()>>,
+{
+    let mut times = Vec::new();
+    for _ in 0..20 {
+        let started = Instant::now();
+        work().await?;
+        times.push(started.elapsed());
+    }
+    times.sort();
+    Ok(percentile(&times, 0.5))
+}
+
+/// The reads a namespace page makes for its data (the page of the first 50 configurations),
+/// through Confo's store and as raw etcd-client (gRPC) requests for the same keys: the root and
+/// the namespace's index, the keys under the namespace (for ones not listed), the newest
+/// history entry of each configuration shown and their audit entries.
+async fn page_reads(options: &Options, prefix: &str, namespace: &str) -> BenchResult<()> {
+    const SHOWN: usize = 50;
+    let kv = EtcdKv::connect(&kv_config(options)).await?;
+    let layout = KeyLayout::with_prefix(prefix.to_owned());
+    let store = Store::new(Arc::new(kv), layout.clone());
+    let ns = NamespaceName::new(namespace)?;
+    let listed = store.list_configurations(&ns).await?.registered.len();
+    let confo_time = median_of_20(|| {
+        let (store, ns) = (store.clone(), ns.clone());
+        async move {
+            let listing = store.list_configurations(&ns).await?;
+            let shown: Vec<ConfigurationName> = listing
+                .registered
+                .iter()
+                .take(SHOWN)
+                .filter_map(|n| ConfigurationName::new(n.as_str()).ok())
+                .collect();
+            store.latest_versions(&ns, &shown).await?;
+            Ok(())
+        }
+    })
+    .await?;
+    let raw = Client::connect([options.etcd.as_str()], None).await?;
+    let raw_time = median_of_20(|| {
+        let (mut raw, layout, ns) = (raw.clone(), layout.clone(), ns.clone());
+        async move {
+            let txn = Txn::new().and_then([
+                TxnOp::get(layout.root(), None),
+                TxnOp::get(layout.namespace(&ns), None),
+            ]);
+            let read = raw.txn(txn).await?;
+            let index = read
+                .op_responses()
+                .into_iter()
+                .nth(1)
+                .and_then(|r| match r {
+                    etcd_client::TxnOpResponse::Get(get) => get.kvs().first().cloned(),
+                    _ => None,
+                })
+                .ok_or("no index")?;
+            let index: Value = serde_json::from_slice(index.value())?;
+            let names: Vec<String> = index["configurations"]
+                .as_array()
+                .ok_or("a list")?
+                .iter()
+                .filter_map(|v| v.as_str().map(str::to_owned))
+                .collect();
+            let own = format!("{}{}-", layout.prefix(), ns);
+            raw.get(
+                own.as_str(),
+                Some(
+                    etcd_client::GetOptions::new()
+                        .with_prefix()
+                        .with_keys_only(),
+                ),
+            )
+            .await?;
+            let newest = names.iter().take(SHOWN).map(|name| {
+                let mut raw = raw.clone();
+                let history = layout
+                    .history_prefix(&ns, &ConfigurationName::new(name.as_str()).expect("valid"));
+                async move {
+                    let options = etcd_client::GetOptions::new()
+                        .with_prefix()
+                        .with_limit(1)
+                        .with_sort(
+                            etcd_client::SortTarget::Key,
+                            etcd_client::SortOrder::Descend,
+                        )
+                        .with_keys_only();
+                    let found = raw.get(history.as_str(), Some(options)).await?;
+                    Ok::<_, etcd_client::Error>(found.kvs().first().and_then(|kv| {
+                        kv.key_str()
+                            .ok()?
+                            .strip_prefix(history.as_str())?
+                            .parse::<u64>()
+                            .ok()
+                    }))
+                }
+            });
+            let seqs = futures::future::try_join_all(newest).await?;
+            let gets: Vec<TxnOp> = seqs
+                .iter()
+                .flatten()
+                .map(|seq| TxnOp::get(layout.audit_entry(*seq), None))
+                .collect();
+            raw.txn(Txn::new().and_then(gets)).await?;
+            Ok(())
+        }
+    })
+    .await?;
+    println!(
+        "namespace page reads, {listed} configurations (median of 20, ms): confo {:.2}, raw gRPC {:.2}, ratio {:.2}",
+        micros(confo_time) / 1000.0,
+        micros(raw_time) / 1000.0,
+        confo_time.as_secs_f64() / raw_time.as_secs_f64()
+    );
+    println!("PAGE_RAW_MS={:.3}", micros(raw_time) / 1000.0);
     Ok(())
 }
