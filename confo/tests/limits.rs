@@ -188,7 +188,9 @@ fn index_of_length(bytes: usize) -> String {
     let head = "{\"configurations\":[";
     let mut room = bytes - head.len() - 2 + 1;
     let mut names = Vec::new();
-    while room > 64 + 3 + 8 {
+    // Full names while more than two long ones' worth is left; the last two share the rest, so
+    // each is long enough for its number (20 to 54 characters).
+    while room > 64 + 3 + 40 {
         names.push(64);
         room -= 64 + 3;
     }
@@ -283,4 +285,16 @@ async fn a_configuration_made_in_one_piece_fits_until_the_byte_limit(b: Backend)
     )
     .await;
     eprintln!("replaced in one piece: a {under}-character value fits, {over} does not");
+}
+
+#[test]
+fn an_index_of_any_length_is_made_exactly() {
+    for bytes in (1_000..1_200).chain(MAX_REQUEST_BYTES - 20..MAX_REQUEST_BYTES) {
+        let index = index_of_length(bytes);
+        let names: serde_json::Value = serde_json::from_str(&index).unwrap();
+        let names = names["configurations"].as_array().unwrap();
+        let unique: std::collections::HashSet<_> = names.iter().collect();
+        assert_eq!(unique.len(), names.len(), "{bytes}");
+        assert!(names.iter().all(|n| n.as_str().unwrap().len() <= 64));
+    }
 }
