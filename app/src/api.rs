@@ -150,10 +150,13 @@ pub mod ssr {
     /// signed in less than the configured lifetime ago.
     pub async fn signed_in() -> Result<Option<confo::users::User>, AppError> {
         let session = session().await?;
-        // A session that cannot be read is not "signed out": the store is unreachable.
+        // A session the store cannot give is not "signed out": the store is unreachable.
         let unreadable = |error: tower_sessions::session::Error| {
             tracing::warn!(%error, "cannot read a session");
-            reject(AppError::Unavailable)
+            match error {
+                tower_sessions::session::Error::Store(_) => reject(AppError::Unavailable),
+                _ => reject(AppError::Internal),
+            }
         };
         let name: Option<String> = session.get(USER).await.map_err(unreadable)?;
         let since: Option<i64> = session.get(SIGNED_IN_AT).await.map_err(unreadable)?;

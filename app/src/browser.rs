@@ -141,15 +141,23 @@ async fn refresh_from(href: &str) -> Result<(), JsValue> {
     Ok(())
 }
 
-/// Waits until the server says the store answers again (`/readyz`), asking every two seconds.
+/// Waits until the server says the store answers again (`/readyz`), asking every two seconds:
+/// once it was seen not answering, or, should it answer all along (the page failed for another
+/// reason), after half a minute, so that a page never reloads itself in a loop.
 pub async fn store_back() {
+    let mut seen_down = false;
+    let mut waited = 0;
     loop {
         sleep(2000).await;
+        waited += 2000;
         let answer = JsFuture::from(window().fetch_with_str("/readyz")).await;
-        if let Ok(response) = answer
-            && let Ok(response) = response.dyn_into::<Response>()
-            && response.ok()
-        {
+        let ready = answer
+            .ok()
+            .and_then(|response| response.dyn_into::<Response>().ok())
+            .is_some_and(|response| response.ok());
+        if !ready {
+            seen_down = true;
+        } else if seen_down || waited >= 30_000 {
             return;
         }
     }
@@ -166,10 +174,10 @@ pub fn reload() {
         Some(url.href())
     });
     match clean {
-        Some(href) => {
+        Some(href) if location.href().ok().as_deref() != Some(href.as_str()) => {
             let _ = location.replace(&href);
         }
-        None => {
+        _ => {
             let _ = location.reload();
         }
     }

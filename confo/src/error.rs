@@ -79,12 +79,15 @@ pub enum Error {
         "the server is busy checking other passwords; try again in {retry_after_seconds} seconds"
     )]
     Overloaded { retry_after_seconds: u64 },
-    /// The backend could not be reached in time; nothing was written. (503)
+    /// The backend could not be reached in time. From the store's operations: nothing was
+    /// written (a write whose answer was lost is looked for first, and reported as
+    /// [`Error::OutcomeUnknown`] when that cannot be told). From a raw [`crate::kv::Kv::txn`]:
+    /// the transaction may or may not have been applied. (503)
     #[error("the store is unavailable: {0}")]
     Unavailable(String),
     /// The backend stopped answering while a change was sent, and whether it was applied cannot
-    /// be told yet: it was either applied once or never will be, and it is not sent again.
-    /// Reading the data once the store answers tells which. (503)
+    /// be told yet. It is never sent again: at most the one request already on its way can still
+    /// land. Reading the data once the store answers tells whether it did. (503)
     #[error(
         "the store stopped answering during a change, and whether it was saved is unknown: {0}"
     )]

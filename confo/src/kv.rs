@@ -54,8 +54,9 @@ pub enum Op {
 /// its target, a revision of up to ten bytes and the same wrappers, at most 21).
 const ITEM_OVERHEAD: usize = 24;
 /// Bytes etcd adds to every transaction before it checks the size against
-/// [`MAX_REQUEST_BYTES`]: the raft request's header (id, user name, auth revision) and framing.
-const ENVELOPE: usize = 64;
+/// [`MAX_REQUEST_BYTES`]: the raft request's header (id, auth revision, and the user name when
+/// etcd authentication is on: room for one of up to 400 bytes) and framing.
+const ENVELOPE: usize = 512;
 
 impl Op {
     /// The bytes this operation adds to a transaction request.
@@ -176,6 +177,14 @@ pub fn prefix_end(prefix: &str) -> String {
 /// Refuses, before anything is sent, a transaction that etcd would refuse.
 pub fn check_txn_limits(compares: &[Compare], ops: &[Op]) -> Result<()> {
     use crate::error::Error;
+    if compares.len() > MAX_TXN_OPS {
+        return Err(Error::TooLarge {
+            what: "the change's comparisons".into(),
+            size: compares.len(),
+            limit: MAX_TXN_OPS,
+            unit: "keys",
+        });
+    }
     if ops.len() > MAX_TXN_OPS {
         return Err(Error::TooLarge {
             what: "the change".into(),

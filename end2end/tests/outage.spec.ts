@@ -12,15 +12,18 @@ import { PASSWORD } from './support';
 const root = path.resolve(__dirname, '..', '..');
 const binary = path.join(root, 'target', 'release', 'confo');
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const port = (server.address() as net.AddressInfo).port;
-      server.close(() => resolve(port));
-    });
-  });
+/** `count` loopback ports that were free: all held open together, then released. */
+async function freePorts(count: number): Promise<number[]> {
+  const servers = await Promise.all(
+    Array.from({ length: count }, () => new Promise<net.Server>((resolve, reject) => {
+      const server = net.createServer();
+      server.once('error', reject);
+      server.listen(0, '127.0.0.1', () => resolve(server));
+    })),
+  );
+  const ports = servers.map((server) => (server.address() as net.AddressInfo).port);
+  await Promise.all(servers.map((server) => new Promise((r) => server.close(r))));
+  return ports;
 }
 
 /** Asks `check` every 100 ms until it holds (at most `seconds`). */
@@ -99,7 +102,8 @@ test.describe('the store goes away and comes back', () => {
   test.beforeAll(async ({}, info) => {
     if (!info.project.use.javaScriptEnabled) return;
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'confo-outage-'));
-    etcd = new Etcd(path.join(dir, 'etcd'), await freePort(), await freePort());
+    const [client, peer, port] = await freePorts(3);
+    etcd = new Etcd(path.join(dir, 'etcd'), client, peer);
     await etcd.start();
     execFileSync(binary, ['user', 'add', '--admin', 'ada', '--etcd-endpoints', etcd.endpoint], {
       input: `${PASSWORD}\n`,
@@ -109,7 +113,6 @@ test.describe('the store goes away and comes back', () => {
     etcd.put('confo', '{"namespaces":["outage"]}');
     etcd.put('outage', '{"configurations":["app"]}');
     etcd.put('outage-app', '{"limit":5}');
-    const port = await freePort();
     base = `http://127.0.0.1:${port}`;
     server = spawn(
       binary,
@@ -135,6 +138,8 @@ test.describe('the store goes away and comes back', () => {
   }
 
   test('a signed-in person is told the store cannot be reached, a save keeps the change, and the pages recover', async ({ page, browser }) => {
+    // etcd is stopped and started again, and pages wait for it: more than the usual 30 s.
+    test.setTimeout(120_000);
     await signIn(page);
     // A change reviewed while the store answers ...
     await page.goto(`${base}/ns/outage/app`);

@@ -140,6 +140,7 @@ fn spawn_session_sweeper(store: confo::Store, idle_timeout: std::time::Duration)
     tokio::spawn(async move {
         let sessions = StoreSessions::new(store.clone());
         let mut every = tokio::time::interval(period);
+        every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             every.tick().await;
             match sessions.sweep_expired().await {

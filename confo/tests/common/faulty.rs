@@ -18,8 +18,8 @@ pub enum Fault {
     /// just before the `n`-th request after it, as a slow network delivers it
     /// (`deliver_before: Some(n)`), or when [`FaultyKv::deliver_late`] sends it.
     LoseBeforeApply { deliver_before: Option<usize> },
-    /// Like [`Fault::LoseBeforeApply`], and every read after it fails too, until
-    /// [`FaultyKv::heal`].
+    /// Like [`Fault::LoseBeforeApply`] (held until [`FaultyKv::deliver_late`]), and every read
+    /// after it fails too, until [`FaultyKv::heal`].
     LoseAndFailReads,
 }
 
@@ -151,6 +151,11 @@ impl Kv for FaultyKv {
                 Err(lost())
             }
             Some(Fault::LoseAndFailReads) => {
+                *self.held.lock().unwrap() = Some(Held {
+                    compares,
+                    ops,
+                    countdown: None,
+                });
                 self.reads_fail.store(true, Ordering::SeqCst);
                 Err(lost())
             }
