@@ -9,7 +9,7 @@ use common::faulty::{Fault, FaultyKv};
 use common::{Backend, cfg, change, ns, object, with_namespace};
 use confo::audit::Verification;
 use confo::edit::Edit;
-use confo::kv::TxnOutcome;
+use confo::kv::{Op, TxnOutcome};
 use confo::store::CommitStats;
 use confo::store::SignInClient;
 use confo::{Actor, Change, Error, KeyLayout, Store};
@@ -20,6 +20,7 @@ contract!(
     a_write_lost_before_it_applied_is_made_once_and_the_original_cannot_apply_later,
     a_lost_answer_that_cannot_be_checked_is_reported_as_unknown_and_never_sent_again,
     two_stores_racing_on_one_backend_lose_nothing,
+    a_configuration_added_while_its_namespace_is_deleted_is_never_left_behind,
 );
 
 /// A store over a faulty layer on `b`, with configuration `n/c` holding an empty list `log`.
@@ -300,4 +301,48 @@ async fn two_stores_racing_on_one_backend_lose_nothing(b: Backend) {
     let (a, b) = (first.commit_stats(), second.commit_stats());
     eprintln!("first {a:?}, second {b:?}, {conflicts} conflicts");
     assert!(lost(a) + lost(b) > 0, "the two stores never met");
+}
+
+/// Another writer adds a configuration while its namespace is being deleted with its
+/// configurations, at each request of the deletion in turn: either the new one is deleted too,
+/// or nothing is deleted (a conflict). Never is the namespace gone with the new key left behind.
+async fn a_configuration_added_while_its_namespace_is_deleted_is_never_left_behind(b: Backend) {
+    let setup = with_namespace(&b, "keep").await;
+    let faulty = Arc::new(FaultyKv::new(b.kv.clone()));
+    let store = Store::new(faulty.clone(), KeyLayout::with_prefix(b.prefix.clone()));
+    for at in 1..=5 {
+        let name = format!("n{at}");
+        setup.create_namespace(&ns(&name), &change()).await.unwrap();
+        setup
+            .create_configuration(&ns(&name), &cfg("first"), Default::default(), &change())
+            .await
+            .unwrap();
+        faulty.write_before(
+            at,
+            vec![
+                Op::Put {
+                    key: b.key(&name),
+                    value: br#"{"configurations":["first","late"]}"#.to_vec(),
+                },
+                Op::Put {
+                    key: b.key(&format!("{name}-late")),
+                    value: b"{}".to_vec(),
+                },
+            ],
+        );
+        let deleted = store.delete_namespace(&ns(&name), true, &change()).await;
+        let listed = setup.list_namespaces().await.unwrap().contains(&name);
+        let left: Vec<String> = b.kv.list_keys(&b.key(&format!("{name}-"))).await.unwrap();
+        match deleted {
+            Ok(_) => {
+                assert!(!listed, "{at}");
+                assert!(left.is_empty(), "{at}: deleted, but {left:?} left behind");
+            }
+            Err(Error::Conflict { .. }) => {
+                assert!(listed, "{at}: a conflict, yet the namespace is gone");
+                assert_eq!(left.len(), 2, "{at}: {left:?}");
+            }
+            Err(other) => panic!("{at}: {other}"),
+        }
+    }
 }

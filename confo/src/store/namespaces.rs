@@ -200,6 +200,18 @@ impl Store {
         self.commit(change, keys, move |reads: &Reads| {
             let root = Index::parse(reads.get(&root_key), NAMESPACES)?;
             let listed = root.names();
+            // A configuration listed since the list above was read would be left behind.
+            let index = reads.get(&ns_key);
+            let now_listed = Index::parse(index, CONFIGURATIONS)?.names();
+            if now_listed.iter().any(|name| !names.contains(name)) {
+                return Err(Error::Conflict {
+                    key: ns_key.clone(),
+                    current_revision: index.map_or(0, |kv| kv.mod_revision),
+                    current: index
+                        .and_then(|kv| super::parse_json(kv).ok())
+                        .map(Box::new),
+                });
+            }
             layout.check_owner(&ns_key, namespace.as_str(), &listed)?;
             for (_, key) in &configurations {
                 layout.check_owner(key, namespace.as_str(), &listed)?;

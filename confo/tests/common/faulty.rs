@@ -80,6 +80,16 @@ impl FaultyKv {
         self.inner.txn(held.compares, held.ops).await.unwrap()
     }
 
+    /// Makes another writer's `ops` land just before the `n`-th request from now (as the
+    /// original Confo, writing without comparisons, might at that moment).
+    pub fn write_before(&self, n: usize, ops: Vec<Op>) {
+        *self.held.lock().unwrap() = Some(Held {
+            compares: vec![],
+            ops,
+            countdown: Some(n),
+        });
+    }
+
     /// What the store did with the held transaction when it arrived on its own.
     pub fn arrived(&self) -> Option<TxnOutcome> {
         self.arrived.lock().unwrap().clone()
