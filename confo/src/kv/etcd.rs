@@ -407,7 +407,9 @@ impl Kv for EtcdKv {
                 EtcdCompare::mod_revision(key, CompareOp::Equal, revision)
             })
             .collect();
-        let seconds = ttl.as_secs().max(1) as i64;
+        // Whole seconds, rounded up: a record never disappears before its time (readers check
+        // the time themselves, so one that outlives it by less than a second is harmless).
+        let seconds = (ttl.as_secs() + u64::from(ttl.subsec_nanos() > 0)).max(1) as i64;
         // Sent once: if the answer is lost, the record may or may not be there, which is
         // harmless for records that are safe to write twice.
         let index = self.order()[0];
