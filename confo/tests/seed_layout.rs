@@ -6,7 +6,6 @@ use std::process::Command;
 use std::sync::Arc;
 use std::time::Duration;
 
-use confo::kv::etcd::{EtcdConfig, EtcdKv};
 use confo::{Actor, Change, ConfigurationName, Error, KeyLayout, NamespaceName, Store};
 use serde_json::{Value, json};
 
@@ -39,13 +38,7 @@ fn get(endpoints: &str, key: &str) -> Value {
 }
 
 async fn store(endpoints: &str) -> Store {
-    let kv = EtcdKv::connect(&EtcdConfig {
-        endpoints: vec![endpoints.to_owned()],
-        timeout: Duration::from_secs(5),
-        credentials: None,
-    })
-    .await
-    .unwrap();
+    let kv = etcd_env::connect(endpoints, Duration::from_secs(5)).await;
     Store::new(Arc::new(kv), KeyLayout::default())
 }
 

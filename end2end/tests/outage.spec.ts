@@ -128,12 +128,17 @@ test.describe('the store goes away and comes back', () => {
     if (dir) fs.rmSync(dir, { recursive: true, force: true });
   });
 
-  async function signIn(page: Page) {
+  /** Sends the sign-in form as ada, from a browser holding no cookie. */
+  async function sendSignIn(page: Page) {
     await page.context().clearCookies();
     await page.goto(`${base}/login`);
     await page.getByLabel('Name').fill('ada');
     await page.getByLabel('Password').fill(PASSWORD);
     await page.getByRole('button', { name: 'Sign in' }).click();
+  }
+
+  async function signIn(page: Page) {
+    await sendSignIn(page);
     await expect(page.locator('#signed-in-as')).toHaveText('ada');
   }
 
@@ -173,11 +178,7 @@ test.describe('the store goes away and comes back', () => {
 
     // Signing in meanwhile says why it cannot work.
     const newcomer = await browser.newPage();
-    await newcomer.context().clearCookies();
-    await newcomer.goto(`${base}/login`);
-    await newcomer.getByLabel('Name').fill('ada');
-    await newcomer.getByLabel('Password').fill(PASSWORD);
-    await newcomer.getByRole('button', { name: 'Sign in' }).click();
+    await sendSignIn(newcomer);
     await expect(newcomer.locator('.error-message')).toContainText('configuration store cannot be reached');
     await newcomer.close();
 

@@ -24,7 +24,6 @@ use common::TestApp;
 use common::cluster::{Cluster, MEMBERS, Proxy};
 use confo::audit::Verification;
 use confo::edit::Edit;
-use confo::kv::etcd::{EtcdConfig, EtcdKv};
 use confo::users::Role;
 use confo::{Actor, Change, ConfigurationName, Error, KeyLayout, NamespaceName, Store};
 use futures::FutureExt;
@@ -495,13 +494,8 @@ async fn under_faults_histories_are_linearizable_and_each_change_is_recorded_onc
     for address in cluster.addresses() {
         proxies.push(Proxy::start(address).await);
     }
-    let kv = EtcdKv::connect(&EtcdConfig {
-        endpoints: proxies.iter().map(|p| p.address.clone()).collect(),
-        timeout: Duration::from_secs(1),
-        credentials: None,
-    })
-    .await
-    .expect("the cluster answers through the proxies");
+    let addresses: Vec<&str> = proxies.iter().map(|p| p.address.as_str()).collect();
+    let kv = common::etcd_env::connect(&addresses.join(","), Duration::from_secs(1)).await;
     let store = Store::new(Arc::new(kv), KeyLayout::default());
     let setup = Change::by(Actor::user("tester"));
     store.ensure_root().await.unwrap();

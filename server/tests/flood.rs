@@ -9,10 +9,10 @@ mod common;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use common::binary::Server;
+use common::binary::{Server, unique_prefix};
 use common::etcd_env::etcd_endpoints;
 use confo::kv::Kv;
-use confo::kv::etcd::{EtcdConfig, EtcdKv};
+use confo::kv::etcd::EtcdKv;
 
 /// The bytes kept under `prefix` (keys and values).
 async fn stored_bytes(kv: &EtcdKv, prefix: &str) -> usize {
@@ -29,19 +29,9 @@ async fn a_flood_of_huge_anonymous_sign_ins_grows_neither_the_store_nor_the_serv
     let Some(endpoints) = etcd_endpoints() else {
         return;
     };
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_nanos();
-    let prefix = format!("flood{nanos}/");
+    let prefix = unique_prefix("flood");
     let server = Arc::new(Server::start(&endpoints, &prefix).await);
-    let kv = EtcdKv::connect(&EtcdConfig {
-        endpoints: endpoints.split(',').map(str::to_owned).collect(),
-        timeout: Duration::from_secs(5),
-        credentials: None,
-    })
-    .await
-    .unwrap();
+    let kv = common::etcd_env::connect(&endpoints, Duration::from_secs(5)).await;
     let stored_before = stored_bytes(&kv, &prefix).await;
     let memory_before = server.memory_kib("VmRSS:");
 

@@ -4,13 +4,11 @@
 
 mod common;
 
-use std::io::Write;
-use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use axum::http::StatusCode;
-use common::binary::Server;
+use common::binary::{Server, add_admin};
 use common::{PASSWORD, TestApp};
 use confo::KeyLayout;
 use confo::kv::embedded::EmbeddedKv;
@@ -75,14 +73,7 @@ async fn a_session_in_use_is_written_back_after_half_its_idle_time_and_lives_on(
 async fn a_server_on_the_embedded_store_sweeps_expired_sessions_away() {
     let data = tempfile::tempdir().unwrap();
     let data_dir = data.path().to_str().unwrap();
-    let mut add = Command::new(env!("CARGO_BIN_EXE_confo"))
-        .args(["user", "add", "--admin", "ada", "--data-dir", data_dir])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .spawn()
-        .unwrap();
-    writeln!(add.stdin.take().unwrap(), "{PASSWORD}").unwrap();
-    assert!(add.wait().unwrap().success());
+    add_admin(&["--data-dir", data_dir], "ada", PASSWORD);
 
     let log_path = data.path().join("server.log");
     let log = std::fs::File::create(&log_path).unwrap();

@@ -6,7 +6,6 @@ use std::time::{Duration, Instant};
 
 use app::sessions::StoreSessions;
 use confo::kv::embedded::EmbeddedKv;
-use confo::kv::etcd::{EtcdConfig, EtcdKv};
 use confo::{KeyLayout, Store};
 use time::OffsetDateTime;
 use tower_sessions::session::{Id, Record};
@@ -31,13 +30,7 @@ async fn backends() -> Vec<(Store, Option<tempfile::TempDir>)> {
     );
     let mut all = vec![(embedded, Some(dir))];
     if let Some(endpoints) = etcd_env::etcd_endpoints() {
-        let kv = EtcdKv::connect(&EtcdConfig {
-            endpoints: endpoints.split(',').map(str::to_owned).collect(),
-            timeout: Duration::from_secs(5),
-            credentials: None,
-        })
-        .await
-        .unwrap();
+        let kv = etcd_env::connect(&endpoints, Duration::from_secs(5)).await;
         all.push((
             Store::new(Arc::new(kv), KeyLayout::with_prefix(prefix())),
             None,

@@ -4,32 +4,10 @@
 
 mod common;
 
-use std::io::Write;
-use std::process::{Command, Stdio};
-
-use common::binary::{Server, read_until};
+use common::binary::{Server, add_admin, read_until, unique_prefix};
 use common::etcd_env::etcd_endpoints;
 
 const PASSWORD: &str = "two servers share one etcd";
-
-fn add_admin(endpoints: &str, prefix: &str, name: &str) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_confo"))
-        .args([
-            "user",
-            "add",
-            "--admin",
-            name,
-            "--etcd-endpoints",
-            endpoints,
-        ])
-        .args(["--key-prefix", prefix])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .spawn()
-        .unwrap();
-    writeln!(child.stdin.take().unwrap(), "{PASSWORD}").unwrap();
-    assert!(child.wait().unwrap().success());
-}
 
 fn session_cookie(answer: &str) -> String {
     answer
@@ -46,12 +24,12 @@ async fn two_servers_on_one_etcd_share_sessions_and_live_changes() {
     let Some(endpoints) = etcd_endpoints() else {
         return;
     };
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_nanos();
-    let prefix = format!("two-servers{nanos}/");
-    add_admin(&endpoints, &prefix, "ada");
+    let prefix = unique_prefix("two-servers");
+    add_admin(
+        &["--etcd-endpoints", &endpoints, "--key-prefix", &prefix],
+        "ada",
+        PASSWORD,
+    );
     let (one, two) = tokio::join!(
         Server::start(&endpoints, &prefix),
         Server::start(&endpoints, &prefix)

@@ -77,12 +77,7 @@ async fn main() -> BenchResult<()> {
         .duration_since(std::time::UNIX_EPOCH)?
         .as_millis();
     let prefix = format!("bench-{stamp}/");
-    let kv = EtcdKv::connect(&EtcdConfig {
-        endpoints: vec![options.etcd.clone()],
-        timeout: Duration::from_secs(5),
-        credentials: None,
-    })
-    .await?;
+    let kv = EtcdKv::connect(&kv_config(&options)).await?;
     let store = Store::new(Arc::new(kv), KeyLayout::with_prefix(prefix.clone()));
     let mut raw = Client::connect([options.etcd.as_str()], None).await?;
     let version = raw.status().await?.version().to_owned();
@@ -178,23 +173,20 @@ async fn main() -> BenchResult<()> {
         "", "configs/s", "p50 ms", "p99 ms"
     );
     let mut rows: Vec<(String, f64, Vec<Duration>)> = Vec::new();
-    for round in 0..2 {
-        for (label, writers) in [("confo, one store", 1), ("raw batched, one writer", 1)] {
-            let name = format!("r{round}{}", &label[..3]);
-            let (elapsed, latencies) = if label.starts_with("confo") {
-                confo_creators(&options, &kv_config(&options), &prefix, &name, writers).await?
-            } else {
-                raw_creators(&options, &prefix, &name, writers).await?
-            };
-            add_row(&mut rows, label, total, elapsed, latencies);
-        }
-    }
-    for (label, writers) in [("confo, two stores", 2), ("raw batched, two writers", 2)] {
-        let name = format!("two{}", &label[..3]);
+    // (namespace, what, writers): each pair alternates Confo and raw on fresh keys.
+    let runs = [
+        ("r0confo", "confo, one store", 1),
+        ("r0raw", "raw batched, one writer", 1),
+        ("r1confo", "confo, one store", 1),
+        ("r1raw", "raw batched, one writer", 1),
+        ("twoconfo", "confo, two stores", 2),
+        ("tworaw", "raw batched, two writers", 2),
+    ];
+    for (name, label, writers) in runs {
         let (elapsed, latencies) = if label.starts_with("confo") {
-            confo_creators(&options, &kv_config(&options), &prefix, &name, writers).await?
+            confo_creators(&options, &prefix, name, writers).await?
         } else {
-            raw_creators(&options, &prefix, &name, writers).await?
+            raw_creators(&options, &prefix, name, writers).await?
         };
         add_row(&mut rows, label, total, elapsed, latencies);
     }
@@ -259,14 +251,13 @@ fn add_row(
 /// Answers the time taken and each creation's latency.
 async fn confo_creators(
     options: &Options,
-    config: &EtcdConfig,
     prefix: &str,
     name: &str,
     stores: usize,
 ) -> BenchResult<(Duration, Vec<Duration>)> {
     let mut all = Vec::new();
     for _ in 0..stores {
-        let kv = EtcdKv::connect(config).await?;
+        let kv = EtcdKv::connect(&kv_config(options)).await?;
         all.push(Store::new(
             Arc::new(kv),
             KeyLayout::with_prefix(prefix.to_owned()),

@@ -4,6 +4,9 @@
 //! test harness's output capture, so that a skip is never read as a pass.
 
 use std::io::Write;
+use std::time::Duration;
+
+use confo::kv::etcd::{EtcdConfig, EtcdKv};
 
 /// The variable that asks to skip the tests that need etcd.
 pub const SKIP: &str = "CONFO_TEST_SKIP_ETCD";
@@ -29,4 +32,15 @@ pub fn skip_or_fail<T>(missing: &str) -> Option<T> {
     panic!(
         "this test needs etcd: {missing}. Run scripts/test.sh (it starts an etcd), or set {SKIP}=1 to skip the etcd tests"
     );
+}
+
+/// Connects to the etcd members `endpoints` (comma-separated), each request bounded by `timeout`.
+pub async fn connect(endpoints: &str, timeout: Duration) -> EtcdKv {
+    EtcdKv::connect(&EtcdConfig {
+        endpoints: endpoints.split(',').map(str::to_owned).collect(),
+        timeout,
+        credentials: None,
+    })
+    .await
+    .expect("the test etcd answers")
 }

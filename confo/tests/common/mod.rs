@@ -13,7 +13,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use confo::kv::embedded::EmbeddedKv;
-use confo::kv::etcd::{EtcdConfig, EtcdKv};
 use confo::kv::{Kv, Op, TxnOutcome};
 use confo::store::WatchEvent;
 use confo::{Actor, Change, ConfigurationName, KeyLayout, NamespaceName, Store};
@@ -101,14 +100,7 @@ pub async fn embedded() -> Option<Backend> {
 
 pub async fn etcd() -> Option<Backend> {
     let endpoints = etcd_env::etcd_endpoints()?;
-    let config = EtcdConfig {
-        endpoints: endpoints.split(',').map(str::to_owned).collect(),
-        timeout: Duration::from_secs(5),
-        credentials: None,
-    };
-    let kv = EtcdKv::connect(&config)
-        .await
-        .expect("the test etcd answers");
+    let kv = etcd_env::connect(&endpoints, Duration::from_secs(5)).await;
     Some(Backend {
         kv: Arc::new(kv),
         prefix: unique_prefix(),

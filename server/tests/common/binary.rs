@@ -6,6 +6,30 @@ use std::time::{Duration, Instant};
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
+/// A key prefix no other run uses, starting with `label`.
+pub fn unique_prefix(label: &str) -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    format!("{label}{nanos}/")
+}
+
+/// Makes administrator `name` with `password` with `confo user add`, on the store `store_args`
+/// names (`--data-dir ...` or `--etcd-endpoints ... --key-prefix ...`).
+pub fn add_admin(store_args: &[&str], name: &str, password: &str) {
+    use std::io::Write;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_confo"))
+        .args(["user", "add", "--admin", name])
+        .args(store_args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    writeln!(child.stdin.take().unwrap(), "{password}").unwrap();
+    assert!(child.wait().unwrap().success());
+}
+
 pub struct Server {
     child: Child,
     pub address: String,

@@ -218,13 +218,7 @@ async fn test_store(dir: &std::path::Path) -> confo::Store {
         let kv = confo::kv::embedded::EmbeddedKv::open(dir).unwrap();
         return confo::Store::new(Arc::new(kv), confo::KeyLayout::default());
     };
-    let kv = confo::kv::etcd::EtcdKv::connect(&confo::kv::etcd::EtcdConfig {
-        endpoints: endpoints.split(',').map(str::to_owned).collect(),
-        timeout: std::time::Duration::from_secs(10),
-        credentials: None,
-    })
-    .await
-    .unwrap();
+    let kv = etcd_env::connect(&endpoints, std::time::Duration::from_secs(10)).await;
     let started = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
