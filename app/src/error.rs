@@ -139,10 +139,11 @@ mod ssr {
         fn from(error: confo::Error) -> Self {
             use confo::Error as E;
             match error {
-                E::InvalidName { .. } | E::InvalidValue(_) => {
-                    AppError::Invalid(capitalise(&error.to_string()))
-                }
-                E::NotEmpty { .. } | E::AmbiguousKey { .. } => {
+                E::InvalidName { .. }
+                | E::InvalidValue(_)
+                | E::SchemaViolation { .. }
+                | E::CommentRequired => AppError::Invalid(capitalise(&error.to_string())),
+                E::NotEmpty { .. } | E::AmbiguousKey { .. } | E::InUse(_) => {
                     AppError::Conflict(capitalise(&error.to_string()))
                 }
                 E::Busy(_) => AppError::Busy,

@@ -79,6 +79,17 @@ pub enum Action {
     FieldRename,
     #[serde(rename = "field.delete")]
     FieldDelete,
+    /// A named schema of a namespace was added or changed.
+    #[serde(rename = "schema.put")]
+    SchemaPut,
+    #[serde(rename = "schema.delete")]
+    SchemaDelete,
+    /// A configuration was given a schema (its own or a named one), or none.
+    #[serde(rename = "schema.assign")]
+    SchemaAssign,
+    /// A namespace's rules changed (such as a comment being required).
+    #[serde(rename = "namespace.settings")]
+    NamespaceSettings,
     #[serde(rename = "user.create")]
     UserCreate,
     #[serde(rename = "user.disable")]
@@ -118,6 +129,10 @@ impl Action {
             Action::NamespaceCreate => "namespace.create",
             Action::NamespaceDelete => "namespace.delete",
             Action::ConfigurationCreate => "configuration.create",
+            Action::SchemaPut => "schema.put",
+            Action::SchemaDelete => "schema.delete",
+            Action::SchemaAssign => "schema.assign",
+            Action::NamespaceSettings => "namespace.settings",
             Action::ConfigurationReplace => "configuration.replace",
             Action::ConfigurationDelete => "configuration.delete",
             Action::ConfigurationRegister => "configuration.register",

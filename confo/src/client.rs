@@ -268,8 +268,14 @@ impl Confo {
     /// revision it was read at. Stops at the first failure; what was written before it stays
     /// written, and the failed one keeps its local changes.
     pub async fn persist(&mut self) -> Result<()> {
+        self.persist_with_comment("").await
+    }
+
+    /// [`Confo::persist`], recording `comment` with each change (a namespace may ask for one
+    /// with every change: [`Error::CommentRequired`]).
+    pub async fn persist_with_comment(&mut self, comment: &str) -> Result<()> {
         let namespace = self.current()?.clone();
-        let change = Change::by(self.actor.clone());
+        let change = Change::by(self.actor.clone()).with_comment(comment);
         for name in self.changed.clone() {
             let configuration = configuration_name(&name)?;
             let cached = self

@@ -19,6 +19,18 @@ pub enum Error {
     /// object, a version to revert to that did not exist). (400)
     #[error("{0}")]
     InvalidValue(String),
+    /// The change would add problems under the configuration's schema; nothing was written.
+    /// (400)
+    #[error("{}", describe_problems(problems))]
+    SchemaViolation {
+        problems: Vec<crate::schema::Problem>,
+    },
+    /// The namespace asks for a comment with every change, and none was given. (400)
+    #[error("this namespace asks for a comment with every change: say why you make it")]
+    CommentRequired,
+    /// The thing to remove is still used (a named schema that configurations follow). (409)
+    #[error("{0}")]
+    InUse(String),
     /// The thing to create is already there. (409)
     #[error("{0} already exists")]
     AlreadyExists(String),
@@ -98,6 +110,12 @@ pub enum Error {
     /// Any other backend failure. (500)
     #[error("the store failed: {0}")]
     Backend(String),
+}
+
+/// `Not saved: Retry limit must be between 0 and 10.`
+fn describe_problems(problems: &[crate::schema::Problem]) -> String {
+    let messages: Vec<&str> = problems.iter().map(|p| p.message.as_str()).collect();
+    format!("not saved: {}", messages.join(" "))
 }
 
 /// `namespace "a" (configuration "b-c") and to namespace "a-b" (configuration "c")`.

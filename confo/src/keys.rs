@@ -249,6 +249,12 @@ impl KeyLayout {
         key.strip_prefix(&self.audit_log_prefix())?.parse().ok()
     }
 
+    /// The settings record of a namespace: its schemas and rules (see
+    /// [`crate::store::NamespaceSettings`]).
+    pub fn settings(&self, namespace: &NamespaceName) -> String {
+        self.reserved(&format!("settings/{namespace}"))
+    }
+
     /// The prefix of the history index of one configuration: one key per change to it.
     pub fn history_prefix(
         &self,

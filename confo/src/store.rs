@@ -15,6 +15,7 @@ mod configurations;
 mod history;
 mod namespaces;
 mod retention;
+mod settings;
 mod users;
 mod watch;
 
@@ -28,6 +29,7 @@ pub use configurations::{Configuration, ConfigurationListing, check_field_name};
 pub use history::{FieldChange, Version, diff_fields};
 pub use namespaces::{MAX_DELETED_WITH_NAMESPACE, NamespaceReport};
 pub use retention::{ARCHIVE_FILE, ArchiveReport};
+pub use settings::{DryRun, NamespaceSettings, SchemaChoice, SettingsChange, SettingsRead};
 pub use users::{SignInAttempts, SignInClient};
 pub use watch::{Target, WatchEvent};
 

@@ -63,6 +63,10 @@ contract!(
     preview_and_apply_agree_for_every_kind_of_edit,
     the_last_change_of_each_place_comes_from_the_history_patches,
     a_stale_edit_is_refused_then_re_applied_only_on_disjoint_places,
+    a_schema_refuses_only_changes_that_add_problems,
+    named_schemas_are_shared_checked_in_a_dry_run_and_kept_while_in_use,
+    schemas_are_audited_and_leave_with_their_configuration,
+    a_required_comment_is_enforced_for_every_write,
 );
 
 async fn absent_key_reads_as_none(b: Backend) {
@@ -2468,4 +2472,405 @@ async fn a_stale_edit_is_refused_then_re_applied_only_on_disjoint_places(b: Back
             }
         }
     }
+}
+
+fn retry_schema() -> serde_json::Value {
+    json!({
+        "type": "object",
+        "properties": {
+            "retries": {"title": "Retry limit", "type": "integer", "minimum": 0, "maximum": 10},
+            "mode": {"enum": ["fast", "safe"]},
+            "code": {"type": "string", "pattern": "^[A-Z]{3}$"}
+        }
+    })
+}
+
+fn own(schema: serde_json::Value) -> confo::store::SettingsChange {
+    confo::store::SettingsChange::Assign {
+        configuration: cfg("c"),
+        choice: Some(confo::store::SchemaChoice::Own(schema)),
+    }
+}
+
+fn violation_messages<T: std::fmt::Debug>(result: confo::Result<T>) -> Vec<(String, String)> {
+    match result {
+        Err(Error::SchemaViolation { problems }) => {
+            problems.into_iter().map(|p| (p.path, p.message)).collect()
+        }
+        other => panic!("expected a schema violation, got {other:?}"),
+    }
+}
+
+async fn a_schema_refuses_only_changes_that_add_problems(b: Backend) {
+    use confo::edit::Edit;
+    let store = with_namespace(&b, "n").await;
+    let (n, c) = (ns("n"), cfg("c"));
+    store
+        .create_configuration(
+            &n,
+            &c,
+            object(json!({"retries": 3, "mode": "fast"})),
+            &change(),
+        )
+        .await
+        .unwrap();
+    // A bad schema is refused, and nothing is written.
+    let bad = store
+        .change_settings(
+            &n,
+            own(json!({"type": "object", "minimum": "zero"})),
+            None,
+            &change(),
+        )
+        .await;
+    assert!(
+        matches!(bad, Err(Error::InvalidValue(ref m)) if m.contains("/minimum")),
+        "{bad:?}"
+    );
+    assert_eq!(b.value("__confo/settings/n").await, None);
+    store
+        .change_settings(&n, own(retry_schema()), None, &change())
+        .await
+        .unwrap();
+
+    // Out of range, through a field edit and through a whole-value save: refused in plain words,
+    // and the stored value stays as it was, byte for byte.
+    let stored = b.value("n-c").await;
+    for value in [json!(-3), json!(1e26), json!("5")] {
+        let refused = store
+            .set_field(&n, &c, "retries", value.clone(), None, &change())
+            .await;
+        let messages = violation_messages(refused);
+        assert_eq!(messages[0].0, "/retries", "{value}");
+        if value != json!("5") {
+            assert_eq!(
+                messages,
+                [(
+                    "/retries".to_owned(),
+                    "Retry limit must be between 0 and 10.".to_owned()
+                )]
+            );
+        }
+    }
+    let whole = store
+        .replace_configuration(
+            &n,
+            &c,
+            object(json!({"retries": 3, "mode": "slow"})),
+            None,
+            &change(),
+        )
+        .await;
+    assert_eq!(
+        violation_messages(whole),
+        [(
+            "/mode".to_owned(),
+            "mode must be one of: fast, safe.".to_owned()
+        )]
+    );
+    assert_eq!(b.value("n-c").await, stored);
+    store
+        .set_field(&n, &c, "retries", json!(5), None, &change())
+        .await
+        .unwrap();
+
+    // Another tool writes a value that breaks the schema: it is reported, never rewritten, and
+    // the rest stays editable.
+    b.put("n-c", r#"{"retries":99,"mode":"fast","other":1}"#)
+        .await;
+    let (_, problems) = store.schema_problems(&n, &c).await.unwrap();
+    assert_eq!(problems.len(), 1);
+    assert_eq!(problems[0].path, "/retries");
+    store
+        .set_field(&n, &c, "mode", json!("safe"), None, &change())
+        .await
+        .unwrap();
+    assert_eq!(
+        b.value("n-c").await.as_deref(),
+        Some(r#"{"retries":99,"mode":"safe","other":1}"#)
+    );
+    // A whole-value save that keeps the existing problem (even with another out-of-range
+    // number) and adds none is accepted; one that adds another is not.
+    store
+        .replace_configuration(
+            &n,
+            &c,
+            object(json!({"retries": 98, "mode": "safe", "other": 2})),
+            None,
+            &change(),
+        )
+        .await
+        .unwrap();
+    let added = store
+        .apply_edits(
+            &n,
+            &c,
+            vec![Edit::Set {
+                path: "/code".into(),
+                value: json!("ab"),
+            }],
+            None,
+            &change(),
+        )
+        .await;
+    assert_eq!(violation_messages(added)[0].0, "/code");
+    assert_eq!(
+        b.value("n-c").await.as_deref(),
+        Some(r#"{"retries":98,"mode":"safe","other":2}"#)
+    );
+
+    // The client library's persist obeys the same rule, and keeps the local change.
+    let mut confo = Confo::from_store(store.clone(), Actor::token("svc"));
+    confo.use_namespace("n").await.unwrap();
+    confo.set("c", "mode", "turbo").unwrap();
+    let persisted = confo.persist().await;
+    assert_eq!(violation_messages(persisted)[0].0, "/mode");
+    assert_eq!(confo.get_field("c", "mode").unwrap(), &json!("turbo"));
+    assert_eq!(
+        b.value("n-c").await.as_deref(),
+        Some(r#"{"retries":98,"mode":"safe","other":2}"#)
+    );
+
+    // A revert obeys it too: under a schema that allows only "safe", going back to the first
+    // version (mode "fast") would add a problem.
+    let mut safe_only = retry_schema();
+    safe_only["properties"]["mode"]["enum"] = json!(["safe"]);
+    store
+        .change_settings(&n, own(safe_only), None, &change())
+        .await
+        .unwrap();
+    let first = store.history(&n, &c).await.unwrap().last().unwrap().seq;
+    let reverted = store.revert(&n, &c, first, None, &change()).await;
+    assert_eq!(
+        violation_messages(reverted),
+        [("/mode".to_owned(), "mode must be one of: safe.".to_owned())]
+    );
+    assert_eq!(
+        b.value("n-c").await.as_deref(),
+        Some(r#"{"retries":98,"mode":"safe","other":2}"#)
+    );
+}
+
+async fn named_schemas_are_shared_checked_in_a_dry_run_and_kept_while_in_use(b: Backend) {
+    use confo::store::{SchemaChoice, SettingsChange};
+    let store = with_namespace(&b, "n").await;
+    let n = ns("n");
+    for (name, retries) in [("a", 1), ("b", 7), ("c", 2)] {
+        store
+            .create_configuration(
+                &n,
+                &cfg(name),
+                object(json!({ "retries": retries })),
+                &change(),
+            )
+            .await
+            .unwrap();
+    }
+    let put = |schema| SettingsChange::PutSchema {
+        name: "limits".into(),
+        schema,
+    };
+    store
+        .change_settings(&n, put(retry_schema()), None, &change())
+        .await
+        .unwrap();
+    for name in ["a", "b"] {
+        let assign = SettingsChange::Assign {
+            configuration: cfg(name),
+            choice: Some(SchemaChoice::Named("limits".into())),
+        };
+        store
+            .change_settings(&n, assign, None, &change())
+            .await
+            .unwrap();
+    }
+    let missing = SettingsChange::Assign {
+        configuration: cfg("c"),
+        choice: Some(SchemaChoice::Named("nope".into())),
+    };
+    assert!(matches!(
+        store.change_settings(&n, missing, None, &change()).await,
+        Err(Error::NotFound(_))
+    ));
+    // Both follow it; `c` does not.
+    let settings = store.get_settings(&n).await.unwrap().settings;
+    assert_eq!(settings.users_of("limits"), ["a", "b"]);
+    assert!(
+        store
+            .set_field(&n, &cfg("b"), "retries", json!(11), None, &change())
+            .await
+            .is_err()
+    );
+    store
+        .set_field(&n, &cfg("c"), "retries", json!(11), None, &change())
+        .await
+        .unwrap();
+
+    // A stricter schema, tried first: only `b` (7) would break a maximum of 5.
+    let mut stricter = retry_schema();
+    stricter["properties"]["retries"]["maximum"] = json!(5);
+    let runs = store
+        .dry_run_schema(&n, &settings.users_of("limits"), &stricter)
+        .await
+        .unwrap();
+    let breaking: Vec<(&str, usize)> = runs
+        .iter()
+        .map(|r| (r.configuration.as_str(), r.new_problems.len()))
+        .collect();
+    assert_eq!(breaking, [("a", 0), ("b", 1)]);
+    assert_eq!(
+        runs[1].new_problems[0].message,
+        "Retry limit must be between 0 and 5."
+    );
+
+    // In use, it cannot be deleted.
+    let delete = || SettingsChange::DeleteSchema {
+        name: "limits".into(),
+    };
+    let refused = store.change_settings(&n, delete(), None, &change()).await;
+    assert!(
+        matches!(refused, Err(Error::InUse(ref m)) if m.contains("a, b")),
+        "{refused:?}"
+    );
+    for name in ["a", "b"] {
+        let none = SettingsChange::Assign {
+            configuration: cfg(name),
+            choice: None,
+        };
+        store
+            .change_settings(&n, none, None, &change())
+            .await
+            .unwrap();
+    }
+    let revision = store.get_settings(&n).await.unwrap().revision;
+    // A settings change made on an older read is a conflict.
+    assert!(matches!(
+        store
+            .change_settings(&n, delete(), Some(revision - 1), &change())
+            .await,
+        Err(Error::Conflict { .. })
+    ));
+    store
+        .change_settings(&n, delete(), Some(revision), &change())
+        .await
+        .unwrap();
+    assert!(
+        store
+            .get_settings(&n)
+            .await
+            .unwrap()
+            .settings
+            .schemas
+            .is_empty()
+    );
+}
+
+async fn schemas_are_audited_and_leave_with_their_configuration(b: Backend) {
+    let store = with_namespace(&b, "n").await;
+    let (n, c) = (ns("n"), cfg("c"));
+    store
+        .create_configuration(&n, &c, object(json!({"retries": 1})), &change())
+        .await
+        .unwrap();
+    store
+        .change_settings(&n, own(retry_schema()), None, &change())
+        .await
+        .unwrap();
+    let entries = store.audit(&AuditQuery::default()).await.unwrap().entries;
+    let entry = entries
+        .iter()
+        .find(|e| e.action == Action::SchemaAssign)
+        .unwrap();
+    assert_eq!(entry.namespace.as_deref(), Some("n"));
+    assert_eq!(entry.configuration.as_deref(), Some("c"));
+    let patch = serde_json::to_value(entry.patch.as_ref().unwrap()).unwrap();
+    assert_eq!(patch[0]["path"], "/assignments", "{patch}");
+    // The original Confo's keys hold only what they always held.
+    assert_eq!(
+        b.value("n").await.as_deref(),
+        Some(r#"{"configurations":["c"]}"#)
+    );
+    assert_eq!(b.value("n-c").await.as_deref(), Some(r#"{"retries":1}"#));
+    assert!(
+        b.value("__confo/settings/n")
+            .await
+            .unwrap()
+            .contains("Retry limit")
+    );
+
+    // Deleting the configuration takes its schema along: a new one of the same name has none.
+    store
+        .delete_configuration(&n, &c, None, &change())
+        .await
+        .unwrap();
+    assert!(
+        store
+            .get_settings(&n)
+            .await
+            .unwrap()
+            .settings
+            .assignments
+            .is_empty()
+    );
+    store
+        .create_configuration(&n, &c, object(json!({"retries": 50})), &change())
+        .await
+        .unwrap();
+    // Deleting the namespace takes its settings along.
+    store
+        .change_settings(&n, own(retry_schema()), None, &change())
+        .await
+        .unwrap();
+    store.delete_namespace(&n, true, &change()).await.unwrap();
+    assert_eq!(b.value("__confo/settings/n").await, None);
+}
+
+async fn a_required_comment_is_enforced_for_every_write(b: Backend) {
+    use confo::store::SettingsChange;
+    let store = with_namespace(&b, "n").await;
+    let (n, c) = (ns("n"), cfg("c"));
+    store
+        .create_configuration(&n, &c, object(json!({"a": 1})), &change())
+        .await
+        .unwrap();
+    store
+        .change_settings(&n, SettingsChange::RequireComment(true), None, &change())
+        .await
+        .unwrap();
+    let why = change().with_comment("raise the limit for the sale");
+    let blank = change().with_comment("   ");
+    let stored = b.value("n-c").await;
+    for by in [&change(), &blank] {
+        assert_eq!(
+            store.set_field(&n, &c, "a", json!(2), None, by).await,
+            Err(Error::CommentRequired)
+        );
+        assert_eq!(
+            store
+                .create_configuration(&n, &cfg("d"), object(json!({})), by)
+                .await,
+            Err(Error::CommentRequired)
+        );
+        assert_eq!(
+            store.delete_configuration(&n, &c, None, by).await,
+            Err(Error::CommentRequired)
+        );
+    }
+    let mut confo = Confo::from_store(store.clone(), Actor::token("svc"));
+    confo.use_namespace("n").await.unwrap();
+    confo.set("c", "a", 3).unwrap();
+    assert_eq!(confo.persist().await, Err(Error::CommentRequired));
+    assert_eq!(b.value("n-c").await, stored);
+    assert_eq!(b.value("n-d").await, None);
+    confo.persist_with_comment("nightly job").await.unwrap();
+    store
+        .set_field(&n, &c, "a", json!(2), None, &why)
+        .await
+        .unwrap();
+    let entries = store.audit(&AuditQuery::default()).await.unwrap().entries;
+    assert_eq!(
+        entries[0].comment.as_deref(),
+        Some("raise the limit for the sale")
+    );
+    assert_eq!(entries[1].comment.as_deref(), Some("nightly job"));
 }

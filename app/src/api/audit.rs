@@ -440,7 +440,7 @@ mod ssr {
     use confo::audit::{Action, AuditEntry};
 
     /// The actions a filter may name.
-    pub const ACTIONS: [Action; 8] = [
+    pub const ACTIONS: [Action; 12] = [
         Action::NamespaceCreate,
         Action::NamespaceDelete,
         Action::ConfigurationCreate,
@@ -449,6 +449,10 @@ mod ssr {
         Action::ConfigurationRevert,
         Action::FieldSet,
         Action::FieldDelete,
+        Action::SchemaPut,
+        Action::SchemaDelete,
+        Action::SchemaAssign,
+        Action::NamespaceSettings,
     ];
 
     fn day(text: &str, end: bool) -> Result<Option<chrono::DateTime<chrono::Utc>>, AppError> {

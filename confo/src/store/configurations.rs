@@ -6,6 +6,7 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 use super::namespaces::{CONFIGURATIONS, NAMESPACES};
+use super::settings::{NamespaceSettings, check_write};
 use super::{Change, Decision, Draft, Index, Plan, Reads, Store, Written, kind_of, parse_json};
 use crate::audit::Action;
 use crate::edit::{self, Edit};
@@ -203,12 +204,19 @@ impl Store {
         let root_key = self.layout.root();
         let ns_key = self.layout.namespace(namespace);
         let key = self.layout.configuration(namespace, configuration);
+        let settings_key = self.layout.settings(namespace);
         let (namespace, configuration) = (namespace.clone(), configuration.clone());
         let value = Value::Object(fields);
         let layout = self.layout.clone();
+        let by = change.clone();
         self.commit(
             change,
-            vec![key.clone(), root_key.clone(), ns_key.clone()],
+            vec![
+                key.clone(),
+                root_key.clone(),
+                ns_key.clone(),
+                settings_key.clone(),
+            ],
             move |reads: &Reads| {
                 let root = Index::parse(reads.get(&root_key), NAMESPACES)?;
                 layout.check_owner(&key, namespace.as_str(), &root.names())?;
@@ -220,11 +228,20 @@ impl Store {
                         "configuration {configuration:?} in namespace {namespace:?}"
                     )));
                 }
+                let settings = NamespaceSettings::parse(reads.get(&settings_key))?;
+                check_write(
+                    &settings,
+                    configuration.as_str(),
+                    &by,
+                    None,
+                    value.as_object(),
+                )?;
                 let index = Index::parse(reads.get(&ns_key), CONFIGURATIONS)?;
                 let mut plan = Plan::default();
                 plan.compare(&root_key, reads);
                 plan.compare(&key, reads);
                 plan.compare(&ns_key, reads);
+                plan.compare(&settings_key, reads);
                 plan.put_json(&key, &value);
                 plan.put_json(&ns_key, &index.with(&[configuration.as_str()]));
                 plan.drafts.push(Draft::configuration(
@@ -388,7 +405,9 @@ impl Store {
         let (namespace, configuration) = (namespace.clone(), configuration.clone());
         let field = field.map(str::to_owned);
         let layout = self.layout.clone();
-        let keys = vec![key.clone(), root_key.clone()];
+        let settings_key = self.layout.settings(&namespace);
+        let by = change.clone();
+        let keys = vec![key.clone(), root_key.clone(), settings_key.clone()];
         self.commit(change, keys, move |reads: &Reads| {
             let root = Index::parse(reads.get(&root_key), NAMESPACES)?;
             layout.check_owner(&key, namespace.as_str(), &root.names())?;
@@ -406,10 +425,19 @@ impl Store {
             if edit::identical_fields(&after, &before) {
                 return Ok(Decision::Unchanged(kv.mod_revision));
             }
+            let settings = NamespaceSettings::parse(reads.get(&settings_key))?;
+            check_write(
+                &settings,
+                configuration.as_str(),
+                &by,
+                Some(&before),
+                Some(&after),
+            )?;
             let (before, after) = (Value::Object(before), Value::Object(after));
             let mut plan = Plan::default();
             plan.compare(&root_key, reads);
             plan.compare(&key, reads);
+            plan.compare(&settings_key, reads);
             plan.put_json(&key, &after);
             plan.drafts.push(Draft::configuration(
                 action,
@@ -434,11 +462,18 @@ impl Store {
         let root_key = self.layout.root();
         let key = self.layout.configuration(namespace, configuration);
         let ns_key = self.layout.namespace(namespace);
+        let settings_key = self.layout.settings(namespace);
         let (namespace, configuration) = (namespace.clone(), configuration.clone());
         let layout = self.layout.clone();
+        let by = change.clone();
         self.commit(
             change,
-            vec![key.clone(), ns_key.clone(), root_key.clone()],
+            vec![
+                key.clone(),
+                ns_key.clone(),
+                root_key.clone(),
+                settings_key.clone(),
+            ],
             move |reads: &Reads| {
                 let root = Index::parse(reads.get(&root_key), NAMESPACES)?;
                 layout.check_owner(&key, namespace.as_str(), &root.names())?;
@@ -451,11 +486,26 @@ impl Store {
                 let kv = read.ok_or_else(|| not_found(&namespace, &configuration))?;
                 let before = parse_json(kv).unwrap_or(Value::Null);
                 let index = Index::parse(reads.get(&ns_key), CONFIGURATIONS)?;
+                let mut settings = NamespaceSettings::parse(reads.get(&settings_key))?;
+                check_write(&settings, configuration.as_str(), &by, None, None)?;
                 let mut plan = Plan::default();
                 plan.compare(&root_key, reads);
                 plan.compare(&key, reads);
                 plan.compare(&ns_key, reads);
+                plan.compare(&settings_key, reads);
                 plan.delete(&key);
+                // Its schema goes with it: a configuration made later under the same name
+                // starts without one.
+                if settings
+                    .assignments
+                    .remove(configuration.as_str())
+                    .is_some()
+                {
+                    plan.put_json(
+                        &settings_key,
+                        &serde_json::to_value(&settings).expect("settings serialise"),
+                    );
+                }
                 if index.contains(configuration.as_str()) {
                     plan.put_json(&ns_key, &index.without(configuration.as_str()));
                 }
