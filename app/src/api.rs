@@ -9,6 +9,7 @@ pub mod live;
 pub mod namespaces;
 #[cfg(feature = "ssr")]
 pub mod redirect;
+pub mod schemas;
 pub mod users;
 
 #[cfg(feature = "ssr")]

@@ -64,8 +64,10 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("users/:name") view=pages::UserPage ssr=SsrMode::Async/>
                     <Route path=path!("audit") view=pages::AuditPage ssr=SsrMode::Async/>
                     <Route path=path!("ns/:ns") view=pages::NamespacePage ssr=SsrMode::Async/>
+                    <Route path=path!("ns/:ns/settings") view=pages::NamespaceSettingsPage ssr=SsrMode::Async/>
                     <Route path=path!("ns/:ns/:cfg") view=pages::ConfigurationPage ssr=SsrMode::Async/>
                     <Route path=path!("ns/:ns/:cfg/history") view=pages::HistoryPage ssr=SsrMode::Async/>
+                    <Route path=path!("ns/:ns/:cfg/schema") view=pages::SchemaPage ssr=SsrMode::Async/>
                 </Routes>
             </main>
         </Router>

@@ -8,6 +8,7 @@ mod history;
 mod home;
 mod live;
 mod namespace;
+mod schema;
 mod users;
 
 pub use account::{AccountPage, InvitationPage};
@@ -17,6 +18,7 @@ pub use configuration::ConfigurationPage;
 pub use history::HistoryPage;
 pub use home::Home;
 pub use namespace::NamespacePage;
+pub use schema::{NamespaceSettingsPage, SchemaPage};
 pub use users::{UserPage, UsersPage};
 
 use crate::error::AppError;

@@ -11,8 +11,9 @@ use super::live::Live;
 use super::{failure, loaded, thousands};
 use crate::api::configurations::{
     ChangeSummary, ConfigurationView, ConflictView, CreateConfiguration, DeleteConfiguration,
-    FieldDiff, FieldEdit, MAX_FORM_ROWS, Review, SaveEdit, configuration_conflict,
-    get_configuration, review_configuration, review_field, save_configuration,
+    FieldDiff, FieldEdit, FieldView, Hints, MAX_FORM_ROWS, ProblemView, Review, SaveEdit,
+    configuration_conflict, get_configuration, review_configuration, review_field,
+    save_configuration,
 };
 use crate::error::AppError;
 
@@ -53,6 +54,103 @@ fn kind_select(selected: String, label: String) -> impl IntoView {
             {KINDS.iter().map(|k| view! { <option value=*k selected=selected == *k>{*k}</option> }).collect_view()}
         </select>
     }
+}
+
+/// The value editor the schema asks for: a choice, or an input whose attributes carry the
+/// schema's constraints (so the browser checks them too, also without JavaScript), with the
+/// kind fixed. `None` when the schema leaves the kind open.
+fn schema_input(hints: &Hints, json: &str, label: String) -> Option<AnyView> {
+    let kind = hints.kind.clone()?;
+    let current = match serde_json::from_str::<serde_json::Value>(json) {
+        Ok(serde_json::Value::String(s)) => s,
+        Ok(other) => other.to_string(),
+        Err(_) => json.to_owned(),
+    };
+    let fixed_kind = view! { <input type="hidden" name="kind" value=kind.clone()/> };
+    if !hints.choices.is_empty() {
+        let options = hints
+            .choices
+            .iter()
+            .map(|(value, text)| {
+                view! { <option value=value.clone() selected=*value == current>{text.clone()}</option> }
+            })
+            .collect_view();
+        return Some(
+            view! { {fixed_kind} <select name="value" aria-label=label required=hints.required>{options}</select> }
+                .into_any(),
+        );
+    }
+    let input = match kind.as_str() {
+        "true/false" => view! {
+            <select name="value" aria-label=label>
+                <option value="true" selected=current == "true">"true"</option>
+                <option value="false" selected=current != "true">"false"</option>
+            </select>
+        }
+        .into_any(),
+        "text" | "number" if hints.write_only => view! {
+            <input type="password" name="value" value="" required aria-label=label
+                autocomplete="new-password" placeholder="type a new value to replace it"/>
+        }
+        .into_any(),
+        "text" | "number" => view! {
+            <input
+                type=hints.input_type.clone()
+                name="value"
+                value=current
+                aria-label=label
+                required=hints.required
+                min=hints.min.clone()
+                max=hints.max.clone()
+                step=hints.step.clone()
+                pattern=hints.pattern.clone()
+                minlength=hints.min_length.map(|n| n.to_string())
+                maxlength=hints.max_length.map(|n| n.to_string())
+            />
+        }
+        .into_any(),
+        "empty" => view! { <input type="hidden" name="value" value=""/> <span class="hint">"(empty)"</span> }.into_any(),
+        _ => view! { <textarea name="value" rows="3" aria-label=format!("{label} (JSON)")>{json.to_owned()}</textarea> }.into_any(),
+    };
+    Some(view! { {fixed_kind} {input} }.into_any())
+}
+
+/// A row's label from the schema: its title (with the stored name beside it), markers for
+/// required, deprecated and read-only, the help text, examples and default, and the problems
+/// the stored value has there.
+fn schema_label(name: &str, hints: Option<&Hints>) -> AnyView {
+    let Some(h) = hints else {
+        return view! { <span class="field-title">{name.to_owned()}</span> }.into_any();
+    };
+    let title = h.title.clone().unwrap_or_else(|| name.to_owned());
+    let named = h
+        .title
+        .is_some()
+        .then(|| view! { " " <code class="field-name">{name.to_owned()}</code> });
+    let mut notes: Vec<String> = Vec::new();
+    if !h.examples.is_empty() {
+        notes.push(format!("For example {}.", h.examples.join(", ")));
+    }
+    if let Some(default) = &h.default {
+        notes.push(format!("Default {default}."));
+    }
+    if let Some(format) = &h.format {
+        notes.push(format!("Must be {format}."));
+    }
+    if h.as_json {
+        notes.push("Edited as JSON: the schema allows more than the form can show.".to_owned());
+    }
+    view! {
+        <span class="field-title">{title}</span>
+        {named}
+        {h.required.then(|| view! { " " <span class="badge required" title="The schema requires it">"required"</span> })}
+        {h.deprecated.then(|| view! { " " <span class="badge deprecated" title="The schema marks it as on its way out">"deprecated"</span> })}
+        {h.read_only.then(|| view! { " " <span class="badge">"read only"</span> })}
+        {h.description.clone().map(|d| view! { <span class="field-help">{d}</span> })}
+        {(!notes.is_empty()).then(|| view! { <span class="field-help hint">{notes.join(" ")}</span> })}
+        {h.problems.iter().map(|p| view! { <span class="field-problem error">{p.clone()}</span> }).collect_view()}
+    }
+    .into_any()
 }
 
 /// The value editor of a field of `kind`, holding `json` (its current value as JSON), labelled
@@ -113,16 +211,28 @@ fn change_form(
     json: &str,
     label: String,
     base: Base,
+    hints: Option<&Hints>,
 ) -> AnyView {
+    if hints.is_some_and(|h| h.read_only) {
+        return view! { <code>{json.to_owned()}</code> }.into_any();
+    }
+    let input = match hints.and_then(|h| schema_input(h, json, label.clone())) {
+        Some(input) => input,
+        None => view! {
+            {kind_select(kind.to_owned(), format!("Kind of {}", label.to_lowercase()))}
+            {value_input(kind, json, label)}
+        }
+        .into_any(),
+    };
     let form = view! {
         <form method="get" class="field-edit">
             {target("set", field, path, base)}
-            {kind_select(kind.to_owned(), format!("Kind of {}", label.to_lowercase()))}
-            {value_input(kind, json, label)}
+            {input}
             <button type="submit">"Review change"</button>
         </form>
     };
-    if matches!(kind, "list" | "object") {
+    let fixed = hints.and_then(|h| h.kind.as_deref()).is_some();
+    if matches!(kind, "list" | "object") && !fixed {
         view! { <details class="as-json"><summary>"Change it as a whole"</summary>{form}</details> }
             .into_any()
     } else {
@@ -184,6 +294,54 @@ fn row_actions(field: &str, path: &str, label: &str, renamable: bool, base: Base
     }
 }
 
+/// The comment input of a review; required where the namespace asks for one.
+fn comment_input(required: bool, id: Option<&'static str>) -> impl IntoView {
+    let text = if required {
+        "Comment for the history (required in this namespace) "
+    } else {
+        "Comment for the history (optional) "
+    };
+    view! { <label>{text} <input type="text" name="comment" id=id required=required/></label> }
+}
+
+/// Schema problems, each with its place.
+#[component]
+fn Problems(problems: Vec<ProblemView>, id: &'static str, heading: &'static str) -> impl IntoView {
+    view! {
+        <div class="problems" id=id role="alert">
+            <p class="error">{heading}</p>
+            <ul>
+                {problems.into_iter().map(|p| view! { <li><strong>{p.place}</strong>": "{p.message}</li> }).collect_view()}
+            </ul>
+        </div>
+    }
+}
+
+/// The fields the schema lists that are not set yet, each with a form to set it.
+fn missing_rows(missing: &[FieldView], base: Base) -> AnyView {
+    let rows = missing
+        .iter()
+        .map(|f| {
+            let hints = f.hints.clone();
+            view! {
+                <tr class="missing">
+                    <th scope="row">{schema_label(&f.name, hints.as_ref())}</th>
+                    <td>{change_form(&f.name, "", &f.kind, &f.json, format!("Value of {}", f.name), base, hints.as_ref())}</td>
+                </tr>
+            }
+        })
+        .collect_view();
+    view! {
+        <h2>"Not set yet"</h2>
+        <p class="hint">"The schema lists these settings; this configuration does not have them yet."</p>
+        <table id="fields-missing">
+            <thead><tr><th>"Setting"</th><th>"Value"</th></tr></thead>
+            <tbody>{rows}</tbody>
+        </table>
+    }
+    .into_any()
+}
+
 #[component]
 pub fn ConfigurationPage() -> impl IntoView {
     let params = use_params_map();
@@ -234,6 +392,10 @@ pub fn ConfigurationPage() -> impl IntoView {
             can_edit,
             more_fields,
             more_json,
+            schema,
+            problems,
+            missing,
+            comment_required,
         } = view;
         let base: Base = (revision, seq);
         let here = format!("/ns/{ns}/{cfg}");
@@ -260,7 +422,14 @@ pub fn ConfigurationPage() -> impl IntoView {
                             </section>
                         }
                         .into_any(),
-                        Ok(Review { changes, place, .. }) => {
+                        Ok(Review {
+                            changes,
+                            place,
+                            summary,
+                            problems,
+                            comment_required,
+                            ..
+                        }) => {
                             let changed_since = (made_on != revision).then(|| {
                                 let who = last_change
                                     .as_ref()
@@ -314,10 +483,11 @@ pub fn ConfigurationPage() -> impl IntoView {
                                     <input type="hidden" name="edit[value]" value=value/>
                                     <input type="hidden" name="edit[to]" value=to/>
                                     <input type="hidden" name="edit[path]" value=path/>
-                                    <label>"Comment for the history (optional) " <input type="text" name="comment"/></label>
+                                    {comment_input(comment_required, None)}
                                     <button type="submit">{button}</button>
                                 </ActionForm>
                             };
+                            let refused = !problems.is_empty();
                             view! {
                                 <section class="review" id="review" aria-labelledby="review-heading" data-review="">
                                     <h2 id="review-heading">{match place {
@@ -325,8 +495,10 @@ pub fn ConfigurationPage() -> impl IntoView {
                                         None => "Review your change".to_owned(),
                                     }}</h2>
                                     {changed_since}
+                                    <p class="summary" id="review-summary">{summary}</p>
                                     <DiffTable changes=changes/>
-                                    {form}
+                                    {refused.then(|| view! { <Problems problems id="review-problems" heading="This change cannot be saved:"/> })}
+                                    {(!refused).then(|| form)}
                                     <a href=here>"Cancel"</a>
                                 </section>
                             }
@@ -340,10 +512,11 @@ pub fn ConfigurationPage() -> impl IntoView {
             .into_iter()
             .map(|f| {
                 let field = f.name.clone();
+                let hints = f.hints.clone();
                 let main = if can_edit {
                     view! {
                         <td>
-                            {change_form(&field, "", &f.kind, &f.json, "Value".into(), base)}
+                            {change_form(&field, "", &f.kind, &f.json, "Value".into(), base, hints.as_ref())}
                             {add_form(&field, "", &f.kind, &field, base)}
                         </td>
                         <td>{row_actions(&field, "", &field, true, base)}</td>
@@ -361,7 +534,7 @@ pub fn ConfigurationPage() -> impl IntoView {
                         let cells = if can_edit {
                             view! {
                                 <td>
-                                    {change_form(&field, &row.path, &row.kind, &row.json, format!("Value of {place}"), base)}
+                                    {change_form(&field, &row.path, &row.kind, &row.json, format!("Value of {place}"), base, row.hints.as_ref())}
                                     {add_form(&field, &row.path, &row.kind, &place, base)}
                                 </td>
                                 <td>{row_actions(&field, &row.path, &place, !row.in_list, base)}</td>
@@ -375,7 +548,7 @@ pub fn ConfigurationPage() -> impl IntoView {
                             <tr class="inner">
                                 <th scope="row" title=place.clone() class=format!("depth-{}", row.depth)>
                                     <span class="visually-hidden">{format!("{field} › ")}</span>
-                                    {if row.in_list { format!("#{}", row.label) } else { row.label.clone() }}
+                                    {schema_label(&if row.in_list { format!("#{}", row.label) } else { row.label.clone() }, row.hints.as_ref())}
                                 </th>
                                 <td>{row.kind.clone()}</td>
                                 {cells}
@@ -385,8 +558,8 @@ pub fn ConfigurationPage() -> impl IntoView {
                     })
                     .collect_view();
                 view! {
-                    <tr class="field">
-                        <th scope="row">{f.name.clone()}</th>
+                    <tr class="field" class:has-problem=hints.as_ref().is_some_and(|h| !h.problems.is_empty())>
+                        <th scope="row">{schema_label(&f.name, hints.as_ref())}</th>
                         <td>{f.kind.clone()}</td>
                         {main}
                         {field_change}
@@ -435,7 +608,7 @@ pub fn ConfigurationPage() -> impl IntoView {
             let (ns2, cfg2) = (ns.clone(), cfg.clone());
             let (ns3, cfg3) = (ns.clone(), cfg.clone());
             view! {
-                <JsonEditor namespace=ns.clone() name=cfg.clone() json=json.clone() revision=revision seq=seq/>
+                <JsonEditor namespace=ns.clone() name=cfg.clone() json=json.clone() revision=revision seq=seq comment_required/>
                 <h2>"Duplicate"</h2>
                 <ActionForm action=duplicate attr:class="stacked" attr:id="duplicate">
                     <super::ReturnHere/>
@@ -479,6 +652,18 @@ pub fn ConfigurationPage() -> impl IntoView {
             </p>
             <Suspense fallback=|| ()>{review_panel}</Suspense>
             {move || failure(save.value().get())}
+            <p class="meta" id="schema-status">
+                {match &schema {
+                    Some(which) => format!("Checked against {which}. "),
+                    None => "No schema: any value is accepted. ".to_owned(),
+                }}
+                <a href=format!("{here}/schema")>{if schema.is_some() { "See or change the schema" } else { "Give it a schema" }}</a>
+                {comment_required.then(|| " · Every change in this namespace needs a comment.")}
+            </p>
+            {(!problems.is_empty()).then(|| view! {
+                <Problems problems=problems.clone() id="stored-problems"
+                    heading="The stored value does not match its schema here (another tool may have written it). Changes elsewhere can still be saved; a change is refused only when it adds a problem:"/>
+            })}
             <h2>"Fields"</h2>
             {if empty {
                 view! {
@@ -498,6 +683,7 @@ pub fn ConfigurationPage() -> impl IntoView {
                 }
                 .into_any()
             }}
+            {(can_edit && !missing.is_empty()).then(move || missing_rows(&missing, base))}
             {add}
             {read_only}
             </div>
@@ -528,6 +714,7 @@ fn JsonEditor(
     json: String,
     revision: i64,
     seq: u64,
+    comment_required: bool,
 ) -> impl IntoView {
     let text = RwSignal::new(json.clone());
     // What the editor was loaded with: edits are what differ from it.
@@ -665,18 +852,23 @@ fn JsonEditor(
         >"Review changes"</button>
         {move || review.value().get().map(|result| match result {
             Err(error) => view! { <super::ErrorMessage error/> }.into_any(),
-            Ok(Review { changes, .. }) => view! {
-                <section class="review" id="json-review-panel">
-                    <h3>"Review your changes"</h3>
-                    <DiffTable changes=changes/>
-                    <label>"Comment for the history (optional) "
-                        <input type="text" prop:value=move || comment.get() on:input=move |ev| comment.set(event_target_value(&ev))/>
-                    </label>
-                    <button type="button" id="json-save" on:click=move |_| {
-                        save.dispatch((text.get_untracked(), comment.get_untracked()));
-                    }>"Save"</button>
-                </section>
-            }.into_any(),
+            Ok(Review { changes, summary, problems, .. }) => {
+                let refused = !problems.is_empty();
+                view! {
+                    <section class="review" id="json-review-panel">
+                        <h3>"Review your changes"</h3>
+                        <p class="summary">{summary}</p>
+                        <DiffTable changes=changes/>
+                        {refused.then(|| view! { <Problems problems id="json-problems" heading="These changes cannot be saved:"/> })}
+                        <label>{if comment_required { "Comment for the history (required in this namespace) " } else { "Comment for the history (optional) " }}
+                            <input type="text" required=comment_required prop:value=move || comment.get() on:input=move |ev| comment.set(event_target_value(&ev))/>
+                        </label>
+                        <button type="button" id="json-save" disabled=move || refused || (comment_required && comment.get().trim().is_empty()) on:click=move |_| {
+                            save.dispatch((text.get_untracked(), comment.get_untracked()));
+                        }>"Save"</button>
+                    </section>
+                }.into_any()
+            }
         })}
         {move || saved.get().then(|| view! { <p role="status" id="json-saved">"Saved."</p> })}
         {move || save.value().get().map(|outcome| match outcome {

@@ -17,11 +17,16 @@ pub async fn review_configuration(
     let opened = super::ssr::open(confo::users::Role::Editor, &namespace, &name).await?;
     let fields = super::ssr::parse_object(&json)?;
     let current = opened.current().await?;
-    Ok(Review {
-        changes: super::ssr::diffs(&current.fields, &fields),
-        place: None,
-        revision: current.revision,
-    })
+    let rules = super::ssr::rules(&opened.store, &opened.namespace, &opened.name).await?;
+    let fields = rules.unmasked(fields, &current.fields);
+    Ok(rules.review(
+        &opened.namespace,
+        &opened.name,
+        &current.fields,
+        &fields,
+        None,
+        current.revision,
+    ))
 }
 
 /// What one field change from the form view would change: `set` a field (new or not) to `value`
@@ -41,12 +46,16 @@ pub async fn review_field(
     let change = super::ssr::field_edit(&edit, &current.fields)?;
     let after =
         confo::edit::preview(&current.fields, std::slice::from_ref(&change)).map_err(reject)?;
-    Ok(Review {
-        changes: super::ssr::diffs(&current.fields, &after),
-        place: (!edit.path.is_empty() || edit.op == "add")
+    let rules = super::ssr::rules(&opened.store, &opened.namespace, &opened.name).await?;
+    Ok(rules.review(
+        &opened.namespace,
+        &opened.name,
+        &current.fields,
+        &after,
+        (!edit.path.is_empty() || edit.op == "add")
             .then(|| confo::nested::place(edit.field.trim(), &edit.path)),
-        revision: current.revision,
-    })
+        current.revision,
+    ))
 }
 
 /// Saves one change from the form view (also without JavaScript): the edit itself, as
@@ -82,6 +91,11 @@ pub async fn save_configuration(
 ) -> Result<Saved, AppError> {
     let opened = super::ssr::open(confo::users::Role::Editor, &namespace, &name).await?;
     let fields = super::ssr::parse_object(&json)?;
+    // Write-only values are shown masked: where the mask was left as it was, the stored value
+    // stays (read at the revision the save is compared on, or the save is a conflict anyway).
+    let current = opened.current().await?;
+    let rules = super::ssr::rules(&opened.store, &opened.namespace, &opened.name).await?;
+    let fields = rules.unmasked(fields, &current.fields);
     let edits = vec![confo::edit::Edit::Replace { fields }];
     opened.save(edits, revision, seq, &comment).await
 }

@@ -78,6 +78,55 @@ pub struct FieldView {
     pub inner: Vec<InnerRow>,
     /// The newest change that touched it (see `Store::last_changes`).
     pub last_change: Option<ChangeSummary>,
+    /// What the configuration's schema says about it.
+    pub hints: Option<Hints>,
+}
+
+/// What a configuration's schema says about one place, for its row in the form view. The
+/// constraints become HTML attributes, so the browser checks them too, with or without
+/// JavaScript; the server checks everything again.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Hints {
+    /// The label (`title`).
+    pub title: Option<String>,
+    /// Inline help (`description`).
+    pub description: Option<String>,
+    /// `examples` and `default`, as JSON.
+    pub examples: Vec<String>,
+    pub default: Option<String>,
+    /// The allowed values, as typed into the form, with their labels (`enum`, or `oneOf` of
+    /// `const`s with `title`s).
+    pub choices: Vec<(String, String)>,
+    /// The kind of value the schema asks for, as the form names kinds; `None`: any.
+    pub kind: Option<String>,
+    /// The `type` of the HTML input (`number`, `email`, `url`, `text`).
+    pub input_type: String,
+    pub min: Option<String>,
+    pub max: Option<String>,
+    pub step: Option<String>,
+    pub pattern: Option<String>,
+    pub min_length: Option<u64>,
+    pub max_length: Option<u64>,
+    /// The format, in words (`an email address`).
+    pub format: Option<String>,
+    pub required: bool,
+    pub read_only: bool,
+    pub deprecated: bool,
+    /// Never shown: replaced only by typing a new value.
+    pub write_only: bool,
+    /// The schema says more than the form can (`anyOf`, `if`/`then`, ...): edited as JSON,
+    /// still checked on save.
+    pub as_json: bool,
+    /// The problems the stored value has here, in words.
+    pub problems: Vec<String>,
+}
+
+/// One way a configuration breaks its schema, as shown.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProblemView {
+    /// In words: `retries`, `servers › 0 › port`.
+    pub place: String,
+    pub message: String,
 }
 
 /// An item of a list or a key of an object inside a field's value, as the form view shows it.
@@ -97,6 +146,7 @@ pub struct InnerRow {
     pub json: String,
     /// The newest change that touched it, or a place inside or around it.
     pub last_change: Option<ChangeSummary>,
+    pub hints: Option<Hints>,
 }
 
 /// How deep the form view shows lists and objects row by row; deeper values are edited as JSON.
@@ -127,6 +177,14 @@ pub struct ConfigurationView {
     pub seq: u64,
     pub last_change: Option<ChangeSummary>,
     pub can_edit: bool,
+    /// Which schema it follows, in words (`its own schema`, `the shared schema "limits"`).
+    pub schema: Option<String>,
+    /// Where the stored value breaks its schema (another tool may have written it so).
+    pub problems: Vec<ProblemView>,
+    /// Fields the schema lists that the configuration does not have yet, in the schema's order.
+    pub missing: Vec<FieldView>,
+    /// Every change in this namespace needs a comment.
+    pub comment_required: bool,
 }
 
 /// Two versions of a configuration and how the second differs from the first.
@@ -154,6 +212,13 @@ pub struct Review {
     pub place: Option<String>,
     /// The revision the review was made on.
     pub revision: i64,
+    /// The change in plain words, before the table: "You are changing 1 setting in
+    /// payments › checkout: Retry limit from 3 to 5."
+    pub summary: String,
+    /// Problems the change would add under the schema: it would not be saved.
+    pub problems: Vec<ProblemView>,
+    /// Every change in this namespace needs a comment.
+    pub comment_required: bool,
 }
 
 /// What a save wrote: the configuration's new revision and the number of its history entry.
@@ -205,6 +270,8 @@ pub struct HistoryView {
     pub can_edit: bool,
 }
 
+#[cfg(feature = "ssr")]
+pub(crate) mod hints;
 #[cfg(feature = "ssr")]
 pub(crate) mod ssr;
 

@@ -104,6 +104,7 @@ pub fn inner_rows(value: &Value, at_most: usize) -> Option<Vec<InnerRow>> {
                 kind: kind(child).to_owned(),
                 json: serde_json::to_string(child).unwrap_or_default(),
                 last_change: None,
+                hints: None,
             });
             walk(child, &path, depth + 1, rows, at_most)?;
         }
@@ -141,6 +142,7 @@ pub fn form_fields(
             json: serde_json::to_string(value).unwrap_or_default(),
             inner,
             last_change: None,
+            hints: None,
         });
     }
     (shown, Map::new())
@@ -241,6 +243,30 @@ pub async fn view_of(
             row.last_change = changes.next().flatten();
         }
     }
+    let rules = rules(&store, namespace, name).await?;
+    let problems = rules.problems(&configuration.fields);
+    let mut missing = Vec::new();
+    if let Some(schema) = &rules.schema {
+        for field in &mut fields {
+            let top = vec![field.name.clone()];
+            field.hints = hints::hints(schema, &top, &problems);
+            if field.hints.as_ref().is_some_and(|h| h.write_only) {
+                field.json = MASK_JSON.to_owned();
+                field.inner.clear();
+            }
+            for row in &mut field.inner {
+                let mut tokens = top.clone();
+                tokens.extend(confo::edit::tokens(&row.path).unwrap_or_default());
+                row.hints = hints::hints(schema, &tokens, &problems);
+                if row.hints.as_ref().is_some_and(|h| h.write_only) {
+                    row.json = MASK_JSON.to_owned();
+                }
+            }
+        }
+        hints::order_fields(&mut fields, schema);
+        missing = hints::missing_fields(schema, &configuration.fields, &problems);
+    }
+    let shown = rules.masked(&configuration.fields);
     Ok(ConfigurationView {
         namespace: namespace.to_string(),
         name: name.to_string(),
@@ -251,12 +277,176 @@ pub async fn view_of(
         } else {
             readable(&Value::Object(rest))
         },
-        json: readable(&Value::Object(configuration.fields)),
+        json: readable(&Value::Object(shown)),
         revision: configuration.revision,
         seq: latest.as_ref().map_or(0, |v| v.seq),
         last_change: latest.as_ref().map(|v| summary(&v.entry)),
         can_edit: can_edit(user, namespace.as_str()),
+        schema: rules.described,
+        problems: hints::problem_views(&problems),
+        missing,
+        comment_required: rules.comment_required,
     })
+}
+
+/// What stands in for a write-only value wherever a value is shown.
+pub const MASK: &str = "•••••• (write-only)";
+const MASK_JSON: &str = "\"•••••• (write-only)\"";
+
+/// The rules a configuration's changes follow: its schema (if any) and its namespace's settings.
+pub struct Rules {
+    pub schema: Option<Value>,
+    /// Which schema, in words.
+    pub described: Option<String>,
+    pub comment_required: bool,
+}
+
+pub async fn rules(
+    store: &confo::Store,
+    namespace: &NamespaceName,
+    name: &ConfigurationName,
+) -> Result<Rules, AppError> {
+    let settings = store
+        .get_settings(namespace)
+        .await
+        .map_err(reject)?
+        .settings;
+    let described = settings
+        .assignments
+        .get(name.as_str())
+        .map(|choice| match choice {
+            confo::store::SchemaChoice::Own(_) => "its own schema".to_owned(),
+            confo::store::SchemaChoice::Named(n) => {
+                format!("the shared schema \u{201c}{n}\u{201d}")
+            }
+        });
+    Ok(Rules {
+        schema: settings.schema_of(name.as_str()).cloned(),
+        described,
+        comment_required: settings.require_comment,
+    })
+}
+
+impl Rules {
+    /// Every problem of `fields` under the schema (none without one).
+    pub fn problems(&self, fields: &Map<String, Value>) -> Vec<confo::schema::Problem> {
+        self.schema
+            .as_ref()
+            .and_then(|s| confo::schema::problems(s, fields).ok())
+            .unwrap_or_default()
+    }
+
+    fn write_only(&self, tokens: &[String]) -> bool {
+        self.schema
+            .as_ref()
+            .and_then(|s| confo::schema::at_path(s, tokens))
+            .and_then(|s| s.get("writeOnly"))
+            == Some(&Value::Bool(true))
+    }
+
+    /// `fields` with every write-only value replaced by [`MASK`].
+    pub fn masked(&self, fields: &Map<String, Value>) -> Map<String, Value> {
+        fn walk(rules: &Rules, value: &mut Value, tokens: &mut Vec<String>) {
+            if rules.write_only(tokens) {
+                *value = Value::String(MASK.to_owned());
+                return;
+            }
+            let children: Vec<(String, &mut Value)> = match value {
+                Value::Object(keys) => keys.iter_mut().map(|(k, v)| (k.clone(), v)).collect(),
+                Value::Array(items) => items
+                    .iter_mut()
+                    .enumerate()
+                    .map(|(i, v)| (i.to_string(), v))
+                    .collect(),
+                _ => return,
+            };
+            for (token, child) in children {
+                tokens.push(token);
+                walk(rules, child, tokens);
+                tokens.pop();
+            }
+        }
+        let mut value = Value::Object(fields.clone());
+        if self.schema.is_some() {
+            for (name, field) in value.as_object_mut().expect("an object").iter_mut() {
+                walk(self, field, &mut vec![name.clone()]);
+            }
+        }
+        match value {
+            Value::Object(fields) => fields,
+            _ => unreachable!("an object stays one"),
+        }
+    }
+
+    /// `fields` as typed into the JSON view, with each write-only value left as [`MASK`] taken
+    /// from `stored` again: only a newly typed value replaces one.
+    pub fn unmasked(
+        &self,
+        mut fields: Map<String, Value>,
+        stored: &Map<String, Value>,
+    ) -> Map<String, Value> {
+        fn walk(
+            rules: &Rules,
+            value: &mut Value,
+            tokens: &mut Vec<String>,
+            stored: &Map<String, Value>,
+        ) {
+            if value.as_str() == Some(MASK) && rules.write_only(tokens) {
+                if let Some(kept) = confo::edit::find(stored, tokens) {
+                    *value = kept.clone();
+                }
+                return;
+            }
+            let children: Vec<(String, &mut Value)> = match value {
+                Value::Object(keys) => keys.iter_mut().map(|(k, v)| (k.clone(), v)).collect(),
+                Value::Array(items) => items
+                    .iter_mut()
+                    .enumerate()
+                    .map(|(i, v)| (i.to_string(), v))
+                    .collect(),
+                _ => return,
+            };
+            for (token, child) in children {
+                tokens.push(token);
+                walk(rules, child, tokens, stored);
+                tokens.pop();
+            }
+        }
+        if self.schema.is_some() {
+            for (name, field) in fields.iter_mut() {
+                walk(self, field, &mut vec![name.clone()], stored);
+            }
+        }
+        fields
+    }
+
+    /// The review of changing `before` into `after`: the change in words and in a table (write-
+    /// only values masked), and the schema problems it would add.
+    pub fn review(
+        &self,
+        namespace: &NamespaceName,
+        name: &ConfigurationName,
+        before: &Map<String, Value>,
+        after: &Map<String, Value>,
+        place: Option<String>,
+        revision: i64,
+    ) -> Review {
+        let changes = diffs(&self.masked(before), &self.masked(after));
+        let added = confo::schema::added(&self.problems(before), &self.problems(after));
+        Review {
+            summary: hints::summary(
+                namespace.as_str(),
+                name.as_str(),
+                self.schema.as_ref(),
+                &changes,
+            ),
+            changes,
+            place,
+            revision,
+            problems: hints::problem_views(&added),
+            comment_required: self.comment_required,
+        }
+    }
 }
 
 /// A value typed into the form view, read as the kind the user chose: "5" stays text
