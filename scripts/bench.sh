@@ -18,6 +18,10 @@ raw_update_us=$(sed -n 's/^RAW_UPDATE_P50_US=//p' "$work/bench.txt")
 # The dashboard server with 10,000 live sessions against none: sessions live in the store, so the
 # server's memory should not grow with them; and signed-in requests should not write to the store.
 cargo leptos build --release
+wasm_gz=$(gzip -9 -c target/site/pkg/confo.wasm | wc -c)
+js_gz=$(gzip -9 -c target/site/pkg/confo.js | wc -c)
+echo
+echo "hydrate bundle, gzip -9: confo.wasm ${wasm_gz} bytes + confo.js ${js_gz} bytes = $(((wasm_gz + js_gz) / 1024)) KiB (budget 250 KB)"
 # The fill tools only write data, so they are built like the tests (not timed, and without
 # rebuilding the release server with other features).
 cargo build --quiet --locked -p server --example session_fill --example namespace_fill

@@ -249,6 +249,12 @@ impl KeyLayout {
         key.strip_prefix(&self.audit_log_prefix())?.parse().ok()
     }
 
+    /// Present while user `name` has not yet dismissed the getting-started guide (set when an
+    /// invitation creates the account).
+    pub fn guide(&self, name: &str) -> String {
+        self.reserved(&format!("guide/{name}"))
+    }
+
     /// The settings record of a namespace: its schemas and rules (see
     /// [`crate::store::NamespaceSettings`]).
     pub fn settings(&self, namespace: &NamespaceName) -> String {

@@ -34,8 +34,11 @@ const SCHEMA = {
     legacy: { type: 'boolean', deprecated: true },
     id: { type: 'string', readOnly: true },
     either: { anyOf: [{ type: 'string' }, { type: 'integer' }] },
+    token: { title: 'API token', type: 'string', writeOnly: true },
   },
 };
+
+const SECRET = 'sekret-value-42';
 
 async function newNamespace(page: Page): Promise<string> {
   const ns = uniqueName('schema');
@@ -85,6 +88,7 @@ test('the form view is built from the schema, and a change that breaks it is ref
     ['retries', 'number', '3'],
     ['mode', 'text', 'fast'],
     ['note', 'text', 'kept as it is'],
+    ['token', 'text', SECRET],
   ]);
   // A schema that is not valid JSON Schema is refused, with where it is wrong.
   await page.goto(`/ns/${ns}/checkout/schema`);
@@ -98,7 +102,21 @@ test('the form view is built from the schema, and a change that breaks it is ref
   await expect(page.locator('#schema-status')).toContainText('Checked against its own schema.');
   // Rows in the schema's order, with titles, help, examples, default and markers.
   const rows = page.locator('#fields tbody tr.field');
-  await expect(rows.locator('.field-title')).toHaveText(['Checkout mode', 'Retry limit', 'note']);
+  await expect(rows.locator('.field-title')).toHaveText(['Checkout mode', 'Retry limit', 'API token', 'note']);
+  // A write-only value is never shown: not in the form, not in the JSON view, not in history.
+  expect(await page.content()).not.toContain(SECRET);
+  const token = rows.nth(2).getByLabel('Value', { exact: true });
+  await expect(token).toHaveAttribute('type', 'password');
+  await expect(token).toHaveValue('');
+  await page.goto(`/ns/${ns}/checkout/history`);
+  const views = await page.locator('a[href*="/history?"]').evaluateAll((links) => links.map((a) => a.getAttribute('href')!));
+  expect(views.length).toBeGreaterThan(3);
+  for (const view of views) {
+    await page.goto(view);
+    await expect(page.locator('h1')).toBeVisible();
+    expect(await page.content(), view).not.toContain(SECRET);
+  }
+  await page.goto(`/ns/${ns}/checkout`);
   const retries = rows.nth(1);
   await expect(retries).toContainText('How often a failed payment is tried again.');
   await expect(retries).toContainText('For example 5. Default 3.');
@@ -154,7 +172,7 @@ test('the form view is built from the schema, and a change that breaks it is ref
   await expect(page.locator('#review')).toHaveCount(0);
   await expect(page.locator('#fields tbody tr.field').nth(1).getByLabel('Value', { exact: true })).toHaveValue('5');
   if (etcdEndpoints) {
-    expect(stored(`${ns}-checkout`)).toEqual({ retries: 5, mode: 'fast', note: 'kept as it is' });
+    expect(stored(`${ns}-checkout`)).toEqual({ retries: 5, mode: 'fast', note: 'kept as it is', token: SECRET });
   }
 });
 
@@ -163,7 +181,7 @@ test('a value another tool wrote against the schema is shown with its problems, 
   const ns = await newNamespace(page);
   await newConfiguration(page, ns, 'svc', [['retries', 'number', '1'], ['mode', 'text', 'fast']]);
   await giveSchema(page, ns, 'svc', SCHEMA);
-  execFileSync('etcdctl', ['--endpoints', etcdEndpoints, 'put', `${ns}-svc`, '{"retries": 99, "mode": "fast", "host": "a"}'], {
+  execFileSync('etcdctl', ['--endpoints', etcdEndpoints, 'put', `${ns}-svc`, `{"retries": 99, "mode": "fast", "host": "a", "token": "${SECRET}"}`], {
     env: { ...process.env, ETCDCTL_API: '3' },
   });
   await page.goto(`/ns/${ns}/svc`);
@@ -176,7 +194,7 @@ test('a value another tool wrote against the schema is shown with its problems, 
   await expect(page.locator('#review-problems')).toHaveCount(0);
   await page.locator('#review-save').getByRole('button', { name: 'Save' }).click();
   await expect(page.locator('#review')).toHaveCount(0);
-  expect(etcdGet(`${ns}-svc`)).toBe('{"retries":99,"mode":"safe","host":"a"}');
+  expect(etcdGet(`${ns}-svc`)).toBe(`{"retries":99,"mode":"safe","host":"a","token":"${SECRET}"}`);
   if (javaScriptEnabled) {
     // A whole-value save from the JSON view that keeps the problem and adds none is accepted.
     const editor = page.getByLabel('The configuration as JSON');
@@ -185,9 +203,11 @@ test('a value another tool wrote against the schema is shown with its problems, 
     await editor.fill(JSON.stringify(fields, null, 2));
     await page.locator('#json-review').click();
     await expect(page.locator('#json-review-panel .summary')).toHaveText(`You are changing 1 setting in ${ns} › svc: host from "a" to "b".`);
+    // The write-only token shows masked, and saving the JSON with the mask keeps it as stored.
+    expect(fields.token).toBe('•••••• (write-only)');
     await page.locator('#json-save').click();
     await expect(page.locator('#json-saved')).toBeVisible();
-    expect(etcdGet(`${ns}-svc`)).toBe('{"retries":99,"mode":"safe","host":"b"}');
+    expect(etcdGet(`${ns}-svc`)).toBe(`{"retries":99,"mode":"safe","host":"b","token":"${SECRET}"}`);
     // One that adds a problem is refused before it is sent.
     fields.mode = 'turbo';
     await editor.fill(JSON.stringify(fields, null, 2));

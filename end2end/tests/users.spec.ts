@@ -245,3 +245,32 @@ test.describe('with sessions in etcd', () => {
     }
   });
 });
+
+test('an invited person sees the getting-started guide for their role until they dismiss it', async ({ page, browser }, info) => {
+  const name = uniqueName('ines');
+  const person = await secondBrowser(browser, info);
+  await choosePassword(person, await invite(page, name, 'editor'), name, 'a passphrase ines chose');
+  await person.goto('/');
+  const guide = person.locator('#guide');
+  await expect(guide).toContainText('a namespace holds the configurations of one team');
+  await expect(guide).toContainText('Review change');
+  await expect(guide).toContainText('Revert');
+  await expect(guide).not.toContainText('As an administrator');
+  await guide.getByRole('button', { name: 'Got it, hide this guide' }).click();
+  await expect(person.locator('#guide')).toHaveCount(0);
+  // Remembered for the person, not the browser: gone after signing in again elsewhere.
+  await person.reload();
+  await expect(person.locator('#namespaces-live')).toBeVisible();
+  await expect(person.locator('#guide')).toHaveCount(0);
+  const elsewhere = await secondBrowser(browser, info);
+  await signIn(elsewhere, name, 'a passphrase ines chose');
+  await elsewhere.goto('/');
+  await expect(elsewhere.locator('#namespaces-live')).toBeVisible();
+  await expect(elsewhere.locator('#guide')).toHaveCount(0);
+  // The administrator who was never invited sees none.
+  await page.goto('/');
+  await expect(page.locator('#namespaces-live')).toBeVisible();
+  await expect(page.locator('#guide')).toHaveCount(0);
+  await elsewhere.context().close();
+  await person.context().close();
+});

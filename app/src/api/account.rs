@@ -251,3 +251,25 @@ pub async fn accept_invitation(
     leptos_axum::redirect("/");
     Ok(())
 }
+
+/// The role of the signed-in person when they are still to be shown the getting-started guide
+/// (people who joined through an invitation, until they dismiss it); `None` otherwise.
+#[server(endpoint = "guide/pending", input = leptos::server_fn::codec::GetUrl)]
+pub async fn guide_pending() -> Result<Option<String>, AppError> {
+    use super::ssr::{reject, signed_in, store};
+    let Some(user) = signed_in().await.map_err(reject)? else {
+        return Ok(None);
+    };
+    let pending = store()?.guide_pending(&user.name).await.map_err(reject)?;
+    Ok(pending.then(|| user.role.as_str().to_owned()))
+}
+
+/// Dismisses the getting-started guide for the signed-in person, for good.
+#[server(endpoint = "guide/dismiss")]
+pub async fn dismiss_guide() -> Result<(), AppError> {
+    use super::ssr::{reject, require_user, store};
+    let user = require_user().await?;
+    store()?.dismiss_guide(&user.name).await.map_err(reject)?;
+    leptos_axum::redirect("/");
+    Ok(())
+}

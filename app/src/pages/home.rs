@@ -23,6 +23,7 @@ pub fn Home() -> impl IntoView {
     let me = Resource::new(|| (), |_| who_am_i());
 
     view! {
+        <Guide/>
         <h1>"Namespaces"</h1>
         <super::live::Live namespace="" configuration=""/>
         <p class="hint">
@@ -208,5 +209,59 @@ pub(crate) fn DeleteNamespaceForm(
             </ActionForm>
             {children.map(|c| c())}
         </details>
+    }
+}
+
+/// The getting-started guide for someone who joined through an invitation, shown until they
+/// dismiss it: what namespaces, configurations and fields are, and how review, history and
+/// revert protect a change, for their role.
+#[component]
+fn Guide() -> impl IntoView {
+    let dismiss = ServerAction::<crate::api::account::DismissGuide>::new();
+    let pending = Resource::new(
+        move || dismiss.version().get(),
+        |_| crate::api::account::guide_pending(),
+    );
+    let body = move |role: String| {
+        let editor = role != "viewer";
+        view! {
+            <section class="notice guide" id="guide" aria-labelledby="guide-heading">
+                <h2 id="guide-heading">"Getting started"</h2>
+                <p>
+                    "Services read their settings from Confo. Settings are grouped like this: a "
+                    <strong>"namespace"</strong>" holds the configurations of one team, service or environment; a "
+                    <strong>"configuration"</strong>" is the set of settings one service reads; a "
+                    <strong>"field"</strong>" is one setting, a name and a value (such as "<em>"Retry limit: 3"</em>")."
+                </p>
+                {if editor {
+                    view! {
+                        <ul>
+                            <li>"To change a setting, open its configuration, type the new value and choose "<em>"Review change"</em>". You see exactly what will change, in plain words, before anything is saved."</li>
+                            <li>"Settings with a schema say what they mean and which values are allowed; a value that is not allowed is refused with the reason, and nothing is saved."</li>
+                            <li>"If someone else saved in the meantime, nothing of yours overwrites theirs: you are shown both changes."</li>
+                            <li>"Every change is kept in the configuration's "<em>"History"</em>", with who made it and why; any earlier version can be brought back with "<em>"Revert"</em>"."</li>
+                        </ul>
+                    }
+                    .into_any()
+                } else {
+                    view! {
+                        <p>"You can read the namespaces you were given. Each configuration's "<em>"History"</em>" shows who changed what, when and why."</p>
+                    }
+                    .into_any()
+                }}
+                {(role == "admin").then(|| view! {
+                    <p>"As an administrator you also create namespaces, invite people on the "<a href="/users">"users page"</a>", and give configurations schemas."</p>
+                })}
+                <ActionForm action=dismiss attr:id="guide-dismiss">
+                    <super::ReturnHere/>
+                    <button type="submit">"Got it, hide this guide"</button>
+                </ActionForm>
+            </section>
+        }
+    };
+    view! {
+        <Suspense fallback=|| ()>
+            {move || Suspend::new(async move { pending.await.ok().flatten().map(body) })}
+        </Suspense>
     }
 }

@@ -158,6 +158,11 @@ async fn main() -> BenchResult<()> {
 
     println!("RAW_UPDATE_P50_US={:.0}", micros(percentile(&theirs, 0.5)));
 
+    // 1b. The same field update on a configuration of 50 fields, with a 50-property schema
+    //     (each field titled and bounded) against without one, and a raw read and
+    //     compare-and-swap of the same value; interleaved.
+    schema_saves(&options, &store, &mut raw, &prefix, &ns, &change).await?;
+
     // 2. Many creators in one namespace at once: Confo's create_configuration against the best a
     //    raw etcd-client program does for the same result (the same keys, batched into
     //    compare-and-swap transactions by one task, as Confo's committer batches), in
@@ -217,6 +222,110 @@ async fn main() -> BenchResult<()> {
         Some(etcd_client::DeleteOptions::new().with_prefix()),
     )
     .await?;
+    Ok(())
+}
+
+async fn schema_saves(
+    options: &Options,
+    store: &Store,
+    raw: &mut Client,
+    prefix: &str,
+    ns: &NamespaceName,
+    change: &Change,
+) -> BenchResult<()> {
+    use confo::store::{SchemaChoice, SettingsChange};
+    let mut fields = serde_json::Map::new();
+    let mut properties = serde_json::Map::new();
+    for n in 0..50 {
+        fields.insert(format!("f{n}"), json!(n));
+        properties.insert(
+            format!("f{n}"),
+            json!({"title": format!("Setting {n}"), "description": "A bounded number.", "type": "integer", "minimum": 0, "maximum": 1_000_000_000}),
+        );
+    }
+    let schema = json!({"type": "object", "properties": properties, "required": ["f0", "f1"]});
+    let (with, without) = (
+        ConfigurationName::new("schema50")?,
+        ConfigurationName::new("plain50")?,
+    );
+    for name in [&with, &without] {
+        store
+            .create_configuration(ns, name, fields.clone(), change)
+            .await?;
+    }
+    let assign = SettingsChange::Assign {
+        configuration: with.clone(),
+        choice: Some(SchemaChoice::Own(schema)),
+    };
+    store.change_settings(ns, assign, None, change).await?;
+    let raw_key = format!("{prefix}bench-raw50");
+    raw.put(raw_key.as_str(), serde_json::to_vec(&fields)?, None)
+        .await?;
+    let (mut schema_times, mut plain_times, mut raw_times) = (Vec::new(), Vec::new(), Vec::new());
+    for i in 0..options.updates {
+        let started = Instant::now();
+        store
+            .set_field(ns, &with, "f7", json!(i), None, change)
+            .await?;
+        schema_times.push(started.elapsed());
+        let started = Instant::now();
+        store
+            .set_field(ns, &without, "f7", json!(i), None, change)
+            .await?;
+        plain_times.push(started.elapsed());
+        let started = Instant::now();
+        let read = raw.get(raw_key.as_str(), None).await?;
+        let kv = &read.kvs()[0];
+        let mut value: Value = serde_json::from_slice(kv.value())?;
+        value["f7"] = json!(i);
+        let txn = Txn::new()
+            .when([Compare::mod_revision(
+                raw_key.as_str(),
+                CompareOp::Equal,
+                kv.mod_revision(),
+            )])
+            .and_then([TxnOp::put(
+                raw_key.as_str(),
+                serde_json::to_vec(&value)?,
+                None,
+            )]);
+        assert!(raw.txn(txn).await?.succeeded());
+        raw_times.push(started.elapsed());
+    }
+    for times in [&mut schema_times, &mut plain_times, &mut raw_times] {
+        times.sort();
+    }
+    let p = |t: &[Duration], q: f64| micros(percentile(t, q));
+    println!();
+    println!(
+        "field update of a 50-field configuration, {} sequential writes each (µs)",
+        options.updates
+    );
+    println!("{:<34}{:>12}{:>12}", "", "p50", "p99");
+    for (label, times) in [
+        ("confo, 50-property schema", &schema_times),
+        ("confo, no schema", &plain_times),
+        ("raw get + txn", &raw_times),
+    ] {
+        println!(
+            "{:<34}{:>12.0}{:>12.0}",
+            label,
+            p(times, 0.5),
+            p(times, 0.99)
+        );
+    }
+    println!(
+        "{:<34}{:>12.2}{:>12.2}",
+        "ratio schema / no schema",
+        p(&schema_times, 0.5) / p(&plain_times, 0.5),
+        p(&schema_times, 0.99) / p(&plain_times, 0.99)
+    );
+    println!(
+        "{:<34}{:>12.2}{:>12.2}",
+        "ratio schema / raw",
+        p(&schema_times, 0.5) / p(&raw_times, 0.5),
+        p(&schema_times, 0.99) / p(&raw_times, 0.99)
+    );
     Ok(())
 }
 

@@ -376,6 +376,7 @@ impl Store {
         let accepted = std::sync::Arc::new(std::sync::Mutex::new(None));
         let answer = accepted.clone();
         let change = Change::by(crate::Actor::user(name.to_owned()));
+        let guide_key = self.layout.guide(name);
         self.commit(&change, keys.clone(), move |reads: &Reads| {
             let [invitation_key, profile_key, password_key] = &keys[..] else {
                 unreachable!("three keys")
@@ -397,6 +398,8 @@ impl Store {
                         created: chrono::Utc::now(),
                     };
                     plan.put_json(profile_key, &profile_json(&user));
+                    // A new person is shown the getting-started guide until they dismiss it.
+                    plan.put_json(&guide_key, &serde_json::json!({"since": user.created}));
                     user
                 }
                 (InvitationKind::PasswordReset, Some(kv)) => {
@@ -529,6 +532,18 @@ impl Store {
     }
 
     /// Remembers the browser holding the device cookie `token` as known to `user`.
+    /// Whether user `name` is still to be shown the getting-started guide.
+    pub async fn guide_pending(&self, name: &str) -> Result<bool> {
+        Ok(self.kv.get(&self.layout.guide(name)).await?.is_some())
+    }
+
+    /// Remembers that user `name` dismissed the getting-started guide.
+    pub async fn dismiss_guide(&self, name: &str) -> Result<()> {
+        let key = self.layout.guide(name);
+        self.kv.txn(Vec::new(), vec![Op::Delete { key }]).await?;
+        Ok(())
+    }
+
     pub async fn remember_device(&self, user: &str, token: &str) -> Result<()> {
         let key = self.layout.device(&sha256_hex(token));
         let device = KnownDevice {

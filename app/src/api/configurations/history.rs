@@ -55,10 +55,19 @@ pub async fn version_diff(
         .diff_versions(&opened.namespace, &opened.name, from, to)
         .await
         .map_err(reject)?;
+    // Write-only values (by the schema in force now) are masked here as everywhere.
+    let rules = super::ssr::rules(&opened.store, &opened.namespace, &opened.name).await?;
     Ok(Comparison {
         from,
         to,
-        changes: changes.into_iter().map(super::ssr::field_diff).collect(),
+        changes: changes
+            .into_iter()
+            .map(|mut change| {
+                change.before = change.before.map(|v| rules.masked_field(&change.field, v));
+                change.after = change.after.map(|v| rules.masked_field(&change.field, v));
+                super::ssr::field_diff(change)
+            })
+            .collect(),
     })
 }
 
@@ -76,6 +85,8 @@ pub async fn configuration_at(
         .configuration_at(&opened.namespace, &opened.name, seq)
         .await
         .map_err(reject)?;
+    let rules = super::ssr::rules(&opened.store, &opened.namespace, &opened.name).await?;
+    let fields = fields.map(|f| rules.masked(&f));
     Ok(fields.map_or_else(String::new, |f| {
         super::ssr::readable(&serde_json::Value::Object(f))
     }))

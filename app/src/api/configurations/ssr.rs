@@ -378,6 +378,13 @@ impl Rules {
         }
     }
 
+    /// The value of field `field` with its write-only parts masked.
+    pub fn masked_field(&self, field: &str, value: Value) -> Value {
+        let mut one = Map::new();
+        one.insert(field.to_owned(), value);
+        self.masked(&one).remove(field).unwrap_or(Value::Null)
+    }
+
     /// `fields` as typed into the JSON view, with each write-only value left as [`MASK`] taken
     /// from `stored` again: only a newly typed value replaces one.
     pub fn unmasked(
@@ -610,9 +617,24 @@ pub async fn conflict(
         .map_err(reject)?;
     let current = read.fields.clone();
     let latest = view_of(user, namespace, name, read).await?;
-    let mine = preview(&base, edits).map_err(reject)?;
-    let (overlap, merged) = match rebase(&base, &current, edits).map_err(reject)? {
-        Rebased::Merged(merged) => (Vec::new(), Some(readable(&Value::Object(merged)))),
+    // What the page sent has write-only values masked; they stand for what is stored.
+    let rules = rules(&store, namespace, name).await?;
+    let base = rules.unmasked(base, &current);
+    let edits: Vec<confo::edit::Edit> = edits
+        .iter()
+        .map(|edit| match edit {
+            confo::edit::Edit::Replace { fields } => confo::edit::Edit::Replace {
+                fields: rules.unmasked(fields.clone(), &current),
+            },
+            other => other.clone(),
+        })
+        .collect();
+    let mine = preview(&base, &edits).map_err(reject)?;
+    let (overlap, merged) = match rebase(&base, &current, &edits).map_err(reject)? {
+        Rebased::Merged(merged) => (
+            Vec::new(),
+            Some(readable(&Value::Object(rules.masked(&merged)))),
+        ),
         Rebased::Overlap(places) => (places, None),
     };
     // Who saved meanwhile: the newest few are enough to say it.
@@ -623,6 +645,11 @@ pub async fn conflict(
         .iter()
         .map(|v| summary(&v.entry))
         .collect();
+    let (base, mine, current) = (
+        rules.masked(&base),
+        rules.masked(&mine),
+        rules.masked(&current),
+    );
     Ok(ConflictView {
         mine: diffs(&base, &mine),
         theirs: diffs(&base, &current),
