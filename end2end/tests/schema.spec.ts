@@ -251,6 +251,13 @@ test('a shared schema is checked against every configuration that follows it, an
   await expect(page.getByRole('alert').filter({ hasText: 'is followed by a, b' })).toBeVisible();
   await page.goto(`/ns/${ns}/settings`);
   await expect(page.locator('#shared-schemas li[data-schema="limits"]')).toContainText('Followed by a, b.');
+  // Every settings change is in their history, with what it changed.
+  const history = page.locator('#settings-history tbody tr');
+  await expect(history).toHaveCount(3);
+  await expect(history.nth(2)).toContainText('schema.put');
+  await expect(history.nth(2)).toContainText('add /schemas: {"limits":{"type":"object"');
+  await expect(history.nth(1)).toContainText('schema.assign (a)');
+  await expect(history.nth(0)).toContainText('add /assignments/b: {"named":"limits"}');
 });
 
 test('a namespace can require a comment with every change', async ({ page, javaScriptEnabled }) => {

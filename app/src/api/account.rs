@@ -256,10 +256,8 @@ pub async fn accept_invitation(
 /// (people who joined through an invitation, until they dismiss it); `None` otherwise.
 #[server(endpoint = "guide/pending", input = leptos::server_fn::codec::GetUrl)]
 pub async fn guide_pending() -> Result<Option<String>, AppError> {
-    use super::ssr::{reject, signed_in, store};
-    let Some(user) = signed_in().await.map_err(reject)? else {
-        return Ok(None);
-    };
+    use super::ssr::{reject, require_user, store};
+    let user = require_user().await?;
     let pending = store()?.guide_pending(&user.name).await.map_err(reject)?;
     Ok(pending.then(|| user.role.as_str().to_owned()))
 }

@@ -52,6 +52,21 @@ pub struct SchemaView {
     pub can_change: bool,
 }
 
+/// One change to a namespace's settings, from the audit log: who, when, and what it changed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SettingsChangeView {
+    pub seq: u64,
+    pub who: String,
+    pub when: String,
+    /// `schema.put`, `schema.delete`, `schema.assign` or `namespace.settings`.
+    pub action: String,
+    pub configuration: Option<String>,
+    pub comment: Option<String>,
+    /// The change, one line per JSON Patch operation on the settings record: `replace
+    /// /schemas/limits/properties/retries/maximum: 5`.
+    pub changes: Vec<String>,
+}
+
 /// What a schema would do to one configuration that would follow it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DryRunView {
@@ -308,4 +323,67 @@ pub async fn set_require_comment(
     ssr::change(&user, &ns, &store, settings_change, revision).await?;
     crate::api::redirect::redirect(&format!("/ns/{namespace}/settings"));
     Ok(())
+}
+
+/// The history of a namespace's settings (its schemas and rules), newest first: every change
+/// with what it changed, from the audit log.
+#[server(endpoint = "schemas/history", input = leptos::server_fn::codec::GetUrl)]
+pub async fn settings_history(namespace: String) -> Result<Vec<SettingsChangeView>, AppError> {
+    use crate::api::ssr::reject;
+    use confo::audit::{Action, AuditQuery};
+    let (_, ns, store) = ssr::guard(confo::users::Role::Viewer, &namespace).await?;
+    let query = AuditQuery {
+        namespace: Some(ns.to_string()),
+        limit: Some(1000),
+        scan_limit: Some(20_000),
+        ..AuditQuery::default()
+    };
+    let page = store.audit(&query).await.map_err(reject)?;
+    let settings_actions = [
+        Action::SchemaPut,
+        Action::SchemaDelete,
+        Action::SchemaAssign,
+        Action::NamespaceSettings,
+    ];
+    Ok(page
+        .entries
+        .into_iter()
+        .filter(|e| settings_actions.contains(&e.action))
+        .take(100)
+        .map(|e| {
+            let changes = e
+                .patch
+                .as_ref()
+                .and_then(|p| serde_json::to_value(p).ok())
+                .and_then(|v| v.as_array().cloned())
+                .unwrap_or_default()
+                .iter()
+                .map(|op| {
+                    let what = op["op"].as_str().unwrap_or_default();
+                    let path = op["path"].as_str().unwrap_or_default();
+                    match op.get("value") {
+                        Some(value) => {
+                            let text = value.to_string();
+                            let text = if text.chars().count() > 300 {
+                                format!("{}…", text.chars().take(300).collect::<String>())
+                            } else {
+                                text
+                            };
+                            format!("{what} {path}: {text}")
+                        }
+                        None => format!("{what} {path}"),
+                    }
+                })
+                .collect();
+            SettingsChangeView {
+                seq: e.seq,
+                who: e.actor.name.clone(),
+                when: crate::api::users::ssr::time_text(e.time.timestamp()),
+                action: e.action.as_str().to_owned(),
+                configuration: e.configuration.clone(),
+                comment: e.comment.clone(),
+                changes,
+            }
+        })
+        .collect())
 }

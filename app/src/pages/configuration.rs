@@ -498,7 +498,7 @@ pub fn ConfigurationPage() -> impl IntoView {
                                     <p class="summary" id="review-summary">{summary}</p>
                                     <DiffTable changes=changes/>
                                     {refused.then(|| view! { <Problems problems id="review-problems" heading="This change cannot be saved:"/> })}
-                                    {(!refused).then(|| form)}
+                                    {(!refused).then_some(form)}
                                     <a href=here>"Cancel"</a>
                                 </section>
                             }
@@ -658,7 +658,7 @@ pub fn ConfigurationPage() -> impl IntoView {
                     None => "No schema: any value is accepted. ".to_owned(),
                 }}
                 <a href=format!("{here}/schema")>{if schema.is_some() { "See or change the schema" } else { "Give it a schema" }}</a>
-                {comment_required.then(|| " · Every change in this namespace needs a comment.")}
+                {comment_required.then_some(" · Every change in this namespace needs a comment.")}
             </p>
             {(!problems.is_empty()).then(|| view! {
                 <Problems problems=problems.clone() id="stored-problems"

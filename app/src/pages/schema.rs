@@ -11,7 +11,7 @@ use super::{failure, loaded};
 use crate::api::configurations::ProblemView;
 use crate::api::schemas::{
     AssignSchema, DeleteSharedSchema, DryRunView, PutSharedSchema, SchemaView, SetRequireComment,
-    SettingsView, check_schema, configuration_schema, namespace_settings,
+    SettingsView, check_schema, configuration_schema, namespace_settings, settings_history,
 };
 use crate::error::AppError;
 
@@ -205,7 +205,7 @@ pub fn SchemaPage() -> impl IntoView {
             </nav>
             <h1>{format!("Schema of {cfg}")}</h1>
             <p id="schema-mode">{now}</p>
-            <p class="hint">"A schema says what each setting means and which values are allowed. The form view is built from it, and every way of saving is checked against it: a change is refused only when it adds a problem. Schema changes are recorded in the "<a href=format!("/audit?namespace={ns}")>"audit log"</a>"."</p>
+            <p class="hint">"A schema says what each setting means and which values are allowed. The form view is built from it, and every way of saving is checked against it: a change is refused only when it adds a problem. Every schema change is kept in the "<a href=format!("/ns/{ns}/settings#settings-history")>"history of this namespace's settings"</a>"."</p>
             {current}
             {problems}
             {changing}
@@ -250,6 +250,42 @@ pub fn NamespaceSettingsPage() -> impl IntoView {
             Some(check_schema(namespace, String::new(), shared, json).await)
         },
     );
+    let history = Resource::new(
+        move || {
+            (
+                namespace(),
+                put.version().get(),
+                delete.version().get(),
+                rule.version().get(),
+            )
+        },
+        |(namespace, ..)| settings_history(namespace),
+    );
+    let history_view = move || {
+        Suspend::new(async move {
+            let entries = history.await.ok()?;
+            let rows = entries
+                .into_iter()
+                .map(|e| view! {
+                    <tr>
+                        <td>{format!("#{}", e.seq)}</td>
+                        <td>{e.when}</td>
+                        <td>{e.who}</td>
+                        <td>{e.action}{e.configuration.map(|c| format!(" ({c})"))}</td>
+                        <td><ul class="patch">{e.changes.into_iter().map(|c| view! { <li><code>{c}</code></li> }).collect_view()}</ul></td>
+                        <td>{e.comment}</td>
+                    </tr>
+                })
+                .collect_view();
+            Some(view! {
+                <h2>"History of these settings"</h2>
+                <table id="settings-history">
+                    <thead><tr><th>"Entry"</th><th>"When (UTC)"</th><th>"Who"</th><th>"Action"</th><th>"What changed"</th><th>"Comment"</th></tr></thead>
+                    <tbody>{rows}</tbody>
+                </table>
+            })
+        })
+    };
     let body = move |view: SettingsView| {
         let SettingsView {
             namespace: ns,
@@ -350,5 +386,6 @@ pub fn NamespaceSettingsPage() -> impl IntoView {
         <Transition fallback=|| view! { <p>"Loading…"</p> }>
             {move || Suspend::new(async move { loaded(settings.await, body) })}
         </Transition>
+        <Transition fallback=|| ()>{history_view}</Transition>
     }
 }
