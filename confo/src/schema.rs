@@ -92,30 +92,60 @@ fn at(pointer: &str) -> String {
 pub fn problems(schema: &Value, fields: &Map<String, Value>) -> Result<Vec<Problem>> {
     let validator = compile(schema)?;
     let instance = Value::Object(fields.clone());
-    let mut found: Vec<Problem> = validator
-        .iter_errors(&instance)
-        .map(|error| {
-            let rule = error.schema_path().to_string();
-            let mut path = error.instance_path().to_string();
-            if let ValidationErrorKind::Required { property } = error.kind()
-                && let Some(name) = property.as_str()
-            {
-                // Shown at the missing field itself.
-                let mut tokens = edit::tokens(&path).unwrap_or_default();
-                tokens.push(name.to_owned());
-                path = edit::pointer(&tokens);
+    let mut found: Vec<Problem> = Vec::new();
+    for error in validator.iter_errors(&instance) {
+        if found.len() >= MAX_PROBLEMS {
+            break;
+        }
+        let rule = error.schema_path().to_string();
+        let path = error.instance_path().to_string();
+        let at = |name: &str| {
+            let mut tokens = edit::tokens(&path).unwrap_or_default();
+            tokens.push(name.to_owned());
+            edit::pointer(&tokens)
+        };
+        match error.kind() {
+            // Shown at the missing field itself.
+            ValidationErrorKind::Required { property } if property.is_string() => {
+                let place = at(property.as_str().unwrap_or_default());
+                let message = message(schema, &rule, &place, error.kind());
+                found.push(Problem {
+                    path: place,
+                    rule,
+                    message,
+                });
             }
-            let message = message(schema, &rule, &path, error.kind(), &error.to_string());
-            Problem {
-                path,
-                rule,
-                message,
+            // One problem per key the schema does not allow, at the key: a second such key is a
+            // problem added, even where one was already there.
+            ValidationErrorKind::AdditionalProperties { unexpected }
+            | ValidationErrorKind::UnevaluatedProperties { unexpected } => {
+                let name = name_of(holder(schema, &rule), &path);
+                for key in unexpected {
+                    found.push(Problem {
+                        path: at(key),
+                        rule: rule.clone(),
+                        message: format!(
+                            "{name} may not have the key {key:?}: the schema does not list it."
+                        ),
+                    });
+                }
             }
-        })
-        .collect();
+            kind => {
+                let message = message(schema, &rule, &path, kind);
+                found.push(Problem {
+                    path,
+                    rule,
+                    message,
+                });
+            }
+        }
+    }
     found.dedup();
     Ok(found)
 }
+
+/// The most problems reported for one value: enough to act on, and a bound on the work.
+pub const MAX_PROBLEMS: usize = 100;
 
 /// The subschema holding the keyword at `rule` (`/properties/a/maximum` → `/properties/a`).
 fn holder<'a>(schema: &'a Value, rule: &str) -> Option<&'a Value> {
@@ -138,13 +168,9 @@ fn number(value: &Value) -> String {
     value.to_string()
 }
 
-fn message(
-    schema: &Value,
-    rule: &str,
-    path: &str,
-    kind: &ValidationErrorKind,
-    raw: &str,
-) -> String {
+/// A problem in words. Built from the schema and the place only, never from the value itself
+/// (which may be write-only).
+fn message(schema: &Value, rule: &str, path: &str, kind: &ValidationErrorKind) -> String {
     let holder = holder(schema, rule);
     if let Some(custom) = holder
         .and_then(|h| h.get("x-confo-message"))
@@ -233,13 +259,24 @@ fn message(
             format!("{name} must have at most {limit} item(s)")
         }
         ValidationErrorKind::UniqueItems => format!("{name} must not hold the same item twice"),
-        ValidationErrorKind::AdditionalProperties { unexpected }
-        | ValidationErrorKind::UnevaluatedProperties { unexpected } => format!(
-            "{name} may not have {}: the schema does not list {}",
-            unexpected.join(", "),
-            if unexpected.len() == 1 { "it" } else { "them" }
-        ),
-        _ => format!("{name}: {raw}"),
+        ValidationErrorKind::MinProperties { limit } => {
+            format!("{name} must have at least {limit} key(s)")
+        }
+        ValidationErrorKind::MaxProperties { limit } => {
+            format!("{name} must have at most {limit} key(s)")
+        }
+        ValidationErrorKind::Contains => {
+            format!("{name} must hold at least one item of the kind the schema asks for")
+        }
+        ValidationErrorKind::OneOfMultipleValid { .. } => {
+            format!(
+                "{name} matches more than one of the forms the schema allows, and must match exactly one"
+            )
+        }
+        ValidationErrorKind::Not { .. } => format!("{name} is a value the schema rules out"),
+        ValidationErrorKind::FalseSchema => format!("{name} is not allowed here"),
+        // The keyword, never the value (which may be write-only).
+        other => format!("{name} breaks the schema's rule {:?}", other.keyword()),
     };
     format!("{text}.")
 }
@@ -326,6 +363,10 @@ pub fn at_path<'a>(schema: &'a Value, tokens: &[String]) -> Option<&'a Value> {
     for token in tokens {
         let next = if let Some(p) = here.get("properties").and_then(|p| p.get(token)) {
             Some(p)
+        } else if let Some(extra) = here.get("additionalProperties").filter(|a| a.is_object())
+            && !here.get("type").is_some_and(|t| t == "array")
+        {
+            Some(extra)
         } else if let Ok(i) = token.parse::<usize>() {
             here.get("prefixItems")
                 .and_then(|p| p.get(i))
@@ -336,6 +377,51 @@ pub fn at_path<'a>(schema: &'a Value, tokens: &[String]) -> Option<&'a Value> {
         here = resolve(schema, next)?;
     }
     Some(here)
+}
+
+/// Whether the value at `tokens` is write-only: `writeOnly: true` on its subschema, on a `$ref`
+/// that leads to it or beside one, or on anything it is inside of.
+pub fn is_write_only(schema: &Value, tokens: &[String]) -> bool {
+    let marked = |s: &Value| s.get("writeOnly") == Some(&Value::Bool(true));
+    let mut here = schema;
+    for depth in 0..=tokens.len() {
+        // The node itself and every `$ref` step on the way to what it means.
+        let mut node = here;
+        for _ in 0..8 {
+            if marked(node) {
+                return true;
+            }
+            match node
+                .get("$ref")
+                .and_then(Value::as_str)
+                .and_then(|r| r.strip_prefix('#'))
+            {
+                Some(reference) => match schema.pointer(reference) {
+                    Some(next) => node = next,
+                    None => break,
+                },
+                None => break,
+            }
+        }
+        let Some(token) = tokens.get(depth) else {
+            return false;
+        };
+        let next = node
+            .get("properties")
+            .and_then(|p| p.get(token))
+            .or_else(|| node.get("additionalProperties").filter(|a| a.is_object()))
+            .or_else(|| {
+                let i = token.parse::<usize>().ok()?;
+                node.get("prefixItems")
+                    .and_then(|p| p.get(i))
+                    .or_else(|| node.get("items").filter(|i| i.is_object()))
+            });
+        match next {
+            Some(next) => here = next,
+            None => return false,
+        }
+    }
+    false
 }
 
 /// Follows a local `$ref` (`#/$defs/x`), a few levels deep at most.
@@ -366,7 +452,17 @@ pub fn suggest(fields: &Map<String, Value>) -> Value {
 }
 
 fn describe(value: &Value) -> Value {
+    describe_at(value, 0)
+}
+
+/// How deep a suggested schema describes a value; deeper parts are left open.
+const MAX_SUGGEST_DEPTH: usize = 16;
+
+fn describe_at(value: &Value, depth: usize) -> Value {
     let mut schema = Map::new();
+    if depth > MAX_SUGGEST_DEPTH {
+        return Value::Object(schema);
+    }
     let kind = match value {
         Value::Null => "null",
         Value::Bool(_) => "boolean",
@@ -379,15 +475,19 @@ fn describe(value: &Value) -> Value {
     schema.insert("type".into(), Value::String(kind.into()));
     match value {
         Value::Object(keys) => {
-            let properties: Map<String, Value> =
-                keys.iter().map(|(k, v)| (k.clone(), describe(v))).collect();
+            let properties: Map<String, Value> = keys
+                .iter()
+                .map(|(k, v)| (k.clone(), describe_at(v, depth + 1)))
+                .collect();
             schema.insert("properties".into(), Value::Object(properties));
         }
         Value::Array(items) => {
-            if let Some(first) = items.first()
-                && items.iter().all(|i| describe(i) == describe(first))
+            // Each item described once: the items' schema when they all share one.
+            let mut described = items.iter().map(|i| describe_at(i, depth + 1));
+            if let Some(first) = described.next()
+                && described.all(|d| d == first)
             {
-                schema.insert("items".into(), describe(first));
+                schema.insert("items".into(), first);
             }
         }
         _ => {}
@@ -450,6 +550,68 @@ mod tests {
         // A huge number is a number out of range, not a crash or a wrap-around.
         let huge = problems(&schema, &fields(json!({"retries": 1e26}))).unwrap();
         assert_eq!(huge[0].path, "/retries");
+    }
+
+    #[test]
+    fn messages_never_repeat_the_value() {
+        let schema = json!({"type": "object", "maxProperties": 1, "properties": {
+            "secret": {"writeOnly": true, "not": {"const": "hunter2"}},
+            "list": {"contains": {"const": 1}}
+        }});
+        let found = problems(
+            &schema,
+            &fields(json!({"secret": "hunter2", "list": ["hunter2"]})),
+        )
+        .unwrap();
+        assert!(found.len() >= 3, "{found:?}");
+        for problem in &found {
+            assert!(!problem.message.contains("hunter2"), "{problem:?}");
+        }
+    }
+
+    #[test]
+    fn each_key_the_schema_does_not_allow_is_a_problem_of_its_own() {
+        let schema =
+            json!({"type": "object", "properties": {"a": {}}, "additionalProperties": false});
+        let before = problems(&schema, &fields(json!({"a": 1, "x": 1}))).unwrap();
+        let after = problems(&schema, &fields(json!({"a": 1, "x": 1, "y": 2}))).unwrap();
+        let new = added(&before, &after);
+        assert_eq!(new.len(), 1);
+        assert_eq!(new[0].path, "/y");
+    }
+
+    #[test]
+    fn write_only_places_are_found_beside_refs_and_inside_parents() {
+        let schema = json!({
+            "$defs": {"s": {"type": "string"}, "hidden": {"type": "string", "writeOnly": true}},
+            "properties": {
+                "a": {"$ref": "#/$defs/s", "writeOnly": true},
+                "b": {"$ref": "#/$defs/hidden"},
+                "c": {"writeOnly": true, "type": "object"},
+                "d": {"type": "object", "additionalProperties": {"writeOnly": true}},
+                "e": {"type": "string"}
+            }
+        });
+        let t = |p: &[&str]| p.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
+        assert!(is_write_only(&schema, &t(&["a"])));
+        assert!(is_write_only(&schema, &t(&["b"])));
+        assert!(is_write_only(&schema, &t(&["c", "inner"])));
+        assert!(is_write_only(&schema, &t(&["d", "anything"])));
+        assert!(!is_write_only(&schema, &t(&["e"])));
+        assert!(!is_write_only(&schema, &t(&["z"])));
+    }
+
+    #[test]
+    fn suggesting_for_deeply_nested_lists_is_quick() {
+        let mut value = json!(1);
+        for _ in 0..60 {
+            value = Value::Array(vec![value]);
+        }
+        let started = std::time::Instant::now();
+        let schema = suggest(&fields(json!({ "a": value })));
+        assert!(schema["properties"]["a"]["type"] == "array");
+        // Once per item: three times per level would be 3^60 steps.
+        assert!(started.elapsed() < std::time::Duration::from_secs(5));
     }
 
     #[test]

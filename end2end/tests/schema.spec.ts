@@ -108,6 +108,22 @@ test('the form view is built from the schema, and a change that breaks it is ref
   const token = rows.nth(2).getByLabel('Value', { exact: true });
   await expect(token).toHaveAttribute('type', 'password');
   await expect(token).toHaveValue('');
+  // Renaming it would show it under the new name: refused.
+  await page.goto(`/ns/${ns}/checkout?op=rename&field=token&to=visible`);
+  await expect(page.locator('#review')).toContainText('cannot be renamed');
+  expect(await page.content()).not.toContain(SECRET);
+  // Replacing it: typed, and sent by POST (never in an address), with no review to show it.
+  await page.goto(`/ns/${ns}/checkout`);
+  const replace = page.locator('#fields tbody tr.field').nth(2).locator('form.write-only');
+  await expect(replace).toHaveAttribute('method', 'post');
+  await replace.getByLabel('Value', { exact: true }).fill(`${SECRET}-new`);
+  await replace.getByRole('button', { name: 'Replace' }).click();
+  await expect(page).toHaveURL(new RegExp(`/ns/${ns}/checkout$`));
+  await expect(page.locator('#fields tbody tr.field').nth(2).getByLabel('Value', { exact: true })).toHaveValue('');
+  expect(await page.content()).not.toContain(SECRET);
+  if (etcdEndpoints) {
+    expect((stored(`${ns}-checkout`) as Record<string, unknown>).token).toBe(`${SECRET}-new`);
+  }
   await page.goto(`/ns/${ns}/checkout/history`);
   const views = await page.locator('a[href*="/history?"]').evaluateAll((links) => links.map((a) => a.getAttribute('href')!));
   expect(views.length).toBeGreaterThan(3);
@@ -172,7 +188,7 @@ test('the form view is built from the schema, and a change that breaks it is ref
   await expect(page.locator('#review')).toHaveCount(0);
   await expect(page.locator('#fields tbody tr.field').nth(1).getByLabel('Value', { exact: true })).toHaveValue('5');
   if (etcdEndpoints) {
-    expect(stored(`${ns}-checkout`)).toEqual({ retries: 5, mode: 'fast', note: 'kept as it is', token: SECRET });
+    expect(stored(`${ns}-checkout`)).toEqual({ retries: 5, mode: 'fast', note: 'kept as it is', token: `${SECRET}-new` });
   }
 });
 

@@ -754,10 +754,46 @@ pub async fn export_audit(filter: AuditFilter, format: String) -> Result<Downloa
             response.insert_header(http::header::CONTENT_DISPOSITION, value);
         }
     }
-    let pages = futures::stream::unfold(Some(reader), move |reader| async move {
-        let mut reader = reader?;
+    // Write-only values (by each configuration's schema now) are masked in the patches, as
+    // everywhere; an entry that carried one then no longer matches its hash in the file.
+    let masking = std::collections::HashMap::new();
+    let pages = futures::stream::unfold(Some((reader, masking)), move |state| async move {
+        let (mut reader, mut masking) = state?;
         match reader.next_page().await {
-            Ok(Some(entries)) => Some((Ok(format.lines(&entries)), Some(reader))),
+            Ok(Some(mut entries)) => {
+                let Ok(store) = super::ssr::store() else {
+                    return Some((Err(Bytes::from_static(b"the store is not available")), None));
+                };
+                for entry in &mut entries {
+                    let (Some(ns), Some(cfg)) = (&entry.namespace, &entry.configuration) else {
+                        continue;
+                    };
+                    let key = (ns.clone(), cfg.clone());
+                    if !masking.contains_key(&key) {
+                        let (Ok(n), Ok(c)) = (
+                            confo::NamespaceName::new(ns.as_str()),
+                            confo::ConfigurationName::new(cfg.as_str()),
+                        ) else {
+                            continue;
+                        };
+                        match crate::api::configurations::ssr::rules(&store, &n, &c).await {
+                            Ok(rules) => {
+                                masking.insert(key.clone(), rules);
+                            }
+                            Err(_) => {
+                                return Some((
+                                    Err(Bytes::from_static(b"the schemas cannot be read")),
+                                    None,
+                                ));
+                            }
+                        }
+                    }
+                    if let Some(rules) = masking.get(&key) {
+                        rules.mask_entry(entry);
+                    }
+                }
+                Some((Ok(format.lines(&entries)), Some((reader, masking))))
+            }
             Ok(None) => None,
             Err(error) => {
                 // The status is sent already: the download ends unfinished, and says so.

@@ -204,7 +204,12 @@ fn target(op: &'static str, field: &str, path: &str, base: Base) -> impl IntoVie
 
 /// Changing a value: its kind (chosen on purpose) and the new value, reviewed before saving. A
 /// list or an object is changed as a whole only on request; its items have rows of their own.
+#[expect(
+    clippy::too_many_arguments,
+    reason = "every caller names each part of the row"
+)]
 fn change_form(
+    at: &Where,
     field: &str,
     path: &str,
     kind: &str,
@@ -215,6 +220,9 @@ fn change_form(
 ) -> AnyView {
     if hints.is_some_and(|h| h.read_only) {
         return view! { <code>{json.to_owned()}</code> }.into_any();
+    }
+    if let Some(h) = hints.filter(|h| h.write_only) {
+        return write_only_form(at, field, path, h, label, base);
     }
     let input = match hints.and_then(|h| schema_input(h, json, label.clone())) {
         Some(input) => input,
@@ -238,6 +246,59 @@ fn change_form(
     } else {
         form.into_any()
     }
+}
+
+/// Which configuration a form changes, and whether a comment is required there.
+struct Where {
+    namespace: String,
+    name: String,
+    comment_required: bool,
+}
+
+/// Replacing a write-only value: typed into a password input and sent straight to the save as
+/// a POST (never in an address, where it would stay in the browser's history and the server's
+/// logs), with no review, which could only show it masked.
+fn write_only_form(
+    at: &Where,
+    field: &str,
+    path: &str,
+    hints: &Hints,
+    label: String,
+    base: Base,
+) -> AnyView {
+    let kind = match hints.kind.as_deref() {
+        Some("number") => "number",
+        Some("text") | None => "text",
+        Some(_) => "json",
+    };
+    let input = if kind == "json" {
+        view! { <textarea name="edit[value]" rows="2" required aria-label=format!("{label} (JSON)")></textarea> }.into_any()
+    } else {
+        view! {
+            <input type="password" name="edit[value]" value="" required aria-label=label
+                autocomplete="new-password" placeholder="type a new value to replace it"/>
+        }
+        .into_any()
+    };
+    view! {
+        <form method="post" action="/api/configurations/edit" class="field-edit write-only">
+            <super::ReturnHere/>
+            <input type="hidden" name="namespace" value=at.namespace.clone()/>
+            <input type="hidden" name="name" value=at.name.clone()/>
+            <input type="hidden" name="revision" value=base.0.to_string()/>
+            <input type="hidden" name="seq" value=base.1.to_string()/>
+            <input type="hidden" name="edit[op]" value="set"/>
+            <input type="hidden" name="edit[field]" value=field.to_owned()/>
+            <input type="hidden" name="edit[kind]" value=kind/>
+            <input type="hidden" name="edit[path]" value=path.to_owned()/>
+            {input}
+            <input type="text" name="comment" aria-label="Comment for the history"
+                placeholder=if at.comment_required { "comment (required)" } else { "comment (optional)" }
+                required=at.comment_required/>
+            <button type="submit">"Replace"</button>
+        </form>
+    }
+    .into_any()
 }
 
 /// Adding an item to the list (or a key to the object) at `path` inside `field`.
@@ -318,7 +379,7 @@ fn Problems(problems: Vec<ProblemView>, id: &'static str, heading: &'static str)
 }
 
 /// The fields the schema lists that are not set yet, each with a form to set it.
-fn missing_rows(missing: &[FieldView], base: Base) -> AnyView {
+fn missing_rows(at: &Where, missing: &[FieldView], base: Base) -> AnyView {
     let rows = missing
         .iter()
         .map(|f| {
@@ -326,7 +387,7 @@ fn missing_rows(missing: &[FieldView], base: Base) -> AnyView {
             view! {
                 <tr class="missing">
                     <th scope="row">{schema_label(&f.name, hints.as_ref())}</th>
-                    <td>{change_form(&f.name, "", &f.kind, &f.json, format!("Value of {}", f.name), base, hints.as_ref())}</td>
+                    <td>{change_form(at, &f.name, "", &f.kind, &f.json, format!("Value of {}", f.name), base, hints.as_ref())}</td>
                 </tr>
             }
         })
@@ -508,15 +569,22 @@ pub fn ConfigurationPage() -> impl IntoView {
                 })
             }
         };
+        let at_of = || Where {
+            namespace: ns.clone(),
+            name: cfg.clone(),
+            comment_required,
+        };
+        let at_missing = at_of();
         let rows = fields
             .into_iter()
             .map(|f| {
+                let at = at_of();
                 let field = f.name.clone();
                 let hints = f.hints.clone();
                 let main = if can_edit {
                     view! {
                         <td>
-                            {change_form(&field, "", &f.kind, &f.json, "Value".into(), base, hints.as_ref())}
+                            {change_form(&at, &field, "", &f.kind, &f.json, "Value".into(), base, hints.as_ref())}
                             {add_form(&field, "", &f.kind, &field, base)}
                         </td>
                         <td>{row_actions(&field, "", &field, true, base)}</td>
@@ -534,7 +602,7 @@ pub fn ConfigurationPage() -> impl IntoView {
                         let cells = if can_edit {
                             view! {
                                 <td>
-                                    {change_form(&field, &row.path, &row.kind, &row.json, format!("Value of {place}"), base, row.hints.as_ref())}
+                                    {change_form(&at, &field, &row.path, &row.kind, &row.json, format!("Value of {place}"), base, row.hints.as_ref())}
                                     {add_form(&field, &row.path, &row.kind, &place, base)}
                                 </td>
                                 <td>{row_actions(&field, &row.path, &place, !row.in_list, base)}</td>
@@ -615,6 +683,8 @@ pub fn ConfigurationPage() -> impl IntoView {
                     <input type="hidden" name="namespace" value=ns3/>
                     <input type="hidden" name="copy_from" value=cfg3/>
                     <label>"Name of the copy " <input type="text" name="name" required autocomplete="off"/></label>
+                    {comment_input(comment_required, None)}
+                    <p class="hint">"Write-only values are not copied."</p>
                     <button type="submit">"Duplicate"</button>
                 </ActionForm>
                 {move || failure(duplicate.value().get())}
@@ -626,6 +696,7 @@ pub fn ConfigurationPage() -> impl IntoView {
                         <input type="hidden" name="namespace" value=ns2/>
                         <input type="hidden" name="name" value=cfg2/>
                         <label>"Type its name to confirm " <input type="text" name="confirm" required autocomplete="off"/></label>
+                        {comment_input(comment_required, None)}
                         <button type="submit" class="danger">"Delete the configuration"</button>
                     </ActionForm>
                     {move || failure(delete.value().get())}
@@ -683,7 +754,7 @@ pub fn ConfigurationPage() -> impl IntoView {
                 }
                 .into_any()
             }}
-            {(can_edit && !missing.is_empty()).then(move || missing_rows(&missing, base))}
+            {(can_edit && !missing.is_empty()).then(move || missing_rows(&at_missing, &missing, base))}
             {add}
             {read_only}
             </div>

@@ -116,6 +116,7 @@ pub fn NamespacePage() -> impl IntoView {
                         "Copy the fields of (optional) "
                         <input type="text" name="copy_from" autocomplete="off" placeholder="an existing configuration"/>
                     </label>
+                    <label>"Comment for the history " <input type="text" name="comment" autocomplete="off"/></label>
                     <button type="submit">"Create"</button>
                 </ActionForm>
                 {move || failure(create.value().get())}

@@ -486,7 +486,7 @@ impl Store {
                 let kv = read.ok_or_else(|| not_found(&namespace, &configuration))?;
                 let before = parse_json(kv).unwrap_or(Value::Null);
                 let index = Index::parse(reads.get(&ns_key), CONFIGURATIONS)?;
-                let mut settings = NamespaceSettings::parse(reads.get(&settings_key))?;
+                let settings = NamespaceSettings::parse(reads.get(&settings_key))?;
                 check_write(&settings, configuration.as_str(), &by, None, None)?;
                 let mut plan = Plan::default();
                 plan.compare(&root_key, reads);
@@ -494,18 +494,9 @@ impl Store {
                 plan.compare(&ns_key, reads);
                 plan.compare(&settings_key, reads);
                 plan.delete(&key);
-                // Its schema goes with it: a configuration made later under the same name
-                // starts without one.
-                if settings
-                    .assignments
-                    .remove(configuration.as_str())
-                    .is_some()
-                {
-                    plan.put_json(
-                        &settings_key,
-                        &serde_json::to_value(&settings).expect("settings serialise"),
-                    );
-                }
+                // Its schema stays, as its history does: the history's write-only values stay
+                // masked, and a configuration made again under the name follows it (deleting
+                // and re-creating is no way around a schema).
                 if index.contains(configuration.as_str()) {
                     plan.put_json(&ns_key, &index.without(configuration.as_str()));
                 }

@@ -20,9 +20,9 @@ pub(crate) const CONFIGURATIONS: &str = "configurations";
 
 /// The most configurations deleted together with their namespace: one transaction deletes each
 /// with its audit entry and history index entry (three operations), plus the root, the
-/// namespace's index and settings, the namespace's audit entry and the audit head (five), within
-/// etcd's [`MAX_TXN_OPS`](crate::kv::MAX_TXN_OPS).
-pub const MAX_DELETED_WITH_NAMESPACE: usize = (crate::kv::MAX_TXN_OPS - 5) / 3;
+/// namespace's index, the namespace's audit entry and the audit head (four), within etcd's
+/// [`MAX_TXN_OPS`](crate::kv::MAX_TXN_OPS).
+pub const MAX_DELETED_WITH_NAMESPACE: usize = (crate::kv::MAX_TXN_OPS - 4) / 3;
 
 impl Store {
     /// Writes the root key `{"namespaces":[]}` if it is absent, as the original Confo does when it
@@ -193,8 +193,7 @@ impl Store {
             .collect();
         let root_key = self.layout.root();
         let ns_key = self.layout.namespace(namespace);
-        let settings_key = self.layout.settings(namespace);
-        let mut keys = vec![root_key.clone(), ns_key.clone(), settings_key.clone()];
+        let mut keys = vec![root_key.clone(), ns_key.clone()];
         keys.extend(configurations.iter().map(|(_, key)| key.clone()));
         let namespace = namespace.clone();
         let layout = self.layout.clone();
@@ -238,11 +237,8 @@ impl Store {
             }
             plan.put_json(&root_key, &root.without(namespace.as_str()));
             plan.delete(&ns_key);
-            // Its schemas and rules go with it.
-            plan.compare(&settings_key, reads);
-            if reads.get(&settings_key).is_some() {
-                plan.delete(&settings_key);
-            }
+            // Its settings (schemas, rules) stay, as its configurations' histories do: see
+            // `delete_configuration`.
             plan.drafts
                 .push(Draft::namespace(Action::NamespaceDelete, &namespace, None));
             Ok(Decision::Write(plan))

@@ -19,6 +19,7 @@ pub async fn review_configuration(
     let current = opened.current().await?;
     let rules = super::ssr::rules(&opened.store, &opened.namespace, &opened.name).await?;
     let fields = rules.unmasked(fields, &current.fields);
+    rules.check_no_mask(&fields)?;
     Ok(rules.review(
         &opened.namespace,
         &opened.name,
@@ -44,9 +45,10 @@ pub async fn review_field(
     let opened = super::ssr::open(confo::users::Role::Editor, &namespace, &name).await?;
     let current = opened.current().await?;
     let change = super::ssr::field_edit(&edit, &current.fields)?;
+    let rules = super::ssr::rules(&opened.store, &opened.namespace, &opened.name).await?;
+    rules.check_edit(&current.fields, &change)?;
     let after =
         confo::edit::preview(&current.fields, std::slice::from_ref(&change)).map_err(reject)?;
-    let rules = super::ssr::rules(&opened.store, &opened.namespace, &opened.name).await?;
     Ok(rules.review(
         &opened.namespace,
         &opened.name,

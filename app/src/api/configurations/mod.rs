@@ -321,14 +321,16 @@ pub async fn namespace_page(
     })
 }
 
-/// Creates a configuration, empty or as a copy of `copy_from` in the same namespace.
+/// Creates a configuration, empty or as a copy of `copy_from` in the same namespace (without
+/// its write-only values, which the copy would show). `comment` goes into the history.
 #[server(endpoint = "configurations/create")]
 pub async fn create_configuration(
     namespace: String,
     name: String,
     copy_from: Option<String>,
+    comment: Option<String>,
 ) -> Result<(), AppError> {
-    use crate::api::ssr::{change, reject};
+    use crate::api::ssr::reject;
     let opened = ssr::open(confo::users::Role::Editor, &namespace, &name).await?;
     let (ns, store) = (&opened.namespace, &opened.store);
     let fields = match copy_from
@@ -338,30 +340,35 @@ pub async fn create_configuration(
     {
         Some(source) => {
             let source = ssr::configuration(source)?;
-            store
+            let fields = store
                 .get_configuration(ns, &source)
                 .await
                 .map_err(reject)?
-                .fields
+                .fields;
+            ssr::rules(store, ns, &source)
+                .await?
+                .without_write_only(&fields)
         }
         None => Default::default(),
     };
+    let change = ssr::change_with(&opened.user, comment.as_deref().unwrap_or_default());
     store
-        .create_configuration(ns, &opened.name, fields, &change(&opened.user))
+        .create_configuration(ns, &opened.name, fields, &change)
         .await
         .map_err(reject)?;
     opened.back_to("");
     Ok(())
 }
 
-/// Deletes a configuration; `confirm` must repeat its name.
+/// Deletes a configuration; `confirm` must repeat its name. `comment` goes into the history.
 #[server(endpoint = "configurations/delete")]
 pub async fn delete_configuration(
     namespace: String,
     name: String,
     confirm: String,
+    comment: Option<String>,
 ) -> Result<(), AppError> {
-    use crate::api::ssr::{change, reject};
+    use crate::api::ssr::reject;
     let opened = ssr::open(confo::users::Role::Editor, &namespace, &name).await?;
     let configuration = &opened.name;
     if confirm.trim() != configuration.as_str() {
@@ -375,7 +382,7 @@ pub async fn delete_configuration(
             &opened.namespace,
             configuration,
             None,
-            &change(&opened.user),
+            &ssr::change_with(&opened.user, comment.as_deref().unwrap_or_default()),
         )
         .await
         .map_err(reject)?;

@@ -221,7 +221,10 @@ pub async fn view_of(
         .map_err(reject)?
         .pop()
         .flatten();
-    let (mut fields, rest) = form_fields(&configuration.fields, MAX_FORM_ROWS);
+    let rules = rules(&store, namespace, name).await?;
+    // Everything shown is built from the value with its write-only parts masked.
+    let shown = rules.masked(&configuration.fields);
+    let (mut fields, rest) = form_fields(&shown, MAX_FORM_ROWS);
     // Who last changed each row, from the history's patches.
     let places: Vec<String> = fields
         .iter()
@@ -243,30 +246,27 @@ pub async fn view_of(
             row.last_change = changes.next().flatten();
         }
     }
-    let rules = rules(&store, namespace, name).await?;
     let problems = rules.problems(&configuration.fields);
     let mut missing = Vec::new();
     if let Some(schema) = &rules.schema {
         for field in &mut fields {
             let top = vec![field.name.clone()];
             field.hints = hints::hints(schema, &top, &problems);
-            if field.hints.as_ref().is_some_and(|h| h.write_only) {
-                field.json = MASK_JSON.to_owned();
-                field.inner.clear();
+            if let Some(h) = field.hints.as_mut() {
+                h.write_only = rules.write_only(&top);
             }
             for row in &mut field.inner {
                 let mut tokens = top.clone();
                 tokens.extend(confo::edit::tokens(&row.path).unwrap_or_default());
                 row.hints = hints::hints(schema, &tokens, &problems);
-                if row.hints.as_ref().is_some_and(|h| h.write_only) {
-                    row.json = MASK_JSON.to_owned();
+                if let Some(h) = row.hints.as_mut() {
+                    h.write_only = rules.write_only(&tokens);
                 }
             }
         }
         hints::order_fields(&mut fields, schema);
         missing = hints::missing_fields(schema, &configuration.fields, &problems);
     }
-    let shown = rules.masked(&configuration.fields);
     Ok(ConfigurationView {
         namespace: namespace.to_string(),
         name: name.to_string(),
@@ -291,7 +291,6 @@ pub async fn view_of(
 
 /// What stands in for a write-only value wherever a value is shown.
 pub const MASK: &str = "•••••• (write-only)";
-const MASK_JSON: &str = "\"•••••• (write-only)\"";
 
 /// The rules a configuration's changes follow: its schema (if any) and its namespace's settings.
 pub struct Rules {
@@ -336,45 +335,167 @@ impl Rules {
             .unwrap_or_default()
     }
 
-    fn write_only(&self, tokens: &[String]) -> bool {
+    pub fn write_only(&self, tokens: &[String]) -> bool {
         self.schema
             .as_ref()
-            .and_then(|s| confo::schema::at_path(s, tokens))
-            .and_then(|s| s.get("writeOnly"))
-            == Some(&Value::Bool(true))
+            .is_some_and(|s| confo::schema::is_write_only(s, tokens))
+    }
+
+    /// Whether the value at `tokens` is write-only or holds a write-only place (by the schema,
+    /// as the value stored in `fields` has them).
+    pub fn holds_write_only(&self, fields: &Map<String, Value>, tokens: &[String]) -> bool {
+        if self.schema.is_none() {
+            return false;
+        }
+        if self.write_only(tokens) {
+            return true;
+        }
+        let masked = self.masked(fields);
+        confo::edit::find(&masked, tokens) != confo::edit::find(fields, tokens)
+    }
+
+    /// Refuses what would show or overwrite a write-only value: renaming it (its value would be
+    /// shown under the new name) and a value holding the mask.
+    pub fn check_edit(
+        &self,
+        current: &Map<String, Value>,
+        edit: &confo::edit::Edit,
+    ) -> Result<(), AppError> {
+        use confo::edit::Edit;
+        match edit {
+            Edit::Rename { path, .. } => {
+                let tokens = confo::edit::tokens(path).map_err(reject)?;
+                if self.holds_write_only(current, &tokens) {
+                    return Err(reject(AppError::Invalid(format!(
+                        "{} is write-only, or holds a write-only value, so it cannot be renamed: its value would be shown under the new name. Set the new one and remove the old one instead.",
+                        confo::edit::words(&tokens)
+                    ))));
+                }
+                Ok(())
+            }
+            Edit::Set { value, .. } | Edit::Insert { value, .. } => {
+                let mut one = Map::new();
+                one.insert(String::new(), value.clone());
+                self.check_no_mask(&one)
+            }
+            Edit::Replace { fields } => self.check_no_mask(fields),
+            Edit::Remove { .. } => Ok(()),
+        }
+    }
+
+    /// `fields` without their write-only values (a copy made for another configuration).
+    pub fn without_write_only(&self, fields: &Map<String, Value>) -> Map<String, Value> {
+        fn walk(rules: &Rules, value: &mut Value, tokens: &mut Vec<String>) {
+            match value {
+                Value::Object(keys) => {
+                    keys.retain(|k, _| {
+                        tokens.push(k.clone());
+                        let keep = !rules.write_only(tokens);
+                        tokens.pop();
+                        keep
+                    });
+                    for (k, v) in keys.iter_mut() {
+                        tokens.push(k.clone());
+                        walk(rules, v, tokens);
+                        tokens.pop();
+                    }
+                }
+                Value::Array(items) => {
+                    for (i, v) in items.iter_mut().enumerate() {
+                        tokens.push(i.to_string());
+                        if rules.write_only(tokens) {
+                            *v = Value::Null;
+                        } else {
+                            walk(rules, v, tokens);
+                        }
+                        tokens.pop();
+                    }
+                }
+                _ => {}
+            }
+        }
+        let mut value = Value::Object(fields.clone());
+        walk(self, &mut value, &mut Vec::new());
+        match value {
+            Value::Object(fields) => fields,
+            _ => unreachable!("an object stays one"),
+        }
+    }
+
+    /// Refuses a value that still holds the mask: it stands for a hidden value, and saving it
+    /// would write the mask itself (where the place is no longer write-only, or the mask was
+    /// copied elsewhere).
+    pub fn check_no_mask(&self, fields: &Map<String, Value>) -> Result<(), AppError> {
+        fn holds(value: &Value) -> bool {
+            match value {
+                Value::String(s) => s == MASK,
+                Value::Array(items) => items.iter().any(holds),
+                Value::Object(keys) => keys.values().any(holds),
+                _ => false,
+            }
+        }
+        if fields.values().any(holds) {
+            return Err(reject(AppError::Invalid(format!(
+                "\u{201c}{MASK}\u{201d} stands for a hidden value and cannot be saved as a value; type the real value, or leave it where it was shown."
+            ))));
+        }
+        Ok(())
+    }
+
+    /// `value`, found at `tokens`, with its write-only parts replaced by [`MASK`].
+    pub fn mask_value(&self, value: &mut Value, tokens: &mut Vec<String>) {
+        if self.schema.is_none() {
+            return;
+        }
+        if !tokens.is_empty() && self.write_only(tokens) {
+            *value = Value::String(MASK.to_owned());
+            return;
+        }
+        let children: Vec<(String, &mut Value)> = match value {
+            Value::Object(keys) => keys.iter_mut().map(|(k, v)| (k.clone(), v)).collect(),
+            Value::Array(items) => items
+                .iter_mut()
+                .enumerate()
+                .map(|(i, v)| (i.to_string(), v))
+                .collect(),
+            _ => return,
+        };
+        for (token, child) in children {
+            tokens.push(token);
+            self.mask_value(child, tokens);
+            tokens.pop();
+        }
     }
 
     /// `fields` with every write-only value replaced by [`MASK`].
     pub fn masked(&self, fields: &Map<String, Value>) -> Map<String, Value> {
-        fn walk(rules: &Rules, value: &mut Value, tokens: &mut Vec<String>) {
-            if rules.write_only(tokens) {
-                *value = Value::String(MASK.to_owned());
-                return;
-            }
-            let children: Vec<(String, &mut Value)> = match value {
-                Value::Object(keys) => keys.iter_mut().map(|(k, v)| (k.clone(), v)).collect(),
-                Value::Array(items) => items
-                    .iter_mut()
-                    .enumerate()
-                    .map(|(i, v)| (i.to_string(), v))
-                    .collect(),
-                _ => return,
-            };
-            for (token, child) in children {
-                tokens.push(token);
-                walk(rules, child, tokens);
-                tokens.pop();
-            }
-        }
         let mut value = Value::Object(fields.clone());
-        if self.schema.is_some() {
-            for (name, field) in value.as_object_mut().expect("an object").iter_mut() {
-                walk(self, field, &mut vec![name.clone()]);
-            }
-        }
+        self.mask_value(&mut value, &mut Vec::new());
         match value {
             Value::Object(fields) => fields,
             _ => unreachable!("an object stays one"),
+        }
+    }
+
+    /// An audit entry's patches with the write-only values they carry masked.
+    pub fn mask_entry(&self, entry: &mut confo::AuditEntry) {
+        for patch in [entry.patch.as_mut(), entry.unpatch.as_mut()]
+            .into_iter()
+            .flatten()
+        {
+            let Ok(mut ops) = serde_json::to_value(&*patch) else {
+                continue;
+            };
+            for op in ops.as_array_mut().into_iter().flatten() {
+                let path = op["path"].as_str().unwrap_or_default().to_owned();
+                let mut tokens = confo::edit::tokens(&path).unwrap_or_default();
+                if let Some(value) = op.get_mut("value") {
+                    self.mask_value(value, &mut tokens);
+                }
+            }
+            if let Ok(masked) = serde_json::from_value(ops) {
+                *patch = masked;
+            }
         }
     }
 
@@ -808,6 +929,11 @@ impl Opened {
         seq: u64,
         comment: &str,
     ) -> Result<Saved, AppError> {
+        let current = self.current().await?;
+        let rules = rules(&self.store, &self.namespace, &self.name).await?;
+        for edit in &edits {
+            rules.check_edit(&current.fields, edit)?;
+        }
         let written = self
             .store
             .apply_edits(
