@@ -132,6 +132,12 @@ test('the form view is built from the schema, and a change that breaks it is ref
     await expect(page.locator('h1')).toBeVisible();
     expect(await page.content(), view).not.toContain(SECRET);
   }
+  // Nor in the audit export, whose entries carry the patches.
+  const exported = await page.request.get(`/api/audit/export?filter%5Bnamespace%5D=${ns}&format=jsonl`);
+  expect(exported.status()).toBe(200);
+  const text = await exported.text();
+  expect(text).toContain('"op":"add","path":"/token","value":"•••••• (write-only)"');
+  expect(text).not.toContain(SECRET);
   await page.goto(`/ns/${ns}/checkout`);
   const retries = rows.nth(1);
   await expect(retries).toContainText('How often a failed payment is tried again.');

@@ -756,52 +756,54 @@ pub async fn export_audit(filter: AuditFilter, format: String) -> Result<Downloa
     }
     // Write-only values (by each configuration's schema now) are masked in the patches, as
     // everywhere; an entry that carried one then no longer matches its hash in the file.
+    // (The store is taken here: the request's context is gone once the file is being sent.)
+    let store = super::ssr::store()?;
     let masking = std::collections::HashMap::new();
-    let pages = futures::stream::unfold(Some((reader, masking)), move |state| async move {
-        let (mut reader, mut masking) = state?;
-        match reader.next_page().await {
-            Ok(Some(mut entries)) => {
-                let Ok(store) = super::ssr::store() else {
-                    return Some((Err(Bytes::from_static(b"the store is not available")), None));
-                };
-                for entry in &mut entries {
-                    let (Some(ns), Some(cfg)) = (&entry.namespace, &entry.configuration) else {
-                        continue;
-                    };
-                    let key = (ns.clone(), cfg.clone());
-                    if !masking.contains_key(&key) {
-                        let (Ok(n), Ok(c)) = (
-                            confo::NamespaceName::new(ns.as_str()),
-                            confo::ConfigurationName::new(cfg.as_str()),
-                        ) else {
+    let pages = futures::stream::unfold(Some((reader, masking)), move |state| {
+        let store = store.clone();
+        async move {
+            let (mut reader, mut masking) = state?;
+            match reader.next_page().await {
+                Ok(Some(mut entries)) => {
+                    for entry in &mut entries {
+                        let (Some(ns), Some(cfg)) = (&entry.namespace, &entry.configuration) else {
                             continue;
                         };
-                        match crate::api::configurations::ssr::rules(&store, &n, &c).await {
-                            Ok(rules) => {
-                                masking.insert(key.clone(), rules);
-                            }
-                            Err(_) => {
-                                return Some((
-                                    Err(Bytes::from_static(b"the schemas cannot be read")),
-                                    None,
-                                ));
+                        let key = (ns.clone(), cfg.clone());
+                        if !masking.contains_key(&key) {
+                            let (Ok(n), Ok(c)) = (
+                                confo::NamespaceName::new(ns.as_str()),
+                                confo::ConfigurationName::new(cfg.as_str()),
+                            ) else {
+                                continue;
+                            };
+                            match crate::api::configurations::ssr::rules(&store, &n, &c).await {
+                                Ok(rules) => {
+                                    masking.insert(key.clone(), rules);
+                                }
+                                Err(_) => {
+                                    return Some((
+                                        Err(Bytes::from_static(b"the schemas cannot be read")),
+                                        None,
+                                    ));
+                                }
                             }
                         }
+                        if let Some(rules) = masking.get(&key) {
+                            rules.mask_entry(entry);
+                        }
                     }
-                    if let Some(rules) = masking.get(&key) {
-                        rules.mask_entry(entry);
-                    }
+                    Some((Ok(format.lines(&entries)), Some((reader, masking))))
                 }
-                Some((Ok(format.lines(&entries)), Some((reader, masking))))
-            }
-            Ok(None) => None,
-            Err(error) => {
-                // The status is sent already: the download ends unfinished, and says so.
-                tracing::error!(%error, "the audit export stopped: the log cannot be read");
-                Some((
-                    Err(Bytes::from_static(b"the audit log cannot be read")),
-                    None,
-                ))
+                Ok(None) => None,
+                Err(error) => {
+                    // The status is sent already: the download ends unfinished, and says so.
+                    tracing::error!(%error, "the audit export stopped: the log cannot be read");
+                    Some((
+                        Err(Bytes::from_static(b"the audit log cannot be read")),
+                        None,
+                    ))
+                }
             }
         }
     });
