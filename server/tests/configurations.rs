@@ -290,36 +290,6 @@ async fn bad_input_is_explained_and_a_stale_revision_is_a_conflict() {
     assert_eq!(now.fields["limit"], json!(6));
 }
 
-#[tokio::test]
-async fn a_huge_configuration_shows_a_thousand_rows_then_the_rest_as_json() {
-    let mut app = app_with_data().await;
-    let fields: serde_json::Map<String, serde_json::Value> =
-        (0..1_500).map(|i| (format!("f{i:04}"), json!(i))).collect();
-    app.store
-        .create_configuration(
-            &confo::NamespaceName::new("shop").unwrap(),
-            &confo::ConfigurationName::new("huge").unwrap(),
-            fields,
-            &confo::Change::by(confo::Actor::system()),
-        )
-        .await
-        .unwrap();
-    app.sign_in("ada").await;
-    let (status, html) = app.get("/ns/shop/huge").await;
-    assert_eq!(status, StatusCode::OK);
-    assert_eq!(html.matches("<tr class=\"field\"").count(), 1_000);
-    assert!(html.contains(">f0999</span></th>"));
-    assert!(!html.contains(">f1000</span></th>"));
-    assert!(html.contains("500 more fields"), "the page says so");
-    assert!(html.contains("The JSON view below edits every field"));
-    let start = html
-        .find("<pre id=\"fields-more-json\">")
-        .expect("the rest as JSON");
-    let rest = &html[start..start + html[start..].find("</pre>").unwrap()];
-    assert!(rest.contains("f1000") && rest.contains("f1499"));
-    assert!(!rest.contains("f0999"));
-}
-
 /// A form view change posted as the review step sends it.
 fn edit_form<'a>(
     rev: &'a str,

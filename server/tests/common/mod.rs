@@ -32,6 +32,9 @@ pub struct TestApp {
 
 pub const PASSWORD: &str = "correct horse battery staple";
 
+/// The longest any one request of a test may take.
+pub const REQUEST_LIMIT: std::time::Duration = std::time::Duration::from_secs(60);
+
 impl TestApp {
     /// An application with an administrator `ada`, signed in.
     pub async fn new() -> Self {
@@ -178,13 +181,21 @@ impl TestApp {
         &self,
         request: Request<Body>,
     ) -> (StatusCode, HeaderMap, String) {
-        let response = self.respond(request).await;
-        let status = response.status();
-        let headers = response.headers().clone();
-        let body = axum::body::to_bytes(response.into_body(), usize::MAX)
+        // A request that never finishes fails its test with where it was, instead of holding
+        // up the whole run.
+        let what = format!("{} {}", request.method(), request.uri());
+        let answer = async {
+            let response = self.respond(request).await;
+            let status = response.status();
+            let headers = response.headers().clone();
+            let body = axum::body::to_bytes(response.into_body(), usize::MAX)
+                .await
+                .unwrap();
+            (status, headers, String::from_utf8_lossy(&body).into_owned())
+        };
+        tokio::time::timeout(REQUEST_LIMIT, answer)
             .await
-            .unwrap();
-        (status, headers, String::from_utf8_lossy(&body).into_owned())
+            .unwrap_or_else(|_| panic!("{what} did not finish in {REQUEST_LIMIT:?}"))
     }
 
     /// Writes a file under the site root, where static files are served from.
