@@ -289,6 +289,32 @@ pub async fn view_of(
     })
 }
 
+/// Calls `at` on `value` (found at `tokens`) and, unless it answers that it is done there, on
+/// every item and key inside it, depth first.
+fn visit(
+    value: &mut Value,
+    tokens: &mut Vec<String>,
+    at: &mut impl FnMut(&mut Value, &[String]) -> bool,
+) {
+    if at(value, tokens) {
+        return;
+    }
+    let children: Vec<(String, &mut Value)> = match value {
+        Value::Object(keys) => keys.iter_mut().map(|(k, v)| (k.clone(), v)).collect(),
+        Value::Array(items) => items
+            .iter_mut()
+            .enumerate()
+            .map(|(i, v)| (i.to_string(), v))
+            .collect(),
+        _ => return,
+    };
+    for (token, child) in children {
+        tokens.push(token);
+        visit(child, tokens, at);
+        tokens.pop();
+    }
+}
+
 /// What stands in for a write-only value wherever a value is shown.
 pub const MASK: &str = "•••••• (write-only)";
 
@@ -447,24 +473,13 @@ impl Rules {
         if self.schema.is_none() {
             return;
         }
-        if !tokens.is_empty() && self.write_only(tokens) {
-            *value = Value::String(MASK.to_owned());
-            return;
-        }
-        let children: Vec<(String, &mut Value)> = match value {
-            Value::Object(keys) => keys.iter_mut().map(|(k, v)| (k.clone(), v)).collect(),
-            Value::Array(items) => items
-                .iter_mut()
-                .enumerate()
-                .map(|(i, v)| (i.to_string(), v))
-                .collect(),
-            _ => return,
-        };
-        for (token, child) in children {
-            tokens.push(token);
-            self.mask_value(child, tokens);
-            tokens.pop();
-        }
+        visit(value, tokens, &mut |value, tokens| {
+            let hidden = !tokens.is_empty() && self.write_only(tokens);
+            if hidden {
+                *value = Value::String(MASK.to_owned());
+            }
+            hidden
+        });
     }
 
     /// `fields` with every write-only value replaced by [`MASK`].
@@ -513,36 +528,15 @@ impl Rules {
         mut fields: Map<String, Value>,
         stored: &Map<String, Value>,
     ) -> Map<String, Value> {
-        fn walk(
-            rules: &Rules,
-            value: &mut Value,
-            tokens: &mut Vec<String>,
-            stored: &Map<String, Value>,
-        ) {
-            if value.as_str() == Some(MASK) && rules.write_only(tokens) {
-                if let Some(kept) = confo::edit::find(stored, tokens) {
-                    *value = kept.clone();
-                }
-                return;
-            }
-            let children: Vec<(String, &mut Value)> = match value {
-                Value::Object(keys) => keys.iter_mut().map(|(k, v)| (k.clone(), v)).collect(),
-                Value::Array(items) => items
-                    .iter_mut()
-                    .enumerate()
-                    .map(|(i, v)| (i.to_string(), v))
-                    .collect(),
-                _ => return,
-            };
-            for (token, child) in children {
-                tokens.push(token);
-                walk(rules, child, tokens, stored);
-                tokens.pop();
-            }
-        }
         if self.schema.is_some() {
             for (name, field) in fields.iter_mut() {
-                walk(self, field, &mut vec![name.clone()], stored);
+                visit(field, &mut vec![name.clone()], &mut |value, tokens| {
+                    let masked = value.as_str() == Some(MASK) && self.write_only(tokens);
+                    if masked && let Some(kept) = confo::edit::find(stored, tokens) {
+                        *value = kept.clone();
+                    }
+                    masked
+                });
             }
         }
         fields
