@@ -812,64 +812,6 @@ pub fn path(namespace: &str, configuration: &str) -> String {
     format!("/ns/{namespace}/{configuration}")
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn names(fields: &[FieldView]) -> Vec<&str> {
-        fields.iter().map(|f| f.name.as_str()).collect()
-    }
-
-    #[test]
-    fn the_form_view_stops_at_its_rows_and_keeps_the_rest() {
-        let many: Map<String, Value> = (0..1_500)
-            .map(|i| (format!("f{i:04}"), Value::from(i)))
-            .collect();
-        let (shown, rest) = form_fields(&many, MAX_FORM_ROWS);
-        assert_eq!(shown.len(), 1_000);
-        assert_eq!(rest.len(), 500);
-        assert_eq!(shown.last().unwrap().name, "f0999");
-        assert_eq!(rest.keys().next().unwrap(), "f1000");
-
-        // A field counts its items and keys; the first that does not fit ends the rows, and
-        // it and every field after it go to the rest, in order.
-        let list = |n: usize| Value::Array((0..n).map(Value::from).collect());
-        let fields: Map<String, Value> = [
-            ("a", list(2)),
-            ("b", Value::from(1)),
-            ("c", list(5)),
-            ("d", Value::from(2)),
-        ]
-        .into_iter()
-        .map(|(k, v)| (k.to_owned(), v))
-        .collect();
-        let cases: [(usize, &[&str], &[&str]); 7] = [
-            (0, &[], &["a", "b", "c", "d"]),
-            (3, &["a"], &["b", "c", "d"]),
-            (4, &["a", "b"], &["c", "d"]),
-            (9, &["a", "b"], &["c", "d"]),
-            (10, &["a", "b", "c"], &["d"]),
-            (11, &["a", "b", "c", "d"], &[]),
-            (1_000, &["a", "b", "c", "d"], &[]),
-        ];
-        for (max_rows, expected_shown, expected_rest) in cases {
-            let (shown, rest) = form_fields(&fields, max_rows);
-            assert_eq!(names(&shown), expected_shown, "{max_rows}");
-            assert_eq!(rest.keys().collect::<Vec<_>>(), expected_rest, "{max_rows}");
-            let rows: usize = shown.iter().map(|f| 1 + f.inner.len()).sum();
-            assert!(rows <= max_rows, "{max_rows}: {rows} rows");
-        }
-    }
-
-    #[test]
-    fn inner_rows_give_up_past_their_bound() {
-        let value: Value = serde_json::json!({"a": [1, 2], "b": {"c": 3}});
-        assert_eq!(inner_rows(&value, 5).map(|r| r.len()), Some(5));
-        assert_eq!(inner_rows(&value, 4), None);
-        assert_eq!(inner_rows(&Value::from(1), 0).map(|r| r.len()), Some(0));
-    }
-}
-
 /// One configuration a server function works on, past the guard (see [`open`]).
 pub struct Opened {
     pub user: confo::users::User,
@@ -964,5 +906,63 @@ impl Opened {
             }
             Err(other) => Err(reject(other)),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn names(fields: &[FieldView]) -> Vec<&str> {
+        fields.iter().map(|f| f.name.as_str()).collect()
+    }
+
+    #[test]
+    fn the_form_view_stops_at_its_rows_and_keeps_the_rest() {
+        let many: Map<String, Value> = (0..1_500)
+            .map(|i| (format!("f{i:04}"), Value::from(i)))
+            .collect();
+        let (shown, rest) = form_fields(&many, MAX_FORM_ROWS);
+        assert_eq!(shown.len(), 1_000);
+        assert_eq!(rest.len(), 500);
+        assert_eq!(shown.last().unwrap().name, "f0999");
+        assert_eq!(rest.keys().next().unwrap(), "f1000");
+
+        // A field counts its items and keys; the first that does not fit ends the rows, and
+        // it and every field after it go to the rest, in order.
+        let list = |n: usize| Value::Array((0..n).map(Value::from).collect());
+        let fields: Map<String, Value> = [
+            ("a", list(2)),
+            ("b", Value::from(1)),
+            ("c", list(5)),
+            ("d", Value::from(2)),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v))
+        .collect();
+        let cases: [(usize, &[&str], &[&str]); 7] = [
+            (0, &[], &["a", "b", "c", "d"]),
+            (3, &["a"], &["b", "c", "d"]),
+            (4, &["a", "b"], &["c", "d"]),
+            (9, &["a", "b"], &["c", "d"]),
+            (10, &["a", "b", "c"], &["d"]),
+            (11, &["a", "b", "c", "d"], &[]),
+            (1_000, &["a", "b", "c", "d"], &[]),
+        ];
+        for (max_rows, expected_shown, expected_rest) in cases {
+            let (shown, rest) = form_fields(&fields, max_rows);
+            assert_eq!(names(&shown), expected_shown, "{max_rows}");
+            assert_eq!(rest.keys().collect::<Vec<_>>(), expected_rest, "{max_rows}");
+            let rows: usize = shown.iter().map(|f| 1 + f.inner.len()).sum();
+            assert!(rows <= max_rows, "{max_rows}: {rows} rows");
+        }
+    }
+
+    #[test]
+    fn inner_rows_give_up_past_their_bound() {
+        let value: Value = serde_json::json!({"a": [1, 2], "b": {"c": 3}});
+        assert_eq!(inner_rows(&value, 5).map(|r| r.len()), Some(5));
+        assert_eq!(inner_rows(&value, 4), None);
+        assert_eq!(inner_rows(&Value::from(1), 0).map(|r| r.len()), Some(0));
     }
 }
