@@ -10,6 +10,12 @@
 //! only ever written back while its record is still there: one that was ended (signed out, ended
 //! by an administrator) is not brought back by a request that was refreshing it at that moment.
 //!
+//! The session layer writes a changed record back whole when its request ends, so of two requests
+//! of one session at once, the later write wins. The record therefore holds only what sign-in
+//! writes and the time of its last refresh, which may be lost without harm; what a request hands
+//! to a later one (a one-time link to show) waits in a key of its own
+//! ([`StoreSessions::keep_link`]).
+//!
 //! Besides serving tower-sessions, it lists and ends the sessions of an account. A session is
 //! shown by a handle (the start of its stored hash), never by its id, which is the secret in the
 //! cookie.
@@ -219,33 +225,102 @@ impl StoreSessions {
         Ok(removed)
     }
 
-    /// Removes every expired session; answers how many.
+    /// Removes every expired session and waiting link; answers how many.
     pub async fn sweep_expired(&self) -> confo::Result<usize> {
-        let prefix = self.store.layout().sessions_prefix();
-        let mut removed = 0;
-        for kv in self.store.kv().list_prefix(&prefix).await? {
+        let mut stale = Vec::new();
+        let sessions = self.store.layout().sessions_prefix();
+        for kv in self.store.kv().list_prefix(&sessions).await? {
             let expired = decode(&kv.value, Id::default())
                 .map(|record| time_left(&record).is_none())
                 .unwrap_or(true);
             if expired {
-                // Compared, so that a session saved again meanwhile stays.
-                let outcome = self
-                    .store
-                    .kv()
-                    .txn(
-                        vec![Compare::unchanged(&kv.key, Some(&kv))],
-                        vec![Op::Delete {
-                            key: kv.key.clone(),
-                        }],
-                    )
-                    .await?;
-                if matches!(outcome, TxnOutcome::Committed { .. }) {
-                    removed += 1;
-                }
+                stale.push(kv);
+            }
+        }
+        let links = self.store.layout().waiting_links_prefix();
+        let now = OffsetDateTime::now_utc().unix_timestamp();
+        for kv in self.store.kv().list_prefix(&links).await? {
+            let expired = serde_json::from_slice::<WaitingLink>(&kv.value)
+                .map(|link| link.expires <= now)
+                .unwrap_or(true);
+            if expired {
+                stale.push(kv);
+            }
+        }
+        let mut removed = 0;
+        for kv in stale {
+            if self.remove_unchanged(&kv).await? {
+                removed += 1;
             }
         }
         Ok(removed)
     }
+
+    /// Removes `kv` unless it was written again since it was read (then it stays); answers
+    /// whether it was removed.
+    async fn remove_unchanged(&self, kv: &confo::kv::KeyValue) -> confo::Result<bool> {
+        let outcome = self
+            .store
+            .kv()
+            .txn(
+                vec![Compare::unchanged(&kv.key, Some(kv))],
+                vec![Op::Delete {
+                    key: kv.key.clone(),
+                }],
+            )
+            .await?;
+        Ok(matches!(outcome, TxnOutcome::Committed { .. }))
+    }
+
+    /// Keeps `sealed`, a one-time link for user `name`, until session `id` takes it (see
+    /// [`Self::take_link`]) or `ttl` has passed. A newer link for the same person replaces it.
+    ///
+    /// The link waits in a key of its own, not in the session record: the session layer writes a
+    /// changed record back whole at the end of its request, so of two requests of one session
+    /// at once (two tabs, or an invitation made while another person's page is being shown),
+    /// the one that finished last would write back the record as it read it, without the
+    /// other's link.
+    pub async fn keep_link(
+        &self,
+        id: &Id,
+        name: &str,
+        sealed: String,
+        ttl: Duration,
+    ) -> confo::Result<()> {
+        let key = self.store.layout().waiting_link(&stored_hash(id), name);
+        let expires = OffsetDateTime::now_utc() + ttl;
+        let value = serde_json::json!({ "sealed": sealed, "expires": expires.unix_timestamp() });
+        self.store
+            .kv()
+            .put_expiring(&key, value.to_string().into_bytes(), ttl, None)
+            .await
+            .map(|_| ())
+    }
+
+    /// Takes the link kept for user `name` in session `id`: it is answered once, then gone.
+    pub async fn take_link(&self, id: &Id, name: &str) -> confo::Result<Option<String>> {
+        let key = self.store.layout().waiting_link(&stored_hash(id), name);
+        let Some(kv) = self.store.kv().get(&key).await? else {
+            return Ok(None);
+        };
+        let link = serde_json::from_slice::<WaitingLink>(&kv.value).ok();
+        // Removed only as read: of two requests taking it at once, one gets it.
+        if !self.remove_unchanged(&kv).await? {
+            return Ok(None);
+        }
+        Ok(link
+            .filter(|link| link.expires > OffsetDateTime::now_utc().unix_timestamp())
+            .map(|link| link.sealed))
+    }
+}
+
+/// A one-time link waiting to be shown, as [`StoreSessions::keep_link`] writes it.
+#[derive(Deserialize)]
+struct WaitingLink {
+    /// Sealed with a key derived from the session id, which the store does not hold.
+    sealed: String,
+    /// Unix seconds; the embedded store has no leases, so expiry is checked on read.
+    expires: i64,
 }
 
 #[async_trait]

@@ -224,6 +224,17 @@ impl KeyLayout {
         self.reserved("sessions/")
     }
 
+    /// A one-time link (invitation or password reset) for user `name`, waiting to be shown to the
+    /// dashboard session whose stored hash is `session_hash`.
+    pub fn waiting_link(&self, session_hash: &str, name: &str) -> String {
+        self.reserved(&format!("links/{session_hash}/{name}"))
+    }
+
+    /// The prefix of every waiting one-time link.
+    pub fn waiting_links_prefix(&self) -> String {
+        self.reserved("links/")
+    }
+
     /// The newest audit entry's number and hash.
     pub fn audit_head(&self) -> String {
         self.reserved("audit/head")

@@ -130,6 +130,75 @@ async fn every_account_function_checks_the_role_first_and_refused_calls_write_no
     );
 }
 
+/// The link an administrator's view of `name`'s page shows, if any.
+async fn shown_link(app: &TestApp, name: &str) -> Option<String> {
+    let (status, body) = app.get(&format!("/api/users/get?name={name}")).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let detail: app::api::users::UserDetail = serde_json::from_str(&body).unwrap();
+    detail.row.pending.expect("an invitation").link
+}
+
+async fn invite(app: &TestApp, name: &str) {
+    let form = [
+        ("name", name),
+        ("role", "viewer"),
+        ("access", "all"),
+        ("namespaces", ""),
+    ];
+    let (status, body) = app.post("users/invite", &form).await;
+    assert!(done(status), "{status} {body}");
+}
+
+#[tokio::test]
+async fn a_link_survives_another_request_of_the_session_writing_the_session_back() {
+    let app = TestApp::new().await;
+    // Another request of the same session (a second tab) read the session before the
+    // invitation was made and writes it back after, as the session layer does.
+    let prefix = app.store.layout().sessions_prefix();
+    let before = app.store.kv().list_prefix(&prefix).await.unwrap();
+    assert_eq!(before.len(), 1);
+    invite(&app, "grace").await;
+    app.store
+        .kv()
+        .txn(
+            Vec::new(),
+            vec![confo::kv::Op::Put {
+                key: before[0].key.clone(),
+                value: before[0].value.clone(),
+            }],
+        )
+        .await
+        .unwrap();
+    let link = shown_link(&app, "grace").await.expect("the link is shown");
+    assert!(link.contains("/invitation?name=grace&token="), "{link}");
+    // Once.
+    assert_eq!(shown_link(&app, "grace").await, None);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn links_made_at_once_in_one_session_are_each_shown_once() {
+    let app = TestApp::new().await;
+    let names: Vec<String> = (0..12).map(|i| format!("p{i}")).collect();
+    let shown = futures::future::join_all(names.iter().map(|name| {
+        let app = app.clone_handle();
+        async move {
+            invite(&app, name).await;
+            shown_link(&app, name).await
+        }
+    }))
+    .await;
+    for (name, link) in names.iter().zip(shown) {
+        let link = link.unwrap_or_else(|| panic!("no link shown for {name}"));
+        assert!(link.contains(&format!("name={name}&token=")), "{link}");
+    }
+    // Nothing waits once shown.
+    let waiting = app.store.layout().waiting_links_prefix();
+    assert_eq!(
+        app.store.kv().list_keys(&waiting).await.unwrap(),
+        Vec::<String>::new()
+    );
+}
+
 #[tokio::test]
 async fn an_invitation_link_signs_the_newcomer_in_once() {
     let mut app = TestApp::new().await;

@@ -202,3 +202,57 @@ async fn an_ended_session_is_not_written_back() {
         assert!(sessions.list(Some("ada")).await.unwrap().is_empty());
     }
 }
+
+#[tokio::test]
+async fn a_waiting_link_is_taken_once_by_its_session_and_never_after_it_expires() {
+    for (store, _dir) in backends().await {
+        let sessions = StoreSessions::new(store.clone());
+        let id = Id::default();
+        let day = Duration::from_secs(86_400);
+        sessions
+            .keep_link(&id, "grace", "older".into(), day)
+            .await
+            .unwrap();
+        sessions
+            .keep_link(&id, "grace", "newer".into(), day)
+            .await
+            .unwrap();
+        let other = Id::default();
+        assert_eq!(sessions.take_link(&other, "grace").await.unwrap(), None);
+        assert_eq!(sessions.take_link(&id, "ruth").await.unwrap(), None);
+        assert_eq!(
+            sessions.take_link(&id, "grace").await.unwrap().as_deref(),
+            Some("newer")
+        );
+        assert_eq!(sessions.take_link(&id, "grace").await.unwrap(), None);
+
+        // A link past its time (still there: the embedded store has no leases) is not handed
+        // out, and a sweep removes it while one still in time stays.
+        let key = store
+            .layout()
+            .waiting_link(&app::sessions::stored_hash(&id), "ruth");
+        let past = OffsetDateTime::now_utc().unix_timestamp() - 1;
+        let put = |value: serde_json::Value| confo::kv::Op::Put {
+            key: key.clone(),
+            value: value.to_string().into_bytes(),
+        };
+        let stale = serde_json::json!({ "sealed": "stale", "expires": past });
+        store
+            .kv()
+            .txn(Vec::new(), vec![put(stale.clone())])
+            .await
+            .unwrap();
+        assert_eq!(sessions.take_link(&id, "ruth").await.unwrap(), None);
+        store.kv().txn(Vec::new(), vec![put(stale)]).await.unwrap();
+        sessions
+            .keep_link(&id, "grace", "in time".into(), day)
+            .await
+            .unwrap();
+        assert_eq!(sessions.sweep_expired().await.unwrap(), 1);
+        assert!(store.kv().get(&key).await.unwrap().is_none());
+        assert_eq!(
+            sessions.take_link(&id, "grace").await.unwrap().as_deref(),
+            Some("in time")
+        );
+    }
+}

@@ -65,11 +65,8 @@ pub struct UserDetail {
 #[cfg(feature = "ssr")]
 pub(crate) mod ssr {
     use super::*;
-    use crate::api::ssr::{reject, session, settings};
+    use crate::api::ssr::{reject, session, sessions, settings};
     use confo::users::{Grants, Invitation, InvitationKind, Role, User};
-
-    /// The session key of the links this administrator made, by user name.
-    const LINKS: &str = "links";
 
     pub fn time_text(unix: i64) -> String {
         chrono::DateTime::from_timestamp(unix, 0)
@@ -136,20 +133,20 @@ pub(crate) mod ssr {
     /// Takes the link this administrator made for `name` in this session, if any: it is shown
     /// once, then forgotten.
     ///
-    /// A link waits in the session between the request that makes it and the page that shows it.
-    /// The session record is in the store, so the link is kept there only sealed with a key
-    /// derived from the session id, which the store does not hold (see [`crate::sessions`]):
-    /// reading the store or a backup of it gives no working link.
+    /// A link waits in the store between the request that makes it and the page that shows it
+    /// (see [`crate::sessions::StoreSessions::keep_link`]), sealed with a key derived from the
+    /// session id, which the store does not hold: reading the store or a backup of it gives no
+    /// working link.
     pub async fn take_link(name: &str) -> Option<String> {
-        let session = session().await.ok()?;
-        let id = session.id()?;
-        let mut sealed: std::collections::HashMap<String, String> =
-            session.get(LINKS).await.ok().flatten()?;
-        let link = sealed.remove(name)?;
-        if let Err(error) = session.insert(LINKS, sealed).await {
-            tracing::warn!(%error, "cannot forget a link shown");
-        }
-        links::open(&id, &link)
+        let id = session().await.ok()?.id()?;
+        let sealed = match sessions().ok()?.take_link(&id, name).await {
+            Ok(sealed) => sealed?,
+            Err(error) => {
+                tracing::warn!(%error, "cannot read a link waiting to be shown");
+                return None;
+            }
+        };
+        links::open(&id, &sealed)
     }
 
     pub fn pending(invitation: &Invitation, link: Option<String>) -> PendingLink {
@@ -262,7 +259,7 @@ pub(crate) mod ssr {
         Ok((role, grants))
     }
 
-    /// Stores a one-time link and keeps it, sealed, in the administrator's session until their
+    /// Stores a one-time link and keeps it, sealed, for the administrator's session until their
     /// next view of the person's page shows it (see [`take_link`]).
     pub async fn make_link(
         admin: &User,
@@ -286,13 +283,13 @@ pub(crate) mod ssr {
             tracing::error!("a signed-in administrator without a session id");
             reject(AppError::Internal)
         })?;
-        let mut sealed: std::collections::HashMap<String, String> =
-            session.get(LINKS).await.ok().flatten().unwrap_or_default();
-        sealed.insert(name.to_owned(), links::seal(&id, &link));
-        session.insert(LINKS, sealed).await.map_err(|e| {
-            tracing::error!(error = %e, "cannot keep the link in the session");
-            reject(AppError::Internal)
-        })?;
+        sessions()?
+            .keep_link(&id, name, links::seal(&id, &link), settings().idle_timeout)
+            .await
+            .map_err(|e| {
+                tracing::error!(error = %e, "cannot keep the link to show it");
+                reject(AppError::Internal)
+            })?;
         Ok(())
     }
 
