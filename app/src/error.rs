@@ -143,7 +143,10 @@ mod ssr {
                 | E::InvalidValue(_)
                 | E::SchemaViolation { .. }
                 | E::CommentRequired => AppError::Invalid(capitalise(&error.to_string())),
-                E::NotEmpty { .. } | E::AmbiguousKey { .. } | E::InUse(_) => {
+                E::NotEmpty { .. }
+                | E::AmbiguousKey { .. }
+                | E::InUse(_)
+                | E::ChangedSince { .. } => {
                     AppError::Conflict(capitalise(&error.to_string()))
                 }
                 E::Busy(_) => AppError::Busy,

@@ -73,6 +73,9 @@ pub enum Action {
     ConfigurationRegister,
     #[serde(rename = "configuration.revert")]
     ConfigurationRevert,
+    /// One earlier change was taken back (its places alone), as an undo.
+    #[serde(rename = "change.revert")]
+    ChangeRevert,
     #[serde(rename = "field.set")]
     FieldSet,
     #[serde(rename = "field.rename")]
@@ -137,6 +140,7 @@ impl Action {
             Action::ConfigurationDelete => "configuration.delete",
             Action::ConfigurationRegister => "configuration.register",
             Action::ConfigurationRevert => "configuration.revert",
+            Action::ChangeRevert => "change.revert",
             Action::FieldSet => "field.set",
             Action::FieldRename => "field.rename",
             Action::FieldDelete => "field.delete",
@@ -164,6 +168,7 @@ impl Action {
                 | Action::ConfigurationDelete
                 | Action::ConfigurationRegister
                 | Action::ConfigurationRevert
+                | Action::ChangeRevert
                 | Action::FieldSet
                 | Action::FieldRename
                 | Action::FieldDelete

@@ -28,6 +28,15 @@ pub enum Error {
     /// The namespace asks for a comment with every change, and none was given. (400)
     #[error("this namespace asks for a comment with every change: say why you make it")]
     CommentRequired,
+    /// A change cannot be taken back on its own: changes made after it touched what it changed
+    /// (or shifted the list items it changed). Nothing was written. (409)
+    #[error("{}", describe_later(*change, later))]
+    ChangedSince {
+        /// The version asked to be taken back.
+        change: u64,
+        /// The later changes in its way, oldest first.
+        later: Vec<LaterChange>,
+    },
     /// The thing to remove is still used (a named schema that configurations follow). (409)
     #[error("{0}")]
     InUse(String),
@@ -149,4 +158,39 @@ impl Error {
             _ => Vec::new(),
         }
     }
+}
+
+/// A change made after another one that it overlaps (see [`Error::ChangedSince`]).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct LaterChange {
+    pub seq: u64,
+    /// Who made it.
+    pub who: String,
+    pub time: chrono::DateTime<chrono::Utc>,
+    /// The places both changed, in words (`servers › 0 › port`).
+    pub places: Vec<String>,
+}
+
+fn describe_later(change: u64, later: &[LaterChange]) -> String {
+    if later.is_empty() {
+        return format!(
+            "version {change} cannot be taken back: what it changed was changed again just now; nothing was written. Reload and try again"
+        );
+    }
+    let each: Vec<String> = later
+        .iter()
+        .map(|l| {
+            format!(
+                "version {} by {} ({}) changed {}",
+                l.seq,
+                l.who,
+                l.time.format("%Y-%m-%d %H:%M UTC"),
+                l.places.join(", ")
+            )
+        })
+        .collect();
+    format!(
+        "version {change} cannot be taken back on its own: {} since; nothing was written. Change the value by hand, or take back the later changes first",
+        each.join("; ")
+    )
 }

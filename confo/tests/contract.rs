@@ -38,6 +38,7 @@ contract!(
     tampering_breaks_the_chain_where_it_happened,
     verification_resumes_from_a_checkpoint,
     history_diff_and_revert,
+    one_change_is_taken_back_alone_unless_a_later_change_touched_it,
     audit_queries_filter_and_paginate,
     concurrent_counter_loses_no_update,
     many_creators_in_one_namespace_are_all_listed,
@@ -863,6 +864,139 @@ async fn history_diff_and_revert(b: Backend) {
             .unwrap()
             .map(serde_json::Value::Object),
         Some(json!({"a": 1, "b": "x"}))
+    );
+}
+
+async fn fields_of(
+    store: &Store,
+    n: &NamespaceName,
+    c: &confo::ConfigurationName,
+) -> serde_json::Value {
+    serde_json::Value::Object(store.get_configuration(n, c).await.unwrap().fields)
+}
+
+async fn one_change_is_taken_back_alone_unless_a_later_change_touched_it(b: Backend) {
+    use confo::edit::Edit;
+    let store = with_namespace(&b, "n").await;
+    let (n, c) = (ns("n"), cfg("c"));
+    let created = store
+        .create_configuration(
+            &n,
+            &c,
+            object(json!({"a": 1, "b": "x", "list": [10, 20, 30], "gone": true})),
+            &change(),
+        )
+        .await
+        .unwrap();
+    let set = |path: &str, value: serde_json::Value| {
+        vec![Edit::Set {
+            path: path.to_owned(),
+            value,
+        }]
+    };
+    let a = store
+        .apply_edits(&n, &c, set("/a", json!(2)), None, &change())
+        .await
+        .unwrap();
+    let b_change = store
+        .apply_edits(&n, &c, set("/b", json!("y")), None, &change())
+        .await
+        .unwrap();
+    let added = store
+        .apply_edits(&n, &c, set("/new", json!({"k": 1})), None, &change())
+        .await
+        .unwrap();
+    let removed = store
+        .delete_field(&n, &c, "gone", None, &change())
+        .await
+        .unwrap();
+
+    // Taking back the first change restores its place only: the later change to b stays.
+    let undo_a = store
+        .revert_change(&n, &c, a.seq, None, &change())
+        .await
+        .unwrap();
+    assert_eq!(
+        fields_of(&store, &n, &c).await,
+        json!({"a": 1, "b": "y", "list": [10, 20, 30], "new": {"k": 1}})
+    );
+    let entry = store.audit_entry(undo_a.seq).await.unwrap();
+    assert_eq!(entry.action, Action::ChangeRevert);
+    assert_eq!(entry.field.as_deref(), Some("a"));
+    assert_eq!(entry.comment, Some(format!("take back version {}", a.seq)));
+    // An added field is removed, a removed one comes back.
+    store
+        .revert_change(&n, &c, added.seq, None, &change())
+        .await
+        .unwrap();
+    store
+        .revert_change(&n, &c, removed.seq, None, &change())
+        .await
+        .unwrap();
+    assert_eq!(
+        fields_of(&store, &n, &c).await,
+        json!({"a": 1, "b": "y", "list": [10, 20, 30], "gone": true})
+    );
+
+    // A later change to the same place stands in the way, named; nothing is written.
+    let b_again = store
+        .apply_edits(&n, &c, set("/b", json!("z")), None, &change())
+        .await
+        .unwrap();
+    let refused = store
+        .revert_change(&n, &c, b_change.seq, None, &change())
+        .await;
+    match &refused {
+        Err(Error::ChangedSince { change: seq, later }) => {
+            assert_eq!(*seq, b_change.seq);
+            let named: Vec<(u64, Vec<String>)> =
+                later.iter().map(|l| (l.seq, l.places.clone())).collect();
+            assert_eq!(named, [(b_again.seq, vec!["b".to_owned()])]);
+            assert_eq!(later[0].who, change().actor.name);
+        }
+        other => panic!("expected ChangedSince, got {other:?}"),
+    }
+    let revision = store.get_configuration(&n, &c).await.unwrap().revision;
+    assert_eq!(revision, b_again.revision, "a refused revert wrote");
+    // So does a list item added or removed before the item it changed (which moves it).
+    let item = store
+        .apply_edits(&n, &c, set("/list/2", json!(31)), None, &change())
+        .await
+        .unwrap();
+    store
+        .apply_edits(
+            &n,
+            &c,
+            vec![Edit::Remove {
+                path: "/list/0".into(),
+            }],
+            None,
+            &change(),
+        )
+        .await
+        .unwrap();
+    let moved = store.revert_change(&n, &c, item.seq, None, &change()).await;
+    assert!(
+        matches!(&moved, Err(Error::ChangedSince { later, .. }) if later.len() == 1),
+        "{moved:?}"
+    );
+    // A stale page's revision is a conflict like any change's.
+    let stale = store
+        .revert_change(&n, &c, b_again.seq, Some(b_again.revision), &change())
+        .await;
+    assert!(matches!(stale, Err(Error::Conflict { .. })), "{stale:?}");
+    // Only a change to the fields can be taken back alone; and only one of this configuration.
+    let create = store
+        .revert_change(&n, &c, created.seq, None, &change())
+        .await;
+    assert!(matches!(create, Err(Error::InvalidValue(_))), "{create:?}");
+    let unknown = store
+        .revert_change(&n, &c, created.seq + 1000, None, &change())
+        .await;
+    assert!(matches!(unknown, Err(Error::NotFound(_))), "{unknown:?}");
+    assert_eq!(
+        fields_of(&store, &n, &c).await,
+        json!({"a": 1, "b": "z", "list": [20, 31], "gone": true})
     );
 }
 

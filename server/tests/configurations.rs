@@ -52,7 +52,7 @@ async fn revision(app: &TestApp, ns: &str) -> i64 {
         .revision
 }
 
-const WRITES: usize = 5;
+const WRITES: usize = 6;
 
 /// The `write`-th writing call on configuration `app` of `ns` at revision `rev`, and its answer
 /// when allowed.
@@ -98,6 +98,17 @@ fn configuration_write<'a>(
             "configurations/create",
             vec![("namespace", ns), ("name", "new")],
             StatusCode::OK,
+        ),
+        // Past the guard, a version that is not this configuration's is not found.
+        4 => (
+            "configurations/take-back",
+            vec![
+                ("namespace", ns),
+                ("name", "app"),
+                ("seq", "999999"),
+                ("comment", ""),
+            ],
+            StatusCode::NOT_FOUND,
         ),
         _ => (
             "configurations/delete",

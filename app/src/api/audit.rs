@@ -440,13 +440,14 @@ mod ssr {
     use confo::audit::{Action, AuditEntry};
 
     /// The actions a filter may name.
-    pub const ACTIONS: [Action; 12] = [
+    pub const ACTIONS: [Action; 13] = [
         Action::NamespaceCreate,
         Action::NamespaceDelete,
         Action::ConfigurationCreate,
         Action::ConfigurationReplace,
         Action::ConfigurationDelete,
         Action::ConfigurationRevert,
+        Action::ChangeRevert,
         Action::FieldSet,
         Action::FieldDelete,
         Action::SchemaPut,

@@ -10,10 +10,10 @@ use leptos_router::hooks::{use_params_map, use_query_map};
 use super::live::Live;
 use super::{failure, loaded, thousands};
 use crate::api::configurations::{
-    ChangeSummary, ConfigurationView, ConflictView, CreateConfiguration, DeleteConfiguration,
-    FieldDiff, FieldEdit, FieldView, Hints, MAX_FORM_ROWS, ProblemView, Review, SaveEdit,
-    configuration_conflict, get_configuration, review_configuration, review_field,
-    save_configuration,
+    ChangeSummary, Comparison, ConfigurationView, ConflictView, CreateConfiguration,
+    DeleteConfiguration, FieldDiff, FieldEdit, FieldView, Hints, MAX_FORM_ROWS, ProblemView,
+    Review, SaveEdit, TakeBack, configuration_conflict, get_configuration, review_configuration,
+    review_field, save_configuration, version_diff,
 };
 use crate::error::AppError;
 
@@ -355,6 +355,54 @@ fn row_actions(field: &str, path: &str, label: &str, renamable: bool, base: Base
     }
 }
 
+/// A field's change in words: `limit: 3 → 5`.
+fn change_words(change: &FieldDiff) -> String {
+    match (&change.before, &change.after) {
+        (Some(before), Some(after)) => format!("{}: {before} → {after}", change.field),
+        (None, Some(after)) => format!("{}: added, {after}", change.field),
+        (Some(_), None) => format!("{}: removed", change.field),
+        (None, None) => change.field.clone(),
+    }
+}
+
+/// Where the person is after a save: what version `seq` changed, the changed rows marked, and an
+/// Undo that takes back exactly that change (and is refused, saying why, once a later change
+/// touched the same places).
+fn saved_notice(
+    ns: &str,
+    cfg: &str,
+    seq: u64,
+    changes: &[FieldDiff],
+    undo: ServerAction<TakeBack>,
+) -> AnyView {
+    let words = if changes.is_empty() {
+        "Nothing changed.".to_owned()
+    } else {
+        changes
+            .iter()
+            .map(change_words)
+            .collect::<Vec<_>>()
+            .join("; ")
+    };
+    view! {
+        <section class="saved" id="saved" role="status" aria-labelledby="saved-heading">
+            <h2 id="saved-heading">"Saved"</h2>
+            <p id="saved-summary">{words}</p>
+            <ActionForm action=undo attr:class="inline" attr:id="undo">
+                <super::ReturnHere/>
+                <input type="hidden" name="namespace" value=ns.to_owned()/>
+                <input type="hidden" name="name" value=cfg.to_owned()/>
+                <input type="hidden" name="seq" value=seq.to_string()/>
+                <input type="hidden" name="comment" value=""/>
+                <button type="submit" autofocus>"Undo"</button>
+            </ActionForm>
+            " " <a href=format!("/ns/{ns}/{cfg}/history?to={seq}")>"See it in the history"</a>
+            {move || failure(undo.value().get())}
+        </section>
+    }
+    .into_any()
+}
+
 /// The comment input of a review; required where the namespace asks for one.
 fn comment_input(required: bool, id: Option<&'static str>) -> impl IntoView {
     let text = if required {
@@ -411,6 +459,7 @@ pub fn ConfigurationPage() -> impl IntoView {
     let name = move || params.read().get("cfg").unwrap_or_default();
     let q = move |key: &str| query.read().get(key).unwrap_or_default();
     let save = ServerAction::<SaveEdit>::new();
+    let undo = ServerAction::<TakeBack>::new();
     let delete = ServerAction::<DeleteConfiguration>::new();
     let duplicate = ServerAction::<CreateConfiguration>::new();
     let configuration = Resource::new(
@@ -436,12 +485,20 @@ pub fn ConfigurationPage() -> impl IntoView {
             q("seq").parse::<u64>().ok(),
         )
     };
+    // The change just saved (?saved=N), confirmed where the person is, with an Undo.
+    let saved = Resource::new(
+        move || (namespace(), name(), q("saved").parse::<u64>().ok()),
+        |(namespace, name, seq)| async move {
+            let seq = seq?;
+            version_diff(namespace, name, None, seq).await.ok()
+        },
+    );
     let review = Resource::new(
         move || (namespace(), name(), pending()),
         |(namespace, name, pending)| async move { Some(review_field(namespace, name, pending?).await) },
     );
 
-    let body = move |view: ConfigurationView| {
+    let body = move |view: ConfigurationView, just_saved: Option<Comparison>| {
         let ConfigurationView {
             namespace: ns,
             name: cfg,
@@ -460,6 +517,11 @@ pub fn ConfigurationPage() -> impl IntoView {
         } = view;
         let base: Base = (revision, seq);
         let here = format!("/ns/{ns}/{cfg}");
+        let changed_now: Vec<String> = just_saved
+            .as_ref()
+            .map(|c| c.changes.iter().map(|d| d.field.clone()).collect())
+            .unwrap_or_default();
+        let notice = just_saved.map(|c| saved_notice(&ns, &cfg, c.to, &c.changes, undo));
         let review_panel = {
             let (ns, cfg, here) = (ns.clone(), cfg.clone(), here.clone());
             let last_change = last_change.clone();
@@ -625,8 +687,9 @@ pub fn ConfigurationPage() -> impl IntoView {
                         }
                     })
                     .collect_view();
+                let just_changed = changed_now.contains(&f.name);
                 view! {
-                    <tr class="field" class:has-problem=hints.as_ref().is_some_and(|h| !h.problems.is_empty())>
+                    <tr class="field" class:just-changed=just_changed class:has-problem=hints.as_ref().is_some_and(|h| !h.problems.is_empty())>
                         <th scope="row">{schema_label(&f.name, hints.as_ref())}</th>
                         <td>{f.kind.clone()}</td>
                         {main}
@@ -723,6 +786,7 @@ pub fn ConfigurationPage() -> impl IntoView {
             </p>
             <Suspense fallback=|| ()>{review_panel}</Suspense>
             {move || failure(save.value().get())}
+            {notice}
             <p class="meta" id="schema-status">
                 {match &schema {
                     Some(which) => format!("Checked against {which}. "),
@@ -763,7 +827,10 @@ pub fn ConfigurationPage() -> impl IntoView {
     };
     view! {
         <Transition fallback=|| view! { <p>"Loading…"</p> }>
-            {move || Suspend::new(async move { loaded(configuration.await, body) })}
+            {move || Suspend::new(async move {
+                let just_saved = saved.await;
+                loaded(configuration.await, |view| body(view, just_saved))
+            })}
         </Transition>
     }
 }

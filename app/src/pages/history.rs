@@ -8,8 +8,8 @@ use leptos_router::hooks::{use_params_map, use_query_map};
 use super::configuration::DiffTable;
 use super::{failure, loaded};
 use crate::api::configurations::{
-    Comparison, HistoryView, RevertConfiguration, configuration_at, configuration_history,
-    version_diff,
+    Comparison, HistoryView, RevertConfiguration, TakeBack, TakeBackPreview, configuration_at,
+    configuration_history, take_back_preview, version_diff,
 };
 
 #[component]
@@ -20,6 +20,7 @@ pub fn HistoryPage() -> impl IntoView {
     let name = move || params.read().get("cfg").unwrap_or_default();
     let number = move |key: &str| query.read().get(key).and_then(|v| v.parse::<u64>().ok());
     let revert = ServerAction::<RevertConfiguration>::new();
+    let take_back = ServerAction::<TakeBack>::new();
     let history = Resource::new(
         move || (namespace(), name(), revert.version().get()),
         |(namespace, name, _)| configuration_history(namespace, name),
@@ -39,6 +40,11 @@ pub fn HistoryPage() -> impl IntoView {
             }
         },
     );
+    // Taking back one change (?take_back=N): what it would do, shown before it is done.
+    let preview = Resource::new(
+        move || (namespace(), name(), number("take_back")),
+        |(namespace, name, seq)| async move { Some(take_back_preview(namespace, name, seq?).await) },
+    );
     let body = move |history: HistoryView| {
         let HistoryView {
             namespace: ns,
@@ -50,9 +56,7 @@ pub fn HistoryPage() -> impl IntoView {
         let base = format!("/ns/{ns}/{cfg}/history");
         let rows = versions
             .iter()
-            .enumerate()
-            .map(|(i, v)| {
-                let previous = versions.get(i + 1).map_or(0, |p| p.seq);
+            .map(|v| {
                 view! {
                     <tr>
                         <td><a href=format!("{base}?at={}", v.seq)>{format!("#{}", v.seq)}</a></td>
@@ -60,7 +64,13 @@ pub fn HistoryPage() -> impl IntoView {
                         <td>{v.who.clone()}</td>
                         <td>{v.what.clone()}</td>
                         <td>{v.comment.clone().unwrap_or_default()}</td>
-                        <td><a href=format!("{base}?from={previous}&to={}", v.seq)>"What changed"</a></td>
+                        <td>
+                            <a href=format!("{base}?to={}", v.seq)>"What changed"</a>
+                            {can_edit.then(|| view! {
+                                " · " <a href=format!("{base}?take_back={}#take-back", v.seq)
+                                    aria-label=format!("Take back version {} alone", v.seq)>"Take back"</a>
+                            })}
+                        </td>
                     </tr>
                 }
             })
@@ -109,7 +119,10 @@ pub fn HistoryPage() -> impl IntoView {
                 }))
             })
         };
+        let one_change = number("from").is_none();
+        let diff_base = base.clone();
         let diff_view = move || {
+            let base = diff_base.clone();
             Suspend::new(async move {
                 let result = diff.await?;
                 Some(loaded(result, move |Comparison { from, to, changes }| {
@@ -117,9 +130,51 @@ pub fn HistoryPage() -> impl IntoView {
                         <section id="diff" aria-labelledby="diff-heading">
                             <h2 id="diff-heading">{if from == 0 { format!("Version #{to} against nothing") } else { format!("Version #{from} → #{to}") }}</h2>
                             <DiffTable changes=changes/>
+                            {(one_change && can_edit).then(|| view! {
+                                <p><a href=format!("{base}?take_back={to}#take-back") id="take-back-link">"Take back this change"</a>
+                                " (only what it changed; changes made since stay)"</p>
+                            })}
                         </section>
                     }
                 }))
+            })
+        };
+        let (ns3, cfg3) = (ns.clone(), cfg.clone());
+        let take_back_view = move || {
+            let (ns, cfg) = (ns3.clone(), cfg3.clone());
+            let here = format!("/ns/{ns}/{cfg}/history");
+            Suspend::new(async move {
+                let result = preview.await?;
+                Some(match result {
+                    Err(error) => view! {
+                        <section id="take-back" class="review">
+                            <h2>"This change cannot be taken back alone"</h2>
+                            <super::ErrorMessage error/>
+                            <a href=here>"Back to the history"</a>
+                        </section>
+                    }
+                    .into_any(),
+                    Ok(TakeBackPreview { seq, change, changes, comment_required }) => view! {
+                        <section id="take-back" class="review" aria-labelledby="take-back-heading">
+                            <h2 id="take-back-heading">{format!("Take back version #{seq}")}</h2>
+                            <p class="summary">{format!("{} {} ({}). Taking it back changes only this; changes made since stay:", change.who, change.what, change.when)}</p>
+                            <DiffTable changes=changes/>
+                            <ActionForm action=take_back attr:class="stacked" attr:id="take-back-form">
+                                <super::ReturnHere/>
+                                <input type="hidden" name="namespace" value=ns.clone()/>
+                                <input type="hidden" name="name" value=cfg.clone()/>
+                                <input type="hidden" name="seq" value=seq.to_string()/>
+                                <label>
+                                    {if comment_required { "Comment for the history (required in this namespace) " } else { "Comment for the history (optional) " }}
+                                    <input type="text" name="comment" required=comment_required/>
+                                </label>
+                                <button type="submit">"Take back this change"</button>
+                            </ActionForm>
+                            <a href=here>"Cancel"</a>
+                        </section>
+                    }
+                    .into_any(),
+                })
             })
         };
         view! {
@@ -129,6 +184,8 @@ pub fn HistoryPage() -> impl IntoView {
             </nav>
             <h1>{format!("History of {cfg}")}</h1>
             {move || failure(revert.value().get())}
+            {move || failure(take_back.value().get())}
+            <Suspense fallback=|| ()>{take_back_view}</Suspense>
             <Suspense fallback=|| ()>{version_view}</Suspense>
             <Suspense fallback=|| ()>{diff_view}</Suspense>
             {compare}

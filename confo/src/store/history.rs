@@ -509,6 +509,158 @@ impl Store {
         )
         .await
     }
+
+    /// Takes back exactly what change `seq` did to the configuration, and nothing else: a new,
+    /// audited change that applies the change's recorded undo patch. Refused with
+    /// [`Error::ChangedSince`], naming them, when later changes touched any place it changed
+    /// (or added or removed items of a list it changed items of, which moves them); then
+    /// nothing is written. Compared on `expected_revision` when given, like any change, and
+    /// always on the places themselves, so a change that lands meanwhile is never overwritten.
+    pub async fn revert_change(
+        &self,
+        namespace: &NamespaceName,
+        configuration: &ConfigurationName,
+        seq: u64,
+        expected_revision: Option<i64>,
+        change: &Change,
+    ) -> Result<Written> {
+        let taking = self.taking_back(namespace, configuration, seq).await?;
+        let mut change = change.clone();
+        if change.comment.is_none() {
+            change.comment = Some(format!("take back version {seq}"));
+        }
+        let field = taking.field.clone();
+        self.edit(
+            namespace,
+            configuration,
+            expected_revision,
+            &change,
+            Action::ChangeRevert,
+            field.as_deref(),
+            move |current| {
+                *current = taking.apply(current)?;
+                Ok(())
+            },
+        )
+        .await
+    }
+
+    /// What [`Self::revert_change`] would do now, without doing it: the fields as they are, and
+    /// as they would be; or why it would be refused.
+    pub async fn preview_revert_change(
+        &self,
+        namespace: &NamespaceName,
+        configuration: &ConfigurationName,
+        seq: u64,
+    ) -> Result<(Map<String, Value>, Map<String, Value>)> {
+        let taking = self.taking_back(namespace, configuration, seq).await?;
+        let current = self.get_configuration(namespace, configuration).await?;
+        let after = taking.apply(&current.fields)?;
+        Ok((current.fields, after))
+    }
+
+    /// Change `seq` of the configuration, checked to be one that can be taken back alone.
+    async fn taking_back(
+        &self,
+        namespace: &NamespaceName,
+        configuration: &ConfigurationName,
+        seq: u64,
+    ) -> Result<TakingBack> {
+        let history = self.history(namespace, configuration).await?;
+        let version = history
+            .iter()
+            .find(|v| v.seq == seq)
+            .ok_or_else(|| version_not_found(namespace, configuration, seq))?;
+        let entry = &version.entry;
+        let refused = match entry.action {
+            Action::ConfigurationCreate => Some("created the configuration; delete it instead"),
+            Action::ConfigurationDelete => Some("deleted the configuration"),
+            Action::ConfigurationRegister => Some("registered the configuration"),
+            _ => None,
+        };
+        if let Some(what) = refused {
+            return Err(Error::InvalidValue(format!(
+                "version {seq} {what}: only a change to its fields can be taken back on its own"
+            )));
+        }
+        let (Some(patch), Some(unpatch)) = (entry.patch.clone(), entry.unpatch.clone()) else {
+            return Err(Error::InvalidValue(format!(
+                "version {seq} recorded no change to the fields to take back"
+            )));
+        };
+        let mine = patch_places(entry);
+        let mut later: Vec<crate::error::LaterChange> = history
+            .iter()
+            .take_while(|v| v.seq > seq)
+            .filter_map(|v| {
+                let theirs = patch_places(&v.entry);
+                let places: Vec<String> = mine
+                    .iter()
+                    .filter(|m| theirs.iter().any(|t| in_the_way(t, m)))
+                    .map(|m| crate::edit::words(m))
+                    .collect();
+                (!places.is_empty()).then(|| crate::error::LaterChange {
+                    seq: v.seq,
+                    who: v.entry.actor.name.clone(),
+                    time: v.entry.time,
+                    places,
+                })
+            })
+            .collect();
+        if !later.is_empty() {
+            later.reverse();
+            return Err(Error::ChangedSince { change: seq, later });
+        }
+        Ok(TakingBack {
+            seq,
+            field: entry.field.clone(),
+            patch,
+            unpatch,
+        })
+    }
+}
+
+/// A change to take back: what it did, and its undo.
+struct TakingBack {
+    seq: u64,
+    field: Option<String>,
+    patch: json_patch::Patch,
+    unpatch: json_patch::Patch,
+}
+
+impl TakingBack {
+    /// `current` with the change taken back. What is stored at the change's places must still
+    /// be what it left there: then undoing and redoing it gives back `current`. Anything else (a
+    /// change that landed after the history was read) is refused.
+    fn apply(&self, current: &Map<String, Value>) -> Result<Map<String, Value>> {
+        let meanwhile = || Error::ChangedSince {
+            change: self.seq,
+            later: Vec::new(),
+        };
+        let now = Value::Object(current.clone());
+        let mut undone = now.clone();
+        crate::edit::apply_patch(&mut undone, &self.unpatch).map_err(|_| meanwhile())?;
+        let mut redone = undone.clone();
+        crate::edit::apply_patch(&mut redone, &self.patch).map_err(|_| meanwhile())?;
+        match undone {
+            Value::Object(fields) if redone == now => Ok(fields),
+            _ => Err(meanwhile()),
+        }
+    }
+}
+
+/// Whether a later change at place `theirs` stands in the way of taking back a change at place
+/// `mine`: one contains the other, or it added or removed an item of a list that holds `mine`
+/// (moving the items after it).
+fn in_the_way(theirs: &[String], mine: &[String]) -> bool {
+    if crate::edit::overlaps(theirs, mine) {
+        return true;
+    }
+    let Some((last, parent)) = theirs.split_last() else {
+        return true;
+    };
+    let item = last == "-" || last.chars().all(|c| c.is_ascii_digit());
+    item && mine.len() > parent.len() && crate::edit::overlaps(parent, mine)
 }
 
 /// The fields that differ between two configurations, in name order.
@@ -535,4 +687,60 @@ fn version_not_found(
     Error::NotFound(format!(
         "version {seq} of configuration {configuration:?} in namespace {namespace:?}"
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn taking(before: Value, after: Value) -> TakingBack {
+        TakingBack {
+            seq: 7,
+            field: None,
+            patch: json_patch::diff(&before, &after),
+            unpatch: json_patch::diff(&after, &before),
+        }
+    }
+
+    fn fields(value: Value) -> Map<String, Value> {
+        value.as_object().unwrap().clone()
+    }
+
+    #[test]
+    fn a_change_is_taken_back_only_where_it_still_stands() {
+        let change = taking(json!({"a": 1, "b": 1}), json!({"a": 2, "c": 3}));
+        // Other places changed since: kept.
+        assert_eq!(
+            change.apply(&fields(json!({"a": 2, "c": 3, "d": 4}))),
+            Ok(fields(json!({"a": 1, "d": 4, "b": 1})))
+        );
+        // Its own places changed since (after the history was read): refused.
+        for since in [
+            json!({"a": 5, "c": 3}),
+            json!({"a": 2}),
+            json!({"a": 2, "c": 3, "b": 0}),
+        ] {
+            assert_eq!(
+                change.apply(&fields(since)),
+                Err(Error::ChangedSince {
+                    change: 7,
+                    later: Vec::new()
+                })
+            );
+        }
+    }
+
+    #[test]
+    fn list_changes_in_the_way_include_moved_items() {
+        let t = |p: &[&str]| p.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert!(in_the_way(&t(&["a"]), &t(&["a", "b"])));
+        assert!(in_the_way(&t(&["a", "b"]), &t(&["a"])));
+        assert!(in_the_way(&t(&["list", "0"]), &t(&["list", "2", "x"])));
+        assert!(in_the_way(&t(&["list", "-"]), &t(&["list", "2"])));
+        assert!(in_the_way(&t(&[]), &t(&["a"])));
+        assert!(!in_the_way(&t(&["a"]), &t(&["b"])));
+        assert!(!in_the_way(&t(&["obj", "k"]), &t(&["obj", "j"])));
+        assert!(!in_the_way(&t(&["list", "0"]), &t(&["other", "1"])));
+    }
 }

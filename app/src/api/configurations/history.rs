@@ -118,3 +118,66 @@ pub async fn revert_configuration(
     opened.back_to("/history");
     Ok(())
 }
+
+/// What taking back version `seq` alone would change now (the change itself, then the fields
+/// it would set back), or why it cannot be taken back alone.
+#[server(endpoint = "configurations/take-back-preview", input = leptos::server_fn::codec::GetUrl)]
+pub async fn take_back_preview(
+    namespace: String,
+    name: String,
+    seq: u64,
+) -> Result<TakeBackPreview, AppError> {
+    use crate::api::ssr::reject;
+    let opened = super::ssr::open(confo::users::Role::Editor, &namespace, &name).await?;
+    let entry = opened.store.audit_entry(seq).await.map_err(reject)?;
+    let (now, after) = opened
+        .store
+        .preview_revert_change(&opened.namespace, &opened.name, seq)
+        .await
+        .map_err(reject)?;
+    let rules = super::ssr::rules(&opened.store, &opened.namespace, &opened.name).await?;
+    let changes = confo::store::diff_fields(&now, &after)
+        .into_iter()
+        .map(|mut change| {
+            change.before = change.before.map(|v| rules.masked_field(&change.field, v));
+            change.after = change.after.map(|v| rules.masked_field(&change.field, v));
+            super::ssr::field_diff(change)
+        })
+        .collect();
+    Ok(TakeBackPreview {
+        seq,
+        change: super::ssr::summary(&entry),
+        changes,
+        comment_required: rules.comment_required,
+    })
+}
+
+/// Takes back exactly what version `seq` changed, and nothing else: a change of its own, refused
+/// when a later change touched the same places (see `confo::Store::revert_change`). Goes on to
+/// the configuration, which says what was taken back.
+#[server(endpoint = "configurations/take-back")]
+pub async fn take_back(
+    namespace: String,
+    name: String,
+    seq: u64,
+    comment: String,
+) -> Result<Saved, AppError> {
+    use crate::api::ssr::reject;
+    let opened = super::ssr::open(confo::users::Role::Editor, &namespace, &name).await?;
+    let written = opened
+        .store
+        .revert_change(
+            &opened.namespace,
+            &opened.name,
+            seq,
+            None,
+            &super::ssr::change_with(&opened.user, &comment),
+        )
+        .await
+        .map_err(reject)?;
+    opened.back_to(&super::ssr::saved_suffix(written.seq));
+    Ok(Saved {
+        revision: written.revision,
+        seq: written.seq,
+    })
+}

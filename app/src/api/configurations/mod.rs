@@ -196,6 +196,17 @@ pub struct Comparison {
     pub changes: Vec<FieldDiff>,
 }
 
+/// What taking back one change would do (see [`take_back_preview`]).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TakeBackPreview {
+    pub seq: u64,
+    /// The change to take back: who made it, when, what.
+    pub change: ChangeSummary,
+    /// The fields as they are now, and as taking it back leaves them.
+    pub changes: Vec<FieldDiff>,
+    pub comment_required: bool,
+}
+
 /// How one field differs, in readable JSON (`None`: absent).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FieldDiff {

@@ -36,6 +36,7 @@ pub fn action_words(action: confo::Action) -> &'static str {
         A::ConfigurationDelete => "deleted",
         A::ConfigurationRegister => "registered",
         A::ConfigurationRevert => "reverted",
+        A::ChangeRevert => "took back a change",
         A::FieldSet => "set a field",
         A::FieldRename => "renamed a field",
         A::FieldDelete => "deleted a field",
@@ -804,6 +805,12 @@ pub fn conflict_text(conflict: &ConflictView) -> String {
 }
 
 /// The change made with `comment` by `user`.
+/// The end of the configuration page's address that confirms version `seq` was just saved (and
+/// offers to undo it), where the confirmation is.
+pub fn saved_suffix(seq: u64) -> String {
+    format!("?saved={seq}#saved")
+}
+
 pub fn change_with(user: &confo::users::User, comment: &str) -> confo::Change {
     crate::api::ssr::change(user).with_comment(comment.trim())
 }
@@ -882,11 +889,12 @@ impl Opened {
             .await;
         match written {
             Ok(written) => {
-                self.back_to("");
                 // Nothing changed: the version stays the one the page has.
                 let seq = if written.revision == revision {
+                    self.back_to("");
                     seq
                 } else {
+                    self.back_to(&saved_suffix(written.seq));
                     written.seq
                 };
                 Ok(Saved {
