@@ -958,9 +958,30 @@ async fn one_change_is_taken_back_alone_unless_a_later_change_touched_it(b: Back
     }
     let revision = store.get_configuration(&n, &c).await.unwrap().revision;
     assert_eq!(revision, b_again.revision, "a refused revert wrote");
-    // So does a list item added or removed before the item it changed (which moves it).
+    // An item added after the one it changed does not; one removed before it (which moves it)
+    // does.
     let item = store
         .apply_edits(&n, &c, set("/list/2", json!(31)), None, &change())
+        .await
+        .unwrap();
+    let append = vec![Edit::Insert {
+        path: "/list/-".into(),
+        value: json!(40),
+    }];
+    store
+        .apply_edits(&n, &c, append, None, &change())
+        .await
+        .unwrap();
+    store
+        .revert_change(&n, &c, item.seq, None, &change())
+        .await
+        .unwrap();
+    assert_eq!(
+        fields_of(&store, &n, &c).await["list"],
+        json!([10, 20, 30, 40])
+    );
+    let item = store
+        .apply_edits(&n, &c, set("/list/2", json!(32)), None, &change())
         .await
         .unwrap();
     store
@@ -996,7 +1017,7 @@ async fn one_change_is_taken_back_alone_unless_a_later_change_touched_it(b: Back
     assert!(matches!(unknown, Err(Error::NotFound(_))), "{unknown:?}");
     assert_eq!(
         fields_of(&store, &n, &c).await,
-        json!({"a": 1, "b": "z", "list": [20, 31], "gone": true})
+        json!({"a": 1, "b": "z", "list": [20, 32, 40], "gone": true})
     );
 }
 

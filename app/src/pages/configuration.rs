@@ -375,6 +375,8 @@ fn saved_notice(
     changes: &[FieldDiff],
     undo: ServerAction<TakeBack>,
 ) -> AnyView {
+    let (ns, cfg) = (ns.to_owned(), cfg.to_owned());
+    let history = format!("/ns/{ns}/{cfg}/history?to={seq}");
     let words = if changes.is_empty() {
         "Nothing changed.".to_owned()
     } else {
@@ -390,13 +392,13 @@ fn saved_notice(
             <p id="saved-summary">{words}</p>
             <ActionForm action=undo attr:class="inline" attr:id="undo">
                 <super::ReturnHere/>
-                <input type="hidden" name="namespace" value=ns.to_owned()/>
-                <input type="hidden" name="name" value=cfg.to_owned()/>
+                <input type="hidden" name="namespace" value=ns/>
+                <input type="hidden" name="name" value=cfg/>
                 <input type="hidden" name="seq" value=seq.to_string()/>
                 <input type="hidden" name="comment" value=""/>
                 <button type="submit" autofocus>"Undo"</button>
             </ActionForm>
-            " " <a href=format!("/ns/{ns}/{cfg}/history?to={seq}")>"See it in the history"</a>
+            " " <a href=history>"See it in the history"</a>
             {move || failure(undo.value().get())}
         </section>
     }

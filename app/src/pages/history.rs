@@ -8,7 +8,7 @@ use leptos_router::hooks::{use_params_map, use_query_map};
 use super::configuration::DiffTable;
 use super::{failure, loaded};
 use crate::api::configurations::{
-    Comparison, HistoryView, RevertConfiguration, TakeBack, TakeBackPreview, configuration_at,
+    Comparison, HistoryView, RevertConfiguration, TakeBack, TakeBackView, configuration_at,
     configuration_history, take_back_preview, version_diff,
 };
 
@@ -154,7 +154,7 @@ pub fn HistoryPage() -> impl IntoView {
                         </section>
                     }
                     .into_any(),
-                    Ok(TakeBackPreview { seq, change, changes, comment_required }) => view! {
+                    Ok(TakeBackView { seq, change, changes, comment_required }) => view! {
                         <section id="take-back" class="review" aria-labelledby="take-back-heading">
                             <h2 id="take-back-heading">{format!("Take back version #{seq}")}</h2>
                             <p class="summary">{format!("{} {} ({}). Taking it back changes only this; changes made since stay:", change.who, change.what, change.when)}</p>

@@ -650,8 +650,9 @@ impl TakingBack {
 }
 
 /// Whether a later change at place `theirs` stands in the way of taking back a change at place
-/// `mine`: one contains the other, or it added or removed an item of a list that holds `mine`
-/// (moving the items after it).
+/// `mine`: one contains the other, or it was at an item before `mine`'s in the same list (an item
+/// added or removed there moves `mine`). Recorded patches compare lists item by item, so such a
+/// move also shows as changes at every later item; this does not rely on it.
 fn in_the_way(theirs: &[String], mine: &[String]) -> bool {
     if crate::edit::overlaps(theirs, mine) {
         return true;
@@ -659,8 +660,11 @@ fn in_the_way(theirs: &[String], mine: &[String]) -> bool {
     let Some((last, parent)) = theirs.split_last() else {
         return true;
     };
-    let item = last == "-" || last.chars().all(|c| c.is_ascii_digit());
-    item && mine.len() > parent.len() && crate::edit::overlaps(parent, mine)
+    let index = |token: &str| token.parse::<usize>().ok();
+    match (index(last), mine.get(parent.len()).and_then(|t| index(t))) {
+        (Some(theirs), Some(ours)) => theirs <= ours && crate::edit::overlaps(parent, mine),
+        _ => false,
+    }
 }
 
 /// The fields that differ between two configurations, in name order.
@@ -737,7 +741,9 @@ mod tests {
         assert!(in_the_way(&t(&["a"]), &t(&["a", "b"])));
         assert!(in_the_way(&t(&["a", "b"]), &t(&["a"])));
         assert!(in_the_way(&t(&["list", "0"]), &t(&["list", "2", "x"])));
-        assert!(in_the_way(&t(&["list", "-"]), &t(&["list", "2"])));
+        assert!(in_the_way(&t(&["list", "2"]), &t(&["list", "2", "x"])));
+        assert!(!in_the_way(&t(&["list", "-"]), &t(&["list", "2"])));
+        assert!(!in_the_way(&t(&["list", "3"]), &t(&["list", "2", "x"])));
         assert!(in_the_way(&t(&[]), &t(&["a"])));
         assert!(!in_the_way(&t(&["a"]), &t(&["b"])));
         assert!(!in_the_way(&t(&["obj", "k"]), &t(&["obj", "j"])));

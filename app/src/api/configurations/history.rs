@@ -126,7 +126,7 @@ pub async fn take_back_preview(
     namespace: String,
     name: String,
     seq: u64,
-) -> Result<TakeBackPreview, AppError> {
+) -> Result<TakeBackView, AppError> {
     use crate::api::ssr::reject;
     let opened = super::ssr::open(confo::users::Role::Editor, &namespace, &name).await?;
     let entry = opened.store.audit_entry(seq).await.map_err(reject)?;
@@ -144,7 +144,7 @@ pub async fn take_back_preview(
             super::ssr::field_diff(change)
         })
         .collect();
-    Ok(TakeBackPreview {
+    Ok(TakeBackView {
         seq,
         change: super::ssr::summary(&entry),
         changes,

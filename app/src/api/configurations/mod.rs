@@ -198,7 +198,7 @@ pub struct Comparison {
 
 /// What taking back one change would do (see [`take_back_preview`]).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct TakeBackPreview {
+pub struct TakeBackView {
     pub seq: u64,
     /// The change to take back: who made it, when, what.
     pub change: ChangeSummary,
