@@ -398,7 +398,7 @@ fn saved_notice(
                 <input type="hidden" name="comment" value=""/>
                 <button type="submit" autofocus>"Undo"</button>
             </ActionForm>
-            " " <a href=history>"See it in the history"</a>
+            " " <a href=history>"Details"</a>
             {move || failure(undo.value().get())}
         </section>
     }

@@ -806,9 +806,10 @@ pub fn conflict_text(conflict: &ConflictView) -> String {
 
 /// The change made with `comment` by `user`.
 /// The end of the configuration page's address that confirms version `seq` was just saved (and
-/// offers to undo it), where the confirmation is.
+/// offers to undo it). No `#saved`: a page opened at a fragment gives no element the focus, and
+/// the confirmation's Undo takes it (which also scrolls to it).
 pub fn saved_suffix(seq: u64) -> String {
-    format!("?saved={seq}#saved")
+    format!("?saved={seq}")
 }
 
 pub fn change_with(user: &confo::users::User, comment: &str) -> confo::Change {
