@@ -70,29 +70,58 @@ pub(crate) fn failure<T>(result: Option<Result<T, AppError>>) -> Option<impl Int
     Some(view! { <ErrorMessage error/> })
 }
 
-/// A loaded page body, or what went wrong in words, with a way on.
+/// A loaded page body, or, in its place, a page that says what went wrong, with a way on.
 pub(crate) fn loaded<T, V: IntoView + 'static>(
     result: Result<T, AppError>,
     body: impl FnOnce(T) -> V,
 ) -> AnyView {
     match result {
         Ok(value) => body(value).into_any(),
-        Err(error) => page_error(error),
+        Err(error) => page_error(error, true),
     }
 }
 
-/// Why a page could not be shown: sign-in first, or the error in words; when the store cannot
-/// be reached, the page comes back by itself once it answers.
-pub(crate) fn page_error(error: AppError) -> AnyView {
-    match error {
-        AppError::SignInRequired => view! { <SignInFirst/> }.into_any(),
-        AppError::Unavailable => view! {
-            <ErrorMessage error=AppError::Unavailable/>
-            <ComesBack/>
+/// [`loaded`] for a part of a page that has its own heading.
+pub(crate) fn loaded_part<T, V: IntoView + 'static>(
+    result: Result<T, AppError>,
+    body: impl FnOnce(T) -> V,
+) -> AnyView {
+    match result {
+        Ok(value) => body(value).into_any(),
+        Err(error) => page_error(error, false),
+    }
+}
+
+/// Why a page (or, when not `whole`, a part of one) could not be shown: sign-in first, or a
+/// heading, the error in words and a way on; when the store cannot be reached, the page comes
+/// back by itself once it answers.
+pub(crate) fn page_error(error: AppError, whole: bool) -> AnyView {
+    let title = match &error {
+        AppError::SignInRequired => return view! { <SignInFirst/> }.into_any(),
+        AppError::NotFound(_) => "Not found",
+        AppError::Forbidden(_) => "Not allowed",
+        AppError::Unavailable => "The configuration store cannot be reached",
+        _ => "This could not be shown",
+    };
+    let heading = if whole {
+        view! { <h1 id="error-heading">{title}</h1> }.into_any()
+    } else {
+        view! { <h2 id="error-heading">{title}</h2> }.into_any()
+    };
+    let way_on = match &error {
+        AppError::Unavailable => view! { <ComesBack/> }.into_any(),
+        AppError::Forbidden(_) => view! {
+            <p class="way-on"><a href="/">"Go to the namespaces"</a> " · " <a href="/account">"Your account and access"</a></p>
         }
         .into_any(),
-        error => view! { <ErrorMessage error/> }.into_any(),
+        _ => view! { <p class="way-on"><a href="/">"Go to the namespaces"</a></p> }.into_any(),
+    };
+    view! {
+        {heading}
+        <ErrorMessage error/>
+        {way_on}
     }
+    .into_any()
 }
 
 /// Asks the server every two seconds whether the store answers again (`/readyz`), and then

@@ -145,6 +145,18 @@ pub async fn namespace_settings(namespace: String) -> Result<SettingsView, AppEr
     use crate::api::ssr::{may, reject};
     let (user, ns, store) = ssr::guard(confo::users::Role::Viewer, &namespace).await?;
     let read = store.get_settings(&ns).await.map_err(reject)?;
+    // A namespace that is not there, and never had settings, has no settings page.
+    if read.revision == 0
+        && !store
+            .list_namespaces()
+            .await
+            .map_err(reject)?
+            .contains(&namespace)
+    {
+        return Err(reject(AppError::NotFound(format!(
+            "Namespace {namespace:?} does not exist."
+        ))));
+    }
     Ok(SettingsView {
         schemas: read
             .settings

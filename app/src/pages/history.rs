@@ -6,7 +6,7 @@ use leptos::prelude::*;
 use leptos_router::hooks::{use_params_map, use_query_map};
 
 use super::configuration::DiffTable;
-use super::{failure, loaded};
+use super::{failure, loaded, loaded_part};
 use crate::api::configurations::{
     Comparison, HistoryView, RevertConfiguration, TakeBack, TakeBackView, configuration_at,
     configuration_history, take_back_preview, version_diff,
@@ -93,7 +93,7 @@ pub fn HistoryPage() -> impl IntoView {
             let (ns, cfg) = (ns2.clone(), cfg2.clone());
             Suspend::new(async move {
                 let (seq, result) = at.await?;
-                Some(loaded(result, move |json| {
+                Some(loaded_part(result, move |json| {
                     view! {
                         <section id="version" aria-labelledby="version-heading">
                             <h2 id="version-heading">{format!("Version #{seq}")}</h2>
@@ -125,7 +125,7 @@ pub fn HistoryPage() -> impl IntoView {
             let base = diff_base.clone();
             Suspend::new(async move {
                 let result = diff.await?;
-                Some(loaded(result, move |Comparison { from, to, changes }| {
+                Some(loaded_part(result, move |Comparison { from, to, changes }| {
                     view! {
                         <section id="diff" aria-labelledby="diff-heading">
                             <h2 id="diff-heading">{if from == 0 { format!("Version #{to} against nothing") } else { format!("Version #{from} → #{to}") }}</h2>

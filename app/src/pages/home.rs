@@ -69,7 +69,7 @@ pub fn Home() -> impl IntoView {
                         </ul>
                     }
                     .into_any(),
-                    Err(error) => super::page_error(error),
+                    Err(error) => super::page_error(error, false),
                 }
             })}
         </Transition>

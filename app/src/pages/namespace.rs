@@ -40,7 +40,7 @@ pub fn NamespacePage() -> impl IntoView {
         move || (namespace(), filter(), page(), register.version().get()),
         |(namespace, filter, page, ..)| namespace_page(namespace, filter, page),
     );
-    let body = move |list: ConfigurationList| {
+    let body = move |list: ConfigurationList, admin: bool| {
         let ns = list.namespace.clone();
         let link = {
             let ns = ns.clone();
@@ -136,28 +136,27 @@ pub fn NamespacePage() -> impl IntoView {
             </form>
             <div id="namespace-live" data-live="">{table}</div>
             {editing}
+            // Only for a namespace that is there: an unknown one is a page not found.
+            {admin.then(|| view! {
+                <super::home::DeleteNamespaceForm
+                    name=ns.clone()
+                    action=delete
+                    summary="Delete this namespace".to_owned()
+                    id="delete-namespace"
+                    open=delete.value().get_untracked().is_some_and(|r| r.is_err())
+                >
+                    {move || failure(delete.value().get())}
+                </super::home::DeleteNamespaceForm>
+            })}
         }
     };
     view! {
         <Transition fallback=|| view! { <p>"Loading…"</p> }>
-            {move || Suspend::new(async move { loaded(list.await, body) })}
-        </Transition>
-        <Suspense fallback=|| ()>
             {move || Suspend::new(async move {
                 let admin = matches!(me.await, Ok(Some(user)) if user.role == "admin");
-                admin.then(|| view! {
-                    <super::home::DeleteNamespaceForm
-                        name=namespace()
-                        action=delete
-                        summary="Delete this namespace".to_owned()
-                        id="delete-namespace"
-                        open=delete.value().get_untracked().is_some_and(|r| r.is_err())
-                    >
-                        {move || failure(delete.value().get())}
-                    </super::home::DeleteNamespaceForm>
-                })
+                loaded(list.await, |list| body(list, admin))
             })}
-        </Suspense>
+        </Transition>
     }
 }
 

@@ -59,7 +59,7 @@ pub fn UsersPage() -> impl IntoView {
         </p>
         <Transition fallback=|| view! { <p>"Loading users…"</p> }>
             {move || Suspend::new(async move {
-                loaded(users.await, |rows| view! {
+                super::loaded_part(users.await, |rows| view! {
                     <table id="users">
                         <thead><tr><th>"Name"</th><th>"Role"</th><th>"Namespaces"</th><th>"Status"</th><th>"Sessions"</th></tr></thead>
                         <tbody>

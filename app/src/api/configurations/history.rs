@@ -13,7 +13,7 @@ pub async fn configuration_history(
 ) -> Result<HistoryView, AppError> {
     use crate::api::ssr::reject;
     let opened = super::ssr::open(confo::users::Role::Viewer, &namespace, &name).await?;
-    let versions = opened
+    let versions: Vec<ChangeSummary> = opened
         .store
         .history(&opened.namespace, &opened.name)
         .await
@@ -21,7 +21,13 @@ pub async fn configuration_history(
         .iter()
         .map(|v| super::ssr::summary(&v.entry))
         .collect();
-    let revision = opened.current().await.map(|c| c.revision).unwrap_or(0);
+    let current = opened.current().await;
+    // A configuration that is not there and left no history is a page not found; a deleted
+    // one's history stays readable.
+    if let (Err(error), true) = (&current, versions.is_empty()) {
+        return Err(error.clone());
+    }
+    let revision = current.map(|c| c.revision).unwrap_or(0);
     Ok(HistoryView {
         can_edit: super::ssr::can_edit(&opened.user, &namespace),
         namespace,
