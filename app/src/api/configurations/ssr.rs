@@ -588,10 +588,12 @@ pub fn typed_value(kind: &str, text: &str) -> Result<Value, AppError> {
                 ))),
             }
         }
-        "true/false" | "bool" => match text.trim() {
+        // Never a guess: an empty box is not taken for false.
+        "true/false" | "bool" => match text.trim().to_ascii_lowercase().as_str() {
             "true" | "on" | "yes" => Ok(Value::Bool(true)),
-            "false" | "off" | "no" | "" => Ok(Value::Bool(false)),
-            other => Err(invalid(format!("{other:?} is neither true nor false."))),
+            "false" | "off" | "no" => Ok(Value::Bool(false)),
+            "" => Err(invalid("Choose true or false.".to_owned())),
+            _ => Err(invalid(format!("{text:?} is neither true nor false; choose true or false."))),
         },
         "empty" => Ok(Value::Null),
         // An empty list or object, to which items are then added one by one.
@@ -924,6 +926,19 @@ mod tests {
 
     fn names(fields: &[FieldView]) -> Vec<&str> {
         fields.iter().map(|f| f.name.as_str()).collect()
+    }
+
+    #[test]
+    fn a_true_false_value_is_never_guessed_from_an_empty_box() {
+        assert_eq!(typed_value("true/false", "TRUE"), Ok(Value::Bool(true)));
+        assert_eq!(typed_value("true/false", " false "), Ok(Value::Bool(false)));
+        for text in ["", "  ", "maybe", "1"] {
+            let refused = typed_value("true/false", text);
+            assert!(
+                matches!(&refused, Err(AppError::Invalid(m)) if m.contains("choose true or false") || m == "Choose true or false."),
+                "{text:?}: {refused:?}"
+            );
+        }
     }
 
     #[test]
