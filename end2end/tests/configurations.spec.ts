@@ -68,7 +68,7 @@ test('fields of every type through the form view, stored exactly as intended', a
   // Change a field's value in its row: review shows old and new.
   await page.goto(`/ns/${ns}/app`);
   const port = page.locator('#fields tbody tr', { hasText: 'port' });
-  await port.getByLabel('Value', { exact: true }).fill('6543');
+  await port.getByLabel(/^Value of /).fill('6543');
   await port.getByRole('button', { name: 'Review change' }).click();
   await expect(page.locator('#review td.before')).toHaveText('5432');
   await expect(page.locator('#review td.after')).toHaveText('6543');
@@ -281,7 +281,7 @@ test('history shows what changed and reverts to an earlier version', async ({ pa
   await newConfiguration(page, ns, 'hist');
   await addField(page, 'level', 'text', 'info');
   const row = page.locator('#fields tbody tr', { hasText: 'level' });
-  await row.getByLabel('Value', { exact: true }).fill('debug');
+  await row.getByLabel(/^Value of /).fill('debug');
   await row.getByRole('button', { name: 'Review change' }).click();
   await page.locator('#review').getByRole('button', { name: 'Save' }).click();
   await expect(page.locator('#review')).toHaveCount(0);
@@ -331,7 +331,7 @@ test.describe('roles', () => {
     const change = async (who: Page, value: string) => {
       await who.goto(`/ns/${ns}/limits`);
       const row = who.locator('#fields tbody tr.field', { hasText: 'limit' });
-      await row.getByLabel('Value', { exact: true }).fill(value);
+      await row.getByLabel(/^Value of /).fill(value);
       await row.getByRole('button', { name: 'Review change' }).click();
       expect(await reviewed(who, 'after')).toBe(Number(value));
     };

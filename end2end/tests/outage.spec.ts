@@ -149,7 +149,7 @@ test.describe('the store goes away and comes back', () => {
     // A change reviewed while the store answers ...
     await page.goto(`${base}/ns/outage/app`);
     const row = page.locator('#fields tbody tr.field', { hasText: 'limit' });
-    await row.getByLabel('Value', { exact: true }).fill('6');
+    await row.getByLabel(/^Value of /).fill('6');
     await row.getByRole('button', { name: 'Review change' }).click();
     await expect(page.locator('#review')).toContainText('6');
     // ... and another page of the same person, open on the namespace.

@@ -31,7 +31,7 @@ async function configuration(page: Page): Promise<string> {
 /** Sets `field` to `value` through its row: review, then save. */
 async function change(page: Page, field: string, value: string) {
   const row = page.locator('#fields tbody tr.field', { hasText: field });
-  await row.getByLabel('Value', { exact: true }).fill(value);
+  await row.getByLabel(/^Value of /).fill(value);
   await row.getByRole('button', { name: 'Review change' }).click();
   await page.locator('#review').getByRole('button', { name: 'Save' }).click();
   await expect(page.locator('#review')).toHaveCount(0);
@@ -101,4 +101,24 @@ test('the audit log leads to one change and takes it back', async ({ page }) => 
   await page.locator('#take-back').getByRole('button', { name: 'Take back this change' }).click();
   await expect(page.locator('#saved-summary')).toHaveText('mode: "safe" → "fast"');
   expect(await fields(page, ns)).toEqual({ limit: 1, mode: 'fast' });
+});
+
+test('every control in the form view names the field it is for', async ({ page }) => {
+  await configuration(page);
+  const rows = page.locator('#fields tbody tr.field');
+  await expect(rows).toHaveCount(2);
+  let checked = 0;
+  for (const field of ['limit', 'mode']) {
+    const controls = page
+      .locator('#fields tbody tr.field', { has: page.locator('th', { hasText: new RegExp(`^${field}$`) }) })
+      .locator('input:not([type=hidden]), select, textarea, button');
+    const count = await controls.count();
+    expect(count).toBeGreaterThanOrEqual(4);
+    for (let i = 0; i < count; i++) {
+      await expect(controls.nth(i)).toHaveAccessibleName(new RegExp(`\\b${field}\\b`));
+      checked++;
+    }
+  }
+  expect(checked).toBeGreaterThanOrEqual(8);
+  await expect(page.getByRole('button', { name: 'Remove limit' })).toHaveClass(/danger/);
 });

@@ -214,10 +214,12 @@ fn change_form(
     path: &str,
     kind: &str,
     json: &str,
-    label: String,
+    place: String,
     base: Base,
     hints: Option<&Hints>,
 ) -> AnyView {
+    // Every control names the field (or the place inside it) it is for.
+    let label = format!("Value of {place}");
     if hints.is_some_and(|h| h.read_only) {
         return view! { <code>{json.to_owned()}</code> }.into_any();
     }
@@ -227,7 +229,7 @@ fn change_form(
     let input = match hints.and_then(|h| schema_input(h, json, label.clone())) {
         Some(input) => input,
         None => view! {
-            {kind_select(kind.to_owned(), format!("Kind of {}", label.to_lowercase()))}
+            {kind_select(kind.to_owned(), format!("Kind of {place}"))}
             {value_input(kind, json, label)}
         }
         .into_any(),
@@ -236,7 +238,7 @@ fn change_form(
         <form method="get" class="field-edit">
             {target("set", field, path, base)}
             {input}
-            <button type="submit">"Review change"</button>
+            <button type="submit" aria-label=format!("Review change to {place}")>"Review change"</button>
         </form>
     };
     let fixed = hints.and_then(|h| h.kind.as_deref()).is_some();
@@ -266,6 +268,7 @@ fn write_only_form(
     label: String,
     base: Base,
 ) -> AnyView {
+    let place = label.strip_prefix("Value of ").unwrap_or(&label).to_owned();
     let kind = match hints.kind.as_deref() {
         Some("number") => "number",
         Some("text") | None => "text",
@@ -292,10 +295,10 @@ fn write_only_form(
             <input type="hidden" name="edit[kind]" value=kind/>
             <input type="hidden" name="edit[path]" value=path.to_owned()/>
             {input}
-            <input type="text" name="comment" aria-label="Comment for the history"
+            <input type="text" name="comment" aria-label=format!("Comment for the history of {place}")
                 placeholder=if at.comment_required { "comment (required)" } else { "comment (optional)" }
                 required=at.comment_required/>
-            <button type="submit">"Replace"</button>
+            <button type="submit" aria-label=format!("Replace {place}")>"Replace"</button>
         </form>
     }
     .into_any()
@@ -318,7 +321,7 @@ fn add_form(field: &str, path: &str, kind: &str, place: &str, base: Base) -> Opt
                 })}
                 {kind_select("text".into(), format!("Kind of the new {} in {place}", if list { "item" } else { "key" }))}
                 <input type="text" name="value" size="10" aria-label=format!("Value of the new {} in {place}", if list { "item" } else { "key" })/>
-                <button type="submit">{format!("Add {what}")}</button>
+                <button type="submit" aria-label=format!("Add {what} to {place}")>{format!("Add {what}")}</button>
             </form>
         }
         .into_any(),
@@ -344,13 +347,13 @@ fn row_actions(field: &str, path: &str, label: &str, renamable: bool, base: Base
             <form method="get" class="inline">
                 {target("rename", field, path, base)}
                 <input type="text" name="to" required aria-label=format!("New name for {label}") placeholder="new name" size="10"/>
-                <button type="submit">"Rename"</button>
+                <button type="submit" aria-label=format!("Rename {label}")>"Rename"</button>
             </form>
             " "
         })}
         <form method="get" class="inline">
             {target("delete", field, path, base)}
-            <button type="submit">"Remove"</button>
+            <button type="submit" class="danger" aria-label=format!("Remove {label}")>"Remove"</button>
         </form>
     }
 }
@@ -437,7 +440,7 @@ fn missing_rows(at: &Where, missing: &[FieldView], base: Base) -> AnyView {
             view! {
                 <tr class="missing">
                     <th scope="row">{schema_label(&f.name, hints.as_ref())}</th>
-                    <td>{change_form(at, &f.name, "", &f.kind, &f.json, format!("Value of {}", f.name), base, hints.as_ref())}</td>
+                    <td>{change_form(at, &f.name, "", &f.kind, &f.json, f.name.clone(), base, hints.as_ref())}</td>
                 </tr>
             }
         })
@@ -648,7 +651,7 @@ pub fn ConfigurationPage() -> impl IntoView {
                 let main = if can_edit {
                     view! {
                         <td>
-                            {change_form(&at, &field, "", &f.kind, &f.json, "Value".into(), base, hints.as_ref())}
+                            {change_form(&at, &field, "", &f.kind, &f.json, field.clone(), base, hints.as_ref())}
                             {add_form(&field, "", &f.kind, &field, base)}
                         </td>
                         <td>{row_actions(&field, "", &field, true, base)}</td>
@@ -666,7 +669,7 @@ pub fn ConfigurationPage() -> impl IntoView {
                         let cells = if can_edit {
                             view! {
                                 <td>
-                                    {change_form(&at, &field, &row.path, &row.kind, &row.json, format!("Value of {place}"), base, row.hints.as_ref())}
+                                    {change_form(&at, &field, &row.path, &row.kind, &row.json, place.clone(), base, row.hints.as_ref())}
                                     {add_form(&field, &row.path, &row.kind, &place, base)}
                                 </td>
                                 <td>{row_actions(&field, &row.path, &place, !row.in_list, base)}</td>

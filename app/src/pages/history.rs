@@ -125,18 +125,21 @@ pub fn HistoryPage() -> impl IntoView {
             let base = diff_base.clone();
             Suspend::new(async move {
                 let result = diff.await?;
-                Some(loaded_part(result, move |Comparison { from, to, changes }| {
-                    view! {
-                        <section id="diff" aria-labelledby="diff-heading">
-                            <h2 id="diff-heading">{if from == 0 { format!("Version #{to} against nothing") } else { format!("Version #{from} → #{to}") }}</h2>
-                            <DiffTable changes=changes/>
-                            {(one_change && can_edit).then(|| view! {
-                                <p><a href=format!("{base}?take_back={to}#take-back") id="take-back-link">"Take back this change"</a>
-                                " (only what it changed; changes made since stay)"</p>
-                            })}
-                        </section>
-                    }
-                }))
+                Some(loaded_part(
+                    result,
+                    move |Comparison { from, to, changes }| {
+                        view! {
+                            <section id="diff" aria-labelledby="diff-heading">
+                                <h2 id="diff-heading">{if from == 0 { format!("Version #{to} against nothing") } else { format!("Version #{from} → #{to}") }}</h2>
+                                <DiffTable changes=changes/>
+                                {(one_change && can_edit).then(|| view! {
+                                    <p><a href=format!("{base}?take_back={to}#take-back") id="take-back-link">"Take back this change"</a>
+                                    " (only what it changed; changes made since stay)"</p>
+                                })}
+                            </section>
+                        }
+                    },
+                ))
             })
         };
         let (ns3, cfg3) = (ns.clone(), cfg.clone());

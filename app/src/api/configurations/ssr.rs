@@ -593,7 +593,9 @@ pub fn typed_value(kind: &str, text: &str) -> Result<Value, AppError> {
             "true" | "on" | "yes" => Ok(Value::Bool(true)),
             "false" | "off" | "no" => Ok(Value::Bool(false)),
             "" => Err(invalid("Choose true or false.".to_owned())),
-            _ => Err(invalid(format!("{text:?} is neither true nor false; choose true or false."))),
+            _ => Err(invalid(format!(
+                "{text:?} is neither true nor false; choose true or false."
+            ))),
         },
         "empty" => Ok(Value::Null),
         // An empty list or object, to which items are then added one by one.
