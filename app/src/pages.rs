@@ -103,6 +103,16 @@ pub(crate) fn page_error(error: AppError, whole: bool) -> AnyView {
         AppError::Unavailable => "The configuration store cannot be reached",
         _ => "This could not be shown",
     };
+    // The page's status says it too (a page load asks for HTML, so the server function's own
+    // error status is not set; see `reject`). Pages whose loading failed render whole before
+    // they are sent.
+    #[cfg(feature = "ssr")]
+    if whole && let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
+        response.set_status(
+            http::StatusCode::from_u16(error.status())
+                .unwrap_or(http::StatusCode::INTERNAL_SERVER_ERROR),
+        );
+    }
     let heading = if whole {
         view! { <h1 id="error-heading">{title}</h1> }.into_any()
     } else {
