@@ -224,6 +224,12 @@ impl KeyLayout {
         self.reserved("sessions/")
     }
 
+    /// The change user `name` is reviewing when it is too long for the review page's address
+    /// (one per user: a newer one replaces it).
+    pub fn review_draft(&self, name: &str) -> String {
+        self.reserved(&format!("drafts/{name}"))
+    }
+
     /// A one-time link (invitation or password reset) for user `name`, waiting to be shown to the
     /// dashboard session whose stored hash is `session_hash`.
     pub fn waiting_link(&self, session_hash: &str, name: &str) -> String {

@@ -122,3 +122,26 @@ test('every control in the form view names the field it is for', async ({ page }
   expect(checked).toBeGreaterThanOrEqual(8);
   await expect(page.getByRole('button', { name: 'Remove limit' })).toHaveClass(/danger/);
 });
+
+test('a 200,000-character value is reviewed and saved; a short change stays in the address', async ({ page }) => {
+  const ns = await configuration(page);
+  const row = (field: string) => page.locator('#fields tbody tr.field', { hasText: field });
+  await row('limit').getByLabel(/^Value of /).fill('7');
+  await row('limit').getByRole('button', { name: 'Review change' }).click();
+  await expect(page.locator('#review')).toContainText('7');
+  expect(page.url()).toContain('value=7');
+  await page.goto(`/ns/${ns}/web`);
+
+  const long = 'x'.repeat(200_000);
+  await row('mode').getByLabel(/^Value of /).fill(long);
+  await row('mode').getByRole('button', { name: 'Review change' }).click();
+  await expect(page).toHaveURL(/\?draft=[0-9a-f]+$/);
+  await expect(page.locator('#review tbody th')).toHaveText('mode');
+  // A live update or a reload shows the same review: it is kept, not in the address.
+  await page.reload();
+  await page.locator('#review').getByRole('button', { name: 'Save' }).click();
+  await expect(page.locator('#saved-summary')).toContainText('mode: "fast" → "xxx');
+  const stored = (await fields(page, ns)) as { mode: string; limit: number };
+  expect(stored.mode.length).toBe(200_000);
+  expect(stored.limit).toBe(1);
+});

@@ -52,7 +52,9 @@ async fn revision(app: &TestApp, ns: &str) -> i64 {
         .revision
 }
 
-const WRITES: usize = 6;
+const WRITES: usize = 7;
+/// A value too long for the review page's address.
+static LONG: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| "x".repeat(2_100));
 
 /// The `write`-th writing call on configuration `app` of `ns` at revision `rev`, and its answer
 /// when allowed.
@@ -97,6 +99,17 @@ fn configuration_write<'a>(
         3 => (
             "configurations/create",
             vec![("namespace", ns), ("name", "new")],
+            StatusCode::OK,
+        ),
+        // A change too long for an address waits as a draft (a short one writes nothing).
+        5 => (
+            "configurations/review-change",
+            on_app(&[
+                ("op", "set"),
+                ("field", "limit"),
+                ("kind", "text"),
+                ("value", LONG.as_str()),
+            ]),
             StatusCode::OK,
         ),
         // Past the guard, a version that is not this configuration's is not found.

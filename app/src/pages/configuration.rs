@@ -12,8 +12,8 @@ use super::{failure, loaded, thousands};
 use crate::api::configurations::{
     ChangeSummary, Comparison, ConfigurationView, ConflictView, CreateConfiguration,
     DeleteConfiguration, FieldDiff, FieldEdit, FieldView, Hints, MAX_FORM_ROWS, ProblemView,
-    Review, SaveEdit, TakeBack, configuration_conflict, get_configuration, review_configuration,
-    review_field, save_configuration, version_diff,
+    Review, SaveEdit, TakeBack, configuration_conflict, get_configuration, load_draft,
+    review_configuration, review_field, save_configuration, version_diff,
 };
 use crate::error::AppError;
 
@@ -186,6 +186,10 @@ fn query_of(pairs: &[(&str, &str)]) -> String {
         .join("&")
 }
 
+/// Where the form view's changes are posted to be reviewed (see `review_change`): a value of
+/// any length gets through, and a short change comes back in the review page's address.
+const REVIEW_CHANGE: &str = "/api/configurations/review-change";
+
 /// The version of the configuration a change is made against: its revision and the number of
 /// its last history entry. A review keeps it, so that a change saved meanwhile is a conflict.
 type Base = (i64, u64);
@@ -235,7 +239,9 @@ fn change_form(
         .into_any(),
     };
     let form = view! {
-        <form method="get" class="field-edit">
+        <form method="post" action=REVIEW_CHANGE class="field-edit">
+            <input type="hidden" name="namespace" value=at.namespace.clone()/>
+            <input type="hidden" name="name" value=at.name.clone()/>
             {target("set", field, path, base)}
             {input}
             <button type="submit" aria-label=format!("Review change to {place}")>"Review change"</button>
@@ -305,7 +311,14 @@ fn write_only_form(
 }
 
 /// Adding an item to the list (or a key to the object) at `path` inside `field`.
-fn add_form(field: &str, path: &str, kind: &str, place: &str, base: Base) -> Option<AnyView> {
+fn add_form(
+    at: &Where,
+    field: &str,
+    path: &str,
+    kind: &str,
+    place: &str,
+    base: Base,
+) -> Option<AnyView> {
     let list = match kind {
         "list" => true,
         "object" => false,
@@ -314,7 +327,9 @@ fn add_form(field: &str, path: &str, kind: &str, place: &str, base: Base) -> Opt
     let what = if list { "an item" } else { "a key" };
     Some(
         view! {
-            <form method="get" class="field-add">
+            <form method="post" action=REVIEW_CHANGE class="field-add">
+                <input type="hidden" name="namespace" value=at.namespace.clone()/>
+                <input type="hidden" name="name" value=at.name.clone()/>
                 {target("add", field, path, base)}
                 {(!list).then(|| view! {
                     <input type="text" name="to" required size="8" placeholder="key" aria-label=format!("New key in {place}")/>
@@ -498,9 +513,23 @@ pub fn ConfigurationPage() -> impl IntoView {
             version_diff(namespace, name, None, seq).await.ok()
         },
     );
+    // A change too long for the address waits as the person's draft (?draft=ID), with the
+    // version it was made against.
+    let draft_id = move || q("draft");
     let review = Resource::new(
-        move || (namespace(), name(), pending()),
-        |(namespace, name, pending)| async move { Some(review_field(namespace, name, pending?).await) },
+        move || (namespace(), name(), pending(), draft_id()),
+        |(namespace, name, pending, draft)| async move {
+            let (edit, made_on) = if draft.is_empty() {
+                (pending?, None)
+            } else {
+                match load_draft(namespace.clone(), name.clone(), draft).await {
+                    Ok(draft) => (draft.edit, Some((draft.revision, draft.seq))),
+                    Err(error) => return Some((FieldEdit::default(), None, Err(error))),
+                }
+            };
+            let result = review_field(namespace, name, edit.clone()).await;
+            Some((edit, made_on, result))
+        },
     );
 
     let body = move |view: ConfigurationView, just_saved: Option<Comparison>| {
@@ -534,13 +563,12 @@ pub fn ConfigurationPage() -> impl IntoView {
                 let (ns, cfg, here) = (ns.clone(), cfg.clone(), here.clone());
                 let last_change = last_change.clone();
                 Suspend::new(async move {
-                    let result = review.await?;
-                    let edit = pending()?;
-                    // Made against the version in the address; a review opened without one is
-                    // made against what the page shows.
+                    let (edit, drafted_on, result) = review.await?;
+                    // Made against the version in the address (or the draft's); a review opened
+                    // without one is made against what the page shows.
                     let (made_on, made_seq) = match against() {
                         (Some(r), Some(s)) => (r, s),
-                        _ => base,
+                        _ => drafted_on.unwrap_or(base),
                     };
                     Some(match result {
                         Err(error) => view! {
@@ -563,7 +591,14 @@ pub fn ConfigurationPage() -> impl IntoView {
                                     .as_ref()
                                     .map_or_else(|| "Someone".to_owned(), |c| format!("{} ({})", c.who, c.when));
                                 // The same change, reviewed on the latest version.
-                                let again = format!(
+                                let draft = draft_id();
+                                let again = if !draft.is_empty() {
+                                    format!("{here}?{}", query_of(&[
+                                        ("draft", &draft),
+                                        ("revision", &revision.to_string()),
+                                        ("seq", &seq.to_string()),
+                                    ]))
+                                } else { format!(
                                     "{here}?{}",
                                     query_of(&[
                                         ("revision", &revision.to_string()),
@@ -575,7 +610,7 @@ pub fn ConfigurationPage() -> impl IntoView {
                                         ("to", &edit.to),
                                         ("path", &edit.path),
                                     ])
-                                );
+                                ) };
                                 view! {
                                     <p class="notice" role="alert" id="review-changed">
                                         {format!("{who} changed this configuration after you started this review. What you see below is the latest version; saving will show both changes and save nothing of yours.")}
@@ -652,7 +687,7 @@ pub fn ConfigurationPage() -> impl IntoView {
                     view! {
                         <td>
                             {change_form(&at, &field, "", &f.kind, &f.json, field.clone(), base, hints.as_ref())}
-                            {add_form(&field, "", &f.kind, &field, base)}
+                            {add_form(&at, &field, "", &f.kind, &field, base)}
                         </td>
                         <td>{row_actions(&field, "", &field, true, base)}</td>
                     }
@@ -670,7 +705,7 @@ pub fn ConfigurationPage() -> impl IntoView {
                             view! {
                                 <td>
                                     {change_form(&at, &field, &row.path, &row.kind, &row.json, place.clone(), base, row.hints.as_ref())}
-                                    {add_form(&field, &row.path, &row.kind, &place, base)}
+                                    {add_form(&at, &field, &row.path, &row.kind, &place, base)}
                                 </td>
                                 <td>{row_actions(&field, &row.path, &place, !row.in_list, base)}</td>
                             }
@@ -729,7 +764,9 @@ pub fn ConfigurationPage() -> impl IntoView {
         });
         let add = can_edit.then(|| view! {
             <h2>"Add a field"</h2>
-            <form method="get" class="stacked" id="add-field">
+            <form method="post" action=REVIEW_CHANGE class="stacked" id="add-field">
+                <input type="hidden" name="namespace" value=ns.clone()/>
+                <input type="hidden" name="name" value=cfg.clone()/>
                 <input type="hidden" name="revision" value=revision.to_string()/>
                 <input type="hidden" name="seq" value=seq.to_string()/>
                 <input type="hidden" name="op" value="set"/>

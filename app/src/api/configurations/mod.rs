@@ -8,12 +8,14 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::AppError;
 
+pub mod drafts;
 pub mod fields;
 pub mod history;
 
 pub use crate::api::namespaces::{
     DeleteNamespace, NamespacesOverview, delete_namespace, namespaces_overview,
 };
+pub use drafts::*;
 pub use fields::*;
 pub use history::*;
 
