@@ -321,6 +321,9 @@ impl ChainCheck {
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct AuditQuery {
     pub actor: Option<String>,
+    /// Only entries whose actor's name starts with this, whatever the case (as a person types a
+    /// name into a filter).
+    pub actor_prefix: Option<String>,
     /// Only entries about this user account (`user.*` and `auth.*` actions).
     pub user: Option<String>,
     pub namespace: Option<String>,
@@ -340,6 +343,13 @@ pub struct AuditQuery {
 impl AuditQuery {
     pub fn matches(&self, entry: &AuditEntry) -> bool {
         self.actor.as_ref().is_none_or(|a| *a == entry.actor.name)
+            && self.actor_prefix.as_ref().is_none_or(|p| {
+                entry
+                    .actor
+                    .name
+                    .to_lowercase()
+                    .starts_with(&p.to_lowercase())
+            })
             && self
                 .user
                 .as_ref()
@@ -425,6 +435,20 @@ mod tests {
                 serde_json::to_string(&action).unwrap(),
                 format!("\"{}\"", action.as_str())
             );
+        }
+    }
+
+    #[test]
+    fn a_person_filter_matches_the_start_of_a_name_in_any_case() {
+        let with = |prefix: &str| AuditQuery {
+            actor_prefix: Some(prefix.into()),
+            ..Default::default()
+        };
+        for prefix in ["ada", "AD", "a", ""] {
+            assert!(with(prefix).matches(&entry()), "{prefix:?}");
+        }
+        for prefix in ["da", "adam", "b"] {
+            assert!(!with(prefix).matches(&entry()), "{prefix:?}");
         }
     }
 }

@@ -550,7 +550,7 @@ mod ssr {
                 )));
             }
             let query = confo::AuditQuery {
-                actor: opt(&filter.who),
+                actor_prefix: opt(&filter.who),
                 namespace: opt(&filter.namespace),
                 configuration: opt(&filter.configuration),
                 action: action(&filter.action)?,
@@ -561,6 +561,7 @@ mod ssr {
                 // However few entries match, one read looks at a bounded number.
                 scan_limit: Some(SCAN_STEP),
                 user: None,
+                actor: None,
             };
             Ok(Self {
                 store: store()?,

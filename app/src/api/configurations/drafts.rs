@@ -57,6 +57,11 @@ pub fn review_address(
 /// Opens the review of a change from the form view (a form posts here, so that a change of any
 /// length gets through): goes on to the review page, with the change in its address, or, when
 /// it is too long for one, kept as the person's draft (see [`load_draft`]).
+// `allow`, not `expect`: the lint fires in some of the macro's expansions only.
+#[allow(
+    clippy::too_many_arguments,
+    reason = "the form view's fields, one argument each"
+)]
 #[server(endpoint = "configurations/review-change")]
 pub async fn review_change(
     namespace: String,
