@@ -111,6 +111,10 @@ pub struct ServeArgs {
     /// made and printed while no user exists.
     #[arg(long, env = "CONFO_SETUP_TOKEN", hide_env_values = true)]
     pub setup_token: Option<String>,
+    /// Load a small example namespace, `demo` (three configurations, one with a schema), unless
+    /// it exists already.
+    #[arg(long)]
+    pub demo: bool,
 
     #[command(flatten)]
     pub store: StoreArgs,

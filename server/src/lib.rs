@@ -5,6 +5,7 @@ pub mod anonymous;
 pub mod audit;
 pub mod client_address;
 pub mod config;
+pub mod demo;
 pub mod return_path;
 pub mod routes;
 pub mod same_origin;

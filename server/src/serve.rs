@@ -20,6 +20,16 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
                 args.listen
             )
         })?;
+    if args.demo
+        && crate::demo::load(&store)
+            .await
+            .context("cannot load the example")?
+    {
+        tracing::info!(
+            namespace = crate::demo::NAMESPACE,
+            "loaded the example namespace"
+        );
+    }
     let setup_token = first_run_token(&args, &store).await?;
     let plain = StoreSessions::new(store.clone())
         .remove_plain_records()
