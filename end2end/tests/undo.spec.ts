@@ -145,3 +145,21 @@ test('a 200,000-character value is reviewed and saved; a short change stays in t
   expect(stored.mode.length).toBe(200_000);
   expect(stored.limit).toBe(1);
 });
+
+test('the JSON view and live updates are offered only where JavaScript runs; history compares the last change', async ({ page, javaScriptEnabled }) => {
+  const ns = await configuration(page);
+  await page.goto(`/ns/${ns}/web`);
+  if (javaScriptEnabled) {
+    await expect(page.locator('#json-view')).toBeVisible();
+    await expect(page.locator('#live-status')).toHaveText('Live updates: on');
+  } else {
+    await expect(page.locator('#json-view')).toBeHidden();
+    await expect(page.locator('#live-status')).toHaveText('');
+  }
+  await page.goto(`/ns/${ns}/web/history`);
+  const seqs = await page.locator('#versions tbody tr td:first-child').allInnerTexts();
+  expect(seqs.length).toBe(3);
+  const [newest, before] = seqs.map((s) => s.replace('#', ''));
+  await expect(page.locator('#compare select[name=from]')).toHaveValue(before);
+  await expect(page.locator('#compare select[name=to]')).toHaveValue(newest);
+});

@@ -1009,7 +1009,12 @@ fn JsonEditor(
             .collect::<Vec<_>>()
             .join("\n")
     };
+    // Offered only once the page's JavaScript runs (an effect never runs on the server): without
+    // it, the form view does everything.
+    let running = RwSignal::new(false);
+    Effect::new(move |_| running.set(true));
     view! {
+        <section id="json-view" hidden=move || !running.get()>
         <h2>"JSON view"</h2>
         <p class="hint">"For people who know JSON: edit the whole configuration at once."</p>
         <div class="json-editor">
@@ -1100,5 +1105,6 @@ fn JsonEditor(
                 .into_any()
             }
         })}
+        </section>
     }
 }

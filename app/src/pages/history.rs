@@ -75,6 +75,9 @@ pub fn HistoryPage() -> impl IntoView {
                 }
             })
             .collect_view();
+        // Opens on the last change: the version before it against the newest.
+        let newest = versions.first().map(|v| v.seq);
+        let before_newest = versions.get(1).map(|v| v.seq).or(newest);
         let options = move |selected: Option<u64>| {
             versions
                 .iter()
@@ -83,8 +86,8 @@ pub fn HistoryPage() -> impl IntoView {
         };
         let compare = view! {
             <form method="get" class="compare" id="compare">
-                <label>"Compare " <select name="from">{options(number("from"))}</select></label>
-                <label>" with " <select name="to">{options(number("to"))}</select></label>
+                <label>"Compare " <select name="from">{options(number("from").or(before_newest))}</select></label>
+                <label>" with " <select name="to">{options(number("to").or(newest))}</select></label>
                 " " <button type="submit">"Compare"</button>
             </form>
         };

@@ -8,7 +8,8 @@ use leptos::prelude::*;
 /// Keeps the page showing `namespace` / `configuration` (empty: all of them) live.
 #[island]
 pub fn Live(#[prop(into)] namespace: String, #[prop(into)] configuration: String) -> impl IntoView {
-    let status = RwSignal::new("Live updates: connecting…");
+    // Empty until the page's JavaScript runs: without it there are no live updates to speak of.
+    let status = RwSignal::new("");
     let elsewhere = RwSignal::new(None::<String>);
     let (what, then) = if configuration.is_empty() {
         (
@@ -26,6 +27,7 @@ pub fn Live(#[prop(into)] namespace: String, #[prop(into)] configuration: String
         use crate::browser;
         use crate::error::AppError;
         use futures::StreamExt;
+        status.set("Live updates: connecting…");
         let mut pause = 500;
         // Whether the stream was connected before: a new `ready` then means it reconnected, and
         // what changed meanwhile was not heard.
