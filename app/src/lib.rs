@@ -11,6 +11,7 @@ mod pages;
 pub mod sessions;
 #[cfg(feature = "ssr")]
 pub mod throttle;
+pub mod when;
 
 use leptos::prelude::*;
 use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};

@@ -162,4 +162,8 @@ test('the JSON view and live updates are offered only where JavaScript runs; his
   const [newest, before] = seqs.map((s) => s.replace('#', ''));
   await expect(page.locator('#compare select[name=from]')).toHaveValue(before);
   await expect(page.locator('#compare select[name=to]')).toHaveValue(newest);
+  // Times read as how long ago, with the exact time on hover.
+  const when = page.locator('#versions tbody tr').first().locator('td').nth(1).locator('span');
+  await expect(when).toHaveText(/^(just now|\d+ minutes? ago)$/);
+  await expect(when).toHaveAttribute('title', /^\d{4}-\d{2}-\d{2} \d{2}:\d{2} UTC$/);
 });

@@ -79,7 +79,7 @@ pub async fn my_account() -> Result<AccountView, AppError> {
         recent: entries
             .into_iter()
             .map(|e| AccountEvent {
-                time: super::users::ssr::time_text(e.time.timestamp()),
+                time: crate::when::exact(e.time.timestamp()),
                 what: event_words(e.action).to_owned(),
                 detail: match (
                     e.actor.name == e.user.clone().unwrap_or_default(),
@@ -196,7 +196,7 @@ pub async fn show_invitation(name: String, token: String) -> Result<InvitationVi
     Ok(InvitationView {
         name: invitation.name,
         new_account: invitation.kind == confo::users::InvitationKind::NewAccount,
-        expires: super::users::ssr::time_text(invitation.expires.timestamp()),
+        expires: crate::when::exact(invitation.expires.timestamp()),
     })
 }
 

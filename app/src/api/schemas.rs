@@ -390,7 +390,7 @@ pub async fn settings_history(namespace: String) -> Result<Vec<SettingsChangeVie
             SettingsChangeView {
                 seq: e.seq,
                 who: e.actor.name.clone(),
-                when: crate::api::users::ssr::time_text(e.time.timestamp()),
+                when: crate::when::exact(e.time.timestamp()),
                 action: e.action.as_str().to_owned(),
                 configuration: e.configuration.clone(),
                 comment: e.comment.clone(),

@@ -68,12 +68,6 @@ pub(crate) mod ssr {
     use crate::api::ssr::{reject, session, sessions, settings};
     use confo::users::{Grants, Invitation, InvitationKind, Role, User};
 
-    pub fn time_text(unix: i64) -> String {
-        chrono::DateTime::from_timestamp(unix, 0)
-            .map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string())
-            .unwrap_or_default()
-    }
-
     pub fn session_rows(
         sessions: Vec<crate::sessions::SessionInfo>,
         current: Option<&str>,
@@ -82,8 +76,8 @@ pub(crate) mod ssr {
             .into_iter()
             .map(|s| SessionRow {
                 current: current == Some(s.handle.as_str()),
-                signed_in: time_text(s.signed_in_at),
-                last_seen: time_text(s.last_seen),
+                signed_in: crate::when::exact(s.signed_in_at),
+                last_seen: crate::when::exact(s.last_seen),
                 address: s.address.unwrap_or_else(|| "unknown".into()),
                 agent: s
                     .agent
@@ -162,7 +156,7 @@ pub(crate) mod ssr {
                 InvitationKind::PasswordReset => "password reset",
             }
             .into(),
-            expires: time_text(invitation.expires.timestamp()),
+            expires: crate::when::exact(invitation.expires.timestamp()),
             expired: invitation.is_expired(chrono::Utc::now()),
             link,
         }

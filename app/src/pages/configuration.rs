@@ -349,7 +349,7 @@ fn last_change_cell(here: &str, change: Option<ChangeSummary>) -> impl IntoView 
     view! {
         <td class="last-change">
             {change.map(|c| view! {
-                <a href=format!("{here}/history?to={}", c.seq) title=c.what.clone()>{format!("{} · {}", c.who, c.when)}</a>
+                <a href=format!("{here}/history?to={}", c.seq) title=format!("{} · {}", c.what, c.at)>{format!("{} · {}", c.who, c.when)}</a>
             })}
         </td>
     }

@@ -60,7 +60,7 @@ pub fn HistoryPage() -> impl IntoView {
                 view! {
                     <tr>
                         <td><a href=format!("{base}?at={}", v.seq)>{format!("#{}", v.seq)}</a></td>
-                        <td>{v.when.clone()}</td>
+                        <td><span title=v.at.clone()>{v.when.clone()}</span></td>
                         <td>{v.who.clone()}</td>
                         <td>{v.what.clone()}</td>
                         <td>{v.comment.clone().unwrap_or_default()}</td>

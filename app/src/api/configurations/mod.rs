@@ -27,7 +27,10 @@ pub const PAGE_SIZE: usize = 50;
 pub struct ChangeSummary {
     pub seq: u64,
     pub who: String,
+    /// How long ago, in words ("5 minutes ago").
     pub when: String,
+    /// The exact time, UTC.
+    pub at: String,
     pub what: String,
     pub comment: Option<String>,
 }

@@ -52,7 +52,8 @@ pub fn summary(entry: &confo::AuditEntry) -> ChangeSummary {
     ChangeSummary {
         seq: entry.seq,
         who: entry.actor.name.clone(),
-        when: crate::api::users::ssr::time_text(entry.time.timestamp()),
+        when: crate::when::ago(entry.time.timestamp(), chrono::Utc::now().timestamp()),
+        at: crate::when::exact(entry.time.timestamp()),
         what,
         comment: entry.comment.clone(),
     }
