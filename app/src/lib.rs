@@ -11,6 +11,7 @@ mod pages;
 pub mod sessions;
 #[cfg(feature = "ssr")]
 pub mod throttle;
+#[cfg(feature = "ssr")]
 pub mod when;
 
 use leptos::prelude::*;
