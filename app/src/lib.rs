@@ -6,6 +6,7 @@ pub mod api;
 #[cfg(feature = "hydrate")]
 mod browser;
 pub mod error;
+pub mod json_words;
 mod pages;
 #[cfg(feature = "ssr")]
 pub mod sessions;

@@ -117,7 +117,8 @@ test('the JSON view checks as you type, reviews, and saves', async ({ page, java
   await addField(page, 'a', 'number', '1');
   const editor = page.getByLabel('The configuration as JSON');
   await editor.fill('{\n  "a": 1\n  "b": true\n}');
-  await expect(page.locator('#json-problem')).toContainText('Line 3');
+  await expect(page.locator('#json-problem')).toHaveText('Line 3, column 3: a comma is missing between two entries, or a } is missing');
+  await expect(page.locator('#json-problem')).toHaveAttribute('title', 'expected `,` or `}`');
   await expect(page.locator('#json-review')).toBeDisabled();
   await editor.fill('{\n  "a": 2,\n  "b": true\n}');
   await expect(page.locator('#json-problem')).toHaveCount(0);

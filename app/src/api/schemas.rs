@@ -85,9 +85,8 @@ mod ssr {
     pub fn parse_schema(json: &str) -> Result<serde_json::Value, AppError> {
         serde_json::from_str(json).map_err(|e| {
             reject(AppError::Invalid(format!(
-                "The schema is not valid JSON at line {}, column {}: {e}.",
-                e.line(),
-                e.column()
+                "The schema is not valid JSON at {}.",
+                crate::json_words::json_problem(&e)
             )))
         })
     }

@@ -905,7 +905,15 @@ fn JsonEditor(
     let problem = move || {
         serde_json::from_str::<serde_json::Value>(&text.get())
             .err()
-            .map(|e| format!("Line {}, column {}: {e}", e.line(), e.column()))
+            .map(|e| {
+                (
+                    format!(
+                        "Line {}",
+                        crate::json_words::json_problem(&e).trim_start_matches("line ")
+                    ),
+                    crate::json_words::technical(&e),
+                )
+            })
     };
     let (ns1, n1) = (namespace.clone(), name.clone());
     let review = Action::new(move |json: &String| {
@@ -1028,7 +1036,7 @@ fn JsonEditor(
                 on:input=move |ev| text.set(event_target_value(&ev))
             >{json}</textarea>
         </div>
-        {move || problem().map(|p| view! { <p class="error" role="alert" id="json-problem">{p}</p> })}
+        {move || problem().map(|(p, technical)| view! { <p class="error" role="alert" id="json-problem" title=technical>{p}</p> })}
         <button
             type="button"
             id="json-review"

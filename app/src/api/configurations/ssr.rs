@@ -185,9 +185,8 @@ pub fn parse_object(json: &str) -> Result<Map<String, Value>, AppError> {
             kind(&other)
         )))),
         Err(e) => Err(reject(AppError::Invalid(format!(
-            "The JSON is not valid at line {}, column {}: {e}. Nothing was saved.",
-            e.line(),
-            e.column()
+            "The JSON is not valid at {}. Nothing was saved.",
+            crate::json_words::json_problem(&e)
         )))),
     }
 }
@@ -605,9 +604,8 @@ pub fn typed_value(kind: &str, text: &str) -> Result<Value, AppError> {
         "list" | "object" | "json" => {
             let value: Value = serde_json::from_str(text).map_err(|e| {
                 invalid(format!(
-                    "The value is not valid JSON at line {}, column {}: {e}.",
-                    e.line(),
-                    e.column()
+                    "The value is not valid JSON at {}.",
+                    crate::json_words::json_problem(&e)
                 ))
             })?;
             match (kind, &value) {
