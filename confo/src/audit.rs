@@ -159,6 +159,40 @@ impl Action {
         }
     }
 
+    /// The action in plain words, for people (its code, [`Self::as_str`], stays for filters,
+    /// exports and whoever asks).
+    pub fn in_words(self) -> &'static str {
+        match self {
+            Action::NamespaceCreate => "created a namespace",
+            Action::NamespaceDelete => "deleted a namespace",
+            Action::ConfigurationCreate => "created a configuration",
+            Action::ConfigurationReplace => "saved the configuration as a whole",
+            Action::ConfigurationDelete => "deleted a configuration",
+            Action::ConfigurationRegister => "registered a configuration",
+            Action::ConfigurationRevert => "went back to an earlier version",
+            Action::ChangeRevert => "took back a change",
+            Action::FieldSet => "set a field",
+            Action::FieldRename => "renamed a field",
+            Action::FieldDelete => "removed a field",
+            Action::SchemaPut => "saved a shared schema",
+            Action::SchemaDelete => "deleted a shared schema",
+            Action::SchemaAssign => "chose a schema",
+            Action::NamespaceSettings => "changed the namespace's rules",
+            Action::UserCreate => "created an account",
+            Action::UserDisable => "disabled an account",
+            Action::UserEnable => "enabled an account",
+            Action::UserInvite => "invited someone",
+            Action::UserResetPassword => "made a password reset link",
+            Action::UserAcceptInvitation => "chose a password with a link",
+            Action::UserUpdate => "changed a role or access",
+            Action::UserChangePassword => "changed their password",
+            Action::EndSessions => "ended sessions",
+            Action::SignIn => "signed in",
+            Action::SignInFailed => "failed to sign in",
+            Action::SignOut => "signed out",
+        }
+    }
+
     /// Whether the change alters the fields of one configuration (and so is part of its history).
     pub fn changes_configuration(self) -> bool {
         matches!(

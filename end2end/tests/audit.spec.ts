@@ -45,6 +45,9 @@ test('the audit log filters, links to diffs, exports and verifies', async ({ pag
   await page.locator('#audit-filter').getByRole('button', { name: 'Filter' }).click();
   const rows = page.locator('#audit tbody tr');
   await expect(rows).toHaveCount(2);
+  // Actions read in words, the code on hover.
+  await expect(rows.first().locator('td').nth(3)).toHaveText('set a field');
+  await expect(rows.first().locator('td span[title="field.set"]')).toHaveCount(1);
   await expect(rows.first()).toContainText('n=2');
   await expect(rows.nth(1)).toContainText('n=1');
 

@@ -95,7 +95,7 @@ test('the audit log leads to one change and takes it back', async ({ page }) => 
   const ns = await configuration(page);
   await change(page, 'mode', 'safe');
   await page.goto(`/audit?namespace=${ns}`);
-  await page.locator('tr[id^="entry-"]', { hasText: 'field.set' }).first().getByRole('link', { name: 'Diff' }).click();
+  await page.locator('tr[data-action="field.set"]').first().getByRole('link', { name: 'Diff' }).click();
   await expect(page.locator('#diff td.after')).toHaveText('"safe"');
   await page.locator('#take-back-link').click();
   await page.locator('#take-back').getByRole('button', { name: 'Take back this change' }).click();

@@ -39,7 +39,10 @@ pub struct AuditRow {
     pub seq: u64,
     pub when: String,
     pub who: String,
+    /// The action's code (`field.set`).
     pub action: String,
+    /// The action in words ("set a field").
+    pub what: String,
     pub namespace: String,
     pub configuration: String,
     pub field: String,
@@ -63,7 +66,8 @@ pub struct AuditView {
     /// "intact (N entries)" or where and why it breaks.
     pub chain: String,
     pub chain_intact: bool,
-    pub actions: Vec<String>,
+    /// The actions a filter may name: code and words.
+    pub actions: Vec<(String, String)>,
 }
 
 /// A text file to download, answered as is (not as JSON).
@@ -273,6 +277,7 @@ pub mod export {
                 when: "2026-11-29 10:00:00".into(),
                 who: "@ada".into(),
                 action: "field.set".into(),
+                what: "set a field".into(),
                 namespace: "billing".into(),
                 configuration: "svc".into(),
                 field: "-x".into(),
@@ -509,6 +514,7 @@ mod ssr {
             when: entry.time_text(),
             who: entry.actor.name.clone(),
             action: entry.action.as_str().to_owned(),
+            what: entry.action.in_words().to_owned(),
             namespace: entry.namespace.clone().unwrap_or_default(),
             configuration: entry.configuration.clone().unwrap_or_default(),
             field: entry.field.clone().unwrap_or_default(),
@@ -728,7 +734,10 @@ pub async fn audit_log(filter: AuditFilter, before: Option<u64>) -> Result<Audit
         chart_partial: more.is_some(),
         chain,
         chain_intact,
-        actions: ssr::ACTIONS.iter().map(|a| a.as_str().to_owned()).collect(),
+        actions: ssr::ACTIONS
+            .iter()
+            .map(|a| (a.as_str().to_owned(), a.in_words().to_owned()))
+            .collect(),
     })
 }
 

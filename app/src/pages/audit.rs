@@ -87,7 +87,7 @@ pub fn AuditPage() -> impl IntoView {
         let actions = view
             .actions
             .iter()
-            .map(|a| view! { <option value=a.clone() selected=f.action == *a>{a.clone()}</option> })
+            .map(|(code, words)| view! { <option value=code.clone() selected=f.action == *code>{words.clone()}</option> })
             .collect_view();
         let rows = view
             .rows
@@ -99,11 +99,11 @@ pub fn AuditPage() -> impl IntoView {
                     .collect::<Vec<_>>()
                     .join(" › ");
                 view! {
-                    <tr id=format!("entry-{}", r.seq)>
+                    <tr id=format!("entry-{}", r.seq) data-action=r.action.clone()>
                         <td><a href=format!("/audit?before={}#entry-{}", r.seq + 1, r.seq)>{format!("#{}", r.seq)}</a></td>
                         <td>{r.when}</td>
                         <td>{r.who}</td>
-                        <td>{r.action}</td>
+                        <td><span title=r.action.clone()>{r.what}</span></td>
                         <td>{place}</td>
                         <td>{r.comment}</td>
                         <td>{r.link.map(|href| view! { <a href=href>"Diff"</a> })}</td>
