@@ -90,6 +90,8 @@ test('an administrator changes a role, resets a password and disables an account
   await roles.getByLabel('Namespaces, separated by commas').fill('payments');
   await roles.getByRole('button', { name: 'Save role and namespaces' }).click();
   await expect(page.locator('#user-summary')).toHaveText('editor · payments · active');
+  // No namespace is called that: said where the grant is seen.
+  await expect(page.locator('#unknown-namespaces')).toContainText('No namespace is called payments yet');
 
   // A reset link sets a new password; the old one stops working.
   await page.locator('#reset-password').getByRole('button').click();

@@ -60,6 +60,8 @@ impl UserRow {
 pub struct UserDetail {
     pub row: UserRow,
     pub sessions: Vec<SessionRow>,
+    /// Namespaces the person is granted that do not exist (a typo, or not created yet).
+    pub unknown_namespaces: Vec<String>,
 }
 
 #[cfg(feature = "ssr")]
@@ -359,9 +361,18 @@ pub async fn get_user(name: String) -> Result<UserDetail, AppError> {
     }
     let current = current_handle().await?;
     let live = sessions()?.list(Some(&name)).await.map_err(reject)?;
+    let known = store()?.list_namespaces().await.map_err(reject)?;
+    let unknown_namespaces = row
+        .namespaces
+        .iter()
+        .flatten()
+        .filter(|granted| !known.contains(granted))
+        .cloned()
+        .collect();
     Ok(UserDetail {
         row,
         sessions: ssr::session_rows(live, current.as_deref()),
+        unknown_namespaces,
     })
 }
 

@@ -116,7 +116,22 @@ pub fn UserPage() -> impl IntoView {
         |(name, ..)| get_user(name),
     );
     let page = move |detail: UserDetail| {
-        let UserDetail { row, sessions } = detail;
+        let UserDetail {
+            row,
+            sessions,
+            unknown_namespaces,
+        } = detail;
+        // A typo in a grant gives no access and no error: say so where it is seen.
+        let unknown = (!unknown_namespaces.is_empty()).then(|| {
+            view! {
+                <p class="notice" id="unknown-namespaces" role="status">
+                    {format!(
+                        "No namespace is called {} yet: check the spelling. The access takes effect once one by that name is created.",
+                        unknown_namespaces.join(", ")
+                    )}
+                </p>
+            }
+        });
         let name = row.name.clone();
         let pending = row.pending.clone().map(|pending| {
             let what = if pending.kind == "invitation" { "Invitation link" } else { "Password reset link" };
@@ -201,6 +216,7 @@ pub fn UserPage() -> impl IntoView {
             <nav class="crumbs" aria-label="Breadcrumbs"><a href="/users">"Users"</a> " › " {row.name.clone()}</nav>
             <h1>{row.name.clone()}</h1>
             <p id="user-summary">{format!("{} · {} · {}", row.role, row.access(), status(&row))}</p>
+            {unknown}
             {pending}
             {joined}
             {invited}
