@@ -133,7 +133,21 @@ async fn refresh_from(href: &str) -> Result<(), JsValue> {
             continue;
         };
         match fresh.get_element_by_id(&part.id()) {
-            Some(new) => part.replace_with_with_node_1(&new)?,
+            Some(new) => {
+                // What the person opened stays open (a form under "Delete …", say), so that the
+                // refresh does not close it between opening it and typing into it.
+                let opened = open_details(&part);
+                if let Ok(details) = new.query_selector_all("details") {
+                    for details in (0..details.length()).filter_map(|i| details.item(i)) {
+                        if let Ok(details) = details.dyn_into::<web_sys::Element>()
+                            && opened.contains(&summary_text(&details))
+                        {
+                            details.set_attribute("open", "")?;
+                        }
+                    }
+                }
+                part.replace_with_with_node_1(&new)?
+            }
             None => return window.location().reload(),
         }
     }
@@ -141,14 +155,46 @@ async fn refresh_from(href: &str) -> Result<(), JsValue> {
     Ok(())
 }
 
-/// Waits until the server says the store answers again (`/readyz`), asking every two seconds:
-/// once it was seen not answering, or, should it answer all along (the page failed for another
-/// reason), after half a minute, so that a page never reloads itself in a loop.
+/// The summaries of the open `<details>` inside `part`.
+fn open_details(part: &web_sys::Element) -> Vec<String> {
+    let Ok(details) = part.query_selector_all("details[open]") else {
+        return Vec::new();
+    };
+    (0..details.length())
+        .filter_map(|i| details.item(i))
+        .filter_map(|d| d.dyn_into::<web_sys::Element>().ok())
+        .map(|d| summary_text(&d))
+        .collect()
+}
+
+fn summary_text(details: &web_sys::Element) -> String {
+    details
+        .query_selector("summary")
+        .ok()
+        .flatten()
+        .and_then(|s| s.text_content())
+        .unwrap_or_default()
+}
+
+/// Waits until the server says the store answers again (`/readyz`), asking every two seconds.
+/// The page was rendered while the store could not be reached, so the first answer that it
+/// does means it came back (it may come back within the first two seconds), unless this page
+/// already reloaded itself so in the last half minute: then the store must first be seen not
+/// answering, or half a minute pass (the page may fail for another reason while the store
+/// answers), so that a page never reloads itself in a loop.
 pub async fn store_back() {
-    let mut seen_down = false;
+    const KEY: &str = "confo-came-back-at";
+    let storage = window().session_storage().ok().flatten();
+    let now = js_sys::Date::now();
+    let recently = storage
+        .as_ref()
+        .and_then(|s| s.get_item(KEY).ok().flatten())
+        .and_then(|at| at.parse::<f64>().ok())
+        .is_some_and(|at| now - at < 30_000.0);
+    let mut seen_down = !recently;
     let mut waited = 0;
     loop {
-        sleep(2000).await;
+        sleep(if waited == 0 { 500 } else { 2000 }).await;
         waited += 2000;
         let answer = JsFuture::from(window().fetch_with_str("/readyz")).await;
         let ready = answer
@@ -158,6 +204,9 @@ pub async fn store_back() {
         if !ready {
             seen_down = true;
         } else if seen_down || waited >= 30_000 {
+            if let Some(storage) = &storage {
+                let _ = storage.set_item(KEY, &js_sys::Date::now().to_string());
+            }
             return;
         }
     }
