@@ -75,10 +75,7 @@ pub(crate) fn loaded<T, V: IntoView + 'static>(
     result: Result<T, AppError>,
     body: impl FnOnce(T) -> V,
 ) -> AnyView {
-    match result {
-        Ok(value) => body(value).into_any(),
-        Err(error) => page_error(error, true),
-    }
+    loaded_as(result, body, true)
 }
 
 /// [`loaded`] for a part of a page that has its own heading.
@@ -86,9 +83,17 @@ pub(crate) fn loaded_part<T, V: IntoView + 'static>(
     result: Result<T, AppError>,
     body: impl FnOnce(T) -> V,
 ) -> AnyView {
+    loaded_as(result, body, false)
+}
+
+fn loaded_as<T, V: IntoView + 'static>(
+    result: Result<T, AppError>,
+    body: impl FnOnce(T) -> V,
+    whole: bool,
+) -> AnyView {
     match result {
         Ok(value) => body(value).into_any(),
-        Err(error) => page_error(error, false),
+        Err(error) => page_error(error, whole),
     }
 }
 

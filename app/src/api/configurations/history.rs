@@ -66,14 +66,7 @@ pub async fn version_diff(
     Ok(Comparison {
         from,
         to,
-        changes: changes
-            .into_iter()
-            .map(|mut change| {
-                change.before = change.before.map(|v| rules.masked_field(&change.field, v));
-                change.after = change.after.map(|v| rules.masked_field(&change.field, v));
-                super::ssr::field_diff(change)
-            })
-            .collect(),
+        changes: rules.masked_diffs(changes),
     })
 }
 
@@ -142,14 +135,7 @@ pub async fn take_back_preview(
         .await
         .map_err(reject)?;
     let rules = super::ssr::rules(&opened.store, &opened.namespace, &opened.name).await?;
-    let changes = confo::store::diff_fields(&now, &after)
-        .into_iter()
-        .map(|mut change| {
-            change.before = change.before.map(|v| rules.masked_field(&change.field, v));
-            change.after = change.after.map(|v| rules.masked_field(&change.field, v));
-            super::ssr::field_diff(change)
-        })
-        .collect();
+    let changes = rules.masked_diffs(confo::store::diff_fields(&now, &after));
     Ok(TakeBackView {
         seq,
         change: super::ssr::summary(&entry),

@@ -515,6 +515,18 @@ impl Rules {
         }
     }
 
+    /// Field-level differences as shown: readable JSON, write-only parts masked.
+    pub fn masked_diffs(&self, changes: Vec<confo::store::FieldChange>) -> Vec<FieldDiff> {
+        changes
+            .into_iter()
+            .map(|mut change| {
+                change.before = change.before.map(|v| self.masked_field(&change.field, v));
+                change.after = change.after.map(|v| self.masked_field(&change.field, v));
+                field_diff(change)
+            })
+            .collect()
+    }
+
     /// The value of field `field` with its write-only parts masked.
     pub fn masked_field(&self, field: &str, value: Value) -> Value {
         let mut one = Map::new();
