@@ -49,11 +49,12 @@ pub fn App() -> impl IntoView {
         <Stylesheet id="leptos" href="/pkg/confo.css"/>
         <Title text="Confo"/>
         <Router>
+            <SkipLink/>
             <header class="top">
                 <A href="/" attr:class="brand">"Confo"</A>
                 <pages::Account/>
             </header>
-            <main>
+            <main id="main">
                 <Routes fallback=pages::NotFound>
                     // Pages are complete without JavaScript. Pages for signed-in users render
                     // whole before they are sent, so that one can still answer with a redirect
@@ -74,6 +75,23 @@ pub fn App() -> impl IntoView {
                 </Routes>
             </main>
         </Router>
+    }
+}
+
+/// The first stop of the keyboard: past the header to the page's content (on a configuration,
+/// straight to its fields), shown only when it has the focus.
+#[component]
+fn SkipLink() -> impl IntoView {
+    let location = leptos_router::hooks::use_location();
+    let fields = move || {
+        let path = location.pathname.get();
+        let parts: Vec<&str> = path.trim_matches('/').split('/').collect();
+        parts.len() == 3 && parts[0] == "ns"
+    };
+    view! {
+        <a class="skip-link" href=move || if fields() { "#fields-heading" } else { "#main" }>
+            {move || if fields() { "Skip to the fields" } else { "Skip to the content" }}
+        </a>
     }
 }
 

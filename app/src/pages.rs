@@ -4,6 +4,7 @@ mod account;
 mod audit;
 mod auth;
 mod configuration;
+mod edit_table;
 mod history;
 mod home;
 mod live;

@@ -1,6 +1,7 @@
 import { expect, test } from './fixtures';
 import { execFileSync } from 'node:child_process';
 import { etcdEndpoints, uniqueName } from './support';
+import { fieldRow, shownValue } from './fields';
 
 /** A namespace with one configuration that has had two field changes, made through the API. */
 async function someHistory(request: import('@playwright/test').APIRequestContext) {
@@ -80,7 +81,7 @@ test('a change made with etcdctl appears on the open page without reload', async
   const ns = await someHistory(page.request);
   await page.goto(`/ns/${ns}/svc`);
   await expect(page.locator('#live-status')).toHaveText('Live updates: on');
-  await expect(page.locator('#fields tbody tr', { hasText: 'n' }).getByLabel(/^Value of /)).toHaveValue('2');
+  await expect(shownValue(fieldRow(page, 'n'))).toHaveText('2');
   await page.evaluate(() => { (window as unknown as { marker: number }).marker = 1; });
   const started = Date.now();
   execFileSync('etcdctl', ['--endpoints', etcdEndpoints, 'put', `${ns}-svc`, '{"n": 3, "from_outside": true}'], {
@@ -89,7 +90,7 @@ test('a change made with etcdctl appears on the open page without reload', async
   await expect(page.locator('#fields tbody th', { hasText: 'from_outside' })).toBeVisible();
   console.log(`etcdctl put to visible in the browser: ${Date.now() - started} ms`);
   expect(await page.evaluate(() => (window as unknown as { marker?: number }).marker)).toBe(1);
-  await expect(page.locator('#fields tbody tr', { hasText: /^n/ }).first().getByLabel(/^Value of /)).toHaveValue('3');
+  await expect(shownValue(fieldRow(page, 'n'))).toHaveText('3');
 
   // While editing, the person is told instead of losing their edit.
   const editor = page.getByLabel('The configuration as JSON');

@@ -2,6 +2,7 @@ import { expect, test, type Browser, type Page, type TestInfo } from './fixtures
 import { execFileSync } from 'node:child_process';
 import * as path from 'node:path';
 import { PASSWORD, etcdEndpoints, etcdGet, uniqueName } from './support';
+import { addField, changeValue, fieldRow, openEdit, reviewNewField, reviewValue, shownValue } from './fields';
 
 /** Creates a namespace through the home page and opens it. */
 async function newNamespace(page: Page): Promise<string> {
@@ -25,22 +26,6 @@ async function newConfiguration(page: Page, ns: string, name: string) {
   await expect(page.locator('#fields-empty')).toBeVisible();
 }
 
-/** Adds a field through the form view: review, then save. */
-async function addField(page: Page, field: string, kind: string, value: string) {
-  const form = page.locator('#add-field');
-  await form.getByLabel('Field name').fill(field);
-  await form.getByLabel('Kind of value').selectOption(kind);
-  await form.getByLabel('Value', { exact: true }).fill(value);
-  await form.getByRole('button', { name: 'Review new field' }).click();
-  const review = page.locator('#review');
-  await expect(review.locator('tbody tr')).toHaveCount(1);
-  await expect(review.locator('tbody th')).toHaveText(field);
-  await expect(review.locator('td.before')).toHaveText('(not there)');
-  await review.getByRole('button', { name: 'Save' }).click();
-  await expect(page.locator('#review')).toHaveCount(0);
-  await expect(page.locator('#fields tbody tr.field th', { hasText: field })).toHaveCount(1);
-}
-
 function stored(key: string): unknown {
   return JSON.parse(etcdGet(key));
 }
@@ -57,19 +42,26 @@ test('fields of every type through the form view, stored exactly as intended', a
   await addField(page, 'tags', 'list', '["a", "b"]');
   await addField(page, 'limits', 'object', '{"cpu": 2}');
 
-  // A value that is not what its kind says is refused with the reason, and nothing is written.
-  const form = page.locator('#add-field');
-  await form.getByLabel('Field name').fill('bad');
-  await form.getByLabel('Kind of value').selectOption('number');
-  await form.getByLabel('Value', { exact: true }).fill('five');
-  await form.getByRole('button', { name: 'Review new field' }).click();
-  await expect(page.locator('#review').getByRole('alert')).toContainText('not a number');
+  // true/false is a switch; off is false, never a guess from an empty box.
+  await expect(shownValue(fieldRow(page, 'debug'))).toHaveText('true');
 
-  // Change a field's value in its row: review shows old and new.
+  // A value that is not what its type says is refused in place, with the reason and what was
+  // typed, and nothing is written.
+  const panel = page.locator('#new-field');
+  await page.locator('#add-field').getByLabel('Field name').fill('bad');
+  await page.locator('#add-field').getByLabel('Type of value').selectOption('number');
+  await page.locator('#add-field').getByRole('button', { name: 'Next: its value' }).click();
+  await panel.getByLabel('Value of bad').fill('five');
+  await panel.getByRole('button', { name: 'Review new field' }).click();
+  await expect(panel.getByRole('alert')).toContainText('not a number');
+  await expect(panel.getByLabel('Value of bad')).toHaveValue('five');
+  await expect(panel.getByLabel('Value of bad')).toBeFocused();
+  await expect(fieldRow(page, 'bad')).toHaveCount(0);
+
+  // Change a field's value in its row: review shows old and new, in place.
   await page.goto(`/ns/${ns}/app`);
-  const port = page.locator('#fields tbody tr', { hasText: 'port' });
-  await port.getByLabel(/^Value of /).fill('6543');
-  await port.getByRole('button', { name: 'Review change' }).click();
+  await reviewValue(page, 'port', '6543');
+  await expect(page.locator('#fields tr.editing #review')).toBeVisible();
   await expect(page.locator('#review td.before')).toHaveText('5432');
   await expect(page.locator('#review td.after')).toHaveText('6543');
   await page.locator('#review').getByLabel('Comment for the history (optional)').fill('new port');
@@ -92,15 +84,19 @@ test('fields of every type through the form view, stored exactly as intended', a
   const api = await page.request.get(`/api/configurations/get?namespace=${ns}&name=app`);
   expect(JSON.parse((await api.json()).json)).toEqual(expected);
 
-  // Rename and remove, each reviewed.
-  const zip = page.locator('#fields tbody tr', { hasText: 'zip' });
+  // Rename and remove live in the field's menu, each reviewed; removing looks dangerous.
+  const zip = await openEdit(page, 'zip');
+  await zip.getByText('More for zip').click();
   await zip.getByLabel('New name for zip').fill('postcode');
-  await zip.getByRole('button', { name: 'Rename' }).click();
+  await zip.getByRole('button', { name: 'Rename zip' }).click();
   await page.locator('#review').getByRole('button', { name: 'Rename the field' }).click();
-  await expect(page.locator('#fields tbody th', { hasText: 'postcode' })).toHaveCount(1);
-  const note = page.locator('#fields tbody tr', { hasText: 'note' });
-  await note.getByRole('button', { name: 'Remove' }).click();
+  await expect(fieldRow(page, 'postcode')).toHaveCount(1);
+  const note = await openEdit(page, 'note');
+  await note.getByText('More for note').click();
+  await expect(note.getByRole('button', { name: 'Remove note' })).toHaveClass(/danger/);
+  await note.getByRole('button', { name: 'Remove note' }).click();
   await expect(page.locator('#review td.after')).toHaveText('(removed)');
+  await expect(page.locator('#review').getByRole('button', { name: 'Remove the field' })).toHaveClass(/danger/);
   await page.locator('#review').getByRole('button', { name: 'Remove the field' }).click();
   await expect(page.locator('#fields tbody th', { hasText: 'note' })).toHaveCount(0);
   if (etcdEndpoints) {
@@ -223,51 +219,60 @@ test('lists and objects are edited item by item, without writing JSON', async ({
   await newConfiguration(page, ns, 'nested');
   // An empty list, then an object in it, then keys in that object.
   await addField(page, 'servers', 'list', '');
-  const addTo = (place: string, what: 'item' | 'key') =>
-    page.locator('form.field-add', { has: page.getByLabel(`Value of the new ${what} in ${place}`, { exact: true }) });
-  const list = addTo('servers', 'item');
-  await list.getByLabel('Kind of the new item in servers', { exact: true }).selectOption('object');
+  // A list or an object opens with the form that adds to it.
+  const addTo = async (place: string, what: 'item' | 'key') => {
+    const panel = await openEdit(page, place);
+    return panel.locator('form.field-add', { has: page.getByLabel(`Value of the new ${what} in ${place}`, { exact: true }) });
+  };
+  const list = await addTo('servers', 'item');
+  await list.getByLabel('Type of the new item in servers', { exact: true }).selectOption('object');
   await list.getByRole('button', { name: 'Add an item' }).click();
   await expect(page.locator('#review-heading')).toHaveText('Review your change to servers');
   expect(await reviewed(page, 'after')).toEqual([{}]);
   await saveReviewed(page);
   for (const [key, kind, value] of [['host', 'text', 'db'], ['port', 'number', '5432']]) {
-    const object = addTo('servers › 0', 'key');
+    const object = await addTo('servers › 0', 'key');
     await object.getByLabel('New key in servers › 0', { exact: true }).fill(key);
-    await object.getByLabel('Kind of the new key in servers › 0', { exact: true }).selectOption(kind);
+    await object.getByLabel('Type of the new key in servers › 0', { exact: true }).selectOption(kind);
     await object.getByLabel('Value of the new key in servers › 0', { exact: true }).fill(value);
     await object.getByRole('button', { name: 'Add a key' }).click();
     await saveReviewed(page);
   }
+  // Items are numbered from 1 for people.
+  await expect(page.locator('#fields tr.inner th', { hasText: 'item 1' })).toHaveCount(1);
 
   // A value deep inside: its own row, reviewed with old and new.
-  await page.getByLabel('Value of servers › 0 › port', { exact: true }).fill('6543');
-  await page.locator('tr', { has: page.getByLabel('Value of servers › 0 › port', { exact: true }) })
-    .getByRole('button', { name: 'Review change' }).click();
+  await reviewValue(page, 'servers › 0 › port', '6543');
   await expect(page.locator('#review-heading')).toHaveText('Review your change to servers › 0 › port');
   expect(await reviewed(page, 'before')).toEqual([{ host: 'db', port: 5432 }]);
   expect(await reviewed(page, 'after')).toEqual([{ host: 'db', port: 6543 }]);
   await saveReviewed(page);
 
-  // Rename a key; a key that is already there is refused with the reason.
-  const hostRow = page.locator('tr', { has: page.getByLabel('New name for servers › 0 › host', { exact: true }) });
-  await hostRow.getByLabel('New name for servers › 0 › host', { exact: true }).fill('port');
-  await hostRow.getByRole('button', { name: 'Rename' }).click();
-  await expect(page.locator('#review').getByRole('alert')).toContainText('The key "port" in servers › 0 already exists');
+  // Rename a key; a key that is already there is refused with the reason, in place.
+  const rename = async (to: string) => {
+    const host = await openEdit(page, 'servers › 0 › host');
+    await host.getByText('More for servers › 0 › host').click();
+    await host.getByLabel('New name for servers › 0 › host', { exact: true }).fill(to);
+    await host.getByRole('button', { name: 'Rename servers › 0 › host' }).click();
+  };
+  await rename('port');
+  await expect(page.locator('#fields tr.editing').getByRole('alert')).toContainText('The key "port" in servers › 0 already exists');
   await page.goto(`/ns/${ns}/nested`);
-  await hostRow.getByLabel('New name for servers › 0 › host', { exact: true }).fill('name');
-  await hostRow.getByRole('button', { name: 'Rename' }).click();
+  await rename('name');
   await saveReviewed(page);
 
   // Add a second item, then remove it; list items are numbered and cannot be renamed.
-  const more = addTo('servers', 'item');
+  const more = await addTo('servers', 'item');
   await more.getByLabel('Value of the new item in servers', { exact: true }).fill('spare');
   await more.getByRole('button', { name: 'Add an item' }).click();
   await saveReviewed(page);
-  const spare = page.locator('tr', { has: page.getByLabel('Value of servers › 1', { exact: true }) });
-  await expect(spare.getByRole('button', { name: 'Rename' })).toHaveCount(0);
-  await spare.getByRole('button', { name: 'Remove' }).click();
-  await saveReviewed(page);
+  const spare = await openEdit(page, 'servers › 1');
+  await spare.getByText('More for servers › 1').click();
+  await expect(spare.getByRole('button', { name: /^Rename/ })).toHaveCount(0);
+  await spare.getByRole('button', { name: 'Remove servers › 1' }).click();
+  await expect(page.locator('#review').getByRole('button', { name: 'Remove it' })).toHaveClass(/danger/);
+  await page.locator('#review').getByRole('button', { name: 'Remove it' }).click();
+  await expect(page.locator('#review')).toHaveCount(0);
 
   const expected = { servers: [{ name: 'db', port: 6543 }] };
   if (etcdEndpoints) {
@@ -281,11 +286,7 @@ test('history shows what changed and reverts to an earlier version', async ({ pa
   const ns = await newNamespace(page);
   await newConfiguration(page, ns, 'hist');
   await addField(page, 'level', 'text', 'info');
-  const row = page.locator('#fields tbody tr', { hasText: 'level' });
-  await row.getByLabel(/^Value of /).fill('debug');
-  await row.getByRole('button', { name: 'Review change' }).click();
-  await page.locator('#review').getByRole('button', { name: 'Save' }).click();
-  await expect(page.locator('#review')).toHaveCount(0);
+  await changeValue(page, 'level', 'debug');
 
   await page.getByRole('link', { name: 'History' }).click();
   const versions = page.locator('#versions tbody tr');
@@ -331,9 +332,7 @@ test.describe('roles', () => {
     // This person reviews 6 → 7 ...
     const change = async (who: Page, value: string) => {
       await who.goto(`/ns/${ns}/limits`);
-      const row = who.locator('#fields tbody tr.field', { hasText: 'limit' });
-      await row.getByLabel(/^Value of /).fill(value);
-      await row.getByRole('button', { name: 'Review change' }).click();
+      await reviewValue(who, 'limit', value);
       expect(await reviewed(who, 'after')).toBe(Number(value));
     };
     await change(page, '7');
@@ -378,7 +377,8 @@ test.describe('roles', () => {
     await expect(person.locator('#signed-in-as')).toHaveText(viewer);
     await person.goto(`/ns/${ns}/ro`);
     await expect(person.locator('#fields tbody th')).toHaveText('k');
-    await expect(person.getByRole('button', { name: 'Review change' })).toHaveCount(0);
+    await expect(shownValue(fieldRow(person, 'k'))).toHaveText('v');
+    await expect(person.getByRole('link', { name: 'Edit k' })).toHaveCount(0);
     await expect(person.locator('#add-field')).toHaveCount(0);
     await expect(person.locator('#json-read-only')).toContainText('"k"');
     const forged = await person.request.post('/api/configurations/edit', {

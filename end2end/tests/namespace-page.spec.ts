@@ -1,6 +1,7 @@
 import { expect, test } from './fixtures';
 import { execFileSync } from 'node:child_process';
 import { etcdEndpoints, etcdGet, uniqueName } from './support';
+import { addField } from './fields';
 
 async function create(page: import('@playwright/test').Page, ns: string, name: string, copyFrom = '') {
   await page.goto(`/ns/${ns}`);
@@ -15,13 +16,7 @@ test('configurations are filtered, duplicated, deleted with confirmation, and th
   const ns = uniqueName('nsp');
   expect((await page.request.post('/api/namespaces/create', { form: { name: ns } })).ok()).toBeTruthy();
   await create(page, ns, 'web');
-  const form = page.locator('#add-field');
-  await form.getByLabel('Field name').fill('port');
-  await form.getByLabel('Kind of value').selectOption('number');
-  await form.getByLabel('Value', { exact: true }).fill('80');
-  await form.getByRole('button', { name: 'Review new field' }).click();
-  await page.locator('#review').getByRole('button', { name: 'Save' }).click();
-  await expect(page.locator('#fields tbody th', { hasText: 'port' })).toHaveCount(1);
+  await addField(page, 'port', 'number', '80');
 
   // Duplicate keeps the fields.
   const duplicate = page.locator('#duplicate');

@@ -5,6 +5,7 @@ import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { PASSWORD } from './support';
+import { reviewValue } from './fields';
 
 // The configuration store stops answering under a running dashboard, then comes back. This spec
 // has an etcd and a server of its own, so that stopping etcd disturbs no other spec.
@@ -148,9 +149,7 @@ test.describe('the store goes away and comes back', () => {
     await signIn(page);
     // A change reviewed while the store answers ...
     await page.goto(`${base}/ns/outage/app`);
-    const row = page.locator('#fields tbody tr.field', { hasText: 'limit' });
-    await row.getByLabel(/^Value of /).fill('6');
-    await row.getByRole('button', { name: 'Review change' }).click();
+    await reviewValue(page, 'limit', '6');
     await expect(page.locator('#review')).toContainText('6');
     // ... and another page of the same person, open on the namespace.
     const other = await page.context().newPage();

@@ -1,6 +1,7 @@
 import { expect, test, type Page } from './fixtures';
 import { execFileSync } from 'node:child_process';
 import { etcdEndpoints, etcdGet, uniqueName } from './support';
+import { addField, openEdit, reviewValue, shownValue } from './fields';
 
 /** A schema with the constructs the form view turns into inputs, and one it cannot. */
 const SCHEMA = {
@@ -57,14 +58,7 @@ async function newConfiguration(page: Page, ns: string, name: string, fields: [s
   await form.getByRole('button', { name: 'Create' }).click();
   await expect(page).toHaveURL(new RegExp(`/ns/${ns}/${name}$`));
   for (const [field, kind, value] of fields) {
-    const add = page.locator('#add-field');
-    await add.getByLabel('Field name').fill(field);
-    await add.getByLabel('Kind of value').selectOption(kind);
-    await add.getByLabel('Value', { exact: true }).fill(value);
-    await add.getByRole('button', { name: 'Review new field' }).click();
-    await page.locator('#review').getByRole('button', { name: 'Save' }).click();
-    await expect(page.locator('#review')).toHaveCount(0);
-    await expect(page.locator('#fields tbody tr.field', { hasText: field })).toHaveCount(1);
+    await addField(page, field, kind, value);
   }
 }
 
@@ -108,23 +102,25 @@ test('the form view is built from the schema, and a change that breaks it is ref
   await expect(rows.locator('.field-title')).toHaveText(['Checkout mode', 'Retry limit', 'API token', 'note']);
   // A write-only value is never shown: not in the form, not in the JSON view, not in history.
   expect(await page.content()).not.toContain(SECRET);
-  const token = rows.nth(2).getByLabel(/^Value of /);
+  await expect(shownValue(rows.nth(2))).toHaveText('hidden (write-only)');
+  const token = (await openEdit(page, 'token')).getByLabel(/^Value of /);
   await expect(token).toHaveAttribute('type', 'password');
+  await expect(token).toBeFocused();
   await expect(token).toHaveValue('');
   // Renaming it would show it under the new name: refused.
   await page.goto(`/ns/${ns}/checkout?op=rename&field=token&to=visible`);
-  await expect(page.locator('#review')).toContainText('cannot be renamed');
+  await expect(page.locator('#editing [role=alert]')).toContainText('cannot be renamed');
   expect(await page.content()).not.toContain(SECRET);
   // Replacing it: typed, and sent by POST (never in an address), with no review to show it.
-  await page.goto(`/ns/${ns}/checkout`);
-  const replace = page.locator('#fields tbody tr.field').nth(2).locator('form.write-only');
+  await page.goto(`/ns/${ns}/checkout?edit=token`);
+  const replace = page.locator('#editing form.write-only');
   await expect(replace).toHaveAttribute('method', 'post');
   await replace.getByLabel(/^Value of /).fill(`${SECRET}-new`);
   await replace.getByRole('button', { name: 'Replace' }).click();
   await expect(page).toHaveURL(new RegExp(`/ns/${ns}/checkout\\?saved=\\d+$`));
   // The confirmation names the change without showing the value.
   await expect(page.locator('#saved-summary')).toContainText('token');
-  await expect(page.locator('#fields tbody tr.field').nth(2).getByLabel(/^Value of /)).toHaveValue('');
+  await expect(shownValue(page.locator('#fields tbody tr.field').nth(2))).toHaveText('hidden (write-only)');
   expect(await page.content()).not.toContain(SECRET);
   if (etcdEndpoints) {
     expect((stored(`${ns}-checkout`) as Record<string, unknown>).token).toBe(`${SECRET}-new`);
@@ -149,14 +145,16 @@ test('the form view is built from the schema, and a change that breaks it is ref
   await expect(retries).toContainText('For example 5. Default 3.');
   await expect(retries.locator('.badge.required')).toHaveText('required');
   // The constraints are the input's own attributes: the browser checks them too.
-  const input = retries.getByLabel(/^Value of /);
+  const input = (await openEdit(page, 'retries')).getByLabel(/^Value of /);
+  await expect(input).toBeFocused();
   await expect(input).toHaveAttribute('type', 'number');
   await expect(input).toHaveAttribute('min', '0');
   await expect(input).toHaveAttribute('max', '10');
   await expect(input).toHaveAttribute('step', '1');
   await expect(input).toHaveAttribute('required', '');
   // A choice with readable labels, the stored value chosen.
-  const mode = rows.nth(0).getByLabel(/^Value of /);
+  await expect(shownValue(rows.nth(0))).toHaveText('fast');
+  const mode = (await openEdit(page, 'mode')).getByLabel(/^Value of /);
   await expect(mode.locator('option')).toHaveText(['Fast (skip the fraud check)', 'Safe']);
   await expect(mode).toHaveValue('fast');
   // Settings the schema lists that are not set yet, each with its own input.
@@ -181,8 +179,7 @@ test('the form view is built from the schema, and a change that breaks it is ref
 
   // A valid change: told in plain words with the schema's title, then saved.
   await page.goto(`/ns/${ns}/checkout`);
-  await page.locator('#fields tbody tr.field').nth(1).getByLabel(/^Value of /).fill('5');
-  await page.locator('#fields tbody tr.field').nth(1).getByRole('button', { name: 'Review change' }).click();
+  await reviewValue(page, 'retries', '5');
   await expect(page.locator('#review-summary')).toHaveText(`You are changing 1 setting in ${ns} › checkout: Retry limit from 3 to 5.`);
   if (javaScriptEnabled) {
     // The save itself is checked again on the server: a value changed after the review is
@@ -197,7 +194,7 @@ test('the form view is built from the schema, and a change that breaks it is ref
   }
   await page.locator('#review-save').getByRole('button', { name: 'Save' }).click();
   await expect(page.locator('#review')).toHaveCount(0);
-  await expect(page.locator('#fields tbody tr.field').nth(1).getByLabel(/^Value of /)).toHaveValue('5');
+  await expect(shownValue(page.locator('#fields tbody tr.field').nth(1))).toHaveText('5');
   if (etcdEndpoints) {
     expect(stored(`${ns}-checkout`)).toEqual({ retries: 5, mode: 'fast', note: 'kept as it is', token: `${SECRET}-new` });
   }
@@ -215,9 +212,7 @@ test('a value another tool wrote against the schema is shown with its problems, 
   await expect(page.locator('#stored-problems')).toContainText('retries: Retry limit must be between 0 and 10.');
   await expect(page.locator('#fields tbody tr.field.has-problem .field-problem')).toHaveText('Retry limit must be between 0 and 10.');
   // An unrelated field can still be changed; the problem stays, untouched.
-  const mode = page.locator('#fields tbody tr.field').nth(0);
-  await mode.getByLabel(/^Value of /).selectOption('safe');
-  await mode.getByRole('button', { name: 'Review change' }).click();
+  await reviewValue(page, 'mode', 'safe');
   await expect(page.locator('#review-problems')).toHaveCount(0);
   await page.locator('#review-save').getByRole('button', { name: 'Save' }).click();
   await expect(page.locator('#review')).toHaveCount(0);

@@ -1,5 +1,6 @@
 import { expect, test, type Page } from './fixtures';
 import { uniqueName } from './support';
+import { changeValue, openEdit, reviewNewField, reviewValue } from './fields';
 
 /** A namespace with configuration `web` holding `{"limit": 1, "mode": "fast"}`, opened. */
 async function configuration(page: Page): Promise<string> {
@@ -17,11 +18,7 @@ async function configuration(page: Page): Promise<string> {
     ['limit', 'number', '1'],
     ['mode', 'text', 'fast'],
   ]) {
-    const add = page.locator('#add-field');
-    await add.getByLabel('Field name').fill(field);
-    await add.getByLabel('Kind of value').selectOption(kind);
-    await add.getByLabel('Value', { exact: true }).fill(value);
-    await add.getByRole('button', { name: 'Review new field' }).click();
+    await reviewNewField(page, field, kind, value);
     await page.locator('#review').getByRole('button', { name: 'Save' }).click();
     await expect(page.locator('#saved-summary')).toHaveText(`${field}: added, ${kind === 'text' ? `"${value}"` : value}`);
   }
@@ -29,13 +26,7 @@ async function configuration(page: Page): Promise<string> {
 }
 
 /** Sets `field` to `value` through its row: review, then save. */
-async function change(page: Page, field: string, value: string) {
-  const row = page.locator('#fields tbody tr.field', { hasText: field });
-  await row.getByLabel(/^Value of /).fill(value);
-  await row.getByRole('button', { name: 'Review change' }).click();
-  await page.locator('#review').getByRole('button', { name: 'Save' }).click();
-  await expect(page.locator('#review')).toHaveCount(0);
-}
+const change = (page: Page, field: string, value: string) => changeValue(page, field, value);
 
 async function fields(page: Page, ns: string): Promise<unknown> {
   const api = await page.request.get(`/api/configurations/get?namespace=${ns}&name=web`);
@@ -51,6 +42,8 @@ test('a save is confirmed where it happened, and Undo takes back exactly that ch
   await expect(page.locator('#saved-summary')).toHaveText('limit: 1 → 5');
   await expect(page.locator('#fields tr.just-changed')).toHaveCount(1);
   await expect(page.locator('#fields tr.just-changed th')).toHaveText('limit');
+  // Right below the changed row, not at the top of the page.
+  await expect(page.locator('#fields tr.just-changed + tr.saved-row #saved')).toBeVisible();
   await expect(page.locator('#undo').getByRole('button', { name: 'Undo' })).toBeFocused();
 
   await page.locator('#undo').getByRole('button', { name: 'Undo' }).click();
@@ -104,37 +97,118 @@ test('the audit log leads to one change and takes it back', async ({ page }) => 
 });
 
 test('every control in the form view names the field it is for', async ({ page }) => {
-  await configuration(page);
+  const ns = await configuration(page);
   const rows = page.locator('#fields tbody tr.field');
   await expect(rows).toHaveCount(2);
   let checked = 0;
   for (const field of ['limit', 'mode']) {
-    const controls = page
-      .locator('#fields tbody tr.field', { has: page.locator('th', { hasText: new RegExp(`^${field}$`) }) })
-      .locator('input:not([type=hidden]), select, textarea, button');
+    await page.goto(`/ns/${ns}/web`);
+    // Read-only rows: one Edit each, named for its field.
+    await expect(page.locator('#fields tbody tr.field a, #fields tbody tr.field button, #fields tbody tr.field input')).toHaveCount(2);
+    const panel = await openEdit(page, field);
+    await panel.locator('details.field-menu summary').click();
+    const controls = panel.locator('input:not([type=hidden]), select, textarea, button, summary');
     const count = await controls.count();
-    expect(count).toBeGreaterThanOrEqual(4);
+    expect(count).toBeGreaterThanOrEqual(8);
     for (let i = 0; i < count; i++) {
       await expect(controls.nth(i)).toHaveAccessibleName(new RegExp(`\\b${field}\\b`));
       checked++;
     }
+    await expect(panel.getByRole('button', { name: `Remove ${field}` })).toHaveClass(/danger/);
   }
-  expect(checked).toBeGreaterThanOrEqual(8);
-  await expect(page.getByRole('button', { name: 'Remove limit' })).toHaveClass(/danger/);
+  expect(checked).toBeGreaterThanOrEqual(16);
+});
+
+test('the fifth field is edited and saved with the keyboard alone in at most 10 presses from the top', async ({ page }) => {
+  const ns = await configuration(page);
+  for (const [field, value] of [['third', 'c'], ['fourth', 'd'], ['fifth', 'e']]) {
+    await reviewNewField(page, field, 'text', value);
+    await page.locator('#review').getByRole('button', { name: 'Save' }).click();
+    await expect(page.locator('#saved-summary')).toContainText(field);
+  }
+  await page.goto(`/ns/${ns}/web`);
+  await expect(page.locator('#fields tbody tr.field')).toHaveCount(5);
+  let presses = 0;
+  const press = async (key: string) => {
+    presses++;
+    await page.keyboard.press(key);
+  };
+  // Tab to "Skip to the fields", past them to the fifth row's Edit.
+  await press('Tab');
+  await expect(page.locator(':focus')).toHaveText('Skip to the fields');
+  await press('Enter');
+  for (let i = 0; i < 5; i++) {
+    await press('Tab');
+  }
+  await expect(page.locator(':focus')).toHaveAccessibleName('Edit fifth');
+  await press('Enter');
+  // The value has the focus: type, Enter reviews; the comment has the focus: Enter saves.
+  await expect(page.getByLabel('Value of fifth', { exact: true })).toBeFocused();
+  await page.keyboard.press('ControlOrMeta+a');
+  await page.keyboard.type('E');
+  await press('Enter');
+  await expect(page.locator('#review td.after')).toHaveText('"E"');
+  await expect(page.locator('#review').getByLabel(/^Comment for the history/)).toBeFocused();
+  await press('Enter');
+  await expect(page.locator('#saved-summary')).toHaveText('fifth: "e" → "E"');
+  expect(presses).toBeLessThanOrEqual(10);
+  expect(((await fields(page, ns)) as Record<string, unknown>).fifth).toBe('E');
+});
+
+test('on a phone the table of fields and an open field fit the width', async ({ page }) => {
+  const ns = await configuration(page);
+  await reviewNewField(page, 'a_rather_long_field_name_for_a_phone', 'text', 'a value long enough to wrap on a narrow screen, and then some more');
+  await page.locator('#review').getByRole('button', { name: 'Save' }).click();
+  await page.setViewportSize({ width: 360, height: 740 });
+  const sideways = () => page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+  await page.goto(`/ns/${ns}/web`);
+  await expect(page.locator('#fields')).toBeVisible();
+  expect(await sideways()).toBeLessThanOrEqual(0);
+  // Every row's Edit is on screen, not cut off.
+  for (const edit of await page.getByRole('link', { name: /^Edit / }).all()) {
+    const box = (await edit.boundingBox())!;
+    expect(box.x + box.width).toBeLessThanOrEqual(360);
+  }
+  await openEdit(page, 'mode');
+  await page.locator('#editing details.field-menu summary').click();
+  expect(await sideways()).toBeLessThanOrEqual(0);
+});
+
+test('true/false is a switch, and a number other programs would round is said so before saving', async ({ page }) => {
+  const ns = await configuration(page);
+  const panel = await (async () => {
+    const form = page.locator('#add-field');
+    await form.getByLabel('Field name').fill('enabled');
+    await form.getByLabel('Type of value').selectOption('true/false');
+    await form.getByRole('button', { name: 'Next: its value' }).click();
+    return page.locator('#new-field');
+  })();
+  await expect(panel.getByRole('switch', { name: 'Value of enabled' })).not.toBeChecked();
+  await expect(panel.locator('input[type=text], textarea')).toHaveCount(0);
+  // Off is false.
+  await panel.getByRole('button', { name: 'Review new field' }).click();
+  await expect(page.locator('#review td.after')).toHaveText('false');
+  await page.locator('#review').getByRole('button', { name: 'Save' }).click();
+  await changeValue(page, 'enabled', 'true');
+  expect(((await fields(page, ns)) as Record<string, unknown>).enabled).toBe(true);
+
+  const nines = '9'.repeat(26);
+  await reviewValue(page, 'limit', nines);
+  await expect(page.locator('#review .review-note')).toContainText('will read it as 1e26');
+  await page.locator('#review').getByRole('button', { name: 'Save' }).click();
+  const api = await page.request.get(`/api/configurations/get?namespace=${ns}&name=web`);
+  expect((await api.json()).json).toContain(`"limit": ${nines}`);
 });
 
 test('a 200,000-character value is reviewed and saved; a short change stays in the address', async ({ page }) => {
   const ns = await configuration(page);
-  const row = (field: string) => page.locator('#fields tbody tr.field', { hasText: field });
-  await row('limit').getByLabel(/^Value of /).fill('7');
-  await row('limit').getByRole('button', { name: 'Review change' }).click();
+  await reviewValue(page, 'limit', '7');
   await expect(page.locator('#review')).toContainText('7');
   expect(page.url()).toContain('value=7');
   await page.goto(`/ns/${ns}/web`);
 
   const long = 'x'.repeat(200_000);
-  await row('mode').getByLabel(/^Value of /).fill(long);
-  await row('mode').getByRole('button', { name: 'Review change' }).click();
+  await reviewValue(page, 'mode', long);
   await expect(page).toHaveURL(/\?draft=[0-9a-f]+$/);
   await expect(page.locator('#review tbody th')).toHaveText('mode');
   // A live update or a reload shows the same review: it is kept, not in the address.

@@ -7,17 +7,19 @@ use leptos::form::ActionForm;
 use leptos::prelude::*;
 use leptos_router::hooks::{use_params_map, use_query_map};
 
+use super::edit_table::{
+    Base, Place, Refused, Where, add_field_start, edit_link, edit_panel, kind_words,
+    last_change_text, missing_form, new_field_panel, schema_label, value_shown,
+};
 use super::live::Live;
 use super::{failure, loaded, thousands};
 use crate::api::configurations::{
     ChangeSummary, Comparison, ConfigurationView, ConflictView, CreateConfiguration,
-    DeleteConfiguration, FieldDiff, FieldEdit, FieldView, Hints, MAX_FORM_ROWS, ProblemView,
-    Review, SaveEdit, TakeBack, configuration_conflict, get_configuration, load_draft,
+    DeleteConfiguration, FieldDiff, FieldEdit, FieldView, MAX_FORM_ROWS, ProblemView, Review,
+    SaveEdit, TakeBack, configuration_conflict, get_configuration, load_draft,
     review_configuration, review_field, save_configuration, version_diff,
 };
 use crate::error::AppError;
-
-const KINDS: [&str; 6] = ["text", "number", "true/false", "empty", "list", "object"];
 
 /// A field-level diff: one row per changed field, old and new value.
 #[component]
@@ -48,135 +50,6 @@ pub(crate) fn DiffTable(changes: Vec<FieldDiff>) -> impl IntoView {
     .into_any()
 }
 
-fn kind_select(selected: String, label: String) -> impl IntoView {
-    view! {
-        <select name="kind" aria-label=label>
-            {KINDS.iter().map(|k| view! { <option value=*k selected=selected == *k>{*k}</option> }).collect_view()}
-        </select>
-    }
-}
-
-/// The value editor the schema asks for: a choice, or an input whose attributes carry the
-/// schema's constraints (so the browser checks them too, also without JavaScript), with the
-/// kind fixed. `None` when the schema leaves the kind open.
-fn schema_input(hints: &Hints, json: &str, label: String) -> Option<AnyView> {
-    let kind = hints.kind.clone()?;
-    let current = match serde_json::from_str::<serde_json::Value>(json) {
-        Ok(serde_json::Value::String(s)) => s,
-        Ok(other) => other.to_string(),
-        Err(_) => json.to_owned(),
-    };
-    let fixed_kind = view! { <input type="hidden" name="kind" value=kind.clone()/> };
-    if !hints.choices.is_empty() {
-        let options = hints
-            .choices
-            .iter()
-            .map(|(value, text)| {
-                view! { <option value=value.clone() selected=*value == current>{text.clone()}</option> }
-            })
-            .collect_view();
-        return Some(
-            view! { {fixed_kind} <select name="value" aria-label=label required=hints.required>{options}</select> }
-                .into_any(),
-        );
-    }
-    let input = match kind.as_str() {
-        "true/false" => view! {
-            <select name="value" aria-label=label>
-                <option value="true" selected=current == "true">"true"</option>
-                <option value="false" selected=current != "true">"false"</option>
-            </select>
-        }
-        .into_any(),
-        "text" | "number" if hints.write_only => view! {
-            <input type="password" name="value" value="" required aria-label=label
-                autocomplete="new-password" placeholder="type a new value to replace it"/>
-        }
-        .into_any(),
-        "text" | "number" => view! {
-            <input
-                type=hints.input_type.clone()
-                name="value"
-                value=current
-                aria-label=label
-                required=hints.required
-                min=hints.min.clone()
-                max=hints.max.clone()
-                step=hints.step.clone()
-                pattern=hints.pattern.clone()
-                minlength=hints.min_length.map(|n| n.to_string())
-                maxlength=hints.max_length.map(|n| n.to_string())
-            />
-        }
-        .into_any(),
-        "empty" => view! { <input type="hidden" name="value" value=""/> <span class="hint">"(empty)"</span> }.into_any(),
-        _ => view! { <textarea name="value" rows="3" aria-label=format!("{label} (JSON)")>{json.to_owned()}</textarea> }.into_any(),
-    };
-    Some(view! { {fixed_kind} {input} }.into_any())
-}
-
-/// A row's label from the schema: its title (with the stored name beside it), markers for
-/// required, deprecated and read-only, the help text, examples and default, and the problems
-/// the stored value has there.
-fn schema_label(name: &str, hints: Option<&Hints>) -> AnyView {
-    let Some(h) = hints else {
-        return view! { <span class="field-title">{name.to_owned()}</span> }.into_any();
-    };
-    let title = h.title.clone().unwrap_or_else(|| name.to_owned());
-    let named = h
-        .title
-        .is_some()
-        .then(|| view! { " " <code class="field-name">{name.to_owned()}</code> });
-    let mut notes: Vec<String> = Vec::new();
-    if !h.examples.is_empty() {
-        notes.push(format!("For example {}.", h.examples.join(", ")));
-    }
-    if let Some(default) = &h.default {
-        notes.push(format!("Default {default}."));
-    }
-    if let Some(format) = &h.format {
-        notes.push(format!("Must be {format}."));
-    }
-    if h.as_json {
-        notes.push("Edited as JSON: the schema allows more than the form can show.".to_owned());
-    }
-    view! {
-        <span class="field-title">{title}</span>
-        {named}
-        {h.required.then(|| view! { " " <span class="badge required" title="The schema requires it">"required"</span> })}
-        {h.deprecated.then(|| view! { " " <span class="badge deprecated" title="The schema marks it as on its way out">"deprecated"</span> })}
-        {h.read_only.then(|| view! { " " <span class="badge">"read only"</span> })}
-        {h.description.clone().map(|d| view! { <span class="field-help">{d}</span> })}
-        {(!notes.is_empty()).then(|| view! { <span class="field-help hint">{notes.join(" ")}</span> })}
-        {h.problems.iter().map(|p| view! { <span class="field-problem error">{p.clone()}</span> }).collect_view()}
-    }
-    .into_any()
-}
-
-/// The value editor of a field of `kind`, holding `json` (its current value as JSON), labelled
-/// `label`.
-fn value_input(kind: &str, json: &str, label: String) -> AnyView {
-    match kind {
-        "text" => {
-            let text: String = serde_json::from_str(json).unwrap_or_default();
-            view! { <input type="text" name="value" value=text aria-label=label/> }.into_any()
-        }
-        "number" => view! { <input type="text" inputmode="decimal" name="value" value=json.to_owned() aria-label=label/> }.into_any(),
-        "true/false" => {
-            let on = json == "true";
-            view! {
-                <select name="value" aria-label=label>
-                    <option value="true" selected=on>"true"</option>
-                    <option value="false" selected=!on>"false"</option>
-                </select>
-            }
-            .into_any()
-        }
-        "empty" => view! { <input type="hidden" name="value" value=""/> <span class="hint">"(empty)"</span> }.into_any(),
-        _ => view! { <textarea name="value" rows="3" aria-label=format!("{label} (JSON)")>{json.to_owned()}</textarea> }.into_any(),
-    }
-}
-
 /// `pairs` as a URL query (`a=1&b=x%20y`).
 fn query_of(pairs: &[(&str, &str)]) -> String {
     pairs
@@ -184,193 +57,6 @@ fn query_of(pairs: &[(&str, &str)]) -> String {
         .map(|(k, v)| format!("{k}={}", super::encode_component(v)))
         .collect::<Vec<_>>()
         .join("&")
-}
-
-/// Where the form view's changes are posted to be reviewed (see `review_change`): a value of
-/// any length gets through, and a short change comes back in the review page's address.
-const REVIEW_CHANGE: &str = "/api/configurations/review-change";
-
-/// The version of the configuration a change is made against: its revision and the number of
-/// its last history entry. A review keeps it, so that a change saved meanwhile is a conflict.
-type Base = (i64, u64);
-
-/// The hidden inputs that say which field (and where inside it) a form view change is about,
-/// and which version it is made against.
-fn target(op: &'static str, field: &str, path: &str, base: Base) -> impl IntoView {
-    view! {
-        <input type="hidden" name="revision" value=base.0.to_string()/>
-        <input type="hidden" name="seq" value=base.1.to_string()/>
-        <input type="hidden" name="op" value=op/>
-        <input type="hidden" name="field" value=field.to_owned()/>
-        {(!path.is_empty() || op == "add").then(|| view! { <input type="hidden" name="path" value=path.to_owned()/> })}
-    }
-}
-
-/// Changing a value: its kind (chosen on purpose) and the new value, reviewed before saving. A
-/// list or an object is changed as a whole only on request; its items have rows of their own.
-#[expect(
-    clippy::too_many_arguments,
-    reason = "every caller names each part of the row"
-)]
-fn change_form(
-    at: &Where,
-    field: &str,
-    path: &str,
-    kind: &str,
-    json: &str,
-    place: String,
-    base: Base,
-    hints: Option<&Hints>,
-) -> AnyView {
-    // Every control names the field (or the place inside it) it is for.
-    let label = format!("Value of {place}");
-    if hints.is_some_and(|h| h.read_only) {
-        return view! { <code>{json.to_owned()}</code> }.into_any();
-    }
-    if let Some(h) = hints.filter(|h| h.write_only) {
-        return write_only_form(at, field, path, h, label, base);
-    }
-    let input = match hints.and_then(|h| schema_input(h, json, label.clone())) {
-        Some(input) => input,
-        None => view! {
-            {kind_select(kind.to_owned(), format!("Kind of {place}"))}
-            {value_input(kind, json, label)}
-        }
-        .into_any(),
-    };
-    let form = view! {
-        <form method="post" action=REVIEW_CHANGE class="field-edit">
-            <input type="hidden" name="namespace" value=at.namespace.clone()/>
-            <input type="hidden" name="name" value=at.name.clone()/>
-            {target("set", field, path, base)}
-            {input}
-            <button type="submit" aria-label=format!("Review change to {place}")>"Review change"</button>
-        </form>
-    };
-    let fixed = hints.and_then(|h| h.kind.as_deref()).is_some();
-    if matches!(kind, "list" | "object") && !fixed {
-        view! { <details class="as-json"><summary>"Change it as a whole"</summary>{form}</details> }
-            .into_any()
-    } else {
-        form.into_any()
-    }
-}
-
-/// Which configuration a form changes, and whether a comment is required there.
-struct Where {
-    namespace: String,
-    name: String,
-    comment_required: bool,
-}
-
-/// Replacing a write-only value: typed into a password input and sent straight to the save as
-/// a POST (never in an address, where it would stay in the browser's history and the server's
-/// logs), with no review, which could only show it masked.
-fn write_only_form(
-    at: &Where,
-    field: &str,
-    path: &str,
-    hints: &Hints,
-    label: String,
-    base: Base,
-) -> AnyView {
-    let place = label.strip_prefix("Value of ").unwrap_or(&label).to_owned();
-    let kind = match hints.kind.as_deref() {
-        Some("number") => "number",
-        Some("text") | None => "text",
-        Some(_) => "json",
-    };
-    let input = if kind == "json" {
-        view! { <textarea name="edit[value]" rows="2" required aria-label=format!("{label} (JSON)")></textarea> }.into_any()
-    } else {
-        view! {
-            <input type="password" name="edit[value]" value="" required aria-label=label
-                autocomplete="new-password" placeholder="type a new value to replace it"/>
-        }
-        .into_any()
-    };
-    view! {
-        <form method="post" action="/api/configurations/edit" class="field-edit write-only">
-            <super::ReturnHere/>
-            <input type="hidden" name="namespace" value=at.namespace.clone()/>
-            <input type="hidden" name="name" value=at.name.clone()/>
-            <input type="hidden" name="revision" value=base.0.to_string()/>
-            <input type="hidden" name="seq" value=base.1.to_string()/>
-            <input type="hidden" name="edit[op]" value="set"/>
-            <input type="hidden" name="edit[field]" value=field.to_owned()/>
-            <input type="hidden" name="edit[kind]" value=kind/>
-            <input type="hidden" name="edit[path]" value=path.to_owned()/>
-            {input}
-            <input type="text" name="comment" aria-label=format!("Comment for the history of {place}")
-                placeholder=if at.comment_required { "comment (required)" } else { "comment (optional)" }
-                required=at.comment_required/>
-            <button type="submit" aria-label=format!("Replace {place}")>"Replace"</button>
-        </form>
-    }
-    .into_any()
-}
-
-/// Adding an item to the list (or a key to the object) at `path` inside `field`.
-fn add_form(
-    at: &Where,
-    field: &str,
-    path: &str,
-    kind: &str,
-    place: &str,
-    base: Base,
-) -> Option<AnyView> {
-    let list = match kind {
-        "list" => true,
-        "object" => false,
-        _ => return None,
-    };
-    let what = if list { "an item" } else { "a key" };
-    Some(
-        view! {
-            <form method="post" action=REVIEW_CHANGE class="field-add">
-                <input type="hidden" name="namespace" value=at.namespace.clone()/>
-                <input type="hidden" name="name" value=at.name.clone()/>
-                {target("add", field, path, base)}
-                {(!list).then(|| view! {
-                    <input type="text" name="to" required size="8" placeholder="key" aria-label=format!("New key in {place}")/>
-                })}
-                {kind_select("text".into(), format!("Kind of the new {} in {place}", if list { "item" } else { "key" }))}
-                <input type="text" name="value" size="10" aria-label=format!("Value of the new {} in {place}", if list { "item" } else { "key" })/>
-                <button type="submit" aria-label=format!("Add {what} to {place}")>{format!("Add {what}")}</button>
-            </form>
-        }
-        .into_any(),
-    )
-}
-
-/// Who last changed a row and when, linking to what that change did.
-fn last_change_cell(here: &str, change: Option<ChangeSummary>) -> impl IntoView {
-    let here = here.to_owned();
-    view! {
-        <td class="last-change">
-            {change.map(|c| view! {
-                <a href=format!("{here}/history?to={}", c.seq) title=format!("{} · {}", c.what, c.at)>{format!("{} · {}", c.who, c.when)}</a>
-            })}
-        </td>
-    }
-}
-
-/// Rename (object keys and fields only) and remove, each reviewed.
-fn row_actions(field: &str, path: &str, label: &str, renamable: bool, base: Base) -> impl IntoView {
-    view! {
-        {renamable.then(|| view! {
-            <form method="get" class="inline">
-                {target("rename", field, path, base)}
-                <input type="text" name="to" required aria-label=format!("New name for {label}") placeholder="new name" size="10"/>
-                <button type="submit" aria-label=format!("Rename {label}")>"Rename"</button>
-            </form>
-            " "
-        })}
-        <form method="get" class="inline">
-            {target("delete", field, path, base)}
-            <button type="submit" class="danger" aria-label=format!("Remove {label}")>"Remove"</button>
-        </form>
-    }
 }
 
 /// A field's change in words: `limit: 3 → 5`.
@@ -423,14 +109,15 @@ fn saved_notice(
     .into_any()
 }
 
-/// The comment input of a review; required where the namespace asks for one.
-fn comment_input(required: bool, id: Option<&'static str>) -> impl IntoView {
+/// The comment input of a review; required where the namespace asks for one. A review's has the
+/// focus, so that Enter saves.
+fn comment_input(required: bool, id: Option<&'static str>, focus: bool) -> impl IntoView {
     let text = if required {
         "Comment for the history (required in this namespace) "
     } else {
         "Comment for the history (optional) "
     };
-    view! { <label>{text} <input type="text" name="comment" id=id required=required/></label> }
+    view! { <label>{text} <input type="text" name="comment" id=id required=required autofocus=focus/></label> }
 }
 
 /// Schema problems, each with its place.
@@ -452,10 +139,19 @@ fn missing_rows(at: &Where, missing: &[FieldView], base: Base) -> AnyView {
         .iter()
         .map(|f| {
             let hints = f.hints.clone();
+            let place = Place {
+                field: &f.name,
+                path: "",
+                place: f.name.clone(),
+                kind: &f.kind,
+                json: &f.json,
+                hints: hints.as_ref(),
+                renamable: false,
+            };
             view! {
                 <tr class="missing">
                     <th scope="row">{schema_label(&f.name, hints.as_ref())}</th>
-                    <td>{change_form(at, &f.name, "", &f.kind, &f.json, f.name.clone(), base, hints.as_ref())}</td>
+                    <td>{missing_form(at, &place, base)}</td>
                 </tr>
             }
         })
@@ -469,6 +165,146 @@ fn missing_rows(at: &Where, missing: &[FieldView], base: Base) -> AnyView {
         </table>
     }
     .into_any()
+}
+
+/// A change asked for in the page's address (or a draft), with the version it was made
+/// against (a draft's own), and the review of it: what it changes, or why it is refused.
+type Reviewed = (FieldEdit, Option<Base>, Result<Review, AppError>);
+
+/// What a review panel needs of the page around it.
+struct ReviewAt {
+    namespace: String,
+    name: String,
+    here: String,
+    /// The configuration's version as shown.
+    base: Base,
+    last_change: Option<ChangeSummary>,
+    /// The version in the address (a review opened from an earlier version keeps it).
+    against: (Option<i64>, Option<u64>),
+    draft: String,
+}
+
+/// The review of a change that can be saved (or, with the schema's problems, cannot): what it
+/// changes, who changed the configuration since the change was made, the comment and Save.
+fn review_section(
+    at: &ReviewAt,
+    edit: FieldEdit,
+    drafted_on: Option<Base>,
+    review: Review,
+    save: ServerAction<SaveEdit>,
+) -> AnyView {
+    let (revision, seq) = at.base;
+    let here = at.here.clone();
+    // Made against the version in the address (or the draft's); a review opened without one is
+    // made against what the page shows.
+    let (made_on, made_seq) = match at.against {
+        (Some(r), Some(s)) => (r, s),
+        _ => drafted_on.unwrap_or(at.base),
+    };
+    let Review {
+        changes,
+        place,
+        summary,
+        problems,
+        comment_required,
+        notes,
+        ..
+    } = review;
+    let changed_since = (made_on != revision).then(|| {
+        let who = at
+            .last_change
+            .as_ref()
+            .map_or_else(|| "Someone".to_owned(), |c| format!("{} ({})", c.who, c.when));
+        // The same change, reviewed on the latest version.
+        let again = if !at.draft.is_empty() {
+            format!(
+                "{here}?{}",
+                query_of(&[
+                    ("draft", &at.draft),
+                    ("revision", &revision.to_string()),
+                    ("seq", &seq.to_string()),
+                ])
+            )
+        } else {
+            format!(
+                "{here}?{}",
+                query_of(&[
+                    ("revision", &revision.to_string()),
+                    ("seq", &seq.to_string()),
+                    ("op", &edit.op),
+                    ("field", &edit.field),
+                    ("kind", &edit.kind),
+                    ("value", &edit.value),
+                    ("to", &edit.to),
+                    ("path", &edit.path),
+                ])
+            )
+        };
+        view! {
+            <p class="notice" role="alert" id="review-changed">
+                {format!("{who} changed this configuration after you started this review. What you see below is the latest version; saving will show both changes and save nothing of yours.")}
+                " " <a href=again id="review-again">"Review my change on the latest version"</a>
+            </p>
+        }
+    });
+    // A change inside a field's value is saved like any value.
+    let (button, danger) = match (edit.op.as_str(), edit.path.is_empty()) {
+        ("delete", true) => ("Remove the field", true),
+        ("delete", false) => ("Remove it", true),
+        ("rename", true) => ("Rename the field", false),
+        _ => ("Save", false),
+    };
+    let FieldEdit {
+        op,
+        field,
+        kind,
+        value,
+        to,
+        path,
+    } = edit;
+    let (namespace, name) = (at.namespace.clone(), at.name.clone());
+    let form = view! {
+        <ActionForm action=save attr:class="stacked" attr:id="review-save">
+            <super::ReturnHere/>
+            <input type="hidden" name="namespace" value=namespace/>
+            <input type="hidden" name="name" value=name/>
+            <input type="hidden" name="revision" value=made_on.to_string()/>
+            <input type="hidden" name="seq" value=made_seq.to_string()/>
+            // The edit itself, never the field's whole new value.
+            <input type="hidden" name="edit[op]" value=op/>
+            <input type="hidden" name="edit[field]" value=field/>
+            <input type="hidden" name="edit[kind]" value=kind/>
+            <input type="hidden" name="edit[value]" value=value/>
+            <input type="hidden" name="edit[to]" value=to/>
+            <input type="hidden" name="edit[path]" value=path/>
+            {comment_input(comment_required, None, true)}
+            <button type="submit" class:danger=danger>{button}</button>
+        </ActionForm>
+    };
+    let refused = !problems.is_empty();
+    view! {
+        <section class="review" id="review" aria-labelledby="review-heading" data-review="">
+            <h2 id="review-heading">{match place {
+                Some(place) => format!("Review your change to {place}"),
+                None => "Review your change".to_owned(),
+            }}</h2>
+            {changed_since}
+            <p class="summary" id="review-summary">{summary}</p>
+            <DiffTable changes=changes/>
+            {notes.into_iter().map(|n| view! { <p class="notice review-note">{n}</p> }).collect_view()}
+            {refused.then(|| view! { <Problems problems id="review-problems" heading="This change cannot be saved:"/> })}
+            {move || failure(save.value().get())}
+            {(!refused).then_some(form)}
+            <a href=here>"Cancel"</a>
+        </section>
+    }
+    .into_any()
+}
+
+/// Where a review belongs in the table: the row of the field (or the place inside it) it
+/// changes, or, for a list or an object getting a new item, that list's row.
+fn review_row(edit: &FieldEdit) -> (String, String) {
+    (edit.field.trim().to_owned(), edit.path.clone())
 }
 
 #[component]
@@ -486,7 +322,8 @@ pub fn ConfigurationPage() -> impl IntoView {
         move || (namespace(), name(), save.version().get()),
         |(namespace, name, ..)| get_configuration(namespace, name),
     );
-    // A field change asked for in the address (?op=set|delete|rename&field=...) is reviewed first.
+    // A field change asked for in the address (?op=set|delete|rename|add&field=...) is reviewed
+    // first.
     let pending = move || {
         let op = q("op");
         (!op.is_empty()).then(|| FieldEdit {
@@ -497,13 +334,6 @@ pub fn ConfigurationPage() -> impl IntoView {
             to: q("to"),
             path: q("path"),
         })
-    };
-    // The version the change was made against, which the review keeps.
-    let against = move || {
-        (
-            q("revision").parse::<i64>().ok(),
-            q("seq").parse::<u64>().ok(),
-        )
     };
     // The change just saved (?saved=N), confirmed where the person is, with an Undo.
     let saved = Resource::new(
@@ -532,7 +362,9 @@ pub fn ConfigurationPage() -> impl IntoView {
         },
     );
 
-    let body = move |view: ConfigurationView, just_saved: Option<Comparison>| {
+    let body = move |view: ConfigurationView,
+                     just_saved: Option<Comparison>,
+                     reviewed: Option<Reviewed>| {
         let ConfigurationView {
             namespace: ns,
             name: cfg,
@@ -551,194 +383,204 @@ pub fn ConfigurationPage() -> impl IntoView {
         } = view;
         let base: Base = (revision, seq);
         let here = format!("/ns/{ns}/{cfg}");
+        let review_at = ReviewAt {
+            namespace: ns.clone(),
+            name: cfg.clone(),
+            here: here.clone(),
+            base,
+            last_change: last_change.clone(),
+            against: (
+                q("revision").parse::<i64>().ok(),
+                q("seq").parse::<u64>().ok(),
+            ),
+            draft: draft_id(),
+        };
+        // The row open for editing: the one asked for (?edit=field&path=...), or the one a
+        // review is about. A review of a field that has no row (a new one) shows above the
+        // table, or, refused, in the new field's panel.
+        let exists = |field: &str, path: &str| {
+            fields.iter().any(|f| {
+                f.name == field && (path.is_empty() || f.inner.iter().any(|r| r.path == path))
+            })
+        };
+        let mut open: Option<(String, String)> = None;
+        let mut in_row: Option<AnyView> = None;
+        // A review shows why its save failed; without one, the failure shows above the table.
+        let mut has_review = false;
+        let mut refused: Option<Refused> = None;
+        let mut on_top: Option<AnyView> = None;
+        let mut new_field: Option<(String, String)> = None;
+        match reviewed {
+            Some((edit, drafted_on, result)) => {
+                let (field, path) = review_row(&edit);
+                let has_row = exists(&field, &path);
+                match result {
+                    Ok(review) => {
+                        let section = review_section(&review_at, edit, drafted_on, review, save);
+                        has_review = true;
+                        if has_row {
+                            open = Some((field, path));
+                            in_row = Some(section);
+                        } else {
+                            on_top = Some(section);
+                        }
+                    }
+                    Err(error) => {
+                        let kept = Refused {
+                            kind: edit.kind.clone(),
+                            value: edit.value.clone(),
+                            error: error.clone(),
+                        };
+                        if has_row {
+                            open = Some((field, path));
+                            refused = Some(kept);
+                        } else if edit.op == "set" && path.is_empty() && !field.is_empty() {
+                            new_field = Some((field, edit.kind));
+                            refused = Some(kept);
+                        } else {
+                            on_top = Some(
+                                view! {
+                                    <section class="review" id="review">
+                                        <super::ErrorMessage error/>
+                                        <a href=here.clone()>"Back to the fields"</a>
+                                    </section>
+                                }
+                                .into_any(),
+                            );
+                        }
+                    }
+                }
+            }
+            None => {
+                let (field, path) = (q("edit"), q("path"));
+                if !field.is_empty() && exists(&field, &path) {
+                    open = Some((field, path));
+                }
+            }
+        }
+        if new_field.is_none() && !q("new").trim().is_empty() && !q("kind").is_empty() {
+            new_field = Some((q("new").trim().to_owned(), q("kind")));
+        }
+        let is_open =
+            |field: &str, path: &str| open.as_ref().is_some_and(|(f, p)| f == field && p == path);
+        // The change just saved is confirmed after its row (or above the table, when its row is
+        // gone), with the Undo.
         let changed_now: Vec<String> = just_saved
             .as_ref()
             .map(|c| c.changes.iter().map(|d| d.field.clone()).collect())
             .unwrap_or_default();
-        let notice = just_saved.map(|c| saved_notice(&ns, &cfg, c.to, &c.changes, undo));
-        let review_panel = {
-            let (ns, cfg, here) = (ns.clone(), cfg.clone(), here.clone());
-            let last_change = last_change.clone();
-            move || {
-                let (ns, cfg, here) = (ns.clone(), cfg.clone(), here.clone());
-                let last_change = last_change.clone();
-                Suspend::new(async move {
-                    let (edit, drafted_on, result) = review.await?;
-                    // Made against the version in the address (or the draft's); a review opened
-                    // without one is made against what the page shows.
-                    let (made_on, made_seq) = match against() {
-                        (Some(r), Some(s)) => (r, s),
-                        _ => drafted_on.unwrap_or(base),
-                    };
-                    Some(match result {
-                        Err(error) => view! {
-                            <section class="review" id="review">
-                                <super::ErrorMessage error/>
-                                <a href=here>"Back to the fields"</a>
-                            </section>
-                        }
-                        .into_any(),
-                        Ok(Review {
-                            changes,
-                            place,
-                            summary,
-                            problems,
-                            comment_required,
-                            ..
-                        }) => {
-                            let changed_since = (made_on != revision).then(|| {
-                                let who = last_change
-                                    .as_ref()
-                                    .map_or_else(|| "Someone".to_owned(), |c| format!("{} ({})", c.who, c.when));
-                                // The same change, reviewed on the latest version.
-                                let draft = draft_id();
-                                let again = if !draft.is_empty() {
-                                    format!("{here}?{}", query_of(&[
-                                        ("draft", &draft),
-                                        ("revision", &revision.to_string()),
-                                        ("seq", &seq.to_string()),
-                                    ]))
-                                } else { format!(
-                                    "{here}?{}",
-                                    query_of(&[
-                                        ("revision", &revision.to_string()),
-                                        ("seq", &seq.to_string()),
-                                        ("op", &edit.op),
-                                        ("field", &edit.field),
-                                        ("kind", &edit.kind),
-                                        ("value", &edit.value),
-                                        ("to", &edit.to),
-                                        ("path", &edit.path),
-                                    ])
-                                ) };
-                                view! {
-                                    <p class="notice" role="alert" id="review-changed">
-                                        {format!("{who} changed this configuration after you started this review. What you see below is the latest version; saving will show both changes and save nothing of yours.")}
-                                        " " <a href=again id="review-again">"Review my change on the latest version"</a>
-                                    </p>
-                                }
-                            });
-                            // A change inside a field's value is saved like any value.
-                            let button = match (edit.op.as_str(), edit.path.is_empty()) {
-                                ("delete", true) => "Remove the field",
-                                ("rename", true) => "Rename the field",
-                                _ => "Save",
-                            };
-                            let FieldEdit {
-                                op,
-                                field,
-                                kind,
-                                value,
-                                to,
-                                path,
-                            } = edit;
-                            let form = view! {
-                                <ActionForm action=save attr:class="stacked" attr:id="review-save">
-                                    <super::ReturnHere/>
-                                    <input type="hidden" name="namespace" value=ns.clone()/>
-                                    <input type="hidden" name="name" value=cfg.clone()/>
-                                    <input type="hidden" name="revision" value=made_on.to_string()/>
-                                    <input type="hidden" name="seq" value=made_seq.to_string()/>
-                                    // The edit itself, never the field's whole new value.
-                                    <input type="hidden" name="edit[op]" value=op/>
-                                    <input type="hidden" name="edit[field]" value=field/>
-                                    <input type="hidden" name="edit[kind]" value=kind/>
-                                    <input type="hidden" name="edit[value]" value=value/>
-                                    <input type="hidden" name="edit[to]" value=to/>
-                                    <input type="hidden" name="edit[path]" value=path/>
-                                    {comment_input(comment_required, None)}
-                                    <button type="submit">{button}</button>
-                                </ActionForm>
-                            };
-                            let refused = !problems.is_empty();
-                            view! {
-                                <section class="review" id="review" aria-labelledby="review-heading" data-review="">
-                                    <h2 id="review-heading">{match place {
-                                        Some(place) => format!("Review your change to {place}"),
-                                        None => "Review your change".to_owned(),
-                                    }}</h2>
-                                    {changed_since}
-                                    <p class="summary" id="review-summary">{summary}</p>
-                                    <DiffTable changes=changes/>
-                                    {refused.then(|| view! { <Problems problems id="review-problems" heading="This change cannot be saved:"/> })}
-                                    {(!refused).then_some(form)}
-                                    <a href=here>"Cancel"</a>
-                                </section>
-                            }
-                            .into_any()
-                        }
-                    })
-                })
-            }
+        let notice_row = changed_now
+            .iter()
+            .find(|name| fields.iter().any(|f| &f.name == *name))
+            .cloned();
+        let mut notice = just_saved.map(|c| saved_notice(&ns, &cfg, c.to, &c.changes, undo));
+        let notice_on_top = if notice_row.is_none() {
+            notice.take()
+        } else {
+            None
         };
-        let at_of = || Where {
+        let at = Where {
             namespace: ns.clone(),
             name: cfg.clone(),
             comment_required,
         };
-        let at_missing = at_of();
-        let rows = fields
-            .into_iter()
-            .map(|f| {
-                let at = at_of();
-                let field = f.name.clone();
-                let hints = f.hints.clone();
-                let main = if can_edit {
-                    view! {
-                        <td>
-                            {change_form(&at, &field, "", &f.kind, &f.json, field.clone(), base, hints.as_ref())}
-                            {add_form(&at, &field, "", &f.kind, &field, base)}
-                        </td>
-                        <td>{row_actions(&field, "", &field, true, base)}</td>
-                    }
-                    .into_any()
-                } else {
-                    view! { <td><code>{f.json.clone()}</code></td><td></td> }.into_any()
-                };
-                let field_change = last_change_cell(&here, f.last_change.clone());
-                let inner = f
-                    .inner
-                    .into_iter()
-                    .map(|row| {
-                        let place = format!("{field} › {}", row.place);
-                        let cells = if can_edit {
-                            view! {
-                                <td>
-                                    {change_form(&at, &field, &row.path, &row.kind, &row.json, place.clone(), base, row.hints.as_ref())}
-                                    {add_form(&at, &field, &row.path, &row.kind, &place, base)}
-                                </td>
-                                <td>{row_actions(&field, &row.path, &place, !row.in_list, base)}</td>
-                            }
-                            .into_any()
-                        } else {
-                            view! { <td><code>{row.json.clone()}</code></td><td></td> }.into_any()
-                        };
-                        let row_change = last_change_cell(&here, row.last_change.clone());
-                        view! {
-                            <tr class="inner">
-                                <th scope="row" title=place.clone() class=format!("depth-{}", row.depth)>
-                                    <span class="visually-hidden">{format!("{field} › ")}</span>
-                                    {schema_label(&if row.in_list { format!("#{}", row.label) } else { row.label.clone() }, row.hints.as_ref())}
-                                </th>
-                                <td>{row.kind.clone()}</td>
-                                {cells}
-                                {row_change}
-                            </tr>
-                        }
-                    })
-                    .collect_view();
-                let just_changed = changed_now.contains(&f.name);
+        // The open row's panel: the review in place, or the editor (with a refused change).
+        let mut panel_for = |p: &Place, last: Option<&ChangeSummary>| -> AnyView {
+            match in_row.take() {
+                Some(review) => review,
+                None => edit_panel(&at, &here, p, base, refused.as_ref(), last),
+            }
+        };
+        let mut rows: Vec<AnyView> = Vec::new();
+        for f in &fields {
+            let field = f.name.as_str();
+            let hints = f.hints.as_ref();
+            let p = Place {
+                field,
+                path: "",
+                place: field.to_owned(),
+                kind: &f.kind,
+                json: &f.json,
+                hints,
+                renamable: true,
+            };
+            let just_changed = changed_now.iter().any(|c| c == field);
+            let open_here = can_edit && is_open(field, "");
+            rows.push(
                 view! {
-                    <tr class="field" class:just-changed=just_changed class:has-problem=hints.as_ref().is_some_and(|h| !h.problems.is_empty())>
-                        <th scope="row">{schema_label(&f.name, hints.as_ref())}</th>
-                        <td>{f.kind.clone()}</td>
-                        {main}
-                        {field_change}
+                    <tr class="field" class:just-changed=just_changed class:open=open_here
+                        class:has-problem=hints.is_some_and(|h| !h.problems.is_empty())>
+                        <th scope="row">{schema_label(field, hints)}</th>
+                        <td class="value-cell">
+                            {value_shown(&f.kind, &f.json, hints)}
+                            " " <span class="kind">{kind_words(&f.kind).to_owned()}</span>
+                        </td>
+                        <td class="actions">{can_edit.then(|| edit_link(&here, &p)).flatten()}</td>
+                        <td class="last-change">{last_change_text(f.last_change.as_ref())}</td>
                     </tr>
-                    {inner}
                 }
-            })
-            .collect_view();
+                .into_any(),
+            );
+            if open_here {
+                let panel = panel_for(&p, f.last_change.as_ref());
+                rows.push(
+                    view! { <tr class="editing"><td colspan="4">{panel}</td></tr> }.into_any(),
+                );
+            }
+            if notice_row.as_deref() == Some(field)
+                && let Some(notice) = notice.take()
+            {
+                rows.push(
+                    view! { <tr class="saved-row"><td colspan="4">{notice}</td></tr> }.into_any(),
+                );
+            }
+            for row in &f.inner {
+                let place = format!("{field} › {}", row.place);
+                let p = Place {
+                    field,
+                    path: &row.path,
+                    place: place.clone(),
+                    kind: &row.kind,
+                    json: &row.json,
+                    hints: row.hints.as_ref(),
+                    renamable: !row.in_list,
+                };
+                // A list's items are numbered from 1 for people; the stored number on hover.
+                let label = if row.in_list {
+                    let n = row
+                        .label
+                        .parse::<usize>()
+                        .map_or(row.label.clone(), |n| (n + 1).to_string());
+                    view! { <span title=format!("index {}", row.label)>{schema_label(&format!("item {n}"), row.hints.as_ref())}</span> }.into_any()
+                } else {
+                    schema_label(&row.label, row.hints.as_ref())
+                };
+                let open_here = can_edit && is_open(field, &row.path);
+                rows.push(
+                    view! {
+                        <tr class="inner" class:open=open_here>
+                            <th scope="row" title=place.clone() class=format!("depth-{}", row.depth)>
+                                <span class="visually-hidden">{format!("{field} › ")}</span>
+                                {label}
+                            </th>
+                            <td class="value-cell">
+                                {value_shown(&row.kind, &row.json, row.hints.as_ref())}
+                                " " <span class="kind">{kind_words(&row.kind).to_owned()}</span>
+                            </td>
+                            <td class="actions">{can_edit.then(|| edit_link(&here, &p)).flatten()}</td>
+                            <td class="last-change">{last_change_text(row.last_change.as_ref())}</td>
+                        </tr>
+                    }
+                    .into_any(),
+                );
+                if open_here {
+                    let panel = panel_for(&p, row.last_change.as_ref());
+                    rows.push(
+                        view! { <tr class="editing"><td colspan="4">{panel}</td></tr> }.into_any(),
+                    );
+                }
+            }
+        }
         let empty = json == "{}";
         // Past the form view's rows, the other fields as text: a huge configuration is no huge
         // page.
@@ -762,20 +604,17 @@ pub fn ConfigurationPage() -> impl IntoView {
                 </section>
             }
         });
-        let add = can_edit.then(|| view! {
-            <h2>"Add a field"</h2>
-            <form method="post" action=REVIEW_CHANGE class="stacked" id="add-field">
-                <input type="hidden" name="namespace" value=ns.clone()/>
-                <input type="hidden" name="name" value=cfg.clone()/>
-                <input type="hidden" name="revision" value=revision.to_string()/>
-                <input type="hidden" name="seq" value=seq.to_string()/>
-                <input type="hidden" name="op" value="set"/>
-                <label>"Field name " <input type="text" name="field" required autocomplete="off"/></label>
-                <label>"Kind of value " {kind_select("text".into(), "Kind of value".into())}</label>
-                <label>"Value " <input type="text" name="value" autocomplete="off"/></label>
-                <p class="hint">"For a list or an object, leave the value empty and add its items in its row afterwards, or write it in JSON, e.g. [1, 2] or {\"a\": 1}."</p>
-                <button type="submit">"Review new field"</button>
-            </form>
+        let add = can_edit.then(|| {
+            let step = match &new_field {
+                Some((name, kind)) => {
+                    new_field_panel(&at, &here, name, kind, base, refused.as_ref())
+                }
+                None => add_field_start(&here, "", ""),
+            };
+            view! {
+                <h2 id="add-field-heading">"Add a field"</h2>
+                {step}
+            }
         });
         let more = can_edit.then(|| {
             let (ns2, cfg2) = (ns.clone(), cfg.clone());
@@ -788,7 +627,7 @@ pub fn ConfigurationPage() -> impl IntoView {
                     <input type="hidden" name="namespace" value=ns3/>
                     <input type="hidden" name="copy_from" value=cfg3/>
                     <label>"Name of the copy " <input type="text" name="name" required autocomplete="off"/></label>
-                    {comment_input(comment_required, None)}
+                    {comment_input(comment_required, None, false)}
                     <p class="hint">"Write-only values are not copied."</p>
                     <button type="submit">"Duplicate"</button>
                 </ActionForm>
@@ -801,7 +640,7 @@ pub fn ConfigurationPage() -> impl IntoView {
                         <input type="hidden" name="namespace" value=ns2/>
                         <input type="hidden" name="name" value=cfg2/>
                         <label>"Type its name to confirm " <input type="text" name="confirm" required autocomplete="off"/></label>
-                        {comment_input(comment_required, None)}
+                        {comment_input(comment_required, None, false)}
                         <button type="submit" class="danger">"Delete the configuration"</button>
                     </ActionForm>
                     {move || failure(delete.value().get())}
@@ -814,6 +653,11 @@ pub fn ConfigurationPage() -> impl IntoView {
                 <pre id="json-read-only">{json.clone()}</pre>
             }
         });
+        let at_missing = Where {
+            namespace: ns.clone(),
+            name: cfg.clone(),
+            comment_required,
+        };
         view! {
             <nav class="crumbs" aria-label="Breadcrumbs">
                 <a href="/">"Namespaces"</a> " › " <a href=format!("/ns/{ns}")>{ns.clone()}</a> " › " {cfg.clone()}
@@ -826,9 +670,9 @@ pub fn ConfigurationPage() -> impl IntoView {
                 "Last change: " {super::namespace::last_change_text(&last_change)} " · "
                 <a href=format!("{here}/history")>"History"</a>
             </p>
-            <Suspense fallback=|| ()>{review_panel}</Suspense>
-            {move || failure(save.value().get())}
-            {notice}
+            {on_top}
+            {(!has_review).then_some(move || failure(save.value().get()))}
+            {notice_on_top}
             <p class="meta" id="schema-status">
                 {match &schema {
                     Some(which) => format!("Checked against {which}. "),
@@ -841,19 +685,19 @@ pub fn ConfigurationPage() -> impl IntoView {
                 <Problems problems=problems.clone() id="stored-problems"
                     heading="The stored value does not match its schema here (another tool may have written it). Changes elsewhere can still be saved; a change is refused only when it adds a problem:"/>
             })}
-            <h2>"Fields"</h2>
+            <h2 id="fields-heading">"Fields"</h2>
             {if empty {
                 view! {
                     <p class="empty" id="fields-empty">
                         "No fields yet. A field is one setting: a name (like "<em>"port"</em>") and a value "
-                        "(like "<em>"5432"</em>"), which may be text, a number, true/false, empty, a list or an object."
+                        "(like "<em>"5432"</em>"), which may be text, a number, true/false, no value, a list or a group of settings."
                     </p>
                 }
                 .into_any()
             } else {
                 view! {
-                    <table id="fields">
-                        <thead><tr><th>"Field"</th><th>"Kind"</th><th>"Value"</th><th></th><th>"Last change"</th></tr></thead>
+                    <table id="fields" class="fields">
+                        <thead><tr><th>"Setting"</th><th>"Value"</th><th><span class="visually-hidden">"Actions"</span></th><th>"Last change"</th></tr></thead>
                         <tbody>{rows}</tbody>
                     </table>
                     {more_rows}
@@ -871,13 +715,13 @@ pub fn ConfigurationPage() -> impl IntoView {
         <Transition fallback=|| view! { <p>"Loading…"</p> }>
             {move || Suspend::new(async move {
                 let just_saved = saved.await;
-                loaded(configuration.await, |view| body(view, just_saved))
+                let reviewed = review.await;
+                loaded(configuration.await, |view| body(view, just_saved, reviewed))
             })}
         </Transition>
     }
 }
 
-/// What happened to a save from the JSON view.
 #[derive(Clone)]
 enum Outcome {
     Saved,

@@ -236,7 +236,7 @@ fn Guide() -> impl IntoView {
                 {if editor {
                     view! {
                         <ul>
-                            <li>"To change a setting, open its configuration, type the new value and choose "<em>"Review change"</em>". You see exactly what will change, in plain words, before anything is saved."</li>
+                            <li>"To change a setting, open its configuration, choose "<em>"Edit"</em>" next to it, type the new value and choose "<em>"Review change"</em>". You see exactly what will change, in plain words, before anything is saved."</li>
                             <li>"Settings with a schema say what they mean and which values are allowed; a value that is not allowed is refused with the reason, and nothing is saved."</li>
                             <li>"If someone else saved in the meantime, nothing of yours overwrites theirs: you are shown both changes."</li>
                             <li>"Every change is kept in the configuration's "<em>"History"</em>", with who made it and why; any earlier version can be brought back with "<em>"Revert"</em>"."</li>

@@ -49,7 +49,7 @@ pub async fn review_field(
     rules.check_edit(&current.fields, &change)?;
     let after =
         confo::edit::preview(&current.fields, std::slice::from_ref(&change)).map_err(reject)?;
-    Ok(rules.review(
+    let mut review = rules.review(
         &opened.namespace,
         &opened.name,
         &current.fields,
@@ -57,7 +57,13 @@ pub async fn review_field(
         (!edit.path.is_empty() || edit.op == "add")
             .then(|| confo::nested::place(edit.field.trim(), &edit.path)),
         current.revision,
-    ))
+    );
+    if matches!(edit.op.as_str(), "set" | "add")
+        && let Ok(value) = super::ssr::typed_value(&edit.kind, &edit.value)
+    {
+        review.notes.extend(super::ssr::number_note(&value));
+    }
+    Ok(review)
 }
 
 /// Saves one change from the form view (also without JavaScript): the edit itself, as

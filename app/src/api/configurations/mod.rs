@@ -235,6 +235,8 @@ pub struct Review {
     pub problems: Vec<ProblemView>,
     /// Every change in this namespace needs a comment.
     pub comment_required: bool,
+    /// What the person should know before saving (a number other programs may read rounded).
+    pub notes: Vec<String>,
 }
 
 /// What a save wrote: the configuration's new revision and the number of its history entry.

@@ -580,6 +580,7 @@ impl Rules {
             revision,
             problems: hints::problem_views(&added),
             comment_required: self.comment_required,
+            notes: Vec::new(),
         }
     }
 }
@@ -600,6 +601,12 @@ pub fn typed_value(kind: &str, text: &str) -> Result<Value, AppError> {
                 ))),
             }
         }
+        // A switch: the browser sends no value when it is off.
+        "switch" => match text.trim() {
+            "" | "false" => Ok(Value::Bool(false)),
+            "true" | "on" => Ok(Value::Bool(true)),
+            _ => Err(invalid(format!("{text:?} is neither on nor off."))),
+        },
         // Never a guess: an empty box is not taken for false.
         "true/false" | "bool" => match text.trim().to_ascii_lowercase().as_str() {
             "true" | "on" | "yes" => Ok(Value::Bool(true)),
@@ -635,6 +642,36 @@ pub fn typed_value(kind: &str, text: &str) -> Result<Value, AppError> {
         }
         other => Err(invalid(format!("{other:?} is not a kind of value."))),
     }
+}
+
+/// What to say about a number that is stored exactly as typed but that programs reading numbers
+/// as 64-bit floating point (JavaScript, and most JSON libraries) would read rounded.
+pub fn number_note(value: &Value) -> Option<String> {
+    let Value::Number(number) = value else {
+        return None;
+    };
+    let text = number.to_string();
+    // The significant digits of a number written in decimal: `0.0120` and `1.2e-2` both `12`.
+    let significant = |written: &str| -> String {
+        let mantissa = written.split(['e', 'E']).next().unwrap_or(written);
+        let digits: String = mantissa.chars().filter(char::is_ascii_digit).collect();
+        digits.trim_matches('0').to_owned()
+    };
+    let float = text.parse::<f64>().ok().filter(|f| f.is_finite());
+    // Floating point reads it as the nearest number it has; the shortest decimal that is that
+    // number has the same digits when nothing is lost.
+    let rounded = match float {
+        None => true,
+        Some(f) => significant(&format!("{f:e}")) != significant(&text),
+    };
+    rounded.then(|| match float {
+        Some(f) => format!(
+            "{text} is saved exactly as typed, but programs that read numbers as floating point (JavaScript, most JSON libraries) will read it as {f:e}. Save it as text if every digit matters."
+        ),
+        None => format!(
+            "{text} is saved exactly as typed, but it is too large for programs that read numbers as floating point. Save it as text if they must read it."
+        ),
+    })
 }
 
 fn kind_with_article(value: &Value) -> String {
@@ -952,6 +989,44 @@ mod tests {
                 "{text:?}: {refused:?}"
             );
         }
+    }
+
+    #[test]
+    fn a_switch_is_off_when_the_browser_sends_nothing_and_takes_no_free_text() {
+        assert_eq!(typed_value("switch", ""), Ok(Value::Bool(false)));
+        assert_eq!(typed_value("switch", "true"), Ok(Value::Bool(true)));
+        assert!(typed_value("switch", "maybe").is_err());
+    }
+
+    #[test]
+    fn a_number_floating_point_would_round_is_said_so_and_kept_exactly() {
+        let nines = "9".repeat(26);
+        let value = typed_value("number", &nines).unwrap();
+        assert_eq!(value.to_string(), nines, "stored exactly as typed");
+        let note = number_note(&value).expect("26 nines are rounded by floating point");
+        assert!(note.contains("1e26"), "{note}");
+        for exact in [
+            "5",
+            "-3",
+            "1.10",
+            "0.1",
+            "1e300",
+            "9007199254740992",
+            "1000000000000000000",
+            "2.5e-8",
+        ] {
+            let value = typed_value("number", exact).unwrap();
+            assert_eq!(number_note(&value), None, "{exact}");
+        }
+        for rounded in ["9007199254740993", "0.12345678901234567891", "1e400"] {
+            let value = typed_value("number", rounded).unwrap();
+            assert!(number_note(&value).is_some(), "{rounded}");
+        }
+        assert_eq!(
+            number_note(&Value::from("99999999999999999999999999")),
+            None,
+            "text is text"
+        );
     }
 
     #[test]
