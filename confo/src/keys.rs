@@ -241,6 +241,30 @@ impl KeyLayout {
         self.reserved("links/")
     }
 
+    /// One open page of configuration `namespace` / `configuration` (see [`crate::presence`]),
+    /// `id` naming the page.
+    pub fn presence(&self, namespace: &str, configuration: &str, id: &str) -> String {
+        self.reserved(&format!("presence/{namespace}/{configuration}/{id}"))
+    }
+
+    /// The prefix of the open pages of one configuration.
+    pub fn presence_of(&self, namespace: &str, configuration: &str) -> String {
+        self.reserved(&format!("presence/{namespace}/{configuration}/"))
+    }
+
+    /// The prefix of every open page.
+    pub fn presence_prefix(&self) -> String {
+        self.reserved("presence/")
+    }
+
+    /// The namespace and configuration whose open page `key` is.
+    pub fn presence_place(&self, key: &str) -> Option<(String, String)> {
+        let rest = key.strip_prefix(&self.presence_prefix())?;
+        let mut parts = rest.splitn(3, '/');
+        let (namespace, configuration, _id) = (parts.next()?, parts.next()?, parts.next()?);
+        Some((namespace.to_owned(), configuration.to_owned()))
+    }
+
     /// The newest audit entry's number and hash.
     pub fn audit_head(&self) -> String {
         self.reserved("audit/head")

@@ -164,6 +164,16 @@ pub trait Kv: Send + Sync + 'static {
         ttl: std::time::Duration,
         only_if: Option<Compare>,
     ) -> Result<bool>;
+    /// Writes `key` under a new lease of `ttl` and answers the lease, which [`Kv::keep_alive`]
+    /// renews and [`Kv::release`] ends. The key disappears when the lease ends, at the latest
+    /// `ttl` after the last renewal (say, when this process dies). The embedded store, used by
+    /// one process only, has no leases: it answers 0 and keeps the key until released.
+    async fn put_leased(&self, key: &str, value: Vec<u8>, ttl: std::time::Duration) -> Result<i64>;
+    /// Renews `lease` for another of its `ttl`; answers false when it had already ended (what
+    /// it held is gone).
+    async fn keep_alive(&self, lease: i64) -> Result<bool>;
+    /// Ends `lease` now, and with it `key`.
+    async fn release(&self, lease: i64, key: &str) -> Result<()>;
     /// Forgets the change history before `revision`: watches from an older revision end with
     /// [`WatchEnd::Compacted`]. Current values are untouched.
     async fn compact(&self, revision: i64) -> Result<()>;

@@ -13,6 +13,7 @@ pub mod keys;
 pub mod kv;
 pub mod names;
 pub mod nested;
+pub mod presence;
 pub mod schema;
 pub mod store;
 pub mod users;

@@ -10,6 +10,7 @@ use confo::kv::{Compare, MAX_REQUEST_BYTES, Op, TxnOutcome};
 use confo::store::{Target, WatchEvent};
 use confo::{Action, Actor, AuditQuery, Change, Error, NamespaceName, Store};
 use serde_json::json;
+use std::time::Duration;
 
 contract!(
     absent_key_reads_as_none,
@@ -68,7 +69,92 @@ contract!(
     named_schemas_are_shared_checked_in_a_dry_run_and_kept_while_in_use,
     schemas_are_audited_and_outlive_their_configuration,
     a_required_comment_is_enforced_for_every_write,
+    an_open_page_is_present_until_it_closes_and_renewals_write_nothing,
+    a_page_whose_server_died_is_gone_when_its_lease_runs_out,
 );
+
+fn present_users(present: &[confo::presence::Present]) -> Vec<(&str, bool)> {
+    present
+        .iter()
+        .map(|p| (p.user.as_str(), p.editing))
+        .collect()
+}
+
+async fn an_open_page_is_present_until_it_closes_and_renewals_write_nothing(b: Backend) {
+    use confo::presence::{RENEW_EVERY, enter, present};
+    let store = with_namespace(&b, "pres").await;
+    create_empty(&store, "pres", "c", 2).await;
+    let mut events = store.watch().await.unwrap();
+    let here = Target::Presence {
+        namespace: "pres".into(),
+        configuration: "c0".into(),
+    };
+    let ada = enter(&store, "pres", "c0", "page-a", "ada", false)
+        .await
+        .unwrap();
+    let bob = enter(&store, "pres", "c0", "page-b", "bob", true)
+        .await
+        .unwrap();
+    for _ in 0..2 {
+        match next_event(&mut events).await {
+            WatchEvent::Changed { targets, .. } => assert_eq!(targets, [here.clone()]),
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    let now = present(&store, "pres", "c0").await.unwrap();
+    assert_eq!(present_users(&now), [("ada", false), ("bob", true)]);
+    assert!(present(&store, "pres", "c1").await.unwrap().is_empty());
+    // Held through several renewals without a write: no change is seen.
+    let quiet = tokio::time::timeout(RENEW_EVERY * 2 + Duration::from_secs(1), events.recv()).await;
+    assert!(quiet.is_err(), "a renewal wrote something: {quiet:?}");
+    // A page that closes is gone at once.
+    drop(ada);
+    match next_event(&mut events).await {
+        WatchEvent::Changed { targets, .. } => assert_eq!(targets, [here.clone()]),
+        other => panic!("unexpected {other:?}"),
+    }
+    let now = present(&store, "pres", "c0").await.unwrap();
+    assert_eq!(present_users(&now), [("bob", true)]);
+    drop(bob);
+    next_event(&mut events).await;
+    assert!(present(&store, "pres", "c0").await.unwrap().is_empty());
+}
+
+async fn a_page_whose_server_died_is_gone_when_its_lease_runs_out(b: Backend) {
+    let store = with_namespace(&b, "gone").await;
+    create_empty(&store, "gone", "c", 1).await;
+    // What a page's server wrote before it died: a key on a lease nobody renews.
+    let key = store.layout().presence("gone", "c0", "page-x");
+    let value = br#"{"page":"page-x","user":"ada","editing":false}"#.to_vec();
+    let lease =
+        b.kv.put_leased(&key, value, Duration::from_secs(2))
+            .await
+            .unwrap();
+    let now = confo::presence::present(&store, "gone", "c0")
+        .await
+        .unwrap();
+    assert_eq!(present_users(&now), [("ada", false)]);
+    if lease == 0 {
+        // The embedded store has no leases: one process uses it, and clears them at start.
+        confo::presence::clear(&store).await.unwrap();
+        assert!(b.kv.get(&key).await.unwrap().is_none());
+        return;
+    }
+    let deadline = std::time::Instant::now() + Duration::from_secs(15);
+    while b.kv.get(&key).await.unwrap().is_some() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the key outlived its lease"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert!(
+        !b.kv.keep_alive(lease).await.unwrap(),
+        "an ended lease is not renewed"
+    );
+    // Releasing what already ended is no error.
+    b.kv.release(lease, &key).await.unwrap();
+}
 
 async fn absent_key_reads_as_none(b: Backend) {
     assert_eq!(b.kv.get(&b.key("nothing")).await.unwrap(), None);

@@ -101,6 +101,20 @@ impl Kv for Recording {
         self.inner.put_expiring(key, value, ttl, only_if).await
     }
 
+    async fn put_leased(&self, key: &str, value: Vec<u8>, ttl: Duration) -> confo::Result<i64> {
+        self.writes.lock().unwrap().push(key.to_owned());
+        self.inner.put_leased(key, value, ttl).await
+    }
+
+    async fn keep_alive(&self, lease: i64) -> confo::Result<bool> {
+        self.inner.keep_alive(lease).await
+    }
+
+    async fn release(&self, lease: i64, key: &str) -> confo::Result<()> {
+        self.writes.lock().unwrap().push(key.to_owned());
+        self.inner.release(lease, key).await
+    }
+
     async fn compact(&self, revision: i64) -> confo::Result<()> {
         self.inner.compact(revision).await
     }

@@ -22,7 +22,8 @@ pub async fn open(args: &StoreArgs) -> anyhow::Result<Store> {
         })
         .collect::<anyhow::Result<Vec<_>>>()?;
 
-    let kv: Arc<dyn Kv> = if args.etcd_endpoints.is_empty() {
+    let embedded = args.etcd_endpoints.is_empty();
+    let kv: Arc<dyn Kv> = if embedded {
         let kv = EmbeddedKv::open(&args.data_dir).with_context(|| {
             format!(
                 "cannot use the data directory {} (set --data-dir to a writable directory)",
@@ -52,6 +53,12 @@ pub async fn open(args: &StoreArgs) -> anyhow::Result<Store> {
         .ensure_root()
         .await
         .context("cannot prepare the store")?;
+    if embedded {
+        // One process uses it: no page is open yet, whatever a previous run left.
+        confo::presence::clear(&store)
+            .await
+            .context("cannot prepare the store")?;
+    }
     store
         .register_namespaces(&namespaces)
         .await

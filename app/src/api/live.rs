@@ -5,8 +5,10 @@
 //! (`<revision>` is the store revision of the change, by which a page knows its own saves;
 //! `<who>` is a user name, or `another tool` for writes made outside Confo), `resync` when changes may have
 //! been missed (re-read everything), `ping` every 15 seconds so that either side notices a
-//! dead connection, and `closed` just before the server ends a stream the page should not open
-//! again by itself (its session opened more than [`ssr::STREAMS_PER_SESSION`] streams).
+//! dead connection, `closed` just before the server ends a stream the page should not open
+//! again by itself (its session opened more than [`ssr::STREAMS_PER_SESSION`] streams), and, on
+//! a configuration's page, `here <JSON>` with who else has it open (see [`confo::presence`]):
+//! at the start and whenever that changes.
 //!
 //! A stream lasts only as long as its session and its user's access: it ends when the session
 //! ends (signed out, expired, ended by an administrator), when the account is disabled or
@@ -20,8 +22,19 @@ use leptos::server_fn::codec::{StreamingText, TextStream};
 
 use crate::error::AppError;
 
+/// Another person who has a configuration open, as a page is told of it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Here {
+    pub user: String,
+    /// In the middle of a change.
+    pub editing: bool,
+    /// The same person, in another page.
+    pub you: bool,
+}
+
 #[cfg(feature = "ssr")]
 pub mod ssr {
+    use super::Here;
     use std::collections::BTreeMap;
     use std::sync::atomic::{AtomicBool, Ordering};
     use std::sync::{Arc, Mutex};
@@ -47,6 +60,26 @@ pub mod ssr {
     pub const RECHECK_EVERY: Duration = Duration::from_secs(5);
     /// How often a stream sends `ping`.
     const HEARTBEAT_EVERY: Duration = Duration::from_secs(15);
+    /// How often a configuration page's stream sends `ping`: a page that left is noticed when a
+    /// write fails, and others see it go within that time.
+    const PRESENCE_HEARTBEAT_EVERY: Duration = Duration::from_secs(4);
+
+    /// Who else has the configuration open, as `page` (of `user`) is told: one entry per person,
+    /// editing when any of their pages is.
+    pub fn others(present: &[confo::presence::Present], page: &str, user: &str) -> Vec<Here> {
+        let mut here: Vec<Here> = Vec::new();
+        for p in present.iter().filter(|p| p.page != page) {
+            match here.iter_mut().find(|h| h.user == p.user) {
+                Some(h) => h.editing |= p.editing,
+                None => here.push(Here {
+                    user: p.user.clone(),
+                    editing: p.editing,
+                    you: p.user == user,
+                }),
+            }
+        }
+        here
+    }
 
     /// The server's one watch on the store, shared by every live page, and the register of the
     /// streams open on this server.
@@ -225,6 +258,9 @@ pub mod ssr {
         closing: tokio::sync::watch::Receiver<bool>,
         started: bool,
         ended: bool,
+        /// This page's own presence, held as long as the stream; and who else was last told.
+        presence: Option<(String, confo::presence::Held)>,
+        told: Option<Vec<Here>>,
     }
 
     /// What opening a stream needs to know about the request.
@@ -236,6 +272,8 @@ pub mod ssr {
         pub user: User,
         pub namespace: String,
         pub configuration: String,
+        /// On a configuration's page: its presence (the page's id, and its key held).
+        pub presence: Option<(String, confo::presence::Held)>,
     }
 
     impl Feed {
@@ -245,7 +283,12 @@ pub mod ssr {
                 &crate::sessions::stored_hash(&request.session),
                 &request.user.name,
             )?;
-            let heartbeat = interval_at(Instant::now() + HEARTBEAT_EVERY, HEARTBEAT_EVERY);
+            let every = if request.presence.is_some() {
+                PRESENCE_HEARTBEAT_EVERY
+            } else {
+                HEARTBEAT_EVERY
+            };
+            let heartbeat = interval_at(Instant::now() + every, every);
             let mut recheck = interval_at(Instant::now() + RECHECK_EVERY, RECHECK_EVERY);
             recheck.set_missed_tick_behavior(MissedTickBehavior::Delay);
             Ok(Self {
@@ -262,6 +305,8 @@ pub mod ssr {
                 closing: CLOSING.subscribe(),
                 started: false,
                 ended: false,
+                presence: request.presence,
+                told: None,
             })
         }
 
@@ -274,6 +319,11 @@ pub mod ssr {
             if !self.started {
                 self.started = true;
                 return Some("ready\n".to_owned());
+            }
+            if self.told.is_none()
+                && let Some(line) = self.here_line().await
+            {
+                return Some(line);
             }
             loop {
                 // In this order: an end or a re-check goes before any change that is waiting.
@@ -298,6 +348,12 @@ pub mod ssr {
                     }
                     event = self.events.recv() => match event {
                         Ok(WatchEvent::Changed { revision, targets, actor }) => {
+                            let presence = targets.iter().any(|t| matches!(t,
+                                Target::Presence { namespace, configuration }
+                                    if *namespace == self.namespace && *configuration == self.configuration));
+                            if presence && let Some(line) = self.here_line().await {
+                                return Some(line);
+                            }
                             if targets.iter().any(|t| {
                                 shows(t, &self.namespace, &self.configuration, &self.user.grants)
                             }) {
@@ -313,6 +369,27 @@ pub mod ssr {
                     _ = self.heartbeat.tick() => return Some("ping\n".to_owned()),
                 }
             }
+        }
+
+        /// `here <JSON>` when who else has the configuration open differs from what the page
+        /// was last told; `None` on other pages, when nothing changed, or when the store cannot
+        /// say (the next change asks again).
+        async fn here_line(&mut self) -> Option<String> {
+            let (page, _) = self.presence.as_ref()?;
+            let present =
+                confo::presence::present(&self.store, &self.namespace, &self.configuration)
+                    .await
+                    .ok()?;
+            let here = others(&present, page, &self.user.name);
+            if self.told.as_ref() == Some(&here) {
+                return None;
+            }
+            let line = format!(
+                "here {}\n",
+                serde_json::to_string(&here).expect("serializable")
+            );
+            self.told = Some(here);
+            Some(line)
         }
 
         /// Whether the stream's session still stands for its user, who may still read what it
@@ -353,13 +430,38 @@ pub mod ssr {
                     && (namespace.is_empty()
                         || (ns == namespace && (configuration.is_empty() || cfg == configuration)))
             }
-            Target::User(_) | Target::Session(_) => false,
+            Target::User(_) | Target::Session(_) | Target::Presence { .. } => false,
         }
     }
 
     #[cfg(test)]
     mod tests {
         use super::*;
+
+        #[test]
+        fn a_page_is_told_of_the_others_once_per_person() {
+            let page = |page: &str, user: &str, editing: bool| confo::presence::Present {
+                page: page.into(),
+                user: user.into(),
+                editing,
+            };
+            let present = [
+                page("mine", "ada", false),
+                page("p2", "bob", false),
+                page("p3", "bob", true),
+                page("p4", "ada", false),
+            ];
+            let here = |user: &str, editing: bool, you: bool| Here {
+                user: user.into(),
+                editing,
+                you,
+            };
+            assert_eq!(
+                others(&present, "mine", "ada"),
+                [here("bob", true, false), here("ada", false, true)]
+            );
+            assert_eq!(others(&present[..1], "mine", "ada"), []);
+        }
 
         #[test]
         fn a_user_with_some_namespaces_hears_only_of_those() {
@@ -383,6 +485,16 @@ pub mod ssr {
                 (config("a"), "a", "d", some.clone(), false),
                 (Target::User("ada".into()), "", "", Grants::All, false),
                 (Target::Session("f00".into()), "", "", Grants::All, false),
+                (
+                    Target::Presence {
+                        namespace: "a".into(),
+                        configuration: "c".into(),
+                    },
+                    "a",
+                    "c",
+                    Grants::All,
+                    false,
+                ),
             ];
             for (target, namespace, configuration, grants, expected) in cases {
                 assert_eq!(
@@ -398,10 +510,13 @@ pub mod ssr {
 /// Streams what changes on the page for `namespace` and `configuration` (both empty: the
 /// namespaces overview), for as long as the caller's session lasts and allows reading the
 /// namespace.
+/// On a configuration's page, the page is shown to others who have it open (`editing`: in the
+/// middle of a change) for as long as the stream lasts.
 #[server(endpoint = "live", input = leptos::server_fn::codec::GetUrl, output = StreamingText)]
 pub async fn live_updates(
     namespace: String,
     configuration: String,
+    #[server(default)] editing: bool,
 ) -> Result<TextStream<AppError>, AppError> {
     use super::ssr::{reject, require, require_user, session, settings, store};
     let user = if namespace.is_empty() {
@@ -414,13 +529,40 @@ pub async fn live_updates(
         .await?
         .id()
         .ok_or_else(|| reject(AppError::SignInRequired))?;
+    let store = store()?;
+    // Only for a configuration the user may read (checked above) and that exists; the store
+    // being away costs the page its presence, not its updates.
+    let exists = match (
+        confo::names::NamespaceName::new(namespace.as_str()),
+        confo::names::ConfigurationName::new(configuration.as_str()),
+    ) {
+        (Ok(ns), Ok(cfg)) => store.get_configuration(&ns, &cfg).await.is_ok(),
+        _ => false,
+    };
+    let presence = if !exists {
+        None
+    } else {
+        let page = confo::users::random_token();
+        confo::presence::enter(
+            &store,
+            &namespace,
+            &configuration,
+            &page,
+            &user.name,
+            editing,
+        )
+        .await
+        .ok()
+        .map(|held| (page, held))
+    };
     let request = ssr::Request {
-        store: store()?,
+        store,
         settings: settings(),
         session,
         user,
         namespace,
         configuration,
+        presence,
     };
     let feed = ssr::Feed::open(&hub, request)
         .map_err(|ssr::Full| reject(AppError::Overloaded(ssr::RETRY_AFTER_SECONDS)))?;

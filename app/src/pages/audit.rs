@@ -151,7 +151,7 @@ pub fn AuditPage() -> impl IntoView {
     };
     view! {
         <h1>"Audit log"</h1>
-        <super::live::Live namespace="" configuration=""/>
+        <super::live::Live namespace="" configuration="" editing=false/>
         <Transition fallback=|| view! { <p>"Loading…"</p> }>
             {move || Suspend::new(async move { loaded(log.await, body) })}
         </Transition>

@@ -461,6 +461,8 @@ pub fn ConfigurationPage() -> impl IntoView {
         if new_field.is_none() && !q("new").trim().is_empty() && !q("kind").is_empty() {
             new_field = Some((q("new").trim().to_owned(), q("kind")));
         }
+        // In the middle of a change: a field open, a review, or a new field on its way.
+        let in_change = open.is_some() || on_top.is_some() || new_field.is_some();
         let is_open =
             |field: &str, path: &str| open.as_ref().is_some_and(|(f, p)| f == field && p == path);
         // The change just saved is confirmed after its row (or above the table, when its row is
@@ -663,7 +665,7 @@ pub fn ConfigurationPage() -> impl IntoView {
                 <a href="/">"Namespaces"</a> " › " <a href=format!("/ns/{ns}")>{ns.clone()}</a> " › " {cfg.clone()}
             </nav>
             <h1>{cfg.clone()}</h1>
-            <Live namespace=ns.clone() configuration=cfg.clone()/>
+            <Live namespace=ns.clone() configuration=cfg.clone() editing=in_change/>
             // What live updates bring up to date.
             <div id="configuration-live" data-live="">
             <p class="meta">

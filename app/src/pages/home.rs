@@ -25,7 +25,7 @@ pub fn Home() -> impl IntoView {
     view! {
         <Guide/>
         <h1>"Namespaces"</h1>
-        <super::live::Live namespace="" configuration=""/>
+        <super::live::Live namespace="" configuration="" editing=false/>
         <p class="hint">
             "A namespace groups the configurations of one team, service or environment."
         </p>

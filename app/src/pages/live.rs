@@ -5,12 +5,19 @@
 
 use leptos::prelude::*;
 
-/// Keeps the page showing `namespace` / `configuration` (empty: all of them) live.
+/// Keeps the page showing `namespace` / `configuration` (empty: all of them) live; on a
+/// configuration, shows who else has it open (`editing`: this page is in the middle of a
+/// change, which they see).
 #[island]
-pub fn Live(#[prop(into)] namespace: String, #[prop(into)] configuration: String) -> impl IntoView {
+pub fn Live(
+    #[prop(into)] namespace: String,
+    #[prop(into)] configuration: String,
+    editing: bool,
+) -> impl IntoView {
     // Empty until the page's JavaScript runs: without it there are no live updates to speak of.
     let status = RwSignal::new("");
     let elsewhere = RwSignal::new(None::<String>);
+    let here = RwSignal::new(Vec::<crate::api::live::Here>::new());
     let (what, then) = if configuration.is_empty() {
         (
             "what this page shows",
@@ -35,7 +42,9 @@ pub fn Live(#[prop(into)] namespace: String, #[prop(into)] configuration: String
         loop {
             let mut replaced = false;
             let mut signed_out = false;
-            match crate::api::live::live_updates(namespace.clone(), configuration.clone()).await {
+            match crate::api::live::live_updates(namespace.clone(), configuration.clone(), editing)
+                .await
+            {
                 Ok(stream) => {
                     let mut stream = stream.into_inner();
                     let mut pending = String::new();
@@ -55,6 +64,13 @@ pub fn Live(#[prop(into)] namespace: String, #[prop(into)] configuration: String
                                 }
                                 "resync" => changed_by = Some("someone".to_owned()),
                                 "closed" => replaced = true,
+                                others if others.starts_with("here ") => {
+                                    if let Ok(others) =
+                                        serde_json::from_str(&others["here ".len()..])
+                                    {
+                                        here.set(others);
+                                    }
+                                }
                                 changed if changed.starts_with("changed ") => {
                                     let rest = &changed["changed ".len()..];
                                     let (revision, who) =
@@ -91,6 +107,8 @@ pub fn Live(#[prop(into)] namespace: String, #[prop(into)] configuration: String
                 Err(AppError::Overloaded(seconds)) => pause = seconds.saturating_mul(1000),
                 Err(_) => {}
             }
+            // Whoever was here is not known until the stream is back.
+            here.set(Vec::new());
             if replaced {
                 // Newer pages of this session took this one's place: do not take it back.
                 status.set(
@@ -108,9 +126,38 @@ pub fn Live(#[prop(into)] namespace: String, #[prop(into)] configuration: String
         }
     });
     #[cfg(not(feature = "hydrate"))]
-    let _ = (namespace, configuration);
+    let _ = (namespace, configuration, editing);
+    let present = move || {
+        let others = here.get();
+        (!others.is_empty()).then(|| {
+            let names = others
+                .iter()
+                .map(|h| {
+                    let who = if h.you {
+                        format!("{} (you, in another page)", h.user)
+                    } else {
+                        h.user.clone()
+                    };
+                    if h.editing {
+                        format!("{who}, in the middle of a change")
+                    } else {
+                        who
+                    }
+                })
+                .collect::<Vec<_>>()
+                .join("; ");
+            let busy = others.iter().any(|h| h.editing && !h.you);
+            view! {
+                <p class="notice present" class:busy=busy id="present">
+                    {format!("Also here now: {names}.")}
+                    {busy.then_some(" Talk to them before you change the same setting.")}
+                </p>
+            }
+        })
+    };
     view! {
         <p class="live hint" id="live-status" aria-live="polite">{move || status.get()}</p>
+        <div aria-live="polite">{present}</div>
         {move || elsewhere.get().map(|who| view! {
             <p class="notice" role="alert" id="changed-elsewhere">
                 {format!("{who} changed {what} while you were editing. {then}")}

@@ -126,7 +126,7 @@ pub fn NamespacePage() -> impl IntoView {
             <nav class="crumbs" aria-label="Breadcrumbs"><a href="/">"Namespaces"</a> " › " {ns.clone()}</nav>
             <h1>{ns.clone()}</h1>
             <p class="meta"><a href=format!("/ns/{ns}/settings") id="namespace-settings">"Shared schemas and rules"</a></p>
-            <super::live::Live namespace=ns.clone() configuration=""/>
+            <super::live::Live namespace=ns.clone() configuration="" editing=false/>
             // What live updates bring up to date: the banner and the list.
             <div id="namespace-banner" data-live="">{banner}</div>
             {move || failure(register.value().get())}

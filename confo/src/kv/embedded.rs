@@ -305,6 +305,32 @@ impl Kv for EmbeddedKv {
         Ok(matches!(outcome, TxnOutcome::Committed { .. }))
     }
 
+    async fn put_leased(
+        &self,
+        key: &str,
+        value: Vec<u8>,
+        _ttl: std::time::Duration,
+    ) -> Result<i64> {
+        let op = Op::Put {
+            key: key.to_owned(),
+            value,
+        };
+        self.txn(Vec::new(), vec![op]).await?;
+        Ok(0)
+    }
+
+    async fn keep_alive(&self, _lease: i64) -> Result<bool> {
+        Ok(true)
+    }
+
+    async fn release(&self, _lease: i64, key: &str) -> Result<()> {
+        let op = Op::Delete {
+            key: key.to_owned(),
+        };
+        self.txn(Vec::new(), vec![op]).await?;
+        Ok(())
+    }
+
     async fn compact(&self, revision: i64) -> Result<()> {
         let mut recent = self.changes.recent.lock().expect("not poisoned");
         while recent.front().is_some_and(|c| c.revision < revision) {

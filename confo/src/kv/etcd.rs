@@ -437,6 +437,59 @@ impl Kv for EtcdKv {
         Ok(response.succeeded())
     }
 
+    async fn put_leased(&self, key: &str, value: Vec<u8>, ttl: Duration) -> Result<i64> {
+        check_txn_limits(
+            &[],
+            &[Op::Put {
+                key: key.to_owned(),
+                value: value.clone(),
+            }],
+        )?;
+        let seconds = (ttl.as_secs() + u64::from(ttl.subsec_nanos() > 0)).max(1) as i64;
+        // Sent once, to one member: a lost answer leaves at most a key that ends with its lease.
+        let index = self.order()[0];
+        self.send(index, &|mut client: Client| {
+            let (key, value) = (key.to_owned(), value.clone());
+            async move {
+                let lease = client.lease_grant(seconds, None).await?;
+                let options = etcd_client::PutOptions::new().with_lease(lease.id());
+                if let Err(e) = client.put(key, value, Some(options)).await {
+                    let _ = client.lease_revoke(lease.id()).await;
+                    return Err(e);
+                }
+                Ok(lease.id())
+            }
+        })
+        .await
+    }
+
+    async fn keep_alive(&self, lease: i64) -> Result<bool> {
+        let renewed = self
+            .read(|mut client| async move {
+                let (mut keeper, mut answers) = client.lease_keep_alive(lease).await?;
+                keeper.keep_alive().await?;
+                Ok(answers.message().await?.is_some_and(|a| a.ttl() > 0))
+            })
+            .await;
+        match renewed {
+            // Ended already: etcd answers either way.
+            Err(Error::Backend(message)) if message.contains("lease not found") => Ok(false),
+            other => other,
+        }
+    }
+
+    async fn release(&self, lease: i64, _key: &str) -> Result<()> {
+        match self
+            .read(|mut client| async move { client.lease_revoke(lease).await })
+            .await
+        {
+            Ok(_) => Ok(()),
+            // Already ended: what it held is gone, as asked.
+            Err(Error::Backend(message)) if message.contains("lease not found") => Ok(()),
+            Err(error) => Err(error),
+        }
+    }
+
     async fn compact(&self, revision: i64) -> Result<()> {
         self.read(|mut client| async move { client.compact(revision, None).await })
             .await

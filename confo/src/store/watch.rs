@@ -29,6 +29,11 @@ pub enum Target {
     /// A dashboard session's record (written or removed), named by the last part of its key
     /// (see [`crate::KeyLayout::session`]).
     Session(String),
+    /// Who has a configuration open (see [`crate::presence`]): a page opened or closed.
+    Presence {
+        namespace: String,
+        configuration: String,
+    },
 }
 
 /// One item of [`Store::watch`].
@@ -191,6 +196,11 @@ impl Store {
                     Target::User(name.to_owned())
                 } else if let Some(stored) = key.strip_prefix(&sessions) {
                     Target::Session(stored.to_owned())
+                } else if let Some((namespace, configuration)) = self.layout.presence_place(key) {
+                    Target::Presence {
+                        namespace,
+                        configuration,
+                    }
                 } else {
                     continue;
                 }

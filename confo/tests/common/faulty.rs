@@ -197,6 +197,21 @@ impl Kv for FaultyKv {
         self.inner.put_expiring(key, value, ttl, only_if).await
     }
 
+    async fn put_leased(&self, key: &str, value: Vec<u8>, ttl: std::time::Duration) -> Result<i64> {
+        self.request().await?;
+        self.inner.put_leased(key, value, ttl).await
+    }
+
+    async fn keep_alive(&self, lease: i64) -> Result<bool> {
+        self.request().await?;
+        self.inner.keep_alive(lease).await
+    }
+
+    async fn release(&self, lease: i64, key: &str) -> Result<()> {
+        self.request().await?;
+        self.inner.release(lease, key).await
+    }
+
     async fn compact(&self, revision: i64) -> Result<()> {
         self.inner.compact(revision).await
     }
