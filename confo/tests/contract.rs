@@ -97,7 +97,7 @@ async fn an_open_page_is_present_until_it_closes_and_renewals_write_nothing(b: B
         .unwrap();
     for _ in 0..2 {
         match next_event(&mut events).await {
-            WatchEvent::Changed { targets, .. } => assert_eq!(targets, [here.clone()]),
+            WatchEvent::Changed { targets, .. } => assert_eq!(targets, std::slice::from_ref(&here)),
             other => panic!("unexpected {other:?}"),
         }
     }
@@ -110,7 +110,7 @@ async fn an_open_page_is_present_until_it_closes_and_renewals_write_nothing(b: B
     // A page that closes is gone at once.
     drop(ada);
     match next_event(&mut events).await {
-        WatchEvent::Changed { targets, .. } => assert_eq!(targets, [here.clone()]),
+        WatchEvent::Changed { targets, .. } => assert_eq!(targets, std::slice::from_ref(&here)),
         other => panic!("unexpected {other:?}"),
     }
     let now = present(&store, "pres", "c0").await.unwrap();
