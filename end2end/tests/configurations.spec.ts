@@ -395,7 +395,7 @@ test.describe('roles', () => {
     await page.goto(`/users/${editor}`);
     const roles = page.locator('#update-user');
     await roles.getByLabel('Only these').check();
-    await roles.getByLabel('Namespaces, separated by commas').fill('somewhere_else');
+    await roles.getByLabel(/^Not created yet/).fill('somewhere_else');
     await roles.getByRole('button', { name: 'Save role and namespaces' }).click();
     await expect(page.locator('#user-summary')).toContainText('somewhere_else');
     await person.context().clearCookies();

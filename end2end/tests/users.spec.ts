@@ -22,7 +22,7 @@ async function invite(page: Page, name: string, role: string, namespaces?: strin
   await form.getByLabel('Role').selectOption(role);
   if (namespaces) {
     await form.getByLabel('Only these').check();
-    await form.getByLabel('Namespaces, separated by commas').fill(namespaces);
+    await form.getByLabel(/^Not created yet/).fill(namespaces);
   } else {
     await form.getByLabel('All namespaces').check();
   }
@@ -32,6 +32,36 @@ async function invite(page: Page, name: string, role: string, namespaces?: strin
   expect(link).toMatch(new RegExp(`/invitation\\?name=${name}&token=[0-9a-f]{64}$`));
   return link;
 }
+
+test('namespaces are picked from those there are, and the invitation link is shown whole and copies', async ({ page, context, javaScriptEnabled }) => {
+  const ns = uniqueName('pick');
+  expect((await page.request.post('/api/namespaces/create', { form: { name: ns } })).ok()).toBeTruthy();
+  const name = uniqueName('pia');
+  await page.goto('/users');
+  const form = page.locator('#invite');
+  await form.getByLabel('Name', { exact: true }).fill(name);
+  await form.getByLabel('Role').selectOption('editor');
+  await form.getByLabel('Only these').check();
+  await form.locator('#namespace-choices').getByRole('checkbox', { name: ns, exact: true }).check();
+  await form.getByRole('button', { name: 'Make an invitation link' }).click();
+  await expect(page).toHaveURL(new RegExp(`/users/${name}$`));
+  await expect(page.locator('#user-summary')).toContainText(`editor · ${ns}`);
+  await expect(page.locator('#unknown-namespaces')).toHaveCount(0);
+  const link = await page.locator('#link').inputValue();
+  expect(link).toMatch(new RegExp(`/invitation\\?name=${name}&token=[0-9a-f]{64}$`));
+  // Whole: nothing of it is cut off.
+  const cut = await page.locator('#link').evaluate((e: HTMLTextAreaElement) => e.scrollHeight > e.clientHeight || e.scrollWidth > e.clientWidth);
+  expect(cut).toBe(false);
+  const copy = page.getByRole('button', { name: 'Copy the link' });
+  if (javaScriptEnabled) {
+    await context.grantPermissions(['clipboard-read', 'clipboard-write']);
+    await copy.click();
+    await expect(page.locator('#copied')).toHaveText('Copied.');
+    expect(await page.evaluate(() => navigator.clipboard.readText())).toBe(link);
+  } else {
+    await expect(copy).toBeHidden();
+  }
+});
 
 /** Opens a one-time link and chooses `password`; the person is then signed in. */
 async function choosePassword(page: Page, link: string, name: string, password: string) {
@@ -87,7 +117,7 @@ test('an administrator changes a role, resets a password and disables an account
   const roles = page.locator('#update-user');
   await roles.getByLabel('Role').selectOption('editor');
   await roles.getByLabel('Only these').check();
-  await roles.getByLabel('Namespaces, separated by commas').fill('payments');
+  await roles.getByLabel(/^Not created yet/).fill('payments');
   await roles.getByRole('button', { name: 'Save role and namespaces' }).click();
   await expect(page.locator('#user-summary')).toHaveText('editor · payments · active');
   // No namespace is called that: said where the grant is seen.

@@ -62,6 +62,8 @@ pub struct UserDetail {
     pub sessions: Vec<SessionRow>,
     /// Namespaces the person is granted that do not exist (a typo, or not created yet).
     pub unknown_namespaces: Vec<String>,
+    /// Every namespace there is, to pick from.
+    pub known_namespaces: Vec<String>,
 }
 
 #[cfg(feature = "ssr")]
@@ -373,23 +375,43 @@ pub async fn get_user(name: String) -> Result<UserDetail, AppError> {
         row,
         sessions: ssr::session_rows(live, current.as_deref()),
         unknown_namespaces,
+        known_namespaces: known,
     })
 }
 
+/// Every namespace there is, for an administrator picking the ones a person may use.
+#[server(endpoint = "users/namespaces", input = leptos::server_fn::codec::GetUrl)]
+pub async fn namespace_names() -> Result<Vec<String>, AppError> {
+    use super::ssr::{reject, require, store};
+    require(confo::users::Role::Admin, None).await?;
+    store()?.list_namespaces().await.map_err(reject)
+}
+
+/// The namespaces of an access form: those picked from the list, then those typed.
+#[cfg(feature = "ssr")]
+fn named(picked: &[String], typed: &str) -> String {
+    let mut all = picked.join(",");
+    all.push(',');
+    all.push_str(typed);
+    all
+}
+
 /// Invites a person: makes a one-time link (shown on their page) with which they choose a
-/// password. `access` is "all" or "some"; `namespaces` lists the namespaces for "some".
+/// password. `access` is "all" or "some"; for "some", the namespaces `picked` from the list and
+/// those typed in `namespaces` (separated by commas).
 #[server(endpoint = "users/invite")]
 pub async fn invite_user(
     name: String,
     role: String,
     access: String,
-    namespaces: String,
+    #[server(default)] namespaces: String,
+    #[server(default)] picked: Vec<String>,
 ) -> Result<(), AppError> {
     use super::ssr::{reject, require};
     let admin = require(confo::users::Role::Admin, None).await?;
     let name = name.trim().to_owned();
     confo::users::check_user_name(&name).map_err(reject)?;
-    let (role, grants) = ssr::parse_access(&role, &access, &namespaces)?;
+    let (role, grants) = ssr::parse_access(&role, &access, &named(&picked, &namespaces))?;
     ssr::make_link(
         &admin,
         &name,
@@ -427,11 +449,12 @@ pub async fn update_user(
     name: String,
     role: String,
     access: String,
-    namespaces: String,
+    #[server(default)] namespaces: String,
+    #[server(default)] picked: Vec<String>,
 ) -> Result<(), AppError> {
     use super::ssr::{change, reject, require, store};
     let admin = require(confo::users::Role::Admin, None).await?;
-    let (role, grants) = ssr::parse_access(&role, &access, &namespaces)?;
+    let (role, grants) = ssr::parse_access(&role, &access, &named(&picked, &namespaces))?;
     store()?
         .update_user(&name, role, grants, &change(&admin))
         .await

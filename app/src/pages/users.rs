@@ -8,14 +8,29 @@ use leptos_router::hooks::use_params_map;
 use super::{failure, loaded};
 use crate::api::users::{
     EndUserSessions, InviteUser, ResetPassword, SetUserDisabled, UpdateUser, UserDetail, UserRow,
-    get_user, list_users,
+    get_user, list_users, namespace_names,
 };
 
-/// The role and access fields shared by the invitation and the role forms.
+/// The role and access fields shared by the invitation and the role forms: namespaces are
+/// picked from those there are (`known`); one not created yet can be typed.
 #[component]
-fn RoleFields(role: String, namespaces: Option<Vec<String>>) -> impl IntoView {
+fn RoleFields(role: String, namespaces: Option<Vec<String>>, known: Vec<String>) -> impl IntoView {
     let all = namespaces.is_none();
-    let listed = namespaces.unwrap_or_default().join(", ");
+    let granted = namespaces.unwrap_or_default();
+    let typed = granted
+        .iter()
+        .filter(|n| !known.contains(n))
+        .cloned()
+        .collect::<Vec<_>>()
+        .join(", ");
+    let choices = known
+        .iter()
+        .map(|ns| {
+            view! {
+                <label class="choice"><input type="checkbox" name="picked[]" value=ns.clone() checked=granted.contains(ns)/> " " {ns.clone()}</label>
+            }
+        })
+        .collect_view();
     let option = |value: &'static str, words: &'static str| {
         view! { <option value=value selected=role == value>{words}</option> }
     };
@@ -31,8 +46,11 @@ fn RoleFields(role: String, namespaces: Option<Vec<String>>) -> impl IntoView {
         <fieldset>
             <legend>"Namespaces"</legend>
             <label><input type="radio" name="access" value="all" checked=all/> " All namespaces"</label>
-            <label><input type="radio" name="access" value="some" checked=!all/> " Only these: "</label>
-            <input type="text" name="namespaces" value=listed placeholder="e.g. shop, web" aria-label="Namespaces, separated by commas"/>
+            <label><input type="radio" name="access" value="some" checked=!all/> " Only these:"</label>
+            <div class="choices" id="namespace-choices">{choices}</div>
+            <label>"Not created yet (names separated by commas) "
+                <input type="text" name="namespaces" value=typed placeholder="e.g. shop, web"/>
+            </label>
             <p class="hint">"Administrators always have every namespace."</p>
         </fieldset>
     }
@@ -51,6 +69,7 @@ fn status(row: &UserRow) -> &'static str {
 pub fn UsersPage() -> impl IntoView {
     let invite = ServerAction::<InviteUser>::new();
     let users = Resource::new(move || invite.version().get(), |_| list_users());
+    let known = Resource::new(|| (), |_| namespace_names());
     view! {
         <h1>"Users"</h1>
         <p class="hint">
@@ -59,6 +78,7 @@ pub fn UsersPage() -> impl IntoView {
         </p>
         <Transition fallback=|| view! { <p>"Loading users…"</p> }>
             {move || Suspend::new(async move {
+                let known = known.await.unwrap_or_default();
                 super::loaded_part(users.await, |rows| view! {
                     <table id="users">
                         <thead><tr><th>"Name"</th><th>"Role"</th><th>"Namespaces"</th><th>"Status"</th><th>"Sessions"</th></tr></thead>
@@ -82,7 +102,7 @@ pub fn UsersPage() -> impl IntoView {
                     <ActionForm action=invite attr:class="stacked" attr:id="invite">
                         <super::ReturnHere/>
                         <label>"Name " <input type="text" name="name" required autocomplete="off"/></label>
-                        <RoleFields role="viewer".into() namespaces=Some(Vec::new())/>
+                        <RoleFields role="viewer".into() namespaces=Some(Vec::new()) known=known/>
                         <button type="submit">"Make an invitation link"</button>
                     </ActionForm>
                 })
@@ -120,6 +140,7 @@ pub fn UserPage() -> impl IntoView {
             row,
             sessions,
             unknown_namespaces,
+            known_namespaces,
         } = detail;
         // A typo in a grant gives no access and no error: say so where it is seen.
         let unknown = (!unknown_namespaces.is_empty()).then(|| {
@@ -139,7 +160,8 @@ pub fn UserPage() -> impl IntoView {
                 (true, _) => view! { <p class="error">"The link has expired. Make a new one below."</p> }.into_any(),
                 (false, Some(link)) => view! {
                     <p>"Copy this link now and send it to " {name.clone()} ": it is shown only this once. It works once, until " {pending.expires.clone()} "."</p>
-                    <input type="text" readonly id="link" value=link.clone() prop:value=link aria-label="The one-time link" class="link"/>
+                    <textarea readonly id="link" rows="3" aria-label="The one-time link" class="link">{link.clone()}</textarea>
+                    <CopyButton target="link".to_owned() what="Copy the link".to_owned()/>
                 }.into_any(),
                 (false, None) => view! {
                     <p>"A link is waiting to be used, until " {pending.expires.clone()} ". It was shown once, when it was made; if it was lost, make a new one (the old one then stops working)."</p>
@@ -156,7 +178,7 @@ pub fn UserPage() -> impl IntoView {
                 <ActionForm action=update attr:class="stacked" attr:id="update-user">
                     <super::ReturnHere/>
                     <input type="hidden" name="name" value=n1/>
-                    <RoleFields role=role namespaces=namespaces/>
+                    <RoleFields role=role namespaces=namespaces known=known_namespaces/>
                     <button type="submit">"Save role and namespaces"</button>
                 </ActionForm>
                 {move || failure(update.value().get())}
@@ -273,4 +295,43 @@ fn SessionTable(
         {move || failure(action.value().get())}
     }
     .into_any()
+}
+
+/// Copies the text of the input with id `target` to the clipboard, saying so; offered only
+/// where the page's JavaScript runs (without it, the text is selected and copied by hand).
+#[island]
+fn CopyButton(target: String, what: String) -> impl IntoView {
+    let running = RwSignal::new(false);
+    Effect::new(move |_| running.set(true));
+    let said = RwSignal::new("");
+    #[cfg(not(feature = "hydrate"))]
+    let _ = &target;
+    let copy = move |_| {
+        #[cfg(feature = "hydrate")]
+        {
+            use wasm_bindgen::JsCast;
+            let text = leptos::prelude::document()
+                .get_element_by_id(&target)
+                .and_then(|e| e.dyn_into::<web_sys::HtmlTextAreaElement>().ok())
+                .map(|e| e.value());
+            if let Some(text) = text {
+                let promise = leptos::prelude::window()
+                    .navigator()
+                    .clipboard()
+                    .write_text(&text);
+                leptos::task::spawn_local(async move {
+                    let done = wasm_bindgen_futures::JsFuture::from(promise).await;
+                    said.set(if done.is_ok() {
+                        "Copied."
+                    } else {
+                        "Could not copy: select the link and copy it by hand."
+                    });
+                });
+            }
+        }
+    };
+    view! {
+        <button type="button" id="copy-link" hidden=move || !running.get() on:click=copy>{what}</button>
+        " " <span role="status" id="copied">{move || said.get()}</span>
+    }
 }
