@@ -151,8 +151,84 @@ async fn refresh_from(href: &str) -> Result<(), JsValue> {
             None => return window.location().reload(),
         }
     }
+    local_times();
     REFRESHED.with(|n| n.update(|n| *n += 1));
     Ok(())
+}
+
+/// Says the exact times of the page (written `2026-11-30 08:00 UTC` in its hover texts) in the
+/// person's own time zone, which only the browser knows.
+pub fn local_times() {
+    let Ok(titled) = document().query_selector_all("[title*=' UTC']") else {
+        return;
+    };
+    for element in (0..titled.length()).filter_map(|i| titled.item(i)) {
+        let Ok(element) = element.dyn_into::<web_sys::Element>() else {
+            continue;
+        };
+        if let Some(title) = element.get_attribute("title") {
+            let local = local_title(&title);
+            if local != title {
+                let _ = element.set_attribute("title", &local);
+            }
+        }
+    }
+}
+
+/// `title` with each `YYYY-MM-DD HH:MM[:SS] UTC` in it written as local time.
+fn local_title(title: &str) -> String {
+    let mut out = String::new();
+    let mut rest = title;
+    while let Some(at) = rest.find(" UTC") {
+        let before = &rest[..at];
+        let stamp = [19, 16].into_iter().find_map(|n| {
+            let start = before.len().checked_sub(n)?;
+            let text = before.get(start..)?;
+            let ok = text.as_bytes().iter().enumerate().all(|(i, b)| match i {
+                4 | 7 => *b == b'-',
+                10 => *b == b' ',
+                13 | 16 => *b == b':',
+                _ => b.is_ascii_digit(),
+            });
+            ok.then_some((start, text))
+        });
+        match stamp.and_then(|(start, text)| Some((start, local_time(text)?))) {
+            Some((start, local)) => {
+                out.push_str(&before[..start]);
+                out.push_str(&local);
+            }
+            None => out.push_str(&rest[..at + 4]),
+        }
+        rest = &rest[at + 4..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// A UTC time (`2026-11-30 08:00[:00]`) as the browser says it in its time zone, with the zone.
+fn local_time(utc: &str) -> Option<String> {
+    let iso = format!("{}Z", utc.replacen(' ', "T", 1));
+    let date = js_sys::Date::new(&JsValue::from_str(&iso));
+    if date.get_time().is_nan() {
+        return None;
+    }
+    let options = js_sys::Object::new();
+    // (`dateStyle` cannot be combined with `timeZoneName`: the browser throws.)
+    for (key, value) in [
+        ("year", "numeric"),
+        ("month", "short"),
+        ("day", "numeric"),
+        ("hour", "2-digit"),
+        ("minute", "2-digit"),
+        ("timeZoneName", "short"),
+    ] {
+        js_sys::Reflect::set(&options, &key.into(), &value.into()).ok()?;
+    }
+    let language = window()
+        .navigator()
+        .language()
+        .unwrap_or_else(|| "en".to_owned());
+    date.to_locale_string(&language, &options).as_string()
 }
 
 /// The summaries of the open `<details>` inside `part`.

@@ -104,4 +104,5 @@ pub fn hydrate() {
     browser::keyboard_shortcuts();
     browser::watch_leaving();
     leptos::mount::hydrate_islands();
+    browser::local_times();
 }

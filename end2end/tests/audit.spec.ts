@@ -65,8 +65,10 @@ test('the audit log filters, links to diffs, exports and verifies', async ({ pag
   expect(csv.headers()['content-type']).toContain('text/csv');
   expect(csv.headers()['content-disposition']).toContain('attachment');
   const lines = (await csv.text()).trim().split('\n');
-  expect(lines[0]).toBe('seq,time,who,action,namespace,configuration,field,user,comment');
+  expect(lines[0]).toBe('seq,time,who,action,namespace,configuration,field,user,comment,before,after');
   expect(lines.slice(1).map((l) => l.split(',')[8])).toEqual(['"n=2"', '"n=1"']);
+  // What each change replaced and what it wrote.
+  expect(lines.slice(1).map((l) => l.split(',').slice(9).join(','))).toEqual(['"/n=1","/n=2"', '"/n=(not there)","/n=1"']);
   const jsonl = await page.request.get((await page.locator('#export-jsonl').getAttribute('href'))!);
   const entries = (await jsonl.text()).trim().split('\n').map((l) => JSON.parse(l));
   expect(entries.map((e) => [e.action, e.namespace, e.comment])).toEqual([
@@ -74,6 +76,26 @@ test('the audit log filters, links to diffs, exports and verifies', async ({ pag
     ['field.set', ns, 'n=1'],
   ]);
   expect(entries[0].hash).toMatch(/^[0-9a-f]{64}$/);
+});
+
+test('the audit filters fit one line on a laptop, and the chart is also a table', async ({ page }) => {
+  const ns = await someHistory(page.request);
+  await page.setViewportSize({ width: 1280, height: 800 });
+  await page.goto(`/audit?namespace=${ns}`);
+  const controls = page.locator('#audit-filter').locator('input, select, button');
+  await expect(controls).toHaveCount(7);
+  const boxes = await Promise.all((await controls.all()).map(async (c) => (await c.boundingBox())!));
+  // One line: every control overlaps the same band.
+  const top = Math.max(...boxes.map((b) => b.y));
+  const bottom = Math.min(...boxes.map((b) => b.y + b.height));
+  expect(bottom - top).toBeGreaterThan(10);
+  const table = page.locator('#chart-table');
+  await expect(table.locator('tbody tr')).toHaveCount(30);
+  const today = new Date().toISOString().slice(0, 10);
+  await page.locator('details.chart-table summary').click();
+  const entries = await page.locator('#audit tbody tr').count();
+  expect(entries).toBeGreaterThanOrEqual(5);
+  await expect(table.locator('tbody tr', { has: page.locator('th', { hasText: today }) }).locator('td')).toHaveText(String(entries));
 });
 
 test('a change made with etcdctl appears on the open page without reload', async ({ page, javaScriptEnabled }) => {

@@ -116,6 +116,8 @@ test('the JSON view checks as you type, reviews, and saves', async ({ page, java
   await expect(page.locator('#json-problem')).toHaveText('Line 3, column 3: a comma is missing between two entries, or a } is missing');
   await expect(page.locator('#json-problem')).toHaveAttribute('title', 'expected `,` or `}`');
   await expect(page.locator('#json-review')).toBeDisabled();
+  // And looks it.
+  expect(Number(await page.locator('#json-review').evaluate((e) => getComputedStyle(e).opacity))).toBeLessThan(0.6);
   await editor.fill('{\n  "a": 2,\n  "b": true\n}');
   await expect(page.locator('#json-problem')).toHaveCount(0);
   await page.locator('#json-review').click();
@@ -138,6 +140,23 @@ test('the JSON view checks as you type, reviews, and saves', async ({ page, java
   if (etcdEndpoints) {
     expect(stored(`${ns}-svc`)).toEqual({ a: 5, b: true });
   }
+
+  // Line numbers stay beside their lines: a long line scrolls sideways instead of wrapping, and
+  // both columns share the same top, line height and padding, also zoomed in.
+  const long = JSON.stringify({ a: 5, b: true, note: 'x'.repeat(3000) }, null, 2);
+  await editor.fill(long);
+  const gutter = page.locator('.json-editor .gutter');
+  await expect(gutter).toHaveText(long.split('\n').map((_, i) => String(i + 1)).join('\n'));
+  for (const zoom of ['1', '1.75']) {
+    await page.evaluate((z) => { document.body.style.setProperty('zoom', z); }, zoom);
+    const metrics = async (element: typeof gutter) => element.evaluate((e) => {
+      const style = getComputedStyle(e);
+      return { top: Math.round(e.getBoundingClientRect().top), line: style.lineHeight, pad: style.paddingTop, font: style.fontSize };
+    });
+    expect(await metrics(editor), `zoom ${zoom}`).toEqual(await metrics(gutter));
+    expect(await editor.evaluate((e) => e.scrollWidth > e.clientWidth)).toBe(true);
+  }
+  await page.evaluate(() => { document.body.style.removeProperty('zoom'); });
 
   // Leaving with edits not saved asks first.
   await editor.fill('{"a": 3}');

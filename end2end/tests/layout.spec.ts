@@ -25,6 +25,8 @@ function pages(ns: string): string[] {
     '/',
     `/ns/${ns}`,
     `/ns/${ns}/svc`,
+    // A field open for editing, with its menu.
+    `/ns/${ns}/svc?edit=a_rather_long_field_name_for_a_phone`,
     // A review with an error in it, so that error text is checked too.
     `/ns/${ns}/svc?op=set&field=port&kind=number&value=five`,
     `/ns/${ns}/svc/history`,
@@ -82,6 +84,15 @@ for (const colorScheme of ['light', 'dark'] as const) {
           const ratio = (Math.max(fg, bg) + 0.05) / (Math.min(fg, bg) + 0.05);
           if (ratio < 4.5) {
             found.push(`${element.tagName.toLowerCase()}.${element.className} "${element.textContent!.trim().slice(0, 30)}": ${ratio.toFixed(2)}`);
+          }
+        }
+        // The chart's bars are graphics: at least 3:1 against what is behind them.
+        for (const bar of Array.from(document.querySelectorAll('figure.chart rect'))) {
+          const fill = luminance(rgb(getComputedStyle(bar).fill));
+          const bg = luminance(background(bar.closest('figure')));
+          const ratio = (Math.max(fill, bg) + 0.05) / (Math.min(fill, bg) + 0.05);
+          if (ratio < 3) {
+            found.push(`chart bar: ${ratio.toFixed(2)}`);
           }
         }
         return found;

@@ -41,7 +41,8 @@ test('configurations are filtered, duplicated, deleted with confirmation, and th
   await expect(del).toBeVisible();
   await del.getByLabel('Type its name to confirm').fill('worker');
   await del.getByRole('button', { name: 'Delete the configuration' }).click();
-  await expect(page).toHaveURL(new RegExp(`/ns/${ns}$`));
+  await expect(page).toHaveURL(new RegExp(`/ns/${ns}\\?deleted=worker$`));
+  await expect(page.locator('#deleted')).toContainText('Deleted the configuration worker.');
   await expect(page.locator('#configurations tbody tr')).toHaveCount(2);
 
   // A namespace that holds configurations is deleted only with them, when asked.
@@ -56,7 +57,8 @@ test('configurations are filtered, duplicated, deleted with confirmation, and th
   await nsForm.getByLabel("Type the namespace's name to confirm").fill(ns);
   await nsForm.getByLabel('Also delete all its configurations').check();
   await nsForm.getByRole('button', { name: 'Delete the namespace' }).click();
-  await expect(page).toHaveURL(/\/$/);
+  await expect(page).toHaveURL(new RegExp(`/\\?deleted=${ns}$`));
+  await expect(page.locator('#deleted')).toContainText(`Deleted the namespace ${ns}.`);
   await expect(page.locator('#namespace-list li', { hasText: ns })).toHaveCount(0);
   if (etcdEndpoints) {
     expect(JSON.parse(etcdGet('confo')).namespaces).not.toContain(ns);

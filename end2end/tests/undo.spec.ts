@@ -239,5 +239,23 @@ test('the JSON view and live updates are offered only where JavaScript runs; his
   // Times read as how long ago, with the exact time on hover.
   const when = page.locator('#versions tbody tr').first().locator('td').nth(1).locator('span');
   await expect(when).toHaveText(/^(just now|\d+ minutes? ago)$/);
-  await expect(when).toHaveAttribute('title', /^\d{4}-\d{2}-\d{2} \d{2}:\d{2} UTC$/);
+  if (!javaScriptEnabled) {
+    await expect(when).toHaveAttribute('title', /^\d{4}-\d{2}-\d{2} \d{2}:\d{2} UTC$/);
+  }
+});
+
+test.describe('in Tokyo', () => {
+  test.use({ timezoneId: 'Asia/Tokyo', locale: 'en-GB' });
+
+  test('exact times are in the person\'s time zone where JavaScript runs', async ({ page, javaScriptEnabled }) => {
+    test.skip(!javaScriptEnabled, 'only the browser knows its time zone');
+    const ns = await configuration(page);
+    await page.goto(`/ns/${ns}/web/history`);
+    const when = page.locator('#versions tbody tr').first().locator('td').nth(1).locator('span');
+    const utc = new Date();
+    const hour = (utc.getUTCHours() + 9) % 24;
+    // Within the minute of the save, give or take the hour's turn.
+    await expect(when).toHaveAttribute('title', new RegExp(`(GMT\\+9|JST)`));
+    expect(await when.getAttribute('title')).toMatch(new RegExp(`\\b(${String(hour).padStart(2, '0')}|${String((hour + 23) % 24).padStart(2, '0')}):\\d{2}`));
+  });
 });

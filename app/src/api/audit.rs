@@ -48,6 +48,10 @@ pub struct AuditRow {
     pub field: String,
     pub user: String,
     pub comment: String,
+    /// What the change replaced, place by place (`/limit=1`), and what it wrote (`/limit=5`);
+    /// write-only values masked where the export masks them.
+    pub before: String,
+    pub after: String,
     /// Where its change can be seen (the configuration's diff of that version).
     pub link: Option<String>,
 }
@@ -190,7 +194,7 @@ pub mod export {
     }
 
     /// The first line of the CSV export.
-    pub const CSV_HEADER: [&str; 9] = [
+    pub const CSV_HEADER: [&str; 11] = [
         "seq",
         "time",
         "who",
@@ -200,6 +204,8 @@ pub mod export {
         "field",
         "user",
         "comment",
+        "before",
+        "after",
     ];
 
     /// `rows` as CSV lines (text quoted, each cell [`spreadsheet_safe`]), after the header line
@@ -230,6 +236,8 @@ pub mod export {
                 &r.field,
                 &r.user,
                 &r.comment,
+                &r.before,
+                &r.after,
             ]
             .map(|cell| spreadsheet_safe(cell));
             let seq = r.seq.to_string();
@@ -283,8 +291,25 @@ pub mod export {
                 field: "-x".into(),
                 user: String::new(),
                 comment: comment.into(),
+                before: "/x=1".into(),
+                after: "/x=2".into(),
                 link: None,
             }
+        }
+
+        #[test]
+        fn a_patch_reads_as_places_and_values() {
+            let patch: json_patch::Patch = serde_json::from_value(serde_json::json!([
+                {"op": "replace", "path": "/limit", "value": 5},
+                {"op": "add", "path": "/servers/0/host", "value": "db"},
+                {"op": "remove", "path": "/old"},
+            ]))
+            .unwrap();
+            assert_eq!(
+                super::super::ssr::patch_words(Some(&patch), "(removed)"),
+                "/limit=5; /servers/0/host=\"db\"; /old=(removed)"
+            );
+            assert_eq!(super::super::ssr::patch_words(None, "(removed)"), "");
         }
 
         #[test]
@@ -312,6 +337,8 @@ pub mod export {
                     "'-x",
                     "",
                     &format!("'{comment}"),
+                    "/x=1",
+                    "/x=2",
                 ]
             );
             assert_eq!(&records[1][8], "-3");
@@ -520,8 +547,32 @@ mod ssr {
             field: entry.field.clone().unwrap_or_default(),
             user: entry.user.clone().unwrap_or_default(),
             comment: entry.comment.clone().unwrap_or_default(),
+            before: patch_words(entry.unpatch.as_ref(), "(not there)"),
+            after: patch_words(entry.patch.as_ref(), "(removed)"),
             link,
         }
+    }
+
+    /// A patch's places and values in one line: `/limit=5; /old=(removed)`; `gone` says what a
+    /// removal means on its side.
+    pub fn patch_words(patch: Option<&json_patch::Patch>, gone: &str) -> String {
+        use json_patch::PatchOperation as P;
+        let Some(patch) = patch else {
+            return String::new();
+        };
+        patch
+            .0
+            .iter()
+            .filter_map(|op| match op {
+                P::Add(o) => Some(format!("{}={}", o.path, o.value)),
+                P::Replace(o) => Some(format!("{}={}", o.path, o.value)),
+                P::Remove(o) => Some(format!("{}={gone}", o.path)),
+                P::Move(o) => Some(format!("{}=(moved from {})", o.path, o.from)),
+                P::Copy(o) => Some(format!("{}=(copied from {})", o.path, o.from)),
+                P::Test(_) => None,
+            })
+            .collect::<Vec<_>>()
+            .join("; ")
     }
 
     /// Reads, newest first, the entries matching a filter that the signed-in user may read, a

@@ -104,6 +104,10 @@ pub async fn delete_namespace(
         .delete_namespace(&namespace, cascade, &change(&user))
         .await
         .map_err(reject)?;
-    leptos_axum::redirect("/");
+    // Confirmed on the namespaces' page.
+    crate::api::redirect::redirect(&format!(
+        "/?deleted={}",
+        crate::pages::encode_component(namespace.as_str())
+    ));
     Ok(())
 }

@@ -25,6 +25,10 @@ fn chart(per_day: &[(String, usize)], partial: bool) -> impl IntoView + use<> {
             }
         })
         .collect_view();
+    let rows = per_day
+        .iter()
+        .map(|(day, count)| view! { <tr><th scope="row">{day.clone()}</th><td>{*count}</td></tr> })
+        .collect_view();
     let first = per_day.first().map(|(d, _)| d.clone()).unwrap_or_default();
     let last = per_day.last().map(|(d, _)| d.clone()).unwrap_or_default();
     view! {
@@ -33,6 +37,13 @@ fn chart(per_day: &[(String, usize)], partial: bool) -> impl IntoView + use<> {
                 {bars}
             </svg>
             <figcaption>{chart_caption(&first, &last, total, partial)}</figcaption>
+            <details class="chart-table">
+                <summary>"The same as a table"</summary>
+                <table id="chart-table">
+                    <thead><tr><th scope="col">"Day"</th><th scope="col">"Changes"</th></tr></thead>
+                    <tbody>{rows}</tbody>
+                </table>
+            </details>
         </figure>
     }
 }

@@ -873,10 +873,13 @@ fn JsonEditor(
         <p class="hint">"For people who know JSON: edit the whole configuration at once."</p>
         <div class="json-editor">
             <pre class="gutter" aria-hidden="true">{lines}</pre>
+            // One row per line, never wrapped, so that each line stays beside its number; the
+            // editor scrolls as a whole.
             <textarea
                 id="json-text"
                 aria-label="The configuration as JSON"
-                rows="12"
+                rows=move || (text.get().lines().count().max(1) + 1).to_string()
+                wrap="off"
                 spellcheck="false"
                 prop:value=move || text.get()
                 on:input=move |ev| text.set(event_target_value(&ev))

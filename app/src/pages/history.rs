@@ -59,7 +59,7 @@ pub fn HistoryPage() -> impl IntoView {
             .map(|v| {
                 view! {
                     <tr>
-                        <td><a href=format!("{base}?at={}", v.seq)>{format!("#{}", v.seq)}</a></td>
+                        <td><a href=format!("{base}?at={}", v.seq) title=format!("The configuration as change {} left it", v.seq)>{format!("#{}", v.seq)}</a></td>
                         <td><span title=v.at.clone()>{v.when.clone()}</span></td>
                         <td>{v.who.clone()}</td>
                         <td>{v.what.clone()}</td>
@@ -195,6 +195,9 @@ pub fn HistoryPage() -> impl IntoView {
             <Suspense fallback=|| ()>{version_view}</Suspense>
             <Suspense fallback=|| ()>{diff_view}</Suspense>
             {compare}
+            <p class="hint" id="version-numbers">
+                "A version is named by the number of the change that made it. Changes are counted across all of Confo, as in the audit log, so one configuration's versions skip numbers: #12 is the configuration as change 12 left it."
+            </p>
             <table id="versions">
                 <thead><tr><th>"Version"</th><th>"When"</th><th>"Who"</th><th>"What"</th><th>"Comment"</th><th></th></tr></thead>
                 <tbody>{rows}</tbody>

@@ -25,6 +25,11 @@ pub fn Home() -> impl IntoView {
     view! {
         <Guide/>
         <h1>"Namespaces"</h1>
+        {move || query.read().get("deleted").filter(|n| !n.is_empty()).map(|name| view! {
+            <p class="notice saved" role="status" id="deleted">
+                {format!("Deleted the namespace {name}. Its history stays in the audit log.")}
+            </p>
+        })}
         <super::live::Live namespace="" configuration="" editing=false/>
         <p class="hint">
             "A namespace groups the configurations of one team, service or environment."

@@ -23,6 +23,8 @@ pub(crate) fn last_change_text(change: &Option<ChangeSummary>) -> String {
 pub fn NamespacePage() -> impl IntoView {
     let params = use_params_map();
     let query = use_query_map();
+    // A configuration just deleted (?deleted=name), confirmed here.
+    let deleted = move || query.read().get("deleted").filter(|n| !n.is_empty());
     let namespace = move || params.read().get("ns").unwrap_or_default();
     let filter = move || query.read().get("filter").unwrap_or_default();
     let page = move || {
@@ -125,6 +127,11 @@ pub fn NamespacePage() -> impl IntoView {
         view! {
             <nav class="crumbs" aria-label="Breadcrumbs"><a href="/">"Namespaces"</a> " › " {ns.clone()}</nav>
             <h1>{ns.clone()}</h1>
+            {deleted().map(|name| view! {
+                <p class="notice saved" role="status" id="deleted">
+                    {format!("Deleted the configuration {name}. Its history stays in the audit log, where whoever may read {ns} can see what it held.")}
+                </p>
+            })}
             <p class="meta"><a href=format!("/ns/{ns}/settings") id="namespace-settings">"Shared schemas and rules"</a></p>
             <super::live::Live namespace=ns.clone() configuration="" editing=false/>
             // What live updates bring up to date: the banner and the list.

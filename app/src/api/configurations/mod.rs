@@ -404,7 +404,11 @@ pub async fn delete_configuration(
         )
         .await
         .map_err(reject)?;
-    crate::api::redirect::redirect(&format!("/ns/{namespace}"));
+    // Confirmed on the namespace's page.
+    crate::api::redirect::redirect(&format!(
+        "/ns/{namespace}?deleted={}",
+        crate::pages::encode_component(&name)
+    ));
     Ok(())
 }
 
