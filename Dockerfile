@@ -13,7 +13,7 @@ COPY Cargo.lock ./
 COPY end2end/package.json end2end/package-lock.json end2end/
 RUN scripts/setup.sh
 COPY . .
-RUN PATH="/src/end2end/node_modules/.bin:$PATH" cargo leptos build --release
+RUN scripts/bundle.sh
 
 FROM debian:bookworm-slim
 RUN useradd --system --uid 10001 --home-dir /data confo \

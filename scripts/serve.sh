@@ -6,7 +6,8 @@ cd "$(dirname "$0")/.."
 scripts/setup.sh
 source scripts/env.sh
 
-cargo leptos build --release
+# The release bundle, built without cargo-leptos (only the tests and development need it).
+scripts/bundle.sh
 listen="${CONFO_LISTEN:-127.0.0.1:3000}"
 printf '\n  Confo is starting: open http://%s in your browser (Ctrl-C stops it).\n\n' "$listen"
 LEPTOS_SITE_ROOT=target/site exec target/release/confo serve --listen "$listen" "$@"

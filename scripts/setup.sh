@@ -32,8 +32,9 @@ if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
   rustup target add wasm32-unknown-unknown
 fi
 
-# cargo-leptos 0.3.10: later releases need a newer rustc than this project's 1.95.
-if ! cargo leptos --version 2>/dev/null | grep -q '0\.3\.10'; then
+# cargo-leptos 0.3.10 (later releases need a newer rustc than this project's 1.95), for the
+# tests and development; serving builds the same bundle with scripts/bundle.sh.
+if $want_test && ! cargo leptos --version 2>/dev/null | grep -q '0\.3\.10'; then
   say "installing cargo-leptos 0.3.10 (takes about 10 minutes)"
   cargo install --locked cargo-leptos@0.3.10
 fi
