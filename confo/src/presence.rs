@@ -26,6 +26,10 @@ pub struct Present {
     /// The page (random; never shown).
     #[serde(default)]
     pub page: String,
+    /// The stored hash of the page's session: a person's own pages in one browser are not
+    /// "someone else" (never shown).
+    #[serde(default)]
+    pub session: String,
     pub user: String,
     /// In the middle of a change: reviewing one, or with a field open for editing.
     pub editing: bool,
@@ -44,24 +48,17 @@ impl Drop for Held {
     }
 }
 
-/// Says that `user` has `namespace` / `configuration` open in page `page` (`editing`: in the
-/// middle of a change), for as long as the answer is held.
+/// Says that `who.user` has `namespace` / `configuration` open in page `who.page`, for as long
+/// as the answer is held.
 pub async fn enter(
     store: &crate::Store,
     namespace: &str,
     configuration: &str,
-    page: &str,
-    user: &str,
-    editing: bool,
+    who: &Present,
 ) -> Result<Held> {
     let kv: Arc<dyn Kv> = store.kv().clone();
-    let key = store.layout().presence(namespace, configuration, page);
-    let value = serde_json::to_vec(&Present {
-        page: page.to_owned(),
-        user: user.to_owned(),
-        editing,
-    })
-    .expect("serializable");
+    let key = store.layout().presence(namespace, configuration, &who.page);
+    let value = serde_json::to_vec(who).expect("serializable");
     let mut lease = kv.put_leased(&key, value.clone(), LEASE).await?;
     let (stop, mut stopped) = tokio::sync::oneshot::channel::<()>();
     tokio::spawn(async move {

@@ -42,7 +42,7 @@ test('fields of every type through the form view, stored exactly as intended', a
   await addField(page, 'tags', 'list', '["a", "b"]');
   await addField(page, 'limits', 'object', '{"cpu": 2}');
 
-  // true/false is a switch; off is false, never a guess from an empty box.
+  // true/false is a switch (turned on here).
   await expect(shownValue(fieldRow(page, 'debug'))).toHaveText('true');
 
   // A value that is not what its type says is refused in place, with the reason and what was

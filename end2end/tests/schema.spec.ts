@@ -139,6 +139,14 @@ test('the form view is built from the schema, and a change that breaks it is ref
   const text = await exported.text();
   expect(text).toContain('"op":"add","path":"/token","value":"•••••• (write-only)"');
   expect(text).not.toContain(SECRET);
+  // The CSV export's before and after columns mask it too; the page's list carries no values.
+  const csv = await (await page.request.get(`/api/audit/export?filter%5Bnamespace%5D=${ns}&format=csv`)).text();
+  expect(csv).toContain('/token=""•••••• (write-only)""');
+  expect(csv).not.toContain(SECRET);
+  const listed = await page.request.get(`/api/audit/list?filter%5Bnamespace%5D=${ns}`);
+  expect(listed.status()).toBe(200);
+  expect(await listed.text()).toContain('"namespace"');
+  expect(await listed.text()).not.toContain(SECRET);
   await page.goto(`/ns/${ns}/checkout`);
   const retries = rows.nth(1);
   await expect(retries).toContainText('How often a failed payment is tried again.');

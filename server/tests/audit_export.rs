@@ -99,7 +99,9 @@ async fn exports_write_every_entry_page_by_page_and_csv_runs_nothing() {
             .unwrap()
             .starts_with("attachment; filename=\"confo-audit.csv\"")
     );
-    assert!(body.starts_with("seq,time,who,action,namespace,configuration,field,user,comment\n"));
+    assert!(body.starts_with(
+        "seq,time,who,action,namespace,configuration,field,user,comment,before,after\n"
+    ));
     let mut reader = csv::Reader::from_reader(body.as_bytes());
     let records: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
     assert_eq!(records.len() as u64, newest);

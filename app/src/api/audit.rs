@@ -48,8 +48,9 @@ pub struct AuditRow {
     pub field: String,
     pub user: String,
     pub comment: String,
-    /// What the change replaced, place by place (`/limit=1`), and what it wrote (`/limit=5`);
-    /// write-only values masked where the export masks them.
+    /// In the CSV export only (empty in the page's list, whose entries are not masked): what the
+    /// change replaced, place by place (`/limit=1`), and what it wrote (`/limit=5`), write-only
+    /// values masked.
     pub before: String,
     pub after: String,
     /// Where its change can be seen (the configuration's diff of that version).
@@ -166,7 +167,15 @@ pub mod export {
         pub fn lines(self, entries: &[AuditEntry]) -> Bytes {
             match self {
                 Self::Csv => {
-                    let rows: Vec<AuditRow> = entries.iter().map(super::ssr::row).collect();
+                    // Only here the patches' values: these entries were masked for the export.
+                    let rows: Vec<AuditRow> = entries
+                        .iter()
+                        .map(|entry| AuditRow {
+                            before: super::ssr::patch_words(entry.unpatch.as_ref(), "(not there)"),
+                            after: super::ssr::patch_words(entry.patch.as_ref(), "(removed)"),
+                            ..super::ssr::row(entry)
+                        })
+                        .collect();
                     Bytes::from(csv_lines(&rows, false))
                 }
                 // The entries as stored, hashes included, so that the chain can be checked.
@@ -547,8 +556,9 @@ mod ssr {
             field: entry.field.clone().unwrap_or_default(),
             user: entry.user.clone().unwrap_or_default(),
             comment: entry.comment.clone().unwrap_or_default(),
-            before: patch_words(entry.unpatch.as_ref(), "(not there)"),
-            after: patch_words(entry.patch.as_ref(), "(removed)"),
+            // Values only in the export, which masks write-only ones first (see `lines`).
+            before: String::new(),
+            after: String::new(),
             link,
         }
     }

@@ -64,17 +64,24 @@ pub mod ssr {
     /// write fails, and others see it go within that time.
     const PRESENCE_HEARTBEAT_EVERY: Duration = Duration::from_secs(4);
 
-    /// Who else has the configuration open, as `page` (of `user`) is told: one entry per person,
-    /// editing when any of their pages is.
-    pub fn others(present: &[confo::presence::Present], page: &str, user: &str) -> Vec<Here> {
+    /// Who else has the configuration open, as a page of `me` is told: one entry per person
+    /// (editing when any of their pages is), leaving out the pages of `me`'s own session (this
+    /// page, the one it came from, another tab); the same person in another browser is "you".
+    pub fn others(
+        present: &[confo::presence::Present],
+        me: &confo::presence::Present,
+    ) -> Vec<Here> {
         let mut here: Vec<Here> = Vec::new();
-        for p in present.iter().filter(|p| p.page != page) {
+        for p in present
+            .iter()
+            .filter(|p| p.page != me.page && p.session != me.session)
+        {
             match here.iter_mut().find(|h| h.user == p.user) {
                 Some(h) => h.editing |= p.editing,
                 None => here.push(Here {
                     user: p.user.clone(),
                     editing: p.editing,
-                    you: p.user == user,
+                    you: p.user == me.user,
                 }),
             }
         }
@@ -259,7 +266,7 @@ pub mod ssr {
         started: bool,
         ended: bool,
         /// This page's own presence, held as long as the stream; and who else was last told.
-        presence: Option<(String, confo::presence::Held)>,
+        presence: Option<(confo::presence::Present, confo::presence::Held)>,
         told: Option<Vec<Here>>,
     }
 
@@ -272,8 +279,6 @@ pub mod ssr {
         pub user: User,
         pub namespace: String,
         pub configuration: String,
-        /// On a configuration's page: its presence (the page's id, and its key held).
-        pub presence: Option<(String, confo::presence::Held)>,
     }
 
     impl Feed {
@@ -283,10 +288,10 @@ pub mod ssr {
                 &crate::sessions::stored_hash(&request.session),
                 &request.user.name,
             )?;
-            let every = if request.presence.is_some() {
-                PRESENCE_HEARTBEAT_EVERY
-            } else {
+            let every = if request.configuration.is_empty() {
                 HEARTBEAT_EVERY
+            } else {
+                PRESENCE_HEARTBEAT_EVERY
             };
             let heartbeat = interval_at(Instant::now() + every, every);
             let mut recheck = interval_at(Instant::now() + RECHECK_EVERY, RECHECK_EVERY);
@@ -305,9 +310,39 @@ pub mod ssr {
                 closing: CLOSING.subscribe(),
                 started: false,
                 ended: false,
-                presence: request.presence,
+                presence: None,
                 told: None,
             })
+        }
+
+        /// Shows the stream's page to others on its configuration (see [`confo::presence`]),
+        /// for as long as the stream lasts; `editing` counts only for a user who may change it.
+        /// Without the store, the page goes unseen rather than without updates.
+        pub async fn enter_presence(&mut self, editing: bool) {
+            if self.configuration.is_empty() {
+                return;
+            }
+            let exists = match (
+                confo::names::NamespaceName::new(self.namespace.as_str()),
+                confo::names::ConfigurationName::new(self.configuration.as_str()),
+            ) {
+                (Ok(ns), Ok(cfg)) => self.store.get_configuration(&ns, &cfg).await.is_ok(),
+                _ => false,
+            };
+            if !exists {
+                return;
+            }
+            let me = confo::presence::Present {
+                page: confo::users::random_token(),
+                session: crate::sessions::stored_hash(&self.session),
+                user: self.user.name.clone(),
+                editing: editing && may(&self.user, Role::Editor, Some(&self.namespace)),
+            };
+            if let Ok(held) =
+                confo::presence::enter(&self.store, &self.namespace, &self.configuration, &me).await
+            {
+                self.presence = Some((me, held));
+            }
         }
 
         /// The next line to send, or `None` once the stream is over.
@@ -375,12 +410,12 @@ pub mod ssr {
         /// was last told; `None` on other pages, when nothing changed, or when the store cannot
         /// say (the next change asks again).
         async fn here_line(&mut self) -> Option<String> {
-            let (page, _) = self.presence.as_ref()?;
+            let (me, _) = self.presence.as_ref()?;
             let present =
                 confo::presence::present(&self.store, &self.namespace, &self.configuration)
                     .await
                     .ok()?;
-            let here = others(&present, page, &self.user.name);
+            let here = others(&present, me);
             if self.told.as_ref() == Some(&here) {
                 return None;
             }
@@ -440,16 +475,20 @@ pub mod ssr {
 
         #[test]
         fn a_page_is_told_of_the_others_once_per_person() {
-            let page = |page: &str, user: &str, editing: bool| confo::presence::Present {
-                page: page.into(),
-                user: user.into(),
-                editing,
-            };
+            let page =
+                |page: &str, session: &str, user: &str, editing: bool| confo::presence::Present {
+                    page: page.into(),
+                    session: session.into(),
+                    user: user.into(),
+                    editing,
+                };
             let present = [
-                page("mine", "ada", false),
-                page("p2", "bob", false),
-                page("p3", "bob", true),
-                page("p4", "ada", false),
+                page("mine", "s1", "ada", false),
+                page("p2", "s2", "bob", false),
+                page("p3", "s3", "bob", true),
+                // The page this one came from, in the same browser: not someone else.
+                page("before", "s1", "ada", true),
+                page("p4", "s4", "ada", false),
             ];
             let here = |user: &str, editing: bool, you: bool| Here {
                 user: user.into(),
@@ -457,10 +496,10 @@ pub mod ssr {
                 you,
             };
             assert_eq!(
-                others(&present, "mine", "ada"),
+                others(&present, &present[0]),
                 [here("bob", true, false), here("ada", false, true)]
             );
-            assert_eq!(others(&present[..1], "mine", "ada"), []);
+            assert_eq!(others(&present[..1], &present[0]), []);
         }
 
         #[test]
@@ -530,31 +569,6 @@ pub async fn live_updates(
         .id()
         .ok_or_else(|| reject(AppError::SignInRequired))?;
     let store = store()?;
-    // Only for a configuration the user may read (checked above) and that exists; the store
-    // being away costs the page its presence, not its updates.
-    let exists = match (
-        confo::names::NamespaceName::new(namespace.as_str()),
-        confo::names::ConfigurationName::new(configuration.as_str()),
-    ) {
-        (Ok(ns), Ok(cfg)) => store.get_configuration(&ns, &cfg).await.is_ok(),
-        _ => false,
-    };
-    let presence = if !exists {
-        None
-    } else {
-        let page = confo::users::random_token();
-        confo::presence::enter(
-            &store,
-            &namespace,
-            &configuration,
-            &page,
-            &user.name,
-            editing,
-        )
-        .await
-        .ok()
-        .map(|held| (page, held))
-    };
     let request = ssr::Request {
         store,
         settings: settings(),
@@ -562,10 +576,11 @@ pub async fn live_updates(
         user,
         namespace,
         configuration,
-        presence,
     };
-    let feed = ssr::Feed::open(&hub, request)
+    let mut feed = ssr::Feed::open(&hub, request)
         .map_err(|ssr::Full| reject(AppError::Overloaded(ssr::RETRY_AFTER_SECONDS)))?;
+    // Once the stream has its place: a refused one writes nothing.
+    feed.enter_presence(editing).await;
     let stream = futures::stream::unfold(feed, |mut feed| async move {
         let line = feed.next_line().await?;
         Some((Ok(line), feed))

@@ -462,7 +462,7 @@ pub fn ConfigurationPage() -> impl IntoView {
             new_field = Some((q("new").trim().to_owned(), q("kind")));
         }
         // In the middle of a change: a field open, a review, or a new field on its way.
-        let in_change = open.is_some() || on_top.is_some() || new_field.is_some();
+        let in_change = can_edit && (open.is_some() || on_top.is_some() || new_field.is_some());
         let is_open =
             |field: &str, path: &str| open.as_ref().is_some_and(|(f, p)| f == field && p == path);
         // The change just saved is confirmed after its row (or above the table, when its row is

@@ -431,7 +431,8 @@ fn field_menu(at: &Where, p: &Place, base: Base, refused: Option<&Refused>) -> A
         }
     });
     view! {
-        <details class="field-menu" open=refused.is_some_and(|r| r.kind != p.kind)>
+        // Open when a change of type was refused (a switch's own kind is no change of type).
+        <details class="field-menu" open=refused.is_some_and(|r| r.kind != p.kind && r.kind != "switch")>
             <summary>{format!("More for {place}: type, name, remove")}</summary>
             {retype}
             {rename}
