@@ -319,6 +319,11 @@ test('history shows what changed and reverts to an earlier version', async ({ pa
   await expect(page.locator('#version-json')).toContainText('"info"');
   await page.locator('#revert').getByLabel('Yes, make this version the current one').check();
   await page.locator('#revert').getByRole('button', { name: 'Revert to this version' }).click();
+  // Confirmed on the configuration, with what changed and an Undo.
+  await expect(page).toHaveURL(new RegExp(`/ns/${ns}/hist\\?saved=\\d+$`));
+  await expect(page.locator('#saved-summary')).toHaveText('level: "debug" → "info"');
+  await expect(page.locator('#undo').getByRole('button', { name: 'Undo' })).toBeFocused();
+  await page.getByRole('link', { name: 'History' }).click();
   await expect(page.locator('#versions tbody tr')).toHaveCount(4);
   await expect(page.locator('#versions tbody tr').first()).toContainText('reverted');
   const api = await page.request.get(`/api/configurations/get?namespace=${ns}&name=hist`);

@@ -448,34 +448,34 @@ async fn each_row_shows_who_last_changed_it_nested_places_included() {
     app.sign_in("ada").await;
     let (status, html) = app.get("/ns/shop/app").await;
     assert_eq!(status, StatusCode::OK);
-    // The cell of the row whose header is `th`, as (who, the change it links to).
-    let last_change = |th: &str| {
+    // Who the row whose header is `th` names in its last-change cell.
+    let who = |th: &str| {
         let row = &html[html.find(th).unwrap_or_else(|| panic!("{th} in {html}"))..];
         let row = &row[..row.find("</tr>").unwrap()];
         let cell = &row[row
             .find("class=\"last-change\"")
             .expect("a last change cell")..];
-        let link = &cell[cell.find("history?to=").unwrap() + "history?to=".len()..];
-        let seq: u64 = link[..link.find('"').unwrap()].parse().unwrap();
-        let text = &cell[cell.find("<a ").unwrap()..];
+        let text = &cell[cell.find("<span").unwrap()..];
         let text = &text[text.find('>').unwrap() + 1..];
-        let who = text[..text.find(" · ").unwrap()].to_owned();
-        (who, seq)
+        text[..text.find(" · ").unwrap()].to_owned()
     };
-    assert_eq!(
-        last_change(">limit</span></th>"),
-        ("vera".into(), seq_of("vera"))
-    );
-    assert_eq!(
-        last_change(">db</span></th>"),
-        ("eddie".into(), seq_of("eddie"))
-    );
-    assert_eq!(
-        last_change("port</span></th>"),
-        ("eddie".into(), seq_of("eddie"))
-    );
-    assert_eq!(
-        last_change("host</span></th>"),
-        ("ada".into(), seq_of("ada"))
-    );
+    assert_eq!(who(">limit</span></th>"), "vera");
+    assert_eq!(who(">db</span></th>"), "eddie");
+    assert_eq!(who("port</span></th>"), "eddie");
+    assert_eq!(who("host</span></th>"), "ada");
+    // The row's edit panel links to what that change did.
+    for (query, by) in [
+        ("edit=limit", "vera"),
+        ("edit=db", "eddie"),
+        ("edit=db&path=/port", "eddie"),
+        ("edit=db&path=/host", "ada"),
+    ] {
+        let (status, html) = app.get(&format!("/ns/shop/app?{query}")).await;
+        assert_eq!(status, StatusCode::OK);
+        let panel = &html[html.find("id=\"editing\"").expect("an open row")..];
+        assert!(panel.contains(&format!("Last changed by {by} ")), "{query}");
+        let link = &panel[panel.find("history?to=").unwrap() + "history?to=".len()..];
+        let seq: u64 = link[..link.find('"').unwrap()].parse().unwrap();
+        assert_eq!(seq, seq_of(by), "{query}");
+    }
 }

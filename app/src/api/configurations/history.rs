@@ -103,7 +103,7 @@ pub async fn revert_configuration(
 ) -> Result<(), AppError> {
     use crate::api::ssr::reject;
     let opened = super::ssr::open(confo::users::Role::Editor, &namespace, &name).await?;
-    opened
+    let written = opened
         .store
         .revert(
             &opened.namespace,
@@ -114,7 +114,8 @@ pub async fn revert_configuration(
         )
         .await
         .map_err(reject)?;
-    opened.back_to("/history");
+    // Confirmed on the configuration, with what changed and an Undo.
+    opened.back_to(&super::ssr::saved_suffix(written.seq));
     Ok(())
 }
 
