@@ -144,15 +144,15 @@ test('the fifth field is edited and saved with the keyboard alone in at most 10 
   await press('Enter');
   // The value has the focus: type, Enter reviews; the comment has the focus: Enter saves.
   await expect(page.getByLabel('Value of fifth', { exact: true })).toBeFocused();
-  // (Typing is not counted: the text goes after what is there.)
+  // (Typing is not counted; the caret starts before what is there.)
   await page.keyboard.type('E');
   await press('Enter');
-  await expect(page.locator('#review td.after')).toHaveText('"eE"');
+  await expect(page.locator('#review td.after')).toHaveText('"Ee"');
   await expect(page.locator('#review').getByLabel(/^Comment for the history/)).toBeFocused();
   await press('Enter');
-  await expect(page.locator('#saved-summary')).toHaveText('fifth: "e" → "eE"');
+  await expect(page.locator('#saved-summary')).toHaveText('fifth: "e" → "Ee"');
   expect(presses).toBeLessThanOrEqual(10);
-  expect(((await fields(page, ns)) as Record<string, unknown>).fifth).toBe('eE');
+  expect(((await fields(page, ns)) as Record<string, unknown>).fifth).toBe('Ee');
 });
 
 test('on a phone the table of fields and an open field fit the width', async ({ page }) => {
