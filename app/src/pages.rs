@@ -52,7 +52,10 @@ pub(crate) fn ReturnHere() -> impl IntoView {
             .trim_start_matches('?')
             .split('&')
             .filter(|pair| {
-                !pair.is_empty() && !pair.starts_with("__path=") && !pair.starts_with("__err=")
+                !pair.is_empty()
+                    && !pair.starts_with("__path=")
+                    && !pair.starts_with("__err=")
+                    && !pair.starts_with("__kept_")
             })
             .collect();
         let path = location.pathname.get();
@@ -63,6 +66,23 @@ pub(crate) fn ReturnHere() -> impl IntoView {
         }
     };
     view! { <input type="hidden" name="__return" value=here/> }
+}
+
+/// What was typed into form field `name` of a form that was refused (the server brings it back
+/// as `__kept_<name>`, for the fields the form lists in `__keep`; see `server::return_path`).
+/// `query` is the page's `use_query_map()`, taken where the page starts.
+pub(crate) fn kept(query: Memo<leptos_router::params::ParamsMap>, name: &str) -> String {
+    query
+        .read_untracked()
+        .get(&format!("__kept_{name}"))
+        .unwrap_or_default()
+}
+
+/// Asks for the text of form fields `names` (comma-separated) to come back if the form is
+/// refused.
+#[component]
+pub(crate) fn KeepTyped(names: &'static str) -> impl IntoView {
+    view! { <input type="hidden" name="__keep" value=names/> }
 }
 
 /// The error of a finished action, as an alert; nothing while it has not failed.

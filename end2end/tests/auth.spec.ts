@@ -28,6 +28,10 @@ test('sign in, then sign out ends the session', async ({ page }) => {
   await page.getByLabel('Password').fill('not the password');
   await page.getByRole('button', { name: 'Sign in' }).click();
   await expect(page.getByRole('alert')).toContainText('do not match');
+  // The name typed is kept, never the password, and neither is in the address.
+  await expect(page.getByLabel('Name')).toHaveValue(ADMIN);
+  await expect(page.getByLabel('Password')).toHaveValue('');
+  expect(page.url()).not.toContain('not%20the%20password');
 
   await page.getByLabel('Name').fill(ADMIN);
   await page.getByLabel('Password').fill(PASSWORD);

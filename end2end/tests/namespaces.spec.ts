@@ -31,6 +31,8 @@ test('refuses a bad name with the rule it broke, and writes nothing', async ({ p
   await page.getByRole('button', { name: 'Create' }).click();
 
   await expect(page.getByRole('alert')).toContainText("contains '-'");
+  // What was typed stays in the box, to be corrected.
+  await expect(page.getByLabel('Name', { exact: true })).toHaveValue(name);
   // The technical detail is there for whoever asks, not in the way.
   const detail = page.getByRole('alert').locator('details.technical code');
   await expect(detail).toBeHidden();

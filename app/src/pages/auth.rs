@@ -18,7 +18,8 @@ pub fn SignInPage() -> impl IntoView {
         <ActionForm action=sign_in attr:class="stacked" attr:id="sign-in">
             <super::ReturnHere/>
             <input type="hidden" name="next" prop:value=next value=next/>
-            <label>"Name " <input type="text" name="name" required autocomplete="username"/></label>
+            <super::KeepTyped names="name"/>
+            <label>"Name " <input type="text" name="name" value=super::kept(query, "name") required autocomplete="username"/></label>
             <label>
                 "Password "
                 <input type="password" name="password" required autocomplete="current-password"/>
@@ -50,7 +51,8 @@ pub fn SetUpPage() -> impl IntoView {
         <ActionForm action=set_up attr:class="stacked" attr:id="set-up">
             <super::ReturnHere/>
             <input type="hidden" name="token" prop:value=token value=token/>
-            <label>"Your name " <input type="text" name="name" required autocomplete="username"/></label>
+            <super::KeepTyped names="name"/>
+            <label>"Your name " <input type="text" name="name" value=super::kept(query, "name") required autocomplete="username"/></label>
             <label>
                 "Password (at least 8 characters) "
                 <input type="password" name="password" required minlength="8" autocomplete="new-password"/>

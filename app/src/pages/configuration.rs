@@ -628,7 +628,8 @@ pub fn ConfigurationPage() -> impl IntoView {
                     <super::ReturnHere/>
                     <input type="hidden" name="namespace" value=ns3/>
                     <input type="hidden" name="copy_from" value=cfg3/>
-                    <label>"Name of the copy " <input type="text" name="name" required autocomplete="off"/></label>
+                    <super::KeepTyped names="name"/>
+                    <label>"Name of the copy " <input type="text" name="name" value=super::kept(query, "name") required autocomplete="off"/></label>
                     {comment_input(comment_required, None, false)}
                     <p class="hint">"Write-only values are not copied."</p>
                     <button type="submit">"Duplicate"</button>

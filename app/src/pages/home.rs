@@ -87,9 +87,10 @@ pub fn Home() -> impl IntoView {
                     <h2>"Create a namespace"</h2>
                     <ActionForm action=create attr:class="create-namespace">
                         <super::ReturnHere/>
+                        <super::KeepTyped names="name"/>
                         <label>
                             "Name "
-                            <input type="text" name="name" required autocomplete="off"/>
+                            <input type="text" name="name" value=super::kept(query, "name") required autocomplete="off"/>
                         </label>
                         <button type="submit">"Create"</button>
                         <p class="rules">

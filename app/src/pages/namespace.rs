@@ -113,10 +113,11 @@ pub fn NamespacePage() -> impl IntoView {
                 <ActionForm action=create attr:class="stacked" attr:id="create-configuration">
                     <super::ReturnHere/>
                     <input type="hidden" name="namespace" value=ns/>
-                    <label>"Name " <input type="text" name="name" required autocomplete="off"/></label>
+                    <super::KeepTyped names="name,copy_from"/>
+                    <label>"Name " <input type="text" name="name" value=super::kept(query, "name") required autocomplete="off"/></label>
                     <label>
                         "Copy the fields of (optional) "
-                        <input type="text" name="copy_from" autocomplete="off" placeholder="an existing configuration"/>
+                        <input type="text" name="copy_from" value=super::kept(query, "copy_from") autocomplete="off" placeholder="an existing configuration"/>
                     </label>
                     <label>"Comment for the history " <input type="text" name="comment" autocomplete="off"/></label>
                     <button type="submit">"Create"</button>

@@ -68,6 +68,7 @@ fn status(row: &UserRow) -> &'static str {
 #[component]
 pub fn UsersPage() -> impl IntoView {
     let invite = ServerAction::<InviteUser>::new();
+    let query = leptos_router::hooks::use_query_map();
     let users = Resource::new(move || invite.version().get(), |_| list_users());
     let known = Resource::new(|| (), |_| namespace_names());
     view! {
@@ -101,7 +102,8 @@ pub fn UsersPage() -> impl IntoView {
                     </p>
                     <ActionForm action=invite attr:class="stacked" attr:id="invite">
                         <super::ReturnHere/>
-                        <label>"Name " <input type="text" name="name" required autocomplete="off"/></label>
+                        <super::KeepTyped names="name"/>
+                        <label>"Name " <input type="text" name="name" value=super::kept(query, "name") required autocomplete="off"/></label>
                         <RoleFields role="viewer".into() namespaces=Some(Vec::new()) known=known/>
                         <button type="submit">"Make an invitation link"</button>
                     </ActionForm>
