@@ -8,8 +8,8 @@ use leptos::prelude::*;
 use leptos_router::hooks::{use_params_map, use_query_map};
 
 use super::edit_table::{
-    Base, Place, Refused, Where, add_field_start, edit_link, edit_panel, kind_words,
-    last_change_text, missing_form, new_field_panel, schema_label, value_shown,
+    Base, Place, Refused, Where, add_field_start, edit_panel, missing_form, new_field_panel,
+    row_cells, schema_label, under_row,
 };
 use super::live::Live;
 use super::{failure, loaded, thousands};
@@ -513,28 +513,18 @@ pub fn ConfigurationPage() -> impl IntoView {
                     <tr class="field" class:just-changed=just_changed class:open=open_here
                         class:has-problem=hints.is_some_and(|h| !h.problems.is_empty())>
                         <th scope="row">{schema_label(field, hints)}</th>
-                        <td class="value-cell">
-                            {value_shown(&f.kind, &f.json, hints)}
-                            " " <span class="kind">{kind_words(&f.kind).to_owned()}</span>
-                        </td>
-                        <td class="actions">{can_edit.then(|| edit_link(&here, &p)).flatten()}</td>
-                        <td class="last-change">{last_change_text(f.last_change.as_ref())}</td>
+                        {row_cells(&here, &p, can_edit, f.last_change.as_ref())}
                     </tr>
                 }
                 .into_any(),
             );
             if open_here {
-                let panel = panel_for(&p, f.last_change.as_ref());
-                rows.push(
-                    view! { <tr class="editing"><td colspan="4">{panel}</td></tr> }.into_any(),
-                );
+                rows.push(under_row("editing", panel_for(&p, f.last_change.as_ref())));
             }
             if notice_row.as_deref() == Some(field)
                 && let Some(notice) = notice.take()
             {
-                rows.push(
-                    view! { <tr class="saved-row"><td colspan="4">{notice}</td></tr> }.into_any(),
-                );
+                rows.push(under_row("saved-row", notice));
             }
             for row in &f.inner {
                 let place = format!("{field} › {}", row.place);
@@ -565,21 +555,16 @@ pub fn ConfigurationPage() -> impl IntoView {
                                 <span class="visually-hidden">{format!("{field} › ")}</span>
                                 {label}
                             </th>
-                            <td class="value-cell">
-                                {value_shown(&row.kind, &row.json, row.hints.as_ref())}
-                                " " <span class="kind">{kind_words(&row.kind).to_owned()}</span>
-                            </td>
-                            <td class="actions">{can_edit.then(|| edit_link(&here, &p)).flatten()}</td>
-                            <td class="last-change">{last_change_text(row.last_change.as_ref())}</td>
+                            {row_cells(&here, &p, can_edit, row.last_change.as_ref())}
                         </tr>
                     }
                     .into_any(),
                 );
                 if open_here {
-                    let panel = panel_for(&p, row.last_change.as_ref());
-                    rows.push(
-                        view! { <tr class="editing"><td colspan="4">{panel}</td></tr> }.into_any(),
-                    );
+                    rows.push(under_row(
+                        "editing",
+                        panel_for(&p, row.last_change.as_ref()),
+                    ));
                 }
             }
         }
@@ -656,11 +641,7 @@ pub fn ConfigurationPage() -> impl IntoView {
                 <pre id="json-read-only">{json.clone()}</pre>
             }
         });
-        let at_missing = Where {
-            namespace: ns.clone(),
-            name: cfg.clone(),
-            comment_required,
-        };
+        let missing = (can_edit && !missing.is_empty()).then(|| missing_rows(&at, &missing, base));
         view! {
             <nav class="crumbs" aria-label="Breadcrumbs">
                 <a href="/">"Namespaces"</a> " › " <a href=format!("/ns/{ns}")>{ns.clone()}</a> " › " {cfg.clone()}
@@ -707,7 +688,7 @@ pub fn ConfigurationPage() -> impl IntoView {
                 }
                 .into_any()
             }}
-            {(can_edit && !missing.is_empty()).then(move || missing_rows(&at_missing, &missing, base))}
+            {missing}
             {add}
             {read_only}
             </div>

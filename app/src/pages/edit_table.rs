@@ -20,7 +20,7 @@ const KINDS: [(&str, &str); 6] = [
 ];
 
 /// A type of value in words.
-pub(super) fn kind_words(kind: &str) -> &str {
+fn kind_words(kind: &str) -> &str {
     KINDS
         .iter()
         .find(|(k, _)| *k == kind)
@@ -197,11 +197,19 @@ fn value_input(kind: &str, text: &str, label: String, autofocus: bool) -> AnyVie
 }
 
 /// The hidden inputs that say which configuration, which field (and where inside it) a change
-/// is about, and which version it is made against.
+/// is about, and which version it is made against: for a form posted to be reviewed.
 fn target(at: &Where, op: &'static str, field: &str, path: &str, base: Base) -> impl IntoView {
     view! {
         <input type="hidden" name="namespace" value=at.namespace.clone()/>
         <input type="hidden" name="name" value=at.name.clone()/>
+        {change_inputs(op, field, path, base)}
+    }
+}
+
+/// Which field (and where inside it) a change is about, and its version: all a form needs that
+/// opens the review on this page (`?op=...`).
+fn change_inputs(op: &'static str, field: &str, path: &str, base: Base) -> impl IntoView {
+    view! {
         <input type="hidden" name="revision" value=base.0.to_string()/>
         <input type="hidden" name="seq" value=base.1.to_string()/>
         <input type="hidden" name="op" value=op/>
@@ -225,7 +233,7 @@ pub(super) struct Place<'a> {
 }
 
 /// A value as the table shows it, read-only: text as it reads, a list or an object by its size.
-pub(super) fn value_shown(kind: &str, json: &str, hints: Option<&Hints>) -> AnyView {
+fn value_shown(kind: &str, json: &str, hints: Option<&Hints>) -> AnyView {
     if hints.is_some_and(|h| h.write_only) {
         return view! { <span class="hint">"hidden (write-only)"</span> }.into_any();
     }
@@ -261,8 +269,32 @@ pub(super) fn value_shown(kind: &str, json: &str, hints: Option<&Hints>) -> AnyV
     view! { <span class=class>{shown}</span> }.into_any()
 }
 
+/// A row's cells after its label: the value with its type in words, its Edit (for an editor),
+/// and who last changed it.
+pub(super) fn row_cells(
+    here: &str,
+    p: &Place,
+    can_edit: bool,
+    last_change: Option<&ChangeSummary>,
+) -> AnyView {
+    view! {
+        <td class="value-cell">
+            {value_shown(p.kind, p.json, p.hints)}
+            " " <span class="kind">{kind_words(p.kind).to_owned()}</span>
+        </td>
+        <td class="actions">{can_edit.then(|| edit_link(here, p)).flatten()}</td>
+        <td class="last-change">{last_change_text(last_change)}</td>
+    }
+    .into_any()
+}
+
+/// A row across the whole table under a field's row: its open panel, or the saved notice.
+pub(super) fn under_row(class: &'static str, content: AnyView) -> AnyView {
+    view! { <tr class=class><td colspan="4">{content}</td></tr> }.into_any()
+}
+
 /// The Edit action of a row (a link, so it works without JavaScript and can be opened in a tab).
-pub(super) fn edit_link(here: &str, p: &Place) -> Option<AnyView> {
+fn edit_link(here: &str, p: &Place) -> Option<AnyView> {
     if p.hints.is_some_and(|h| h.read_only) {
         return None;
     }
@@ -276,7 +308,7 @@ pub(super) fn edit_link(here: &str, p: &Place) -> Option<AnyView> {
 
 /// Who last changed a row and when, as text (the exact time on hover); what the change did is
 /// one step away, in the row's edit panel.
-pub(super) fn last_change_text(change: Option<&ChangeSummary>) -> AnyView {
+fn last_change_text(change: Option<&ChangeSummary>) -> AnyView {
     match change {
         Some(c) => view! { <span title=format!("{} · {}", c.what, c.at)>{format!("{} · {}", c.who, c.when)}</span> }.into_any(),
         None => ().into_any(),
@@ -420,11 +452,7 @@ fn field_menu(at: &Where, p: &Place, base: Base, refused: Option<&Refused>) -> A
     let rename = p.renamable.then(|| {
         view! {
             <form method="get" class="field-edit">
-                <input type="hidden" name="revision" value=base.0.to_string()/>
-                <input type="hidden" name="seq" value=base.1.to_string()/>
-                <input type="hidden" name="op" value="rename"/>
-                <input type="hidden" name="field" value=p.field.to_owned()/>
-                {(!p.path.is_empty()).then(|| view! { <input type="hidden" name="path" value=p.path.to_owned()/> })}
+                {change_inputs("rename", p.field, p.path, base)}
                 <input type="text" name="to" required aria-label=format!("New name for {place}") placeholder="new name" size="12"/>
                 <button type="submit" aria-label=format!("Rename {place}")>"Rename"</button>
             </form>
@@ -437,11 +465,7 @@ fn field_menu(at: &Where, p: &Place, base: Base, refused: Option<&Refused>) -> A
             {retype}
             {rename}
             <form method="get" class="field-edit">
-                <input type="hidden" name="revision" value=base.0.to_string()/>
-                <input type="hidden" name="seq" value=base.1.to_string()/>
-                <input type="hidden" name="op" value="delete"/>
-                <input type="hidden" name="field" value=p.field.to_owned()/>
-                {(!p.path.is_empty()).then(|| view! { <input type="hidden" name="path" value=p.path.to_owned()/> })}
+                {change_inputs("delete", p.field, p.path, base)}
                 <button type="submit" class="danger" aria-label=format!("Remove {place}")>{format!("Remove {place}…")}</button>
             </form>
         </details>
