@@ -14,9 +14,19 @@ export LEPTOS_OUTPUT_NAME=confo LEPTOS_SITE_ROOT="$site" LEPTOS_SITE_PKG_DIR=pkg
   LEPTOS_SITE_ADDR=127.0.0.1:3000 LEPTOS_RELOAD_PORT=3001 LEPTOS_LIB_DIR=app \
   LEPTOS_BIN_DIR=server LEPTOS_JS_MINIFY=true LEPTOS_HASH_FILES=false
 
-# The browser part: the app's islands, compiled to WebAssembly.
+# Three builds side by side: each has long stretches that keep one core busy, and together they
+# keep both busy. The server (with the pages rendered on it) and wasm-bindgen, when missing, in
+# the background; the browser part (the app's islands, compiled to WebAssembly) meanwhile.
+pids=()
+trap 'kill "${pids[@]}" 2>/dev/null || true' EXIT
+cargo build --package=server --bin=confo --no-default-features --release &
+pids+=("$!")
+scripts/wasm-bindgen.sh &
+pids+=("$!")
 cargo build --package=app --lib --target-dir=target/front --target=wasm32-unknown-unknown \
   --no-default-features --features=hydrate --profile=wasm-release
+wait "${pids[1]}"
+
 mkdir -p "$pkg"
 wasm-bindgen --target=web --out-name=confo --out-dir="$pkg" \
   target/front/wasm32-unknown-unknown/wasm-release/app.wasm
@@ -24,6 +34,4 @@ mv "$pkg/confo_bg.wasm" "$pkg/confo.wasm"
 wasm-opt -Oz --enable-bulk-memory --enable-nontrapping-float-to-int "$pkg/confo.wasm" -o "$pkg/confo.wasm"
 cp style/main.css "$pkg/confo.css"
 cp -R public/. "$site/"
-
-# The server, with the pages rendered on it.
-cargo build --package=server --bin=confo --no-default-features --release
+wait "${pids[0]}"

@@ -39,12 +39,9 @@ if $want_test && ! cargo leptos --version 2>/dev/null | grep -q '0\.3\.10'; then
   cargo install --locked cargo-leptos@0.3.10
 fi
 
-# cargo-leptos uses the wasm-bindgen on PATH; it must match the version in Cargo.lock.
-bindgen_version=$(awk '/^name = "wasm-bindgen"$/ { getline; gsub(/"/, "", $3); print $3; exit }' Cargo.lock)
-if ! wasm-bindgen --version 2>/dev/null | grep -q " ${bindgen_version}\$"; then
-  say "installing wasm-bindgen-cli ${bindgen_version}"
-  cargo install wasm-bindgen-cli --version "=${bindgen_version}"
-fi
+# cargo-leptos uses the wasm-bindgen on PATH; it must match the version in Cargo.lock. Serving
+# builds it beside the bundle instead (scripts/bundle.sh).
+if $want_test; then scripts/wasm-bindgen.sh; fi
 
 # npm packages: binaryen's wasm-opt for release builds (Debian's is too old and breaks
 # hydration) and, for the tests, Playwright. Debian's Chromium is used; no browser is downloaded.
