@@ -146,9 +146,12 @@ mod ssr {
                 E::NotEmpty { .. }
                 | E::AmbiguousKey { .. }
                 | E::InUse(_)
-                | E::ChangedSince { .. } => {
+                | E::ChangedSince { .. }
+                | E::ReviewRequired(_)
+                | E::RequestStale { .. } => {
                     AppError::Conflict(capitalise(&error.to_string()))
                 }
+                E::NotAllowed(_) => AppError::Forbidden(capitalise(&error.to_string())),
                 E::Busy(_) => AppError::Busy,
                 E::Overloaded {
                     retry_after_seconds,

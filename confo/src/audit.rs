@@ -93,6 +93,24 @@ pub enum Action {
     /// A namespace's rules changed (such as a comment being required).
     #[serde(rename = "namespace.settings")]
     NamespaceSettings,
+    /// A namespace was switched between direct and reviewed, or its review rules changed.
+    #[serde(rename = "namespace.review")]
+    NamespaceReview,
+    /// A change request was opened (or started as a draft).
+    #[serde(rename = "request.open")]
+    RequestOpen,
+    /// A change request's changes, title or description changed, or it was sent for review.
+    #[serde(rename = "request.edit")]
+    RequestEdit,
+    #[serde(rename = "request.approve")]
+    RequestApprove,
+    #[serde(rename = "request.reject")]
+    RequestReject,
+    #[serde(rename = "request.withdraw")]
+    RequestWithdraw,
+    /// A change request was re-based on the latest versions of its configurations.
+    #[serde(rename = "request.rebase")]
+    RequestRebase,
     #[serde(rename = "user.create")]
     UserCreate,
     #[serde(rename = "user.disable")]
@@ -144,6 +162,13 @@ impl Action {
             Action::FieldSet => "field.set",
             Action::FieldRename => "field.rename",
             Action::FieldDelete => "field.delete",
+            Action::NamespaceReview => "namespace.review",
+            Action::RequestOpen => "request.open",
+            Action::RequestEdit => "request.edit",
+            Action::RequestApprove => "request.approve",
+            Action::RequestReject => "request.reject",
+            Action::RequestWithdraw => "request.withdraw",
+            Action::RequestRebase => "request.rebase",
             Action::UserCreate => "user.create",
             Action::UserDisable => "user.disable",
             Action::UserEnable => "user.enable",
@@ -178,6 +203,13 @@ impl Action {
             Action::SchemaDelete => "deleted a shared schema",
             Action::SchemaAssign => "chose a schema",
             Action::NamespaceSettings => "changed the namespace's rules",
+            Action::NamespaceReview => "changed how changes are reviewed",
+            Action::RequestOpen => "opened a change request",
+            Action::RequestEdit => "changed a change request",
+            Action::RequestApprove => "approved a change request",
+            Action::RequestReject => "rejected a change request",
+            Action::RequestWithdraw => "withdrew a change request",
+            Action::RequestRebase => "re-based a change request",
             Action::UserCreate => "created an account",
             Action::UserDisable => "disabled an account",
             Action::UserEnable => "enabled an account",
@@ -227,6 +259,9 @@ pub struct AuditEntry {
     pub user: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub comment: Option<String>,
+    /// The change request this entry is about, or that published this change.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request: Option<u64>,
     /// The configuration before -> after.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub patch: Option<Patch>,
@@ -438,6 +473,7 @@ mod tests {
             field: Some("port".into()),
             user: None,
             comment: None,
+            request: None,
             patch: None,
             unpatch: None,
             write_id: "w".into(),

@@ -4,10 +4,11 @@
 //! Reads come from a local copy of the chosen namespace, taken by [`Confo::use_namespace`] and
 //! refreshed by [`Confo::reload`]. Changes are kept locally until [`Confo::persist`] writes each
 //! changed configuration, compared on the revision it was read at, so a change someone else made
-//! in between is reported as [`Error::Conflict`] and never overwritten.
+//! in between is reported as [`Error::Conflict`] and never overwritten. In a namespace whose
+//! changes are reviewed, persisting opens a change request instead ([`Persisted::Requested`]).
 //!
 //! ```
-//! use confo::client::{Backend, Confo};
+//! use confo::client::{Backend, Confo, Persisted};
 //! use confo::Actor;
 //! use serde::Deserialize;
 //!
@@ -27,7 +28,7 @@
 //!
 //! confo.set("database", "host", "127.0.0.1")?;
 //! confo.set("database", "port", 5432)?;
-//! confo.persist().await?;
+//! assert_eq!(confo.persist().await?, Persisted::Written);
 //!
 //! let database: Database = confo.get_as("database")?;
 //! assert_eq!((database.host.as_str(), database.port), ("127.0.0.1", 5432));
@@ -52,7 +53,21 @@ use crate::keys::KeyLayout;
 use crate::kv::embedded::EmbeddedKv;
 use crate::kv::etcd::{EtcdConfig, EtcdKv};
 use crate::names::{ConfigurationName, NamespaceName};
-use crate::store::{Change, Store};
+use crate::edit::Edit;
+use crate::request::Proposed;
+use crate::store::{Change, NewRequest, Store};
+
+/// What [`Confo::persist`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[must_use = "in a reviewed namespace, persisting opens a change request instead of writing"]
+pub enum Persisted {
+    /// Every changed configuration was written (or nothing had changed).
+    Written,
+    /// The namespace's changes are reviewed: nothing was written; the changes wait in change
+    /// request `id`, shown by the dashboard at `address` (a path under its address, such as
+    /// `/requests/7`), until someone approves and publishes it.
+    Requested { id: u64, address: String },
+}
 
 /// The original Confo's etcd credentials: `host`, `port`, optional `user` and `password`, and
 /// `namespaces` to register when loading.
@@ -267,13 +282,19 @@ impl Confo {
     /// Writes every changed configuration of the namespace in use, each compared on the
     /// revision it was read at. Stops at the first failure; what was written before it stays
     /// written, and the failed one keeps its local changes.
-    pub async fn persist(&mut self) -> Result<()> {
+    ///
+    /// In a namespace whose changes are reviewed, nothing is written: the changes are sent for
+    /// review in one change request, authored by this client's actor, and the answer is
+    /// [`Persisted::Requested`]. The local copy is then read again (it shows what is stored;
+    /// the changes live in the request until someone publishes it).
+    pub async fn persist(&mut self) -> Result<Persisted> {
         self.persist_with_comment("").await
     }
 
     /// [`Confo::persist`], recording `comment` with each change (a namespace may ask for one
-    /// with every change: [`Error::CommentRequired`]).
-    pub async fn persist_with_comment(&mut self, comment: &str) -> Result<()> {
+    /// with every change: [`Error::CommentRequired`]). In a reviewed namespace the comment is
+    /// the request's title.
+    pub async fn persist_with_comment(&mut self, comment: &str) -> Result<Persisted> {
         let namespace = self.current()?.clone();
         let change = Change::by(self.actor.clone()).with_comment(comment);
         for name in self.changed.clone() {
@@ -293,20 +314,63 @@ impl Confo {
                             Some(revision),
                             &change,
                         )
-                        .await?
+                        .await
                 }
                 None => {
                     self.store
                         .create_configuration(&namespace, &configuration, cached.fields, &change)
-                        .await?
+                        .await
                 }
+            };
+            let written = match written {
+                Err(Error::ReviewRequired(_)) => return self.request(&namespace, comment).await,
+                other => other?,
             };
             if let Some(entry) = self.configurations.get_mut(&name) {
                 entry.revision = Some(written.revision);
             }
             self.changed.remove(&name);
         }
-        Ok(())
+        Ok(Persisted::Written)
+    }
+
+    /// Sends every unsaved change for review in one change request.
+    async fn request(&mut self, namespace: &NamespaceName, comment: &str) -> Result<Persisted> {
+        let mut changes = Vec::new();
+        for name in &self.changed {
+            let cached = &self.configurations[name];
+            let proposed = match cached.revision {
+                Some(_) => Proposed::Edits(vec![Edit::Replace {
+                    fields: cached.fields.clone(),
+                }]),
+                None => Proposed::Create(cached.fields.clone()),
+            };
+            changes.push((
+                configuration_name(name)?,
+                proposed,
+                Some(cached.revision.unwrap_or(0)),
+            ));
+        }
+        let title = if comment.trim().is_empty() {
+            format!("changes from {}", self.actor.name)
+        } else {
+            comment.to_owned()
+        };
+        let new = NewRequest {
+            title,
+            description: String::new(),
+            changes,
+            draft: false,
+        };
+        let change = Change::by(self.actor.clone());
+        let opened = self.store.open_request(namespace, new, &change).await?;
+        self.changed.clear();
+        self.reload().await?;
+        let id = opened.request.id;
+        Ok(Persisted::Requested {
+            id,
+            address: format!("/requests/{id}"),
+        })
     }
 
     fn current(&self) -> Result<&NamespaceName> {

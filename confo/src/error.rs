@@ -37,6 +37,23 @@ pub enum Error {
         /// The later changes in its way, oldest first.
         later: Vec<LaterChange>,
     },
+    /// The namespace is reviewed: a change to it is proposed in a change request, never written
+    /// directly (see [`crate::request`]). Nothing was written. (409)
+    #[error(
+        "namespace {0:?} is reviewed: changes to it are sent for review in a change request; nothing was written"
+    )]
+    ReviewRequired(String),
+    /// Configurations of a change request changed since the request was made: nothing was
+    /// published. Re-base it, or resolve the overlaps by hand. (409)
+    #[error(
+        "request {id} was not published: {} changed since it was made; nothing was written. Re-base it on the latest versions",
+        describe_names(configurations)
+    )]
+    RequestStale { id: u64, configurations: Vec<String> },
+    /// The rules of change requests do not allow this (approving one's own request, publishing
+    /// without the approvals needed, changing a published request). Nothing was written. (403)
+    #[error("{0}")]
+    NotAllowed(String),
     /// The thing to remove is still used (a named schema that configurations follow). (409)
     #[error("{0}")]
     InUse(String),
@@ -125,6 +142,15 @@ pub enum Error {
 fn describe_problems(problems: &[crate::schema::Problem]) -> String {
     let messages: Vec<&str> = problems.iter().map(|p| p.message.as_str()).collect();
     format!("not saved: {}", messages.join(" "))
+}
+
+/// `"a"`, `"a" and "b"`, `"a", "b" and "c"`.
+fn describe_names(names: &[String]) -> String {
+    let quoted: Vec<String> = names.iter().map(|n| format!("{n:?}")).collect();
+    match quoted.split_last() {
+        Some((last, rest)) if !rest.is_empty() => format!("{} and {last}", rest.join(", ")),
+        _ => quoted.join(""),
+    }
 }
 
 /// `namespace "a" (configuration "b-c") and to namespace "a-b" (configuration "c")`.

@@ -302,6 +302,26 @@ impl KeyLayout {
         self.reserved(&format!("settings/{namespace}"))
     }
 
+    /// Change request `id` (see [`crate::request`]): its record, without its changes.
+    pub fn request(&self, id: u64) -> String {
+        format!("{}{id:020}", self.requests_prefix())
+    }
+
+    /// The prefix of every change request's record; records sort by number.
+    pub fn requests_prefix(&self) -> String {
+        self.reserved("requests/")
+    }
+
+    /// The changes of request `id`, apart from its record.
+    pub fn request_changes(&self, id: u64) -> String {
+        self.reserved(&format!("request-changes/{id:020}"))
+    }
+
+    /// The number of the last change request made.
+    pub fn request_seq(&self) -> String {
+        self.reserved("request-seq")
+    }
+
     /// The prefix of the history index of one configuration: one key per change to it.
     pub fn history_prefix(
         &self,

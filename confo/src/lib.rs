@@ -14,6 +14,7 @@ pub mod kv;
 pub mod names;
 pub mod nested;
 pub mod presence;
+pub mod request;
 pub mod schema;
 pub mod store;
 pub mod users;

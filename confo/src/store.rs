@@ -14,6 +14,7 @@ mod committer;
 mod configurations;
 mod history;
 mod namespaces;
+mod requests;
 mod retention;
 mod settings;
 mod users;
@@ -28,6 +29,7 @@ pub use committer::CommitStats;
 pub use configurations::{Configuration, ConfigurationListing, check_field_name};
 pub use history::{FieldChange, Version, diff_fields};
 pub use namespaces::{MAX_DELETED_WITH_NAMESPACE, NamespaceReport};
+pub use requests::{NewRequest, PublishStale, RequestRead, StaleConfiguration};
 pub use retention::{ARCHIVE_FILE, ArchiveReport};
 pub use settings::{DryRun, NamespaceSettings, SchemaChoice, SettingsChange, SettingsRead};
 pub use users::{SignInAttempts, SignInClient};
@@ -102,6 +104,10 @@ pub(crate) struct Draft {
     pub user: Option<String>,
     /// Also index the entry in this configuration's history.
     pub history: Option<(NamespaceName, ConfigurationName)>,
+    /// The change request the entry is about, or that published the change.
+    pub request: Option<u64>,
+    /// This entry's own comment, in place of the change's.
+    pub comment: Option<String>,
 }
 
 impl Draft {
@@ -121,6 +127,8 @@ impl Draft {
             before_after: Some(before_after),
             user: None,
             history: Some((namespace.clone(), configuration.clone())),
+            request: None,
+            comment: None,
         }
     }
 
@@ -134,6 +142,8 @@ impl Draft {
             before_after: None,
             user: Some(user.to_owned()),
             history: None,
+            request: None,
+            comment: None,
         }
     }
 
@@ -151,6 +161,23 @@ impl Draft {
             before_after: None,
             user: None,
             history: None,
+            request: None,
+            comment: None,
+        }
+    }
+
+    /// An event of change request `id` in `namespace`.
+    pub(crate) fn request(action: Action, namespace: &str, id: u64) -> Self {
+        Self {
+            action,
+            namespace: Some(namespace.to_owned()),
+            configuration: None,
+            field: None,
+            before_after: None,
+            user: None,
+            history: None,
+            request: Some(id),
+            comment: None,
         }
     }
 }
@@ -281,6 +308,22 @@ impl Index {
             items.retain(|v| v.as_str() != Some(name));
         }
         Value::Object(object)
+    }
+
+    /// The index with `add` appended (where missing) and `remove` taken out; `None` when that
+    /// changes nothing.
+    pub(crate) fn edited(&self, add: &[String], remove: &[String]) -> Option<Value> {
+        let adds = add.iter().any(|name| !self.contains(name));
+        let removes = remove.iter().any(|name| self.contains(name));
+        if !adds && !removes {
+            return None;
+        }
+        let names: Vec<&str> = add.iter().map(String::as_str).collect();
+        let mut value = self.with(&names);
+        if let Some(Value::Array(items)) = value.get_mut(self.field) {
+            items.retain(|v| !remove.iter().any(|r| v.as_str() == Some(r)));
+        }
+        Some(value)
     }
 
     /// An empty index of this kind, as the original Confo writes it.

@@ -5,7 +5,7 @@ mod common;
 
 use common::{Backend, cfg, change, create_empty, next_event, ns, object, with_namespace};
 use confo::audit::Verification;
-use confo::client::Confo;
+use confo::client::{Confo, Persisted};
 use confo::kv::{Compare, MAX_REQUEST_BYTES, Op, TxnOutcome};
 use confo::store::{Target, WatchEvent};
 use confo::{Action, Actor, AuditQuery, Change, Error, NamespaceName, Store};
@@ -1431,7 +1431,7 @@ async fn client_reads_writes_and_deserialises(b: Backend) {
     assert_eq!(confo.count(), 0);
     confo.set("database", "host", "db.internal").unwrap();
     confo.set("database", "port", 5432).unwrap();
-    confo.persist().await.unwrap();
+    assert_eq!(confo.persist().await.unwrap(), Persisted::Written);
     assert_eq!(
         b.value("svc-database").await.as_deref(),
         Some(r#"{"host":"db.internal","port":5432}"#)
@@ -1482,7 +1482,7 @@ async fn client_never_loses_unsaved_changes(b: Backend) {
     ));
     assert!(matches!(confo.reload().await, Err(Error::InvalidValue(_))));
     assert_eq!(confo.get_field("app", "debug").unwrap(), &json!(true));
-    confo.persist().await.unwrap();
+    assert_eq!(confo.persist().await.unwrap(), Persisted::Written);
     confo.use_namespace("two").await.unwrap();
     assert_eq!(confo.count(), 0);
 }
@@ -1498,7 +1498,7 @@ async fn client_persist_reports_a_conflict_and_keeps_local_changes(b: Backend) {
     first.use_namespace("n").await.unwrap();
     second.use_namespace("n").await.unwrap();
     first.set("c", "a", 2).unwrap();
-    first.persist().await.unwrap();
+    assert_eq!(first.persist().await.unwrap(), Persisted::Written);
     second.set("c", "b", 3).unwrap();
     let conflict = second.persist().await;
     assert!(
@@ -2373,7 +2373,7 @@ async fn keys_shared_with_a_later_legacy_namespace_are_refused_on_both_sides(b: 
     assert_ambiguous(&b, confo.get("b-c"), "a-b-c", both);
     assert_ambiguous(&b, confo.set("b-c", "mine", 3), "a-b-c", both);
     confo.set("x", "w", 3).unwrap();
-    confo.persist().await.unwrap();
+    assert_eq!(confo.persist().await.unwrap(), Persisted::Written);
     assert_eq!(b.value("a-x").await.as_deref(), Some(r#"{"v":2,"w":3}"#));
     assert_eq!(raw_values(&b, &kept[2..]).await, before[2..]);
 }
@@ -3107,7 +3107,7 @@ async fn a_required_comment_is_enforced_for_every_write(b: Backend) {
     assert_eq!(confo.persist().await, Err(Error::CommentRequired));
     assert_eq!(b.value("n-c").await, stored);
     assert_eq!(b.value("n-d").await, None);
-    confo.persist_with_comment("nightly job").await.unwrap();
+    assert_eq!(confo.persist_with_comment("nightly job").await.unwrap(), Persisted::Written);
     store
         .set_field(&n, &c, "a", json!(2), None, &why)
         .await

@@ -248,7 +248,10 @@ async fn client_loads_from_the_original_credentials() {
     assert_eq!(current, None);
     confo.use_namespace(&preset).await.unwrap();
     confo.set("feature-flags", "dark_mode", true).unwrap();
-    confo.persist().await.unwrap();
+    assert_eq!(
+        confo.persist().await.unwrap(),
+        confo::client::Persisted::Written
+    );
     assert_eq!(
         get(&endpoints, &format!("{preset}-feature-flags")),
         json!({"dark_mode": true})

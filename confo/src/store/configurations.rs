@@ -6,7 +6,7 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 use super::namespaces::{CONFIGURATIONS, NAMESPACES};
-use super::settings::{NamespaceSettings, check_write};
+use super::settings::{NamespaceSettings, check_direct, check_write};
 use super::{Change, Decision, Draft, Index, Plan, Reads, Store, Written, kind_of, parse_json};
 use crate::audit::Action;
 use crate::edit::{self, Edit};
@@ -58,7 +58,7 @@ pub fn check_field_name(name: &str) -> Result<()> {
     Ok(())
 }
 
-fn as_object(kv: &KeyValue) -> Result<Map<String, Value>> {
+pub(crate) fn as_object(kv: &KeyValue) -> Result<Map<String, Value>> {
     match parse_json(kv)? {
         Value::Object(fields) => Ok(fields),
         other => Err(Error::Corrupt {
@@ -83,6 +83,30 @@ fn not_found(namespace: &NamespaceName, configuration: &ConfigurationName) -> Er
     Error::NotFound(format!(
         "configuration {configuration:?} in namespace {namespace:?}"
     ))
+}
+
+/// The audit action of `edits` made together, and the one field they are in when it is one.
+pub(crate) fn action_of(edits: &[Edit]) -> (Action, Option<String>) {
+    match edits {
+        [edit @ (Edit::Set { .. } | Edit::Insert { .. })] => (Action::FieldSet, edit.field()),
+        [edit @ Edit::Remove { path }] => {
+            let action = if edit::pointer(&[edit.field().unwrap_or_default()]) == *path {
+                Action::FieldDelete
+            } else {
+                Action::FieldSet
+            };
+            (action, edit.field())
+        }
+        [edit @ Edit::Rename { path, .. }] => {
+            let action = if edit::pointer(&[edit.field().unwrap_or_default()]) == *path {
+                Action::FieldRename
+            } else {
+                Action::FieldSet
+            };
+            (action, edit.field())
+        }
+        _ => (Action::ConfigurationReplace, None),
+    }
 }
 
 impl Store {
@@ -229,6 +253,7 @@ impl Store {
                     )));
                 }
                 let settings = NamespaceSettings::parse(reads.get(&settings_key))?;
+                check_direct(&settings, &namespace)?;
                 check_write(
                     &settings,
                     configuration.as_str(),
@@ -270,32 +295,12 @@ impl Store {
         expected_revision: Option<i64>,
         change: &Change,
     ) -> Result<Written> {
-        let (action, field) = match edits.as_slice() {
-            [] => {
-                return Err(Error::InvalidValue(
-                    "There is nothing to change.".to_owned(),
-                ));
-            }
-            [edit @ Edit::Set { .. }] => (Action::FieldSet, edit.field()),
-            [edit @ Edit::Insert { .. }] => (Action::FieldSet, edit.field()),
-            [edit @ Edit::Remove { path }] => {
-                let action = if edit::pointer(&[edit.field().unwrap_or_default()]) == *path {
-                    Action::FieldDelete
-                } else {
-                    Action::FieldSet
-                };
-                (action, edit.field())
-            }
-            [edit @ Edit::Rename { path, .. }] => {
-                let action = if edit::pointer(&[edit.field().unwrap_or_default()]) == *path {
-                    Action::FieldRename
-                } else {
-                    Action::FieldSet
-                };
-                (action, edit.field())
-            }
-            _ => (Action::ConfigurationReplace, None),
-        };
+        if edits.is_empty() {
+            return Err(Error::InvalidValue(
+                "There is nothing to change.".to_owned(),
+            ));
+        }
+        let (action, field) = action_of(&edits);
         // Checked before anything is read, so that bad input costs no store access.
         edit::check(&edits)?;
         self.edit(
@@ -418,6 +423,8 @@ impl Store {
                 return Err(conflict(read, &key));
             }
             let kv = read.ok_or_else(|| not_found(&namespace, &configuration))?;
+            let settings = NamespaceSettings::parse(reads.get(&settings_key))?;
+            check_direct(&settings, &namespace)?;
             let before = as_object(kv)?;
             let mut after = before.clone();
             edit(&mut after)?;
@@ -425,7 +432,6 @@ impl Store {
             if edit::identical_fields(&after, &before) {
                 return Ok(Decision::Unchanged(kv.mod_revision));
             }
-            let settings = NamespaceSettings::parse(reads.get(&settings_key))?;
             check_write(
                 &settings,
                 configuration.as_str(),
@@ -487,6 +493,7 @@ impl Store {
                 let before = parse_json(kv).unwrap_or(Value::Null);
                 let index = Index::parse(reads.get(&ns_key), CONFIGURATIONS)?;
                 let settings = NamespaceSettings::parse(reads.get(&settings_key))?;
+                check_direct(&settings, &namespace)?;
                 check_write(&settings, configuration.as_str(), &by, None, None)?;
                 let mut plan = Plan::default();
                 plan.compare(&root_key, reads);

@@ -193,11 +193,18 @@ impl Store {
             .collect();
         let root_key = self.layout.root();
         let ns_key = self.layout.namespace(namespace);
-        let mut keys = vec![root_key.clone(), ns_key.clone()];
+        let settings_key = self.layout.settings(namespace);
+        let mut keys = vec![root_key.clone(), ns_key.clone(), settings_key.clone()];
         keys.extend(configurations.iter().map(|(_, key)| key.clone()));
         let namespace = namespace.clone();
         let layout = self.layout.clone();
         self.commit(change, keys, move |reads: &Reads| {
+            // Deleting a reviewed namespace's configurations would skip their review.
+            if !configurations.is_empty() {
+                let settings =
+                    super::NamespaceSettings::parse(reads.get(&settings_key))?;
+                super::settings::check_direct(&settings, &namespace)?;
+            }
             let root = Index::parse(reads.get(&root_key), NAMESPACES)?;
             let listed = root.names();
             // A configuration listed since the list above was read would be left behind.
@@ -222,6 +229,7 @@ impl Store {
             let mut plan = Plan::default();
             plan.compare(&root_key, reads);
             plan.compare(&ns_key, reads);
+            plan.compare(&settings_key, reads);
             for (configuration, key) in &configurations {
                 plan.compare(key, reads);
                 let Some(kv) = reads.get(key) else { continue };

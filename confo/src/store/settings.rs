@@ -17,6 +17,7 @@ use crate::audit::Action;
 use crate::error::{Error, Result};
 use crate::kv::KeyValue;
 use crate::names::{ConfigurationName, NamespaceName};
+use crate::request::ReviewPolicy;
 use crate::schema::{self, Problem};
 
 /// Which schema a configuration follows.
@@ -41,6 +42,9 @@ pub struct NamespaceSettings {
     /// Every change to the namespace's configurations must say why.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub require_comment: bool,
+    /// Changes go through change requests, reviewed as this says (`None`: written directly).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub review: Option<ReviewPolicy>,
 }
 
 impl NamespaceSettings {
@@ -108,6 +112,9 @@ pub enum SettingsChange {
         choice: Option<SchemaChoice>,
     },
     RequireComment(bool),
+    /// Makes the namespace reviewed under a policy, or direct (`None`). Checked against the
+    /// users there are by [`Store::set_review_policy`], the one way to make it.
+    Review(Option<ReviewPolicy>),
 }
 
 /// Checks a schema name: like a field name, 1 to 64 characters, no control characters.
@@ -134,7 +141,9 @@ impl SettingsChange {
                 choice: Some(SchemaChoice::Own(schema)),
                 ..
             } => schema::compile(schema).map(drop),
-            SettingsChange::Assign { .. } | SettingsChange::RequireComment(_) => Ok(()),
+            SettingsChange::Assign { .. }
+            | SettingsChange::RequireComment(_)
+            | SettingsChange::Review(_) => Ok(()),
         }
     }
 
@@ -178,6 +187,7 @@ impl SettingsChange {
                 }
             }
             SettingsChange::RequireComment(on) => settings.require_comment = *on,
+            SettingsChange::Review(policy) => settings.review = policy.clone(),
         }
         Ok(())
     }
@@ -188,8 +198,29 @@ impl SettingsChange {
             SettingsChange::DeleteSchema { .. } => Action::SchemaDelete,
             SettingsChange::Assign { .. } => Action::SchemaAssign,
             SettingsChange::RequireComment(_) => Action::NamespaceSettings,
+            SettingsChange::Review(_) => Action::NamespaceReview,
         }
     }
+
+    /// Whether it changes what a configuration must hold (and so, in a reviewed namespace,
+    /// would need a review of its own).
+    fn changes_schemas(&self) -> bool {
+        matches!(
+            self,
+            SettingsChange::PutSchema { .. }
+                | SettingsChange::DeleteSchema { .. }
+                | SettingsChange::Assign { .. }
+        )
+    }
+}
+
+/// The review rule of every direct write to a configuration: refused in a reviewed namespace,
+/// where changes are published from change requests instead.
+pub(crate) fn check_direct(settings: &NamespaceSettings, namespace: &NamespaceName) -> Result<()> {
+    if settings.review.is_some() {
+        return Err(Error::ReviewRequired(namespace.to_string()));
+    }
+    Ok(())
 }
 
 /// The schema rule of every configuration write: the settings read with the change, the
@@ -282,6 +313,23 @@ impl Store {
         Ok(runs)
     }
 
+    /// Makes `namespace` reviewed under `policy`, or direct (`None`): an audited change of its
+    /// settings, refused when the policy asks for more approvals than there are people who may
+    /// give them.
+    pub async fn set_review_policy(
+        &self,
+        namespace: &NamespaceName,
+        policy: Option<ReviewPolicy>,
+        change: &Change,
+    ) -> Result<Written> {
+        if let Some(policy) = &policy {
+            let users = self.list_users().await?;
+            policy.check(namespace.as_str(), &users)?;
+        }
+        self.change_settings(namespace, SettingsChange::Review(policy), None, change)
+            .await
+    }
+
     /// Changes the settings of `namespace` (which must exist), compared on `expected_revision`
     /// when given, with an audit entry holding the record before and after.
     pub async fn change_settings(
@@ -320,6 +368,11 @@ impl Store {
                     });
                 }
                 let before = NamespaceSettings::parse(read)?;
+                // Schema changes in a reviewed namespace are not taken in requests yet: the
+                // namespace is switched to direct for them, which is audited.
+                if settings_change.changes_schemas() {
+                    check_direct(&before, &namespace)?;
+                }
                 let mut after = before.clone();
                 settings_change.apply(&mut after)?;
                 if after == before {

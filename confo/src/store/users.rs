@@ -107,7 +107,7 @@ fn parse_record<T: serde::de::DeserializeOwned>(kv: &KeyValue, what: &str) -> Re
     })
 }
 
-fn parse_user(kv: &KeyValue) -> Result<User> {
+pub(crate) fn parse_user(kv: &KeyValue) -> Result<User> {
     parse_record(kv, "a user profile")
 }
 

@@ -1,0 +1,655 @@
+//! Change requests: in a namespace whose policy is *reviewed*, a change is not written but
+//! proposed, reviewed by someone other than its author, and published, all of it in one
+//! compare-and-swap transaction (see [`crate::Store::publish_request`]).
+//!
+//! A request bundles changes to one or more configurations of one namespace. Each change is kept
+//! with the revision it was made on and the fields as they were then (its *base*), so that a
+//! request whose configurations changed meanwhile can show the three sides (base, theirs, the
+//! request's) and re-base the edits that touch places nobody else touched ([`crate::edit::rebase`]).
+//!
+//! This module is pure: the types, the rules of who may do what, and the size a request would
+//! have as one transaction. [`crate::store`] reads and writes them.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use crate::audit::{Actor, ActorKind};
+use crate::edit::{self, Edit, Rebased};
+use crate::error::{Error, Result};
+use crate::kv::{MAX_REQUEST_BYTES, MAX_TXN_OPS};
+use crate::users::{Role, User};
+
+/// The most approvals a namespace can ask for.
+pub const MAX_APPROVALS: u8 = 5;
+/// The longest title, in characters.
+pub const MAX_TITLE_CHARS: usize = 200;
+/// The longest description, comment or reason, in characters.
+pub const MAX_TEXT_CHARS: usize = 10_000;
+/// The most comments one request keeps.
+pub const MAX_COMMENTS: usize = 500;
+
+/// How a namespace takes changes: written at once (no policy), or through requests.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReviewPolicy {
+    /// Approvals a request needs before it can be published: 1 to [`MAX_APPROVALS`].
+    pub approvals: u8,
+    pub approvers: Approvers,
+}
+
+/// Who may approve (never a request's own author; administrators always).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Approvers {
+    /// Everyone who may edit the namespace.
+    Editors,
+    /// Only these users (who must be able to read the namespace).
+    Named(Vec<String>),
+}
+
+impl ReviewPolicy {
+    /// Whether `user` may approve requests in `namespace` (authors are refused apart).
+    pub fn may_approve(&self, user: &User, namespace: &str) -> bool {
+        if user.disabled {
+            return false;
+        }
+        if user.role == Role::Admin {
+            return true;
+        }
+        if !user.grants.covers(namespace) {
+            return false;
+        }
+        match &self.approvers {
+            Approvers::Editors => user.role == Role::Editor,
+            Approvers::Named(names) => names.iter().any(|n| n == &user.name),
+        }
+    }
+
+    /// Checks the policy against the users there are: a number of approvals in range, named
+    /// approvers that exist, and no more approvals asked for than people who may give them.
+    pub fn check(&self, namespace: &str, users: &[User]) -> Result<()> {
+        if !(1..=MAX_APPROVALS).contains(&self.approvals) {
+            return Err(Error::InvalidValue(format!(
+                "a reviewed namespace needs 1 to {MAX_APPROVALS} approvals per request, not {}",
+                self.approvals
+            )));
+        }
+        if let Approvers::Named(names) = &self.approvers {
+            if names.is_empty() {
+                return Err(Error::InvalidValue(
+                    "name at least one person who may approve".to_owned(),
+                ));
+            }
+            for name in names {
+                let Some(user) = users.iter().find(|u| &u.name == name) else {
+                    return Err(Error::NotFound(format!("user {name:?}")));
+                };
+                if user.disabled || !user.grants.covers(namespace) {
+                    return Err(Error::InvalidValue(format!(
+                        "{name} cannot approve here: {}",
+                        if user.disabled {
+                            "the account is disabled"
+                        } else {
+                            "they may not read this namespace"
+                        }
+                    )));
+                }
+            }
+        }
+        let eligible = users
+            .iter()
+            .filter(|u| self.may_approve(u, namespace))
+            .count();
+        if usize::from(self.approvals) > eligible {
+            return Err(Error::InvalidValue(format!(
+                "this asks for {} approvals, but only {eligible} {} may approve in namespace {namespace:?}",
+                self.approvals,
+                if eligible == 1 { "person" } else { "people" }
+            )));
+        }
+        Ok(())
+    }
+}
+
+/// Where a request is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RequestState {
+    /// Being prepared by its author; nobody is asked to review it yet.
+    Draft,
+    /// Waiting for approvals.
+    Open,
+    /// Has the approvals it needs; can be published.
+    Approved,
+    /// Written to the configurations.
+    Published,
+    /// Withdrawn or rejected; nothing was written.
+    Closed,
+}
+
+impl RequestState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RequestState::Draft => "draft",
+            RequestState::Open => "in review",
+            RequestState::Approved => "approved",
+            RequestState::Published => "published",
+            RequestState::Closed => "closed",
+        }
+    }
+
+    /// Whether it can still change (be edited, approved, published).
+    pub fn is_active(self) -> bool {
+        matches!(
+            self,
+            RequestState::Draft | RequestState::Open | RequestState::Approved
+        )
+    }
+}
+
+/// What a request does to one configuration.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Proposed {
+    /// Edits to its fields, in order.
+    Edits(Vec<Edit>),
+    /// Creates it with these fields.
+    Create(Map<String, Value>),
+    /// Deletes it.
+    Delete,
+}
+
+/// One configuration's change in a request, with what it was made on.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ProposedChange {
+    pub configuration: String,
+    pub proposed: Proposed,
+    /// The configuration's revision when the change was made (0: it did not exist).
+    pub base_revision: i64,
+    /// Its fields then (`None`: it did not exist).
+    pub base: Option<Map<String, Value>>,
+}
+
+impl ProposedChange {
+    /// The fields after the change, applied on `on` (`None`: the configuration is deleted).
+    pub fn apply(&self, on: Option<&Map<String, Value>>) -> Result<Option<Map<String, Value>>> {
+        match (&self.proposed, on) {
+            (Proposed::Edits(edits), Some(fields)) => edit::preview(fields, edits).map(Some),
+            (Proposed::Create(fields), None) => Ok(Some(fields.clone())),
+            (Proposed::Delete, Some(_)) => Ok(None),
+            (Proposed::Create(_), Some(_)) => Err(Error::AlreadyExists(format!(
+                "configuration {:?}",
+                self.configuration
+            ))),
+            (Proposed::Edits(_) | Proposed::Delete, None) => Err(Error::NotFound(format!(
+                "configuration {:?}",
+                self.configuration
+            ))),
+        }
+    }
+
+    /// The fields after the change, as it was made (on its base).
+    pub fn after(&self) -> Result<Option<Map<String, Value>>> {
+        self.apply(self.base.as_ref())
+    }
+
+    /// The change re-made on `current` (what is stored now, at `revision`): with the same
+    /// edits when nobody else touched their places, or the places both changed.
+    pub fn rebase(
+        &self,
+        current: Option<&Map<String, Value>>,
+        revision: i64,
+    ) -> Result<std::result::Result<ProposedChange, Vec<String>>> {
+        let whole = || Ok(Err(vec!["the whole configuration".to_owned()]));
+        let proposed = match (&self.proposed, self.base.as_ref(), current) {
+            (Proposed::Edits(edits), Some(base), Some(current)) => {
+                match edit::rebase(base, current, edits)? {
+                    // Kept as the edits themselves: they re-apply as they are.
+                    Rebased::Merged(_) => Proposed::Edits(edits.clone()),
+                    Rebased::Overlap(places) => return Ok(Err(places)),
+                }
+            }
+            // Deleting what someone changed meanwhile, or creating what someone created: their
+            // change would be lost, so a person decides.
+            (Proposed::Delete, Some(base), Some(current)) if base == current => Proposed::Delete,
+            _ => return whole(),
+        };
+        Ok(Ok(ProposedChange {
+            configuration: self.configuration.clone(),
+            proposed,
+            base_revision: revision,
+            base: current.cloned(),
+        }))
+    }
+}
+
+/// An approval, by whom and when.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Approval {
+    pub by: String,
+    pub time: DateTime<Utc>,
+}
+
+/// A comment on a request, on the whole or on one configuration's field.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Comment {
+    pub by: String,
+    pub time: DateTime<Utc>,
+    pub text: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub configuration: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+}
+
+/// Something that happened to a request, for its timeline.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Event {
+    pub by: String,
+    pub time: DateTime<Utc>,
+    pub what: EventKind,
+    /// The reason given (a rejection, an emergency publish).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EventKind {
+    Opened,
+    Drafted,
+    Submitted,
+    Edited,
+    Approved,
+    Rejected,
+    Withdrawn,
+    Rebased,
+    Published,
+    /// Published by an administrator without the approvals it needed.
+    PublishedInEmergency,
+}
+
+impl EventKind {
+    pub fn in_words(self) -> &'static str {
+        match self {
+            EventKind::Opened => "opened it for review",
+            EventKind::Drafted => "started it as a draft",
+            EventKind::Submitted => "sent it for review",
+            EventKind::Edited => "changed it (approvals given before are cleared)",
+            EventKind::Approved => "approved it",
+            EventKind::Rejected => "rejected it",
+            EventKind::Withdrawn => "withdrew it",
+            EventKind::Rebased => "re-based it on the latest versions (approvals are cleared)",
+            EventKind::Published => "published it",
+            EventKind::PublishedInEmergency => "published it in an emergency, without approval",
+        }
+    }
+}
+
+/// A change request: everything but its changes, which are kept apart (they hold whole
+/// configurations; this record stays small, and publishing rewrites only it).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ChangeRequest {
+    pub id: u64,
+    pub namespace: String,
+    pub title: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub description: String,
+    pub author: Actor,
+    pub state: RequestState,
+    /// The configurations it changes, in the order they were added.
+    pub configurations: Vec<String>,
+    /// Approvals given since it last changed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub approvals: Vec<Approval>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub comments: Vec<Comment>,
+    pub events: Vec<Event>,
+    pub created: DateTime<Utc>,
+    pub updated: DateTime<Utc>,
+}
+
+impl ChangeRequest {
+    /// Whether `name` (a user) wrote it.
+    pub fn is_author(&self, name: &str) -> bool {
+        self.author.kind == ActorKind::User && self.author.name == name
+    }
+
+    /// Whether `user` may change it or withdraw it: its author and administrators.
+    pub fn may_edit(&self, user: &User) -> bool {
+        !user.disabled && (self.is_author(&user.name) || user.role == Role::Admin)
+    }
+
+    /// Whether `user` may approve or reject it under `policy` (`None`: a direct namespace,
+    /// where anyone who may edit it may).
+    pub fn may_review(&self, user: &User, policy: Option<&ReviewPolicy>) -> bool {
+        if self.is_author(&user.name) || user.disabled {
+            return false;
+        }
+        match policy {
+            Some(policy) => policy.may_approve(user, &self.namespace),
+            None => {
+                user.role == Role::Admin
+                    || (user.role == Role::Editor && user.grants.covers(&self.namespace))
+            }
+        }
+    }
+
+    /// The approvals still needed under `policy`.
+    pub fn approvals_missing(&self, policy: Option<&ReviewPolicy>) -> usize {
+        let needed = policy.map_or(0, |p| usize::from(p.approvals));
+        needed.saturating_sub(self.approvals.len())
+    }
+
+    /// The last event of a kind, if any.
+    pub fn last(&self, what: EventKind) -> Option<&Event> {
+        self.events.iter().rev().find(|e| e.what == what)
+    }
+}
+
+/// Checks a title, description, comment or reason.
+pub fn check_text(what: &str, text: &str, required: bool, limit: usize) -> Result<String> {
+    let text = text.trim();
+    if required && text.is_empty() {
+        return Err(Error::InvalidValue(format!("give the request {what}")));
+    }
+    let len = text.chars().count();
+    if len > limit {
+        return Err(Error::InvalidValue(format!(
+            "{what} is {len} characters long; the limit is {limit}"
+        )));
+    }
+    Ok(text.to_owned())
+}
+
+/// The operations and bytes publishing `changes` would take as one transaction (each
+/// configuration written with its audit entry and history key; the namespace's list, the
+/// request's record and the audit head), estimated generously from the changes as made.
+pub fn publish_size(record_bytes: usize, changes: &[ProposedChange]) -> Result<(usize, usize)> {
+    // The request record, the audit head, and the namespace's list when a change adds or
+    // removes a configuration; compared: the record, its changes, the settings, the namespace
+    // list, the namespace, the publisher's profile, the audit head.
+    let lists = changes
+        .iter()
+        .any(|c| !matches!(c.proposed, Proposed::Edits(_)));
+    let mut ops = 2 + usize::from(lists);
+    let mut bytes = 512 + record_bytes + 7 * 160;
+    for change in changes {
+        let after = change.after()?;
+        let before = change.base.clone().map(Value::Object).unwrap_or(Value::Null);
+        let after = after.map(Value::Object).unwrap_or(Value::Null);
+        let written = if after.is_null() {
+            0
+        } else {
+            serde_json::to_vec(&after).map_or(0, |v| v.len())
+        };
+        let patch = serde_json::to_vec(&json_patch::diff(&before, &after)).map_or(0, |v| v.len());
+        let unpatch =
+            serde_json::to_vec(&json_patch::diff(&after, &before)).map_or(0, |v| v.len());
+        // The configuration, its audit entry (both patches and about 1 KiB of names, hashes
+        // and comment), its history key, and its comparison.
+        ops += 3;
+        bytes += written + patch + unpatch + 1024 + 3 * 160;
+    }
+    Ok((ops, bytes))
+}
+
+/// Refuses changes that could not be published in one transaction, with the numbers.
+pub fn check_publishable(record_bytes: usize, changes: &[ProposedChange]) -> Result<()> {
+    let (ops, bytes) = publish_size(record_bytes, changes)?;
+    if ops > MAX_TXN_OPS {
+        return Err(Error::TooLarge {
+            what: format!(
+                "this request touches {} configurations; published in one transaction it",
+                changes.len()
+            ),
+            size: ops,
+            limit: MAX_TXN_OPS,
+            unit: "operations",
+        });
+    }
+    if bytes > MAX_REQUEST_BYTES {
+        return Err(Error::TooLarge {
+            what: "this request, published in one transaction,".to_owned(),
+            size: bytes,
+            limit: MAX_REQUEST_BYTES,
+            unit: "bytes",
+        });
+    }
+    Ok(())
+}
+
+/// Adds `proposed` for `configuration` to `changes`: after the edits already there for it when
+/// both are edits (keeping the first base); otherwise in their place, on a new base.
+pub fn merge_change(changes: &mut Vec<ProposedChange>, new: ProposedChange) -> Result<()> {
+    match changes
+        .iter_mut()
+        .find(|c| c.configuration == new.configuration)
+    {
+        None => changes.push(new),
+        Some(existing) => match (&mut existing.proposed, new.proposed) {
+            (Proposed::Edits(edits), Proposed::Edits(more)) => {
+                let mut all = edits.clone();
+                all.extend(more);
+                // They must apply on the base as a whole.
+                if let Some(base) = &existing.base {
+                    edit::preview(base, &all)?;
+                }
+                *edits = all;
+            }
+            (Proposed::Create(fields), Proposed::Edits(more)) => {
+                *fields = edit::preview(fields, &more)?;
+            }
+            (_, proposed) => {
+                *existing = ProposedChange { proposed, ..new };
+            }
+        },
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::users::Grants;
+    use serde_json::json;
+
+    fn user(name: &str, role: Role, grants: Grants) -> User {
+        User {
+            name: name.into(),
+            role,
+            grants,
+            disabled: false,
+            created: Utc::now(),
+        }
+    }
+
+    fn fields(value: Value) -> Map<String, Value> {
+        value.as_object().unwrap().clone()
+    }
+
+    #[test]
+    fn approvers_are_editors_or_named_people_and_always_administrators() {
+        let ns = |n: &str| Grants::Namespaces(vec![n.into()]);
+        let ed = user("ed", Role::Editor, ns("prod"));
+        let other = user("other", Role::Editor, ns("test"));
+        let viewer = user("vi", Role::Viewer, ns("prod"));
+        let admin = user("ad", Role::Admin, Grants::All);
+        let editors = ReviewPolicy {
+            approvals: 1,
+            approvers: Approvers::Editors,
+        };
+        assert!(editors.may_approve(&ed, "prod"));
+        assert!(!editors.may_approve(&other, "prod"));
+        assert!(!editors.may_approve(&viewer, "prod"));
+        assert!(editors.may_approve(&admin, "prod"));
+        let named = ReviewPolicy {
+            approvals: 1,
+            approvers: Approvers::Named(vec!["vi".into()]),
+        };
+        assert!(named.may_approve(&viewer, "prod"));
+        assert!(!named.may_approve(&ed, "prod"));
+        assert!(named.may_approve(&admin, "prod"));
+        let mut disabled = admin.clone();
+        disabled.disabled = true;
+        assert!(!named.may_approve(&disabled, "prod"));
+    }
+
+    #[test]
+    fn a_policy_asking_for_more_approvers_than_exist_is_refused() {
+        let users = vec![
+            user("a", Role::Editor, Grants::All),
+            user("b", Role::Editor, Grants::All),
+            user("root", Role::Admin, Grants::All),
+        ];
+        let policy = |approvals, approvers| ReviewPolicy {
+            approvals,
+            approvers,
+        };
+        assert!(policy(3, Approvers::Editors).check("p", &users).is_ok());
+        let error = policy(4, Approvers::Editors)
+            .check("p", &users)
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("asks for 4 approvals, but only 3 people"), "{error}");
+        assert!(policy(0, Approvers::Editors).check("p", &users).is_err());
+        assert!(policy(6, Approvers::Editors).check("p", &users).is_err());
+        assert!(matches!(
+            policy(1, Approvers::Named(vec!["nobody".into()])).check("p", &users),
+            Err(Error::NotFound(_))
+        ));
+        assert!(policy(2, Approvers::Named(vec!["a".into()])).check("p", &users).is_ok());
+        assert!(policy(3, Approvers::Named(vec!["a".into()])).check("p", &users).is_err());
+    }
+
+    #[test]
+    fn the_author_never_reviews_their_own_request() {
+        let author = user("a", Role::Admin, Grants::All);
+        let request = ChangeRequest {
+            id: 1,
+            namespace: "p".into(),
+            title: "t".into(),
+            description: String::new(),
+            author: Actor::user("a"),
+            state: RequestState::Open,
+            configurations: vec![],
+            approvals: vec![],
+            comments: vec![],
+            events: vec![],
+            created: Utc::now(),
+            updated: Utc::now(),
+        };
+        let policy = ReviewPolicy {
+            approvals: 1,
+            approvers: Approvers::Editors,
+        };
+        assert!(!request.may_review(&author, Some(&policy)));
+        assert!(request.may_edit(&author));
+        assert!(request.may_review(&user("b", Role::Editor, Grants::All), Some(&policy)));
+        assert_eq!(request.approvals_missing(Some(&policy)), 1);
+        assert_eq!(request.approvals_missing(None), 0);
+    }
+
+    #[test]
+    fn a_change_re_bases_when_nobody_else_touched_its_places() {
+        let change = ProposedChange {
+            configuration: "c".into(),
+            proposed: Proposed::Edits(vec![Edit::Set {
+                path: "/a".into(),
+                value: json!(2),
+            }]),
+            base_revision: 5,
+            base: Some(fields(json!({"a": 1, "b": 1}))),
+        };
+        let theirs = fields(json!({"a": 1, "b": 9}));
+        let rebased = change.rebase(Some(&theirs), 7).unwrap().unwrap();
+        assert_eq!(rebased.base_revision, 7);
+        assert_eq!(
+            rebased.after().unwrap().unwrap(),
+            fields(json!({"a": 2, "b": 9}))
+        );
+        let overlapping = fields(json!({"a": 3, "b": 1}));
+        assert_eq!(
+            change.rebase(Some(&overlapping), 7).unwrap().unwrap_err(),
+            vec!["a".to_owned()]
+        );
+        // Deleted meanwhile: a person decides.
+        assert!(change.rebase(None, 0).unwrap().is_err());
+    }
+
+    #[test]
+    fn a_request_too_big_for_one_transaction_is_measured() {
+        let small: Vec<ProposedChange> = (0..40)
+            .map(|i| ProposedChange {
+                configuration: format!("c{i}"),
+                proposed: Proposed::Edits(vec![Edit::Set {
+                    path: "/a".into(),
+                    value: json!(i),
+                }]),
+                base_revision: 1,
+                base: Some(fields(json!({"a": 0}))),
+            })
+            .collect();
+        assert!(check_publishable(1000, &small).is_ok());
+        let mut many = small.clone();
+        many.extend(small.iter().cloned().map(|mut c| {
+            c.configuration.push('x');
+            c
+        }));
+        let error = check_publishable(1000, &many).unwrap_err().to_string();
+        assert!(error.contains("touches 80 configurations"), "{error}");
+        assert!(error.contains("the limit is 128 operations"), "{error}");
+        let big = vec![ProposedChange {
+            configuration: "big".into(),
+            // Created in one piece, a value is written twice: itself and its patch.
+            proposed: Proposed::Create(fields(json!({"v": "x".repeat(600 * 1024)}))),
+            base_revision: 0,
+            base: None,
+        }];
+        assert!(check_publishable(1000, &big).is_ok());
+        let mut two = big.clone();
+        two.push(ProposedChange {
+            configuration: "big2".into(),
+            ..big[0].clone()
+        });
+        assert!(matches!(
+            check_publishable(1000, &two),
+            Err(Error::TooLarge { unit: "bytes", .. })
+        ));
+    }
+
+    #[test]
+    fn edits_to_the_same_configuration_follow_one_another_on_the_first_base() {
+        let base = fields(json!({"a": 1}));
+        let change = |edits| ProposedChange {
+            configuration: "c".into(),
+            proposed: Proposed::Edits(edits),
+            base_revision: 3,
+            base: Some(base.clone()),
+        };
+        let mut changes = vec![change(vec![Edit::Set {
+            path: "/a".into(),
+            value: json!(2),
+        }])];
+        merge_change(
+            &mut changes,
+            change(vec![Edit::Rename {
+                path: "/a".into(),
+                to: "b".into(),
+            }]),
+        )
+        .unwrap();
+        assert_eq!(changes.len(), 1);
+        assert_eq!(
+            changes[0].after().unwrap().unwrap(),
+            fields(json!({"b": 2}))
+        );
+        assert!(
+            merge_change(
+                &mut changes,
+                change(vec![Edit::Remove { path: "/a".into() }])
+            )
+            .is_err()
+        );
+    }
+}
