@@ -9,6 +9,7 @@ pub mod live;
 pub mod namespaces;
 #[cfg(feature = "ssr")]
 pub mod redirect;
+pub mod requests;
 pub mod schemas;
 pub mod users;
 

@@ -9,6 +9,7 @@ mod history;
 mod home;
 mod live;
 mod namespace;
+mod requests;
 mod schema;
 mod users;
 
@@ -19,6 +20,7 @@ pub use configuration::ConfigurationPage;
 pub use history::HistoryPage;
 pub use home::Home;
 pub use namespace::NamespacePage;
+pub use requests::{RequestPage, RequestsPage};
 pub use schema::{NamespaceSettingsPage, SchemaPage};
 pub use users::{UserPage, UsersPage};
 
@@ -247,6 +249,12 @@ pub fn Account() -> impl IntoView {
                 match me.await {
                     Ok(Some(user)) => view! {
                         <span class="account">
+                            <a href="/requests" id="requests-link">"Change requests"
+                                {(user.waiting > 0).then(|| view! {
+                                    " " <span class="badge" id="waiting-badge" title="Waiting for your review">{user.waiting}</span>
+                                    <span class="visually-hidden">" waiting for your review"</span>
+                                })}
+                            </a> " · "
                             <a href="/audit">"Audit log"</a> " · "
                             {(user.role == "admin").then(|| view! { <a href="/users">"Users"</a> " · " })}
                             <a href="/account" id="signed-in-as">{user.name}</a>

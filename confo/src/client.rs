@@ -48,12 +48,12 @@ use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 
 use crate::audit::Actor;
+use crate::edit::Edit;
 use crate::error::{Error, Result};
 use crate::keys::KeyLayout;
 use crate::kv::embedded::EmbeddedKv;
 use crate::kv::etcd::{EtcdConfig, EtcdKv};
 use crate::names::{ConfigurationName, NamespaceName};
-use crate::edit::Edit;
 use crate::request::Proposed;
 use crate::store::{Change, NewRequest, Store};
 

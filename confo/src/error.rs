@@ -49,7 +49,10 @@ pub enum Error {
         "request {id} was not published: {} changed since it was made; nothing was written. Re-base it on the latest versions",
         describe_names(configurations)
     )]
-    RequestStale { id: u64, configurations: Vec<String> },
+    RequestStale {
+        id: u64,
+        configurations: Vec<String>,
+    },
     /// The rules of change requests do not allow this (approving one's own request, publishing
     /// without the approvals needed, changing a published request). Nothing was written. (403)
     #[error("{0}")]

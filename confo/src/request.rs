@@ -376,7 +376,11 @@ pub fn publish_size(record_bytes: usize, changes: &[ProposedChange]) -> Result<(
     let mut bytes = 512 + record_bytes + 7 * 160;
     for change in changes {
         let after = change.after()?;
-        let before = change.base.clone().map(Value::Object).unwrap_or(Value::Null);
+        let before = change
+            .base
+            .clone()
+            .map(Value::Object)
+            .unwrap_or(Value::Null);
         let after = after.map(Value::Object).unwrap_or(Value::Null);
         let written = if after.is_null() {
             0
@@ -384,8 +388,7 @@ pub fn publish_size(record_bytes: usize, changes: &[ProposedChange]) -> Result<(
             serde_json::to_vec(&after).map_or(0, |v| v.len())
         };
         let patch = serde_json::to_vec(&json_patch::diff(&before, &after)).map_or(0, |v| v.len());
-        let unpatch =
-            serde_json::to_vec(&json_patch::diff(&after, &before)).map_or(0, |v| v.len());
+        let unpatch = serde_json::to_vec(&json_patch::diff(&after, &before)).map_or(0, |v| v.len());
         // The configuration, its audit entry (both patches and about 1 KiB of names, hashes
         // and comment), its history key, and its comparison.
         ops += 3;
@@ -511,15 +514,26 @@ mod tests {
             .check("p", &users)
             .unwrap_err()
             .to_string();
-        assert!(error.contains("asks for 4 approvals, but only 3 people"), "{error}");
+        assert!(
+            error.contains("asks for 4 approvals, but only 3 people"),
+            "{error}"
+        );
         assert!(policy(0, Approvers::Editors).check("p", &users).is_err());
         assert!(policy(6, Approvers::Editors).check("p", &users).is_err());
         assert!(matches!(
             policy(1, Approvers::Named(vec!["nobody".into()])).check("p", &users),
             Err(Error::NotFound(_))
         ));
-        assert!(policy(2, Approvers::Named(vec!["a".into()])).check("p", &users).is_ok());
-        assert!(policy(3, Approvers::Named(vec!["a".into()])).check("p", &users).is_err());
+        assert!(
+            policy(2, Approvers::Named(vec!["a".into()]))
+                .check("p", &users)
+                .is_ok()
+        );
+        assert!(
+            policy(3, Approvers::Named(vec!["a".into()]))
+                .check("p", &users)
+                .is_err()
+        );
     }
 
     #[test]

@@ -3107,7 +3107,10 @@ async fn a_required_comment_is_enforced_for_every_write(b: Backend) {
     assert_eq!(confo.persist().await, Err(Error::CommentRequired));
     assert_eq!(b.value("n-c").await, stored);
     assert_eq!(b.value("n-d").await, None);
-    assert_eq!(confo.persist_with_comment("nightly job").await.unwrap(), Persisted::Written);
+    assert_eq!(
+        confo.persist_with_comment("nightly job").await.unwrap(),
+        Persisted::Written
+    );
     store
         .set_field(&n, &c, "a", json!(2), None, &why)
         .await

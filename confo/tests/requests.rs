@@ -50,7 +50,11 @@ fn set(path: &str, value: serde_json::Value) -> Edit {
 async fn reviewed(b: &Backend) -> Store {
     let store = with_namespace(b, "prod").await;
     let hash = PasswordHash::from_stored("not a real hash".into());
-    for (name, role) in [("ann", Role::Editor), ("bob", Role::Editor), ("root", Role::Admin)] {
+    for (name, role) in [
+        ("ann", Role::Editor),
+        ("bob", Role::Editor),
+        ("root", Role::Admin),
+    ] {
         store
             .create_user(&user(name, role), &hash, &change())
             .await
@@ -89,8 +93,7 @@ fn request(title: &str, changes: Vec<(&str, Proposed)>) -> NewRequest {
 }
 
 async fn stored(b: &Backend, key: &str) -> Option<(serde_json::Value, i64)> {
-    b.kv
-        .get(&b.key(key))
+    b.kv.get(&b.key(key))
         .await
         .unwrap()
         .map(|kv| (serde_json::from_slice(&kv.value).unwrap(), kv.mod_revision))
@@ -104,20 +107,36 @@ async fn a_reviewed_namespace_takes_no_direct_write_from_any_way_in(b: Backend) 
     let refused = |result: confo::Result<confo::Written>| {
         assert_eq!(result, Err(Error::ReviewRequired("prod".into())));
     };
-    refused(store.set_field(&prod, &db, "port", json!(2), None, &change()).await);
+    refused(
+        store
+            .set_field(&prod, &db, "port", json!(2), None, &change())
+            .await,
+    );
     refused(
         store
             .replace_configuration(&prod, &db, object(json!({})), None, &change())
             .await,
     );
-    refused(store.rename_field(&prod, &db, "port", "p", None, &change()).await);
-    refused(store.delete_field(&prod, &db, "port", None, &change()).await);
+    refused(
+        store
+            .rename_field(&prod, &db, "port", "p", None, &change())
+            .await,
+    );
+    refused(
+        store
+            .delete_field(&prod, &db, "port", None, &change())
+            .await,
+    );
     refused(
         store
             .create_configuration(&prod, &cfg("new"), object(json!({})), &change())
             .await,
     );
-    refused(store.delete_configuration(&prod, &db, None, &change()).await);
+    refused(
+        store
+            .delete_configuration(&prod, &db, None, &change())
+            .await,
+    );
     let first = store
         .history(&prod, &db)
         .await
@@ -145,7 +164,10 @@ async fn a_reviewed_namespace_takes_no_direct_write_from_any_way_in(b: Backend) 
     assert_eq!(stored(&b, "prod").await, root_before);
     assert_eq!(stored(&b, "prod-new").await, None);
     // A direct namespace is as before.
-    store.create_namespace(&ns("test"), &change()).await.unwrap();
+    store
+        .create_namespace(&ns("test"), &change())
+        .await
+        .unwrap();
     store
         .create_configuration(&ns("test"), &db, object(json!({"a": 1})), &change())
         .await
@@ -187,7 +209,10 @@ async fn the_client_library_opens_a_request_instead_of_writing(b: Backend) {
         stored(&b, "prod-db").await.unwrap().0,
         json!({"host": "a", "port": 5432})
     );
-    assert_eq!(stored(&b, "prod-cache").await.unwrap().0, json!({"ttl": 60}));
+    assert_eq!(
+        stored(&b, "prod-cache").await.unwrap().0,
+        json!({"ttl": 60})
+    );
 }
 
 async fn publishing_writes_every_configuration_in_one_transaction_linked_to_the_request(
@@ -212,8 +237,14 @@ async fn publishing_writes_every_configuration_in_one_transaction_linked_to_the_
     let id = opened.request.id;
     // Not approved yet: not published, nothing written.
     let early = store.publish_request(id, None, &by("ann")).await;
-    assert!(matches!(early, Err(Error::NotAllowed(ref m)) if m.contains("1 more approval")), "{early:?}");
-    assert_eq!(stored(&b, "prod-db").await.unwrap().0, json!({"host": "a", "port": 1}));
+    assert!(
+        matches!(early, Err(Error::NotAllowed(ref m)) if m.contains("1 more approval")),
+        "{early:?}"
+    );
+    assert_eq!(
+        stored(&b, "prod-db").await.unwrap().0,
+        json!({"host": "a", "port": 1})
+    );
     store.approve_request(id, &by("bob")).await.unwrap();
     let transactions = store.commit_stats().transactions;
     let written = store.publish_request(id, None, &by("ann")).await.unwrap();
@@ -225,7 +256,10 @@ async fn publishing_writes_every_configuration_in_one_transaction_linked_to_the_
     assert_eq!(db, json!({"host": "a", "port": 2}));
     assert_eq!(web, json!({"workers": 8}));
     assert_eq!(cache, json!({"ttl": 5}));
-    assert_eq!((db_rev, web_rev, cache_rev), (written.revision, written.revision, written.revision));
+    assert_eq!(
+        (db_rev, web_rev, cache_rev),
+        (written.revision, written.revision, written.revision)
+    );
     assert_eq!(
         stored(&b, "prod").await.unwrap().0,
         json!({"configurations": ["db", "web", "cache"]})
@@ -252,7 +286,11 @@ async fn publishing_writes_every_configuration_in_one_transaction_linked_to_the_
             ("web".to_owned(), "ann".to_owned()),
         ]
     );
-    assert!(entries.iter().all(|e| e.comment.as_deref() == Some(&*format!("request {id}: pool and workers"))));
+    assert!(
+        entries
+            .iter()
+            .all(|e| e.comment.as_deref() == Some(&*format!("request {id}: pool and workers")))
+    );
     // The chain holds, with the linked entries in it.
     assert!(matches!(
         store.verify_audit().await.unwrap(),
@@ -270,7 +308,10 @@ async fn the_author_never_approves_and_an_edit_needs_approval_again(b: Backend) 
     let id = store
         .open_request(
             &ns("prod"),
-            request("port", vec![("db", Proposed::Edits(vec![set("/port", json!(2))]))]),
+            request(
+                "port",
+                vec![("db", Proposed::Edits(vec![set("/port", json!(2))]))],
+            ),
             &by("ann"),
         )
         .await
@@ -278,12 +319,18 @@ async fn the_author_never_approves_and_an_edit_needs_approval_again(b: Backend) 
         .request
         .id;
     let own = store.approve_request(id, &by("ann")).await;
-    assert!(matches!(own, Err(Error::NotAllowed(ref m)) if m.contains("you wrote")), "{own:?}");
+    assert!(
+        matches!(own, Err(Error::NotAllowed(ref m)) if m.contains("you wrote")),
+        "{own:?}"
+    );
     // An administrator author may not either.
     let root_id = store
         .open_request(
             &ns("prod"),
-            request("web", vec![("web", Proposed::Edits(vec![set("/workers", json!(3))]))]),
+            request(
+                "web",
+                vec![("web", Proposed::Edits(vec![set("/workers", json!(3))]))],
+            ),
             &by("root"),
         )
         .await
@@ -329,7 +376,10 @@ async fn the_author_never_approves_and_an_edit_needs_approval_again(b: Backend) 
         store.reject_request(id, " ", &by("bob")).await,
         Err(Error::InvalidValue(_))
     ));
-    let rejected = store.reject_request(id, "wrong host", &by("bob")).await.unwrap();
+    let rejected = store
+        .reject_request(id, "wrong host", &by("bob"))
+        .await
+        .unwrap();
     assert_eq!(rejected.request.state, RequestState::Closed);
     assert!(matches!(
         store.approve_request(id, &by("bob")).await,
@@ -387,12 +437,21 @@ async fn a_stale_request_re_bases_when_disjoint_and_shows_overlaps(b: Backend) {
         panic!("expected a stale request, got {stopped:?}");
     };
     assert_eq!(configurations, &vec!["db".to_owned(), "web".to_owned()]);
-    assert_eq!(stored(&b, "prod-db").await.unwrap().0, json!({"host": "z", "port": 1}));
+    assert_eq!(
+        stored(&b, "prod-db").await.unwrap().0,
+        json!({"host": "z", "port": 1})
+    );
     let conflicts = store.request_conflicts(id).await.unwrap();
     assert_eq!(conflicts.len(), 2);
     assert!(conflicts[0].overlap.is_empty(), "{conflicts:?}");
-    assert_eq!(conflicts[0].base, Some(object(json!({"host": "a", "port": 1}))));
-    assert_eq!(conflicts[0].theirs, Some(object(json!({"host": "z", "port": 1}))));
+    assert_eq!(
+        conflicts[0].base,
+        Some(object(json!({"host": "a", "port": 1})))
+    );
+    assert_eq!(
+        conflicts[0].theirs,
+        Some(object(json!({"host": "z", "port": 1})))
+    );
     assert_eq!(conflicts[1].overlap, vec!["workers".to_owned()]);
     // Re-basing takes the disjoint one onto the latest version and asks for approval again.
     let rebased = store.rebase_request(id, &by("ann")).await.unwrap();
@@ -415,8 +474,14 @@ async fn a_stale_request_re_bases_when_disjoint_and_shows_overlaps(b: Backend) {
     assert!(store.request_conflicts(id).await.unwrap().is_empty());
     store.approve_request(id, &by("bob")).await.unwrap();
     store.publish_request(id, None, &by("bob")).await.unwrap();
-    assert_eq!(stored(&b, "prod-db").await.unwrap().0, json!({"host": "z", "port": 2}));
-    assert_eq!(stored(&b, "prod-web").await.unwrap().0, json!({"workers": 9}));
+    assert_eq!(
+        stored(&b, "prod-db").await.unwrap().0,
+        json!({"host": "z", "port": 2})
+    );
+    assert_eq!(
+        stored(&b, "prod-web").await.unwrap().0,
+        json!({"workers": 9})
+    );
 }
 
 async fn an_emergency_publish_needs_an_administrator_and_a_reason(b: Backend) {
@@ -424,7 +489,10 @@ async fn an_emergency_publish_needs_an_administrator_and_a_reason(b: Backend) {
     let id = store
         .open_request(
             &ns("prod"),
-            request("hotfix", vec![("db", Proposed::Edits(vec![set("/port", json!(9))]))]),
+            request(
+                "hotfix",
+                vec![("db", Proposed::Edits(vec![set("/port", json!(9))]))],
+            ),
             &by("ann"),
         )
         .await
@@ -432,17 +500,26 @@ async fn an_emergency_publish_needs_an_administrator_and_a_reason(b: Backend) {
         .request
         .id;
     let editor = store.publish_request(id, Some("outage"), &by("bob")).await;
-    assert!(matches!(editor, Err(Error::NotAllowed(ref m)) if m.contains("administrator")), "{editor:?}");
+    assert!(
+        matches!(editor, Err(Error::NotAllowed(ref m)) if m.contains("administrator")),
+        "{editor:?}"
+    );
     assert!(matches!(
         store.publish_request(id, Some("  "), &by("root")).await,
         Err(Error::InvalidValue(_))
     ));
-    assert_eq!(stored(&b, "prod-db").await.unwrap().0, json!({"host": "a", "port": 1}));
+    assert_eq!(
+        stored(&b, "prod-db").await.unwrap().0,
+        json!({"host": "a", "port": 1})
+    );
     store
         .publish_request(id, Some("the site is down"), &by("root"))
         .await
         .unwrap();
-    assert_eq!(stored(&b, "prod-db").await.unwrap().0, json!({"host": "a", "port": 9}));
+    assert_eq!(
+        stored(&b, "prod-db").await.unwrap().0,
+        json!({"host": "a", "port": 9})
+    );
     let read = store.get_request(id).await.unwrap().request;
     let last = read.events.last().unwrap();
     assert_eq!(last.what, confo::request::EventKind::PublishedInEmergency);
@@ -457,11 +534,9 @@ async fn an_emergency_publish_needs_an_administrator_and_a_reason(b: Backend) {
         .unwrap();
     assert_eq!(entry.actor, Actor::user("root"));
     assert!(
-        entry
-            .comment
-            .as_deref()
-            .unwrap()
-            .starts_with(&format!("emergency publish of request {id} without approval: the site is down")),
+        entry.comment.as_deref().unwrap().starts_with(&format!(
+            "emergency publish of request {id} without approval: the site is down"
+        )),
         "{entry:?}"
     );
 }
@@ -488,7 +563,10 @@ async fn a_request_too_large_for_one_transaction_is_refused_while_it_is_edited(b
     let id = store
         .open_request(
             &ns("prod"),
-            request("growing", vec![("c0", Proposed::Create(object(json!({"n": 1}))))]),
+            request(
+                "growing",
+                vec![("c0", Proposed::Create(object(json!({"n": 1}))))],
+            ),
             &by("ann"),
         )
         .await
@@ -518,7 +596,11 @@ async fn a_request_too_large_for_one_transaction_is_refused_while_it_is_edited(b
     // What it holds can still be published, in one transaction.
     store.approve_request(id, &by("bob")).await.unwrap();
     store.publish_request(id, None, &by("ann")).await.unwrap();
-    assert!(stored(&b, &format!("prod-c{}", refused_at - 1)).await.is_some());
+    assert!(
+        stored(&b, &format!("prod-c{}", refused_at - 1))
+            .await
+            .is_some()
+    );
     // Too many bytes are refused too, with the numbers.
     let big = "x".repeat(900 * 1024);
     let bytes = store
@@ -535,7 +617,14 @@ async fn a_request_too_large_for_one_transaction_is_refused_while_it_is_edited(b
         )
         .await;
     assert!(
-        matches!(bytes, Err(Error::TooLarge { unit: "bytes", limit: 1_572_864, .. })),
+        matches!(
+            bytes,
+            Err(Error::TooLarge {
+                unit: "bytes",
+                limit: 1_572_864,
+                ..
+            })
+        ),
         "{bytes:?}"
     );
 }
@@ -548,27 +637,48 @@ async fn a_policy_needs_enough_approvers_and_switching_is_audited(b: Backend) {
         approvals: 4,
         approvers: Approvers::Editors,
     };
-    let refused = store.set_review_policy(&prod, Some(four), &by("root")).await;
-    assert!(matches!(refused, Err(Error::InvalidValue(ref m)) if m.contains("only 3 people")), "{refused:?}");
+    let refused = store
+        .set_review_policy(&prod, Some(four), &by("root"))
+        .await;
+    assert!(
+        matches!(refused, Err(Error::InvalidValue(ref m)) if m.contains("only 3 people")),
+        "{refused:?}"
+    );
     let nobody = ReviewPolicy {
         approvals: 1,
         approvers: Approvers::Named(vec!["ghost".into()]),
     };
     assert!(matches!(
-        store.set_review_policy(&prod, Some(nobody), &by("root")).await,
+        store
+            .set_review_policy(&prod, Some(nobody), &by("root"))
+            .await,
         Err(Error::NotFound(_))
     ));
-    assert!(store.get_settings(&prod).await.unwrap().settings.review.is_some());
+    assert!(
+        store
+            .get_settings(&prod)
+            .await
+            .unwrap()
+            .settings
+            .review
+            .is_some()
+    );
     // Named approvers: only bob (and administrators).
     let named = ReviewPolicy {
         approvals: 1,
         approvers: Approvers::Named(vec!["bob".into()]),
     };
-    store.set_review_policy(&prod, Some(named), &by("root")).await.unwrap();
+    store
+        .set_review_policy(&prod, Some(named), &by("root"))
+        .await
+        .unwrap();
     let id = store
         .open_request(
             &prod,
-            request("x", vec![("db", Proposed::Edits(vec![set("/port", json!(3))]))]),
+            request(
+                "x",
+                vec![("db", Proposed::Edits(vec![set("/port", json!(3))]))],
+            ),
             &by("root"),
         )
         .await
@@ -581,7 +691,10 @@ async fn a_policy_needs_enough_approvers_and_switching_is_audited(b: Backend) {
     ));
     store.approve_request(id, &by("bob")).await.unwrap();
     // Back to direct: audited, and writes go through again.
-    store.set_review_policy(&prod, None, &by("root")).await.unwrap();
+    store
+        .set_review_policy(&prod, None, &by("root"))
+        .await
+        .unwrap();
     store
         .set_field(&prod, &cfg("db"), "port", json!(4), None, &change())
         .await

@@ -10,15 +10,22 @@ use crate::error::AppError;
 pub struct SignedIn {
     pub name: String,
     pub role: String,
+    /// Change requests waiting for this person's review.
+    pub waiting: usize,
 }
 
 /// The signed-in user, if any.
 #[server(endpoint = "auth/me", input = leptos::server_fn::codec::GetUrl)]
 pub async fn who_am_i() -> Result<Option<SignedIn>, AppError> {
-    use super::ssr::{reject, signed_in};
-    Ok(signed_in().await.map_err(reject)?.map(|user| SignedIn {
+    use super::ssr::{reject, signed_in, store};
+    let Some(user) = signed_in().await.map_err(reject)? else {
+        return Ok(None);
+    };
+    let waiting = crate::api::requests::ssr::waiting_for(&store()?, &user).await?;
+    Ok(Some(SignedIn {
         name: user.name,
         role: user.role.as_str().to_owned(),
+        waiting,
     }))
 }
 

@@ -26,6 +26,8 @@ pub struct SettingsView {
     pub namespace: String,
     pub schemas: Vec<NamedSchema>,
     pub require_comment: bool,
+    /// Whether changes are reviewed, and how.
+    pub review: crate::api::requests::PolicyView,
     /// Sent back with a change, so that one made in between is not overwritten.
     pub revision: i64,
     pub can_change: bool,
@@ -168,6 +170,7 @@ pub async fn namespace_settings(namespace: String) -> Result<SettingsView, AppEr
             })
             .collect(),
         require_comment: read.settings.require_comment,
+        review: crate::api::requests::ssr::policy_view(read.settings.review.as_ref()),
         revision: read.revision,
         can_change: may(&user, confo::users::Role::Admin, Some(&namespace)),
         namespace,

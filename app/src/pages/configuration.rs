@@ -16,7 +16,7 @@ use super::{failure, loaded, thousands};
 use crate::api::configurations::{
     ChangeSummary, Comparison, ConfigurationView, ConflictView, CreateConfiguration,
     DeleteConfiguration, FieldDiff, FieldEdit, FieldView, MAX_FORM_ROWS, ProblemView, Review,
-    SaveEdit, TakeBack, configuration_conflict, get_configuration, load_draft,
+    ReviewNote, SaveEdit, TakeBack, configuration_conflict, get_configuration, load_draft,
     review_configuration, review_field, save_configuration, version_diff,
 };
 use crate::error::AppError;
@@ -182,6 +182,8 @@ struct ReviewAt {
     /// The version in the address (a review opened from an earlier version keeps it).
     against: (Option<i64>, Option<u64>),
     draft: String,
+    /// In a reviewed namespace, what the person should know; changes are sent for review.
+    review: Option<ReviewNote>,
 }
 
 /// The review of a change that can be saved (or, with the schema's problems, cannot): what it
@@ -254,6 +256,39 @@ fn review_section(
         ("rename", true) => ("Rename the field", false),
         _ => ("Save", false),
     };
+    // In a reviewed namespace the change is sent for review: in a new request, or added to one
+    // of the person's own that are still open.
+    let (button, for_review) = match &at.review {
+        Some(note) => {
+            let options = note
+                .mine
+                .iter()
+                .map(|(id, title)| {
+                    view! { <option value=id.to_string()>{format!("Add it to my request {id}: {title}")}</option> }
+                })
+                .collect_view();
+            let pick = (!note.mine.is_empty()).then(|| {
+                view! {
+                    <label>"Send it in "
+                        <select name="into" id="review-into">
+                            <option value="">"a new change request"</option>
+                            {options}
+                        </select>
+                    </label>
+                }
+            });
+            (
+                "Send for review",
+                Some(view! {
+                    <p class="notice" id="review-reviewed">
+                        "Your change will be sent for review. Nothing changes until someone else approves it and it is published."
+                    </p>
+                    {pick}
+                }),
+            )
+        }
+        None => (button, None),
+    };
     let FieldEdit {
         op,
         field,
@@ -277,6 +312,7 @@ fn review_section(
             <input type="hidden" name="edit[value]" value=value/>
             <input type="hidden" name="edit[to]" value=to/>
             <input type="hidden" name="edit[path]" value=path/>
+            {for_review}
             {comment_input(comment_required, None, true)}
             <button type="submit" class:danger=danger>{button}</button>
         </ActionForm>
@@ -299,6 +335,30 @@ fn review_section(
         </section>
     }
     .into_any()
+}
+
+/// In a reviewed namespace: how changes are made here, and the open requests that change this
+/// configuration.
+fn review_banner(note: ReviewNote) -> impl IntoView {
+    let touching = (!note.touching.is_empty()).then(|| {
+        let items = note
+            .touching
+            .into_iter()
+            .map(|(id, title, author)| {
+                view! { <li><a href=format!("/requests/{id}")>{format!("Request {id}: {title}")}</a>{format!(" by {author}")}</li> }
+            })
+            .collect_view();
+        view! {
+            <p>"Open change requests that change this configuration:"</p>
+            <ul id="touching-requests">{items}</ul>
+        }
+    });
+    view! {
+        <section class="notice" id="review-policy" aria-label="Review">
+            <p>{note.policy}" Your changes are sent for review. "<a href="/requests">"All change requests"</a></p>
+            {touching}
+        </section>
+    }
 }
 
 /// Where a review belongs in the table: the row of the field (or the place inside it) it
@@ -380,6 +440,7 @@ pub fn ConfigurationPage() -> impl IntoView {
             problems,
             missing,
             comment_required,
+            review,
         } = view;
         let base: Base = (revision, seq);
         let here = format!("/ns/{ns}/{cfg}");
@@ -394,6 +455,7 @@ pub fn ConfigurationPage() -> impl IntoView {
                 q("seq").parse::<u64>().ok(),
             ),
             draft: draft_id(),
+            review: review.clone(),
         };
         // The row open for editing: the one asked for (?edit=field&path=...), or the one a
         // review is about. A review of a field that has no row (a new one) shows above the
@@ -648,6 +710,7 @@ pub fn ConfigurationPage() -> impl IntoView {
             </nav>
             <h1>{cfg.clone()}</h1>
             <Live namespace=ns.clone() configuration=cfg.clone() editing=in_change/>
+            {review.map(review_banner)}
             // What live updates bring up to date.
             <div id="configuration-live" data-live="">
             <p class="meta">
@@ -757,6 +820,16 @@ fn JsonEditor(
             match save_configuration(ns.clone(), n.clone(), revision, seq, json.clone(), comment)
                 .await
             {
+                Ok(saved) if saved.request.is_some() => {
+                    // A reviewed namespace: the change went to a request, shown on its page.
+                    #[cfg(feature = "hydrate")]
+                    if let Some(id) = saved.request {
+                        let _ = window()
+                            .location()
+                            .set_href(&format!("/requests/{id}?sent=1"));
+                    }
+                    Outcome::Saved
+                }
                 Ok(saved) => {
                     // From now on edits are made against what was just saved, whenever the
                     // page's refresh arrives; and its arrival as a live update is this page's.

@@ -9,6 +9,7 @@ use leptos_router::hooks::{use_params_map, use_query_map};
 
 use super::{failure, loaded};
 use crate::api::configurations::ProblemView;
+use crate::api::requests::SetReviewPolicy;
 use crate::api::schemas::{
     AssignSchema, DeleteSharedSchema, DryRunView, PutSharedSchema, SchemaView, SetRequireComment,
     SettingsView, check_schema, configuration_schema, namespace_settings, settings_history,
@@ -227,13 +228,14 @@ pub fn NamespaceSettingsPage() -> impl IntoView {
     let put = ServerAction::<PutSharedSchema>::new();
     let delete = ServerAction::<DeleteSharedSchema>::new();
     let rule = ServerAction::<SetRequireComment>::new();
+    let review = ServerAction::<SetReviewPolicy>::new();
     let settings = Resource::new(
         move || {
             (
                 namespace(),
                 put.version().get(),
                 delete.version().get(),
-                rule.version().get(),
+                rule.version().get() + review.version().get(),
             )
         },
         |(namespace, ..)| namespace_settings(namespace),
@@ -256,7 +258,7 @@ pub fn NamespaceSettingsPage() -> impl IntoView {
                 namespace(),
                 put.version().get(),
                 delete.version().get(),
-                rule.version().get(),
+                rule.version().get() + review.version().get(),
             )
         },
         |(namespace, ..)| settings_history(namespace),
@@ -291,6 +293,7 @@ pub fn NamespaceSettingsPage() -> impl IntoView {
             namespace: ns,
             schemas,
             require_comment,
+            review: policy,
             revision,
             can_change,
         } = view;
@@ -323,6 +326,8 @@ pub fn NamespaceSettingsPage() -> impl IntoView {
             })
             .collect_view();
         let ns_rule = ns.clone();
+        let policy_form = policy.clone();
+        let ns_policy = ns.clone();
         let changing = can_change.then(move || {
             let ns2 = ns_rule.clone();
             let save_after_check = move || {
@@ -365,6 +370,27 @@ pub fn NamespaceSettingsPage() -> impl IntoView {
                     <button type="submit">"Save the rule"</button>
                 </ActionForm>
                 {move || failure(rule.value().get())}
+                <h3>"Review"</h3>
+                <ActionForm action=review attr:class="stacked" attr:id="review-policy-form">
+                    <super::ReturnHere/>
+                    <input type="hidden" name="namespace" value=ns_policy/>
+                    <fieldset>
+                        <legend>"How changes are made"</legend>
+                        <label><input type="radio" name="mode" value="direct" checked=!policy_form.reviewed/>" Saved directly"</label>
+                        <label><input type="radio" name="mode" value="reviewed" checked=policy_form.reviewed/>" Sent for review: someone other than the author approves, then it is published"</label>
+                    </fieldset>
+                    <label>"Approvals each request needs (1 to 5) "
+                        <input type="number" name="approvals" min="1" max="5" value=policy_form.approvals.to_string()/>
+                    </label>
+                    <fieldset>
+                        <legend>"Who may approve (administrators always may; authors never)"</legend>
+                        <label><input type="radio" name="approvers" value="editors" checked=policy_form.approvers != "named"/>" Editors of this namespace"</label>
+                        <label><input type="radio" name="approvers" value="named" checked=policy_form.approvers == "named"/>" Only these people:"</label>
+                        <label>"Names, separated by commas " <input type="text" name="named" value=policy_form.named.join(", ") autocomplete="off"/></label>
+                    </fieldset>
+                    <button type="submit">"Save how changes are made"</button>
+                </ActionForm>
+                {move || failure(review.value().get())}
             }
         });
         view! {
@@ -373,6 +399,7 @@ pub fn NamespaceSettingsPage() -> impl IntoView {
             </nav>
             <h1>{format!("Settings of {ns}")}</h1>
             <p id="comment-rule">{if require_comment { "Every change in this namespace needs a comment." } else { "Comments on changes are optional here." }}</p>
+            <p id="review">{policy.described.clone()}</p>
             <h2>"Shared schemas"</h2>
             {if schemas.is_empty() {
                 view! { <p class="empty">"No shared schemas yet. A shared schema can be followed by several configurations."</p> }.into_any()

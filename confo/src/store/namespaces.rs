@@ -201,8 +201,7 @@ impl Store {
         self.commit(change, keys, move |reads: &Reads| {
             // Deleting a reviewed namespace's configurations would skip their review.
             if !configurations.is_empty() {
-                let settings =
-                    super::NamespaceSettings::parse(reads.get(&settings_key))?;
+                let settings = super::NamespaceSettings::parse(reads.get(&settings_key))?;
                 super::settings::check_direct(&settings, &namespace)?;
             }
             let root = Index::parse(reads.get(&root_key), NAMESPACES)?;

@@ -198,7 +198,9 @@ impl Store {
     ) -> Result<ProposedChange> {
         if let Proposed::Edits(edits) = &proposed {
             if edits.is_empty() {
-                return Err(Error::InvalidValue("There is nothing to change.".to_owned()));
+                return Err(Error::InvalidValue(
+                    "There is nothing to change.".to_owned(),
+                ));
             }
             edit::check(edits)?;
         }
@@ -216,7 +218,10 @@ impl Store {
             return Err(Error::Conflict {
                 key,
                 current_revision: revision,
-                current: read.as_ref().and_then(|kv| parse_json(kv).ok()).map(Box::new),
+                current: read
+                    .as_ref()
+                    .and_then(|kv| parse_json(kv).ok())
+                    .map(Box::new),
             });
         }
         let change = ProposedChange {
@@ -302,12 +307,12 @@ impl Store {
                     }
                     let last: u64 = match reads.get(&seq_key) {
                         None => 0,
-                        Some(kv) => serde_json::from_slice(&kv.value).map_err(|e| {
-                            Error::Corrupt {
+                        Some(kv) => {
+                            serde_json::from_slice(&kv.value).map_err(|e| Error::Corrupt {
                                 key: kv.key.clone(),
                                 reason: format!("not a request number ({e})"),
-                            }
-                        })?,
+                            })?
+                        }
                     };
                     request.id = last + 1;
                     let mut plan = Plan::default();
@@ -380,8 +385,13 @@ impl Store {
         configuration: &str,
         change: &Change,
     ) -> Result<RequestRead> {
-        self.step(id, change, Vec::new(), Step::RemoveChange(configuration.to_owned()))
-            .await
+        self.step(
+            id,
+            change,
+            Vec::new(),
+            Step::RemoveChange(configuration.to_owned()),
+        )
+        .await
     }
 
     /// Changes the title and description of request `id`.
@@ -416,7 +426,8 @@ impl Store {
         change: &Change,
     ) -> Result<RequestRead> {
         let reason = check_text("a reason", reason, true, MAX_TEXT_CHARS)?;
-        self.step(id, change, Vec::new(), Step::Reject(reason)).await
+        self.step(id, change, Vec::new(), Step::Reject(reason))
+            .await
     }
 
     /// Withdraws request `id` (its author or an administrator); it is closed and writes nothing.
@@ -462,7 +473,11 @@ impl Store {
         }
         let rebased = before
             .iter()
-            .filter(|b| !overlapping.iter().any(|o| o.configuration == b.configuration))
+            .filter(|b| {
+                !overlapping
+                    .iter()
+                    .any(|o| o.configuration == b.configuration)
+            })
             .map(|b| b.configuration.clone())
             .collect();
         Ok(PublishStale {
@@ -687,7 +702,7 @@ impl Store {
             .get(&self.layout.request(id))
             .await?
             .ok_or_else(|| not_found(id))?;
-        Ok(namespace_name(parse_request(&kv)?.namespace.as_str())?)
+        namespace_name(parse_request(&kv)?.namespace.as_str())
     }
 
     fn configuration_keys(
@@ -956,4 +971,3 @@ fn user_of(change: &Change) -> Result<String> {
         )),
     }
 }
-

@@ -78,11 +78,16 @@ pub async fn save_edit(
     seq: u64,
     edit: FieldEdit,
     comment: String,
+    #[server(default)] into: String,
 ) -> Result<Saved, AppError> {
     let opened = super::ssr::open(confo::users::Role::Editor, &namespace, &name).await?;
     let current = opened.current().await?;
     let change = super::ssr::field_edit(&edit, &current.fields)?;
-    opened.save(vec![change], revision, seq, &comment).await
+    // In a reviewed namespace: the request to add the change to ("": a new one).
+    let into = into.trim().parse().ok();
+    opened
+        .save(vec![change], revision, seq, &comment, into)
+        .await
 }
 
 /// Saves `json` as the configuration's fields, if it is still at `revision`; otherwise nothing
@@ -105,7 +110,7 @@ pub async fn save_configuration(
     let rules = super::ssr::rules(&opened.store, &opened.namespace, &opened.name).await?;
     let fields = rules.unmasked(fields, &current.fields);
     let edits = vec![confo::edit::Edit::Replace { fields }];
-    opened.save(edits, revision, seq, &comment).await
+    opened.save(edits, revision, seq, &comment, None).await
 }
 
 /// What happened since the editor loaded version `seq` (`loaded`: the JSON it loaded): their

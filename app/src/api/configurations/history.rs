@@ -112,8 +112,30 @@ pub async fn revert_configuration(
             Some(revision),
             &super::ssr::change_with(&opened.user, &comment),
         )
-        .await
-        .map_err(reject)?;
+        .await;
+    let written = match written {
+        // A reviewed namespace: going back is sent for review, as the fields it sets.
+        Err(confo::Error::ReviewRequired(_)) => {
+            let fields = opened
+                .store
+                .configuration_at(&opened.namespace, &opened.name, seq)
+                .await
+                .map_err(reject)?
+                .unwrap_or_default();
+            let proposed =
+                confo::request::Proposed::Edits(vec![confo::edit::Edit::Replace { fields }]);
+            let comment = if comment.trim().is_empty() {
+                format!("Back to version {seq}")
+            } else {
+                comment
+            };
+            opened
+                .propose(proposed, Some(revision), &comment, None)
+                .await?;
+            return Ok(());
+        }
+        other => other.map_err(reject)?,
+    };
     // Confirmed on the configuration, with what changed and an Undo.
     opened.back_to(&super::ssr::saved_suffix(written.seq));
     Ok(())
@@ -166,11 +188,38 @@ pub async fn take_back(
             None,
             &super::ssr::change_with(&opened.user, &comment),
         )
-        .await
-        .map_err(reject)?;
+        .await;
+    let written = match written {
+        // A reviewed namespace: taking it back is sent for review, made on what is stored now.
+        Err(confo::Error::ReviewRequired(_)) => {
+            let current = opened.current().await?;
+            let (_, fields) = opened
+                .store
+                .preview_revert_change(&opened.namespace, &opened.name, seq)
+                .await
+                .map_err(reject)?;
+            let edits = confo::edit::edits_between(&current.fields, &fields);
+            let comment = if comment.trim().is_empty() {
+                format!("Take back version {seq}")
+            } else {
+                comment
+            };
+            let proposed = confo::request::Proposed::Edits(edits);
+            let id = opened
+                .propose(proposed, Some(current.revision), &comment, None)
+                .await?;
+            return Ok(Saved {
+                revision: current.revision,
+                seq,
+                request: Some(id),
+            });
+        }
+        other => other.map_err(reject)?,
+    };
     opened.back_to(&super::ssr::saved_suffix(written.seq));
     Ok(Saved {
         revision: written.revision,
         seq: written.seq,
+        request: None,
     })
 }

@@ -190,6 +190,19 @@ pub struct ConfigurationView {
     pub missing: Vec<FieldView>,
     /// Every change in this namespace needs a comment.
     pub comment_required: bool,
+    /// Changes here are sent for review (`None`: saved directly).
+    pub review: Option<ReviewNote>,
+}
+
+/// What a person changing a configuration in a reviewed namespace should know.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReviewNote {
+    /// The namespace's policy, in words.
+    pub policy: String,
+    /// The person's own requests in the namespace still open: number and title.
+    pub mine: Vec<(u64, String)>,
+    /// Open requests that change this configuration: number, title, author.
+    pub touching: Vec<(u64, String, String)>,
 }
 
 /// Two versions of a configuration and how the second differs from the first.
@@ -239,11 +252,15 @@ pub struct Review {
     pub notes: Vec<String>,
 }
 
-/// What a save wrote: the configuration's new revision and the number of its history entry.
+/// What a save wrote: the configuration's new revision and the number of its history entry. In
+/// a reviewed namespace nothing is written: `request` is the change request it went to (and the
+/// revision and version stay those the change was made on).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Saved {
     pub revision: i64,
     pub seq: u64,
+    #[serde(default)]
+    pub request: Option<u64>,
 }
 
 /// One change asked for in the form view (the page's address carries it, so that it is reviewed
@@ -369,12 +386,20 @@ pub async fn create_configuration(
         }
         None => Default::default(),
     };
-    let change = ssr::change_with(&opened.user, comment.as_deref().unwrap_or_default());
-    store
-        .create_configuration(ns, &opened.name, fields, &change)
+    let comment = comment.unwrap_or_default();
+    let change = ssr::change_with(&opened.user, &comment);
+    match store
+        .create_configuration(ns, &opened.name, fields.clone(), &change)
         .await
-        .map_err(reject)?;
-    opened.back_to("");
+    {
+        Ok(_) => opened.back_to(""),
+        // A reviewed namespace: the new configuration is sent for review.
+        Err(confo::Error::ReviewRequired(_)) => {
+            let proposed = confo::request::Proposed::Create(fields);
+            opened.propose(proposed, Some(0), &comment, None).await?;
+        }
+        Err(other) => return Err(reject(other)),
+    }
     Ok(())
 }
 
@@ -394,16 +419,26 @@ pub async fn delete_configuration(
             "To delete it, type the configuration's name, {configuration}, exactly."
         ))));
     }
-    opened
+    let comment = comment.unwrap_or_default();
+    let deleted = opened
         .store
         .delete_configuration(
             &opened.namespace,
             configuration,
             None,
-            &ssr::change_with(&opened.user, comment.as_deref().unwrap_or_default()),
+            &ssr::change_with(&opened.user, &comment),
         )
-        .await
-        .map_err(reject)?;
+        .await;
+    match deleted {
+        Ok(_) => {}
+        // A reviewed namespace: the deletion is sent for review.
+        Err(confo::Error::ReviewRequired(_)) => {
+            let proposed = confo::request::Proposed::Delete;
+            opened.propose(proposed, None, &comment, None).await?;
+            return Ok(());
+        }
+        Err(other) => return Err(reject(other)),
+    }
     // Confirmed on the namespace's page.
     crate::api::redirect::redirect(&format!(
         "/ns/{namespace}?deleted={}",

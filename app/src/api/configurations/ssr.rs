@@ -287,7 +287,49 @@ pub async fn view_of(
         problems: hints::problem_views(&problems),
         missing,
         comment_required: rules.comment_required,
+        review: if rules.reviewed {
+            Some(review_note(&store, user, namespace, name).await?)
+        } else {
+            None
+        },
     })
+}
+
+/// In a reviewed namespace: the policy, the person's own open requests there, and the open
+/// requests that change this configuration.
+async fn review_note(
+    store: &confo::Store,
+    user: &confo::users::User,
+    namespace: &NamespaceName,
+    name: &ConfigurationName,
+) -> Result<ReviewNote, AppError> {
+    let policy = store
+        .get_settings(namespace)
+        .await
+        .map_err(reject)?
+        .settings
+        .review;
+    let mut note = ReviewNote {
+        policy: crate::api::requests::ssr::describe(policy.as_ref()),
+        mine: Vec::new(),
+        touching: Vec::new(),
+    };
+    for request in store.list_requests().await.map_err(reject)? {
+        if request.namespace != namespace.as_str() || !request.state.is_active() {
+            continue;
+        }
+        if request.is_author(&user.name) {
+            note.mine.push((request.id, request.title.clone()));
+        }
+        if request.configurations.iter().any(|c| c == name.as_str()) {
+            note.touching.push((
+                request.id,
+                request.title.clone(),
+                request.author.name.clone(),
+            ));
+        }
+    }
+    Ok(note)
 }
 
 /// Calls `at` on `value` (found at `tokens`) and, unless it answers that it is done there, on
@@ -325,6 +367,8 @@ pub struct Rules {
     /// Which schema, in words.
     pub described: Option<String>,
     pub comment_required: bool,
+    /// Changes are sent for review in change requests instead of being written.
+    pub reviewed: bool,
 }
 
 pub async fn rules(
@@ -350,6 +394,7 @@ pub async fn rules(
         schema: settings.schema_of(name.as_str()).cloned(),
         described,
         comment_required: settings.require_comment,
+        reviewed: settings.review.is_some(),
     })
 }
 
@@ -924,11 +969,23 @@ impl Opened {
         revision: i64,
         seq: u64,
         comment: &str,
+        into: Option<u64>,
     ) -> Result<Saved, AppError> {
         let current = self.current().await?;
         let rules = rules(&self.store, &self.namespace, &self.name).await?;
         for edit in &edits {
             rules.check_edit(&current.fields, edit)?;
+        }
+        if rules.reviewed {
+            let proposed = confo::request::Proposed::Edits(edits);
+            let id = self
+                .propose(proposed, Some(revision), comment, into)
+                .await?;
+            return Ok(Saved {
+                revision,
+                seq,
+                request: Some(id),
+            });
         }
         let written = self
             .store
@@ -953,6 +1010,7 @@ impl Opened {
                 Ok(Saved {
                     revision: written.revision,
                     seq,
+                    request: None,
                 })
             }
             Err(confo::Error::Conflict { .. }) => {
@@ -965,8 +1023,71 @@ impl Opened {
                 };
                 Err(reject(AppError::Conflict(text)))
             }
+            // Made reviewed since the page was loaded.
+            Err(confo::Error::ReviewRequired(_)) => {
+                let proposed = confo::request::Proposed::Edits(edits);
+                let id = self
+                    .propose(proposed, Some(revision), comment, into)
+                    .await?;
+                Ok(Saved {
+                    revision,
+                    seq,
+                    request: Some(id),
+                })
+            }
             Err(other) => Err(reject(other)),
         }
+    }
+
+    /// Sends `proposed`, made on `revision`, for review: added to the person's request `into`
+    /// when given (one of theirs in this namespace, still open), otherwise in a new request
+    /// titled after `comment`. Goes on to the request's page. How every change is made in a
+    /// reviewed namespace.
+    pub async fn propose(
+        &self,
+        proposed: confo::request::Proposed,
+        revision: Option<i64>,
+        comment: &str,
+        into: Option<u64>,
+    ) -> Result<u64, AppError> {
+        let change = crate::api::ssr::change(&self.user);
+        let id = match into {
+            Some(id) => {
+                let read = self.store.get_request(id).await.map_err(reject)?;
+                if read.request.namespace != self.namespace.as_str() {
+                    return Err(reject(AppError::Invalid(format!(
+                        "Change request {id} is for namespace {:?}; start a new one here.",
+                        read.request.namespace
+                    ))));
+                }
+                self.store
+                    .add_to_request(id, &self.name, proposed, revision, &change)
+                    .await
+                    .map_err(reject)?;
+                id
+            }
+            None => {
+                let title = if comment.trim().is_empty() {
+                    format!("Change to {}", self.name)
+                } else {
+                    comment.trim().to_owned()
+                };
+                let new = confo::store::NewRequest {
+                    title,
+                    description: String::new(),
+                    changes: vec![(self.name.clone(), proposed, revision)],
+                    draft: false,
+                };
+                self.store
+                    .open_request(&self.namespace, new, &change)
+                    .await
+                    .map_err(reject)?
+                    .request
+                    .id
+            }
+        };
+        crate::api::redirect::redirect(&format!("/requests/{id}?sent=1"));
+        Ok(id)
     }
 }
 

@@ -1,0 +1,556 @@
+//! Change requests (see `confo::request`): the list, one request with the field-level diff of
+//! each configuration it changes, and every step of its life (approve, reject, withdraw,
+//! comment, re-base, publish, emergency publish), plus a namespace's review policy.
+//!
+//! Guards: a request is visible to whoever may read its namespace; one that is not is answered
+//! as missing, so that request numbers tell nothing about other namespaces. The rules of the
+//! request itself (the author never approves; who approves; approvals needed; emergency
+//! publishing by administrators only) are checked by the store, on the stored profile, in the
+//! step's own transaction.
+
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::api::configurations::{FieldDiff, ProblemView};
+use crate::error::AppError;
+
+/// A request in a list.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RequestSummary {
+    pub id: u64,
+    pub namespace: String,
+    pub title: String,
+    pub author: String,
+    /// In words: `draft`, `in review`, `approved`, `published`, `closed`.
+    pub state: String,
+    pub configurations: Vec<String>,
+    pub approvals: usize,
+    /// Approvals its namespace asks for (0: a direct namespace).
+    pub needed: usize,
+    /// RFC 3339.
+    pub updated: String,
+    /// The signed-in person may approve it, and has not yet.
+    pub waiting_for_me: bool,
+}
+
+/// The requests page.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RequestsView {
+    pub requests: Vec<RequestSummary>,
+    /// How many wait for the signed-in person's review.
+    pub waiting: usize,
+}
+
+/// What a request does to one configuration.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RequestChangeView {
+    pub configuration: String,
+    /// `changes it`, `creates it`, `deletes it`.
+    pub what: String,
+    /// Its fields before (as the request was made) and after; write-only values masked.
+    pub changes: Vec<FieldDiff>,
+    /// Problems the result would have under the configuration's schema.
+    pub problems: Vec<ProblemView>,
+    /// When it changed since the request was made: what the others changed, and where both
+    /// changed the same places (empty: the request's change re-bases cleanly).
+    pub stale: Option<StaleView>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StaleView {
+    /// From the request's base to what is stored now.
+    pub theirs: Vec<FieldDiff>,
+    pub overlap: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CommentView {
+    pub by: String,
+    pub time: String,
+    pub text: String,
+    pub configuration: Option<String>,
+    pub field: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EventView {
+    pub by: String,
+    pub time: String,
+    pub what: String,
+    pub reason: Option<String>,
+    pub emergency: bool,
+}
+
+/// One request, as its page shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RequestView {
+    pub summary: RequestSummary,
+    pub description: String,
+    pub changes: Vec<RequestChangeView>,
+    pub comments: Vec<CommentView>,
+    pub events: Vec<EventView>,
+    pub approved_by: Vec<String>,
+    /// The namespace's policy, in words.
+    pub policy: String,
+    pub can_review: bool,
+    pub can_edit: bool,
+    pub can_publish: bool,
+    pub can_emergency: bool,
+    /// It was published in an emergency, without approval: the reason.
+    pub emergency: Option<String>,
+}
+
+/// A namespace's review policy, as its settings page shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PolicyView {
+    pub reviewed: bool,
+    pub approvals: u8,
+    /// `editors` or `named`.
+    pub approvers: String,
+    pub named: Vec<String>,
+    /// In words.
+    pub described: String,
+}
+
+#[cfg(feature = "ssr")]
+pub mod ssr {
+    use super::*;
+    use crate::api::ssr::{may, reject, require_user, store};
+    use confo::request::{Approvers, ChangeRequest, ReviewPolicy};
+    use confo::users::{Role, User};
+
+    pub fn describe(policy: Option<&ReviewPolicy>) -> String {
+        match policy {
+            None => "Changes here are saved directly.".to_owned(),
+            Some(policy) => {
+                let who = match &policy.approvers {
+                    Approvers::Editors => "editors of this namespace or administrators".to_owned(),
+                    Approvers::Named(names) => {
+                        format!("{} or administrators", names.join(", "))
+                    }
+                };
+                format!(
+                    "Changes here are sent for review: each needs {} approval{} from {who}, never from its author.",
+                    policy.approvals,
+                    if policy.approvals == 1 { "" } else { "s" }
+                )
+            }
+        }
+    }
+
+    pub fn policy_view(policy: Option<&ReviewPolicy>) -> PolicyView {
+        PolicyView {
+            reviewed: policy.is_some(),
+            approvals: policy.map_or(1, |p| p.approvals),
+            approvers: match policy.map(|p| &p.approvers) {
+                Some(Approvers::Named(_)) => "named".into(),
+                _ => "editors".into(),
+            },
+            named: match policy.map(|p| &p.approvers) {
+                Some(Approvers::Named(names)) => names.clone(),
+                _ => Vec::new(),
+            },
+            described: describe(policy),
+        }
+    }
+
+    pub fn summary(
+        request: &ChangeRequest,
+        policy: Option<&ReviewPolicy>,
+        user: &User,
+    ) -> RequestSummary {
+        let open = matches!(request.state, confo::request::RequestState::Open);
+        RequestSummary {
+            id: request.id,
+            namespace: request.namespace.clone(),
+            title: request.title.clone(),
+            author: request.author.name.clone(),
+            state: request.state.as_str().to_owned(),
+            configurations: request.configurations.clone(),
+            approvals: request.approvals.len(),
+            needed: policy.map_or(0, |p| usize::from(p.approvals)),
+            updated: request.updated.to_rfc3339(),
+            waiting_for_me: open
+                && request.may_review(user, policy)
+                && !request.approvals.iter().any(|a| a.by == user.name),
+        }
+    }
+
+    /// The signed-in user and request `id`, if they may read its namespace; a request they may
+    /// not read is answered as missing.
+    pub async fn guard(
+        id: u64,
+    ) -> Result<(User, confo::Store, confo::store::RequestRead), AppError> {
+        let user = require_user().await?;
+        let store = store()?;
+        let missing = || {
+            reject(AppError::NotFound(format!(
+                "Change request {id} does not exist."
+            )))
+        };
+        let read = match store.get_request(id).await {
+            Ok(read) => read,
+            Err(confo::Error::NotFound(_)) => return Err(missing()),
+            Err(other) => return Err(reject(other)),
+        };
+        if !may(&user, Role::Viewer, Some(&read.request.namespace)) {
+            return Err(missing());
+        }
+        Ok((user, store, read))
+    }
+
+    /// The policy of `namespace` (`None`: direct).
+    pub async fn policy(
+        store: &confo::Store,
+        namespace: &str,
+    ) -> Result<Option<ReviewPolicy>, AppError> {
+        let ns = crate::api::configurations::ssr::namespace(namespace)?;
+        Ok(store
+            .get_settings(&ns)
+            .await
+            .map_err(reject)?
+            .settings
+            .review)
+    }
+
+    /// Every request the user may read, with its namespace's policy.
+    pub async fn readable(
+        store: &confo::Store,
+        user: &User,
+    ) -> Result<Vec<(ChangeRequest, Option<ReviewPolicy>)>, AppError> {
+        let mut policies: std::collections::HashMap<String, Option<ReviewPolicy>> =
+            Default::default();
+        let mut out = Vec::new();
+        for request in store.list_requests().await.map_err(reject)? {
+            if !may(user, Role::Viewer, Some(&request.namespace)) {
+                continue;
+            }
+            if !policies.contains_key(&request.namespace) {
+                let policy = policy(store, &request.namespace).await?;
+                policies.insert(request.namespace.clone(), policy);
+            }
+            let policy = policies[&request.namespace].clone();
+            out.push((request, policy));
+        }
+        Ok(out)
+    }
+
+    /// How many requests wait for `user`'s review.
+    pub async fn waiting_for(store: &confo::Store, user: &User) -> Result<usize, AppError> {
+        Ok(readable(store, user)
+            .await?
+            .iter()
+            .filter(|(request, policy)| summary(request, policy.as_ref(), user).waiting_for_me)
+            .count())
+    }
+
+    /// The page of request `id`, with `suffix` (such as `?published=1`).
+    pub fn back_to(id: u64, suffix: &str) {
+        crate::api::redirect::redirect(&format!("/requests/{id}{suffix}"));
+    }
+}
+
+/// The requests the signed-in user may read: `filter` is `open` (draft, in review, approved),
+/// `waiting` (for their review), `mine`, `published`, `closed` or anything else for all.
+#[server(endpoint = "requests/list", input = leptos::server_fn::codec::GetUrl)]
+pub async fn list_requests(filter: String) -> Result<RequestsView, AppError> {
+    use crate::api::ssr::{require_user, store};
+    let user = require_user().await?;
+    let store = store()?;
+    let all = ssr::readable(&store, &user).await?;
+    let summaries: Vec<RequestSummary> = all
+        .iter()
+        .map(|(request, policy)| ssr::summary(request, policy.as_ref(), &user))
+        .collect();
+    let waiting = summaries.iter().filter(|s| s.waiting_for_me).count();
+    let requests = summaries
+        .into_iter()
+        .filter(|s| match filter.as_str() {
+            "open" => matches!(s.state.as_str(), "draft" | "in review" | "approved"),
+            "waiting" => s.waiting_for_me,
+            "mine" => s.author == user.name,
+            "published" => s.state == "published",
+            "closed" => s.state == "closed",
+            _ => true,
+        })
+        .collect();
+    Ok(RequestsView { requests, waiting })
+}
+
+/// One request, with the field-level diff of each configuration it changes, the schema check
+/// of each result, what changed since it was made, its discussion and timeline.
+#[server(endpoint = "requests/get", input = leptos::server_fn::codec::GetUrl)]
+pub async fn get_request(id: u64) -> Result<RequestView, AppError> {
+    use crate::api::configurations::hints::problem_views;
+    use crate::api::configurations::ssr::{configuration, namespace, rules};
+    use crate::api::ssr::reject;
+    use confo::request::{EventKind, Proposed, RequestState};
+    use confo::users::Role;
+    let (user, store, read) = ssr::guard(id).await?;
+    let request = &read.request;
+    let policy = ssr::policy(&store, &request.namespace).await?;
+    let ns = namespace(&request.namespace)?;
+    let stale = store.request_conflicts(id).await.map_err(reject)?;
+    let mut changes = Vec::new();
+    for change in &read.changes {
+        let name = configuration(&change.configuration)?;
+        let rules = rules(&store, &ns, &name).await?;
+        let before = change.base.clone().unwrap_or_default();
+        let after = change.after().map_err(reject)?;
+        let problems = match (&rules.schema, &after) {
+            (Some(schema), Some(after)) => {
+                problem_views(&confo::schema::problems(schema, after).unwrap_or_default())
+            }
+            _ => Vec::new(),
+        };
+        let diffs = rules.masked_diffs(confo::store::diff_fields(
+            &before,
+            &after.clone().unwrap_or_default(),
+        ));
+        let stale = stale
+            .iter()
+            .find(|s| s.configuration == change.configuration)
+            .map(|s| StaleView {
+                theirs: rules.masked_diffs(confo::store::diff_fields(
+                    &before,
+                    &s.theirs.clone().unwrap_or_default(),
+                )),
+                overlap: s.overlap.clone(),
+            });
+        changes.push(RequestChangeView {
+            configuration: change.configuration.clone(),
+            what: match change.proposed {
+                Proposed::Edits(_) => "changes it",
+                Proposed::Create(_) => "creates it",
+                Proposed::Delete => "deletes it",
+            }
+            .to_owned(),
+            changes: diffs,
+            problems,
+            stale,
+        });
+    }
+    let active = request.state.is_active();
+    let is_admin = user.role == Role::Admin;
+    let ready = request.approvals_missing(policy.as_ref()) == 0;
+    let may_publish_it =
+        request.is_author(&user.name) || is_admin || request.may_review(&user, policy.as_ref());
+    let emergency = request
+        .last(EventKind::PublishedInEmergency)
+        .and_then(|e| e.reason.clone());
+    Ok(RequestView {
+        summary: ssr::summary(request, policy.as_ref(), &user),
+        description: request.description.clone(),
+        changes,
+        comments: request
+            .comments
+            .iter()
+            .map(|c| CommentView {
+                by: c.by.clone(),
+                time: c.time.to_rfc3339(),
+                text: c.text.clone(),
+                configuration: c.configuration.clone(),
+                field: c.field.clone(),
+            })
+            .collect(),
+        events: request
+            .events
+            .iter()
+            .map(|e| EventView {
+                by: e.by.clone(),
+                time: e.time.to_rfc3339(),
+                what: e.what.in_words().to_owned(),
+                reason: e.reason.clone(),
+                emergency: e.what == EventKind::PublishedInEmergency,
+            })
+            .collect(),
+        approved_by: request.approvals.iter().map(|a| a.by.clone()).collect(),
+        policy: ssr::describe(policy.as_ref()),
+        can_review: active
+            && request.state != RequestState::Draft
+            && request.may_review(&user, policy.as_ref())
+            && !request.approvals.iter().any(|a| a.by == user.name),
+        can_edit: active && request.may_edit(&user),
+        can_publish: matches!(request.state, RequestState::Open | RequestState::Approved)
+            && ready
+            && may_publish_it,
+        can_emergency: matches!(request.state, RequestState::Open | RequestState::Approved)
+            && !ready
+            && is_admin,
+        emergency,
+    })
+}
+
+/// Approves request `id`.
+#[server(endpoint = "requests/approve")]
+pub async fn approve_request(id: u64) -> Result<(), AppError> {
+    use crate::api::ssr::{change, reject};
+    let (user, store, _) = ssr::guard(id).await?;
+    store
+        .approve_request(id, &change(&user))
+        .await
+        .map_err(reject)?;
+    ssr::back_to(id, "?approved=1");
+    Ok(())
+}
+
+/// Rejects request `id`, saying why; nothing of it is written.
+#[server(endpoint = "requests/reject")]
+pub async fn reject_request(id: u64, reason: String) -> Result<(), AppError> {
+    use crate::api::ssr::{change, reject};
+    let (user, store, _) = ssr::guard(id).await?;
+    store
+        .reject_request(id, &reason, &change(&user))
+        .await
+        .map_err(reject)?;
+    ssr::back_to(id, "");
+    Ok(())
+}
+
+/// Withdraws request `id`; nothing of it is written.
+#[server(endpoint = "requests/withdraw")]
+pub async fn withdraw_request(id: u64) -> Result<(), AppError> {
+    use crate::api::ssr::{change, reject};
+    let (user, store, _) = ssr::guard(id).await?;
+    store
+        .withdraw_request(id, &change(&user))
+        .await
+        .map_err(reject)?;
+    ssr::back_to(id, "");
+    Ok(())
+}
+
+/// Takes one configuration out of request `id`.
+#[server(endpoint = "requests/remove")]
+pub async fn remove_from_request(id: u64, configuration: String) -> Result<(), AppError> {
+    use crate::api::ssr::{change, reject};
+    let (user, store, _) = ssr::guard(id).await?;
+    store
+        .remove_from_request(id, &configuration, &change(&user))
+        .await
+        .map_err(reject)?;
+    ssr::back_to(id, "");
+    Ok(())
+}
+
+/// Adds a comment to request `id`, on the whole or on one configuration's field.
+#[server(endpoint = "requests/comment")]
+pub async fn comment_request(
+    id: u64,
+    text: String,
+    #[server(default)] configuration: String,
+    #[server(default)] field: String,
+) -> Result<(), AppError> {
+    use crate::api::ssr::{change, reject};
+    let (user, store, _) = ssr::guard(id).await?;
+    store
+        .comment_request(id, &text, Some(configuration), Some(field), &change(&user))
+        .await
+        .map_err(reject)?;
+    ssr::back_to(id, "#discussion");
+    Ok(())
+}
+
+/// Re-bases request `id` on the latest versions of its configurations (what overlaps another
+/// change stays, to be resolved by hand).
+#[server(endpoint = "requests/rebase")]
+pub async fn rebase_request(id: u64) -> Result<(), AppError> {
+    use crate::api::ssr::{change, reject};
+    let (user, store, _) = ssr::guard(id).await?;
+    let done = store
+        .rebase_request(id, &change(&user))
+        .await
+        .map_err(reject)?;
+    if done.rebased.is_empty() {
+        return Err(reject(AppError::Conflict(format!(
+            "Nothing in request {id} could be re-based on its own: {} changed the same places. Resolve them by hand.",
+            done.overlapping
+                .iter()
+                .map(|s| s.configuration.clone())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ))));
+    }
+    ssr::back_to(id, "?rebased=1");
+    Ok(())
+}
+
+/// Publishes request `id`: every configuration it changes in one transaction, or nothing.
+#[server(endpoint = "requests/publish")]
+pub async fn publish_request(id: u64) -> Result<(), AppError> {
+    use crate::api::ssr::{change, reject};
+    let (user, store, _) = ssr::guard(id).await?;
+    store
+        .publish_request(id, None, &change(&user))
+        .await
+        .map_err(reject)?;
+    ssr::back_to(id, "?published=1");
+    Ok(())
+}
+
+/// Publishes request `id` without the approvals it needs: administrators only, with a reason,
+/// recorded on the request and in the audit log.
+#[server(endpoint = "requests/emergency")]
+pub async fn emergency_publish(id: u64, reason: String) -> Result<(), AppError> {
+    use crate::api::ssr::{change, reject};
+    let (user, store, _) = ssr::guard(id).await?;
+    store
+        .publish_request(id, Some(&reason), &change(&user))
+        .await
+        .map_err(reject)?;
+    ssr::back_to(id, "?published=1");
+    Ok(())
+}
+
+/// Makes `namespace` reviewed (`mode` is `reviewed`: `approvals` from `approvers`, `editors` or
+/// `named` with `named` separated by commas) or direct. Administrators only; audited.
+#[server(endpoint = "requests/policy")]
+pub async fn set_review_policy(
+    namespace: String,
+    mode: String,
+    #[server(default)] approvals: String,
+    #[server(default)] approvers: String,
+    #[server(default)] named: String,
+) -> Result<(), AppError> {
+    use crate::api::ssr::{change, reject, require};
+    use confo::request::{Approvers, ReviewPolicy};
+    let user = require(confo::users::Role::Admin, Some(&namespace)).await?;
+    let ns = crate::api::configurations::ssr::namespace(&namespace)?;
+    let policy = match mode.as_str() {
+        "direct" => None,
+        "reviewed" => {
+            let approvals: u8 = approvals.trim().parse().map_err(|_| {
+                reject(AppError::Invalid(format!(
+                    "Give the number of approvals as a whole number from 1 to {}.",
+                    confo::request::MAX_APPROVALS
+                )))
+            })?;
+            let approvers = match approvers.as_str() {
+                "named" => Approvers::Named(
+                    named
+                        .split(',')
+                        .map(str::trim)
+                        .filter(|n| !n.is_empty())
+                        .map(str::to_owned)
+                        .collect(),
+                ),
+                _ => Approvers::Editors,
+            };
+            Some(ReviewPolicy {
+                approvals,
+                approvers,
+            })
+        }
+        other => {
+            return Err(reject(AppError::Invalid(format!(
+                "{other:?} is not a way to take changes: choose direct or reviewed."
+            ))));
+        }
+    };
+    crate::api::ssr::store()?
+        .set_review_policy(&ns, policy, &change(&user))
+        .await
+        .map_err(reject)?;
+    crate::api::redirect::redirect(&format!("/ns/{namespace}/settings#review"));
+    Ok(())
+}
