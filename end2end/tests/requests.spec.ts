@@ -86,8 +86,8 @@ async function reviewedNamespace(admin: Page): Promise<string> {
   return ns;
 }
 
-/** Sends a new value of `place` in `cfg` for review; `into`: a request number to add it to. */
-async function propose(page: Page, ns: string, cfg: string, place: string, value: string, into?: number): Promise<number> {
+/** Sends a new value of `place` in `cfg` for review; `into`: a request number to add it to, or 'draft'. */
+async function propose(page: Page, ns: string, cfg: string, place: string, value: string, into?: number | 'draft'): Promise<number> {
   await page.goto(`/ns/${ns}/${cfg}`);
   await expect(page.locator('#review-policy')).toContainText('Your changes are sent for review');
   const review = await reviewValue(page, place, value);
@@ -130,6 +130,12 @@ test('a change to two configurations is approved by someone else and published i
   await expect(row(author)).toHaveCount(0);
   await author.goto('/requests?show=mine');
   await expect(row(author)).toHaveCount(1);
+  // With JavaScript, the author's open request page follows what happens to it.
+  const live = test.info().project.name === 'js';
+  if (live) {
+    await author.goto(`/requests/${id}`);
+    await expect(author.locator('#live-status')).toHaveText('Live updates: on');
+  }
   const reviewer = await signedIn(browser, bob);
   await expect(reviewer.locator('#waiting-badge')).toHaveText(/^[1-9]\d*$/);
   await reviewer.goto('/requests?show=waiting');
@@ -139,6 +145,10 @@ test('a change to two configurations is approved by someone else and published i
   await expect(reviewer.locator('#approvals')).toHaveText(`Approved by ${bob}.`);
   await reviewer.goto('/requests?show=waiting');
   await expect(row(reviewer)).toHaveCount(0);
+  if (live) {
+    await expect(author.locator('#request-state [data-state]')).toHaveText('approved');
+    await expect(author.locator('#approvals')).toHaveText(`Approved by ${bob}.`);
+  }
 
   // The author publishes: both written, in one transaction, each audited with the request.
   await author.goto(`/requests/${id}`);
@@ -213,5 +223,44 @@ test('an administrator publishes without approval only with a reason, and it sho
   await author.goto(`/requests/${id}`);
   await expect(author.locator('#timeline li.emergency')).toContainText('the site is down');
   await author.context().close();
+  await admin.context().close();
+});
+
+test('a draft waits for its author, and an approved request changed again needs approval again', async ({ browser }) => {
+  const [ann, bob] = [uniqueName('ann'), uniqueName('bob')];
+  confo(['user', 'add', '--role', 'editor', ann], `${PASSWORD}\n`);
+  confo(['user', 'add', '--role', 'editor', bob], `${PASSWORD}\n`);
+  const admin = await signedIn(browser, ADMIN);
+  const ns = await reviewedNamespace(admin);
+  const author = await signedIn(browser, ann);
+  const id = await propose(author, ns, 'db', 'host', 'db2', 'draft');
+  await expect(author.locator('#request-state [data-state]')).toHaveText('draft');
+
+  const reviewer = await signedIn(browser, bob);
+  await reviewer.goto(`/requests/${id}`);
+  await expect(reviewer.locator('#request-state [data-state]')).toHaveText('draft');
+  await expect(reviewer.locator('#approve')).toHaveCount(0);
+  const early = await reviewer.request.post('/api/requests/approve', { form: { id: String(id) } });
+  expect(early.status()).toBe(403);
+
+  await author.getByRole('button', { name: 'Send for review' }).click();
+  await expect(author.locator('#request-state [data-state]')).toHaveText('in review');
+  await reviewer.goto(`/requests/${id}`);
+  await reviewer.getByRole('button', { name: 'Approve' }).click();
+  await expect(reviewer.locator('#request-state [data-state]')).toHaveText('approved');
+
+  // Its author changes it: back to review, the approval gone, and nothing published.
+  await author.goto(`/requests/${id}`);
+  await author.locator('#edit-request summary').click();
+  await author.getByLabel('Title').fill('Move to the second database host');
+  await author.getByRole('button', { name: 'Save the title and description' }).click();
+  await expect(author.getByRole('heading', { level: 1 })).toHaveText(`Request ${id}: Move to the second database host`);
+  await expect(author.locator('#request-state [data-state]')).toHaveText('in review');
+  await expect(author.locator('#approvals')).toHaveText('No approvals yet.');
+  const publish = await author.request.post('/api/requests/publish', { form: { id: String(id) } });
+  expect(publish.status()).toBe(403);
+  expect(JSON.parse(etcdGet(`${ns}-db`))).toEqual({ host: 'a', port: 1 });
+  await author.context().close();
+  await reviewer.context().close();
   await admin.context().close();
 });

@@ -55,6 +55,9 @@ pub struct AuditRow {
     pub after: String,
     /// Where its change can be seen (the configuration's diff of that version).
     pub link: Option<String>,
+    /// The change request it is about, or that published it.
+    #[serde(default)]
+    pub request: Option<u64>,
 }
 
 /// A page of the log.
@@ -303,6 +306,7 @@ pub mod export {
                 before: "/x=1".into(),
                 after: "/x=2".into(),
                 link: None,
+                request: None,
             }
         }
 
@@ -481,7 +485,7 @@ mod ssr {
     use confo::audit::{Action, AuditEntry};
 
     /// The actions a filter may name.
-    pub const ACTIONS: [Action; 13] = [
+    pub const ACTIONS: [Action; 20] = [
         Action::NamespaceCreate,
         Action::NamespaceDelete,
         Action::ConfigurationCreate,
@@ -495,6 +499,13 @@ mod ssr {
         Action::SchemaDelete,
         Action::SchemaAssign,
         Action::NamespaceSettings,
+        Action::NamespaceReview,
+        Action::RequestOpen,
+        Action::RequestEdit,
+        Action::RequestApprove,
+        Action::RequestReject,
+        Action::RequestWithdraw,
+        Action::RequestRebase,
     ];
 
     fn day(text: &str, end: bool) -> Result<Option<chrono::DateTime<chrono::Utc>>, AppError> {
@@ -560,6 +571,7 @@ mod ssr {
             before: String::new(),
             after: String::new(),
             link,
+            request: entry.request,
         }
     }
 

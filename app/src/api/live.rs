@@ -465,6 +465,12 @@ pub mod ssr {
                     && (namespace.is_empty()
                         || (ns == namespace && (configuration.is_empty() || cfg == configuration)))
             }
+            // On the overview streams of the requests pages, and on the namespace's page.
+            Target::Request { namespace: ns, .. } => {
+                grants.covers(ns)
+                    && configuration.is_empty()
+                    && (namespace.is_empty() || ns == namespace)
+            }
             Target::User(_) | Target::Session(_) | Target::Presence { .. } => false,
         }
     }
@@ -522,6 +528,36 @@ pub mod ssr {
                 (config("b"), "", "", some.clone(), false),
                 (config("a"), "a", "c", some.clone(), true),
                 (config("a"), "a", "d", some.clone(), false),
+                (
+                    Target::Request {
+                        namespace: "a".into(),
+                        id: 1,
+                    },
+                    "",
+                    "",
+                    some.clone(),
+                    true,
+                ),
+                (
+                    Target::Request {
+                        namespace: "b".into(),
+                        id: 1,
+                    },
+                    "",
+                    "",
+                    some.clone(),
+                    false,
+                ),
+                (
+                    Target::Request {
+                        namespace: "a".into(),
+                        id: 1,
+                    },
+                    "a",
+                    "c",
+                    some.clone(),
+                    false,
+                ),
                 (Target::User("ada".into()), "", "", Grants::All, false),
                 (Target::Session("f00".into()), "", "", Grants::All, false),
                 (

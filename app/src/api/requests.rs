@@ -333,8 +333,10 @@ pub async fn get_request(id: u64) -> Result<RequestView, AppError> {
     let active = request.state.is_active();
     let is_admin = user.role == Role::Admin;
     let ready = request.approvals_missing(policy.as_ref()) == 0;
-    let may_publish_it =
-        request.is_author(&user.name) || is_admin || request.may_review(&user, policy.as_ref());
+    let may_publish_it = (request.is_author(&user.name)
+        && crate::api::ssr::may(&user, Role::Editor, Some(&request.namespace)))
+        || is_admin
+        || request.may_review(&user, policy.as_ref());
     let emergency = request
         .last(EventKind::PublishedInEmergency)
         .and_then(|e| e.reason.clone());
@@ -414,6 +416,37 @@ pub async fn withdraw_request(id: u64) -> Result<(), AppError> {
     let (user, store, _) = ssr::guard(id).await?;
     store
         .withdraw_request(id, &change(&user))
+        .await
+        .map_err(reject)?;
+    ssr::back_to(id, "");
+    Ok(())
+}
+
+/// Changes the title and description of request `id` (its author or an administrator); it
+/// goes back to review.
+#[server(endpoint = "requests/text")]
+pub async fn set_request_text(
+    id: u64,
+    title: String,
+    #[server(default)] description: String,
+) -> Result<(), AppError> {
+    use crate::api::ssr::{change, reject};
+    let (user, store, _) = ssr::guard(id).await?;
+    store
+        .set_request_text(id, &title, &description, &change(&user))
+        .await
+        .map_err(reject)?;
+    ssr::back_to(id, "");
+    Ok(())
+}
+
+/// Sends draft `id` for review.
+#[server(endpoint = "requests/submit")]
+pub async fn submit_request(id: u64) -> Result<(), AppError> {
+    use crate::api::ssr::{change, reject};
+    let (user, store, _) = ssr::guard(id).await?;
+    store
+        .submit_request(id, &change(&user))
         .await
         .map_err(reject)?;
     ssr::back_to(id, "");

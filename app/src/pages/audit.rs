@@ -117,7 +117,10 @@ pub fn AuditPage() -> impl IntoView {
                         <td><span title=r.action.clone()>{r.what}</span></td>
                         <td>{place}</td>
                         <td>{r.comment}</td>
-                        <td>{r.link.map(|href| view! { <a href=href>"Diff"</a> })}</td>
+                        <td>
+                            {r.link.map(|href| view! { <a href=href>"Diff"</a> })}
+                            {r.request.map(|id| view! { " " <a href=format!("/requests/{id}") data-request=id.to_string()>{format!("Request {id}")}</a> })}
+                        </td>
                     </tr>
                 }
             })

@@ -267,16 +267,15 @@ fn review_section(
                     view! { <option value=id.to_string()>{format!("Add it to my request {id}: {title}")}</option> }
                 })
                 .collect_view();
-            let pick = (!note.mine.is_empty()).then(|| {
-                view! {
-                    <label>"Send it in "
-                        <select name="into" id="review-into">
-                            <option value="">"a new change request"</option>
-                            {options}
-                        </select>
-                    </label>
-                }
-            });
+            let pick = view! {
+                <label>"Send it in "
+                    <select name="into" id="review-into">
+                        <option value="">"a new change request"</option>
+                        <option value="draft">"a new draft (not asking for review yet)"</option>
+                        {options}
+                    </select>
+                </label>
+            };
             (
                 "Send for review",
                 Some(view! {

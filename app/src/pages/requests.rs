@@ -8,11 +8,12 @@ use leptos::prelude::*;
 use leptos_router::hooks::{use_params_map, use_query_map};
 
 use super::configuration::DiffTable;
+use super::live::Live;
 use super::{failure, loaded};
 use crate::api::requests::{
     ApproveRequest, CommentRequest, EmergencyPublish, PublishRequest, RebaseRequest, RejectRequest,
-    RemoveFromRequest, RequestSummary, RequestView, RequestsView, WithdrawRequest, get_request,
-    list_requests,
+    RemoveFromRequest, RequestSummary, RequestView, RequestsView, SetRequestText, SubmitRequest,
+    WithdrawRequest, get_request, list_requests,
 };
 
 const FILTERS: [(&str, &str); 6] = [
@@ -81,6 +82,8 @@ pub fn RequestsPage() -> impl IntoView {
             <h1>"Change requests"</h1>
             <p class="hint">"In a reviewed namespace every change is sent for review here, and written only once someone else approves it and it is published."</p>
             <nav aria-label="Which requests"><ul class="tabs" id="request-filters">{tabs}</ul></nav>
+            <Live namespace=String::new() configuration=String::new() editing=false/>
+            <div id="requests-live" data-live="">
             {if empty {
                 view! { <p class="empty" id="no-requests">"No change requests here."</p> }.into_any()
             } else {
@@ -91,6 +94,7 @@ pub fn RequestsPage() -> impl IntoView {
                     </table>
                 }.into_any()
             }}
+            </div>
         }
     };
     view! {
@@ -120,6 +124,8 @@ pub fn RequestPage() -> impl IntoView {
     let rebase = ServerAction::<RebaseRequest>::new();
     let publish = ServerAction::<PublishRequest>::new();
     let emergency = ServerAction::<EmergencyPublish>::new();
+    let text = ServerAction::<SetRequestText>::new();
+    let submit = ServerAction::<SubmitRequest>::new();
     let request = Resource::new(
         move || {
             (
@@ -131,6 +137,7 @@ pub fn RequestPage() -> impl IntoView {
                 comment.version().get(),
                 rebase.version().get(),
                 publish.version().get() + emergency.version().get(),
+                text.version().get() + submit.version().get(),
             )
         },
         |(id, ..)| get_request(id),
@@ -152,6 +159,8 @@ pub fn RequestPage() -> impl IntoView {
         } = view;
         let id = summary.id;
         let ns = summary.namespace.clone();
+        let draft = summary.state == "draft";
+        let (title_now, description_now) = (summary.title.clone(), description.clone());
         let stale: Vec<String> = changes
             .iter()
             .filter(|c| c.stale.is_some())
@@ -316,6 +325,28 @@ pub fn RequestPage() -> impl IntoView {
                 </details>
             })}
             {rebase_form}
+            {(can_edit && draft).then(|| view! {
+                <ActionForm action=submit attr:id="submit">
+                    <super::ReturnHere/>
+                    <input type="hidden" name="id" value=id.to_string()/>
+                    <button type="submit">"Send for review"</button>
+                </ActionForm>
+                {move || failure(submit.value().get())}
+            })}
+            {can_edit.then(|| view! {
+                <details id="edit-request">
+                    <summary>"Change the title or description…"</summary>
+                    <ActionForm action=text attr:id="request-text" attr:class="stacked">
+                        <super::ReturnHere/>
+                        <input type="hidden" name="id" value=id.to_string()/>
+                        <label>"Title " <input type="text" name="title" required maxlength="200" value=title_now.clone()/></label>
+                        <label>"Description " <textarea name="description" rows="4">{description_now.clone()}</textarea></label>
+                        <p class="hint">"Changing the request sends it back to review."</p>
+                        <button type="submit">"Save the title and description"</button>
+                    </ActionForm>
+                    {move || failure(text.value().get())}
+                </details>
+            })}
             {can_edit.then(|| view! {
                 <ActionForm action=withdraw attr:id="withdraw" attr:class="inline">
                     <super::ReturnHere/>
@@ -339,6 +370,9 @@ pub fn RequestPage() -> impl IntoView {
             </nav>
             <h1>{format!("Request {id}: {}", summary.title)}</h1>
             {notice.map(|n| view! { <p class="notice" role="status" id="request-notice">{n}</p> })}
+            // Its own state, and the configurations it changes, as they change.
+            <Live namespace=String::new() configuration=String::new() editing=false/>
+            <div id="request-live" data-live="">
             <p class="meta" id="request-state">
                 "Namespace " <a href=format!("/ns/{ns}")>{ns.clone()}</a>
                 {format!(" · by {} · ", summary.author)}
@@ -366,6 +400,7 @@ pub fn RequestPage() -> impl IntoView {
             {move || failure(comment.value().get())}
             <h2>"Timeline"</h2>
             <ol class="timeline" id="timeline">{timeline}</ol>
+            </div>
         }
     };
     view! {

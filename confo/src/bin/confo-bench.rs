@@ -163,6 +163,10 @@ async fn main() -> BenchResult<()> {
     //     compare-and-swap of the same value; interleaved.
     schema_saves(&options, &store, &mut raw, &prefix, &ns, &change).await?;
 
+    // 1c. Publishing a change request that touches 20 configurations (one transaction) against
+    //     20 single saves of the same changes, and the raw equivalents of both.
+    request_publish(&store, &mut raw, &prefix, &change).await?;
+
     // 2. Many creators in one namespace at once: Confo's create_configuration against the best a
     //    raw etcd-client program does for the same result (the same keys, batched into
     //    compare-and-swap transactions by one task, as Confo's committer batches), in
@@ -325,6 +329,199 @@ async fn schema_saves(
         "ratio schema / raw",
         p(&schema_times, 0.5) / p(&raw_times, 0.5),
         p(&schema_times, 0.99) / p(&raw_times, 0.99)
+    );
+    Ok(())
+}
+
+/// Rounds of the change request figures.
+const PUBLISH_ROUNDS: usize = 30;
+/// Configurations one request touches.
+const PUBLISHED: usize = 20;
+
+async fn request_publish(
+    store: &Store,
+    raw: &mut Client,
+    prefix: &str,
+    change: &Change,
+) -> BenchResult<()> {
+    use confo::edit::Edit;
+    use confo::request::{Approvers, Proposed, ReviewPolicy};
+    use confo::store::NewRequest;
+    use confo::users::{Grants, PasswordHash, Role, User};
+    let hash = PasswordHash::from_stored("not a real hash".into());
+    for name in ["author", "approver"] {
+        let user = User {
+            name: name.into(),
+            role: Role::Editor,
+            grants: Grants::All,
+            disabled: false,
+            created: chrono::Utc::now(),
+        };
+        store.create_user(&user, &hash, change).await?;
+    }
+    let (reviewed, direct) = (
+        NamespaceName::new("reviewed")?,
+        NamespaceName::new("direct")?,
+    );
+    let names: Vec<ConfigurationName> = (0..PUBLISHED)
+        .map(|i| ConfigurationName::new(format!("c{i}")))
+        .collect::<Result<_, _>>()?;
+    let fields = json!({"host": "db.internal", "port": 5432, "pool": {"min": 1, "max": 10}});
+    let Value::Object(fields) = fields else {
+        unreachable!()
+    };
+    let raw_keys: Vec<String> = (0..PUBLISHED)
+        .map(|i| format!("{prefix}raw-c{i}"))
+        .collect();
+    for ns in [&reviewed, &direct] {
+        store.create_namespace(ns, change).await?;
+        for name in &names {
+            store
+                .create_configuration(ns, name, fields.clone(), change)
+                .await?;
+        }
+    }
+    for key in &raw_keys {
+        raw.put(key.as_str(), serde_json::to_vec(&fields)?, None)
+            .await?;
+    }
+    let policy = ReviewPolicy {
+        approvals: 1,
+        approvers: Approvers::Editors,
+    };
+    store
+        .set_review_policy(&reviewed, Some(policy), change)
+        .await?;
+    let (author, approver) = (
+        Change::by(Actor::user("author")),
+        Change::by(Actor::user("approver")),
+    );
+    let (mut publish, mut saves, mut raw_one, mut raw_each) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    for round in 0..PUBLISH_ROUNDS {
+        let port = json!(round);
+        let new = NewRequest {
+            title: format!("round {round}"),
+            description: String::new(),
+            changes: names
+                .iter()
+                .map(|name| {
+                    let edits = vec![Edit::Set {
+                        path: "/port".into(),
+                        value: port.clone(),
+                    }];
+                    (name.clone(), Proposed::Edits(edits), None)
+                })
+                .collect(),
+            draft: false,
+        };
+        let id = store
+            .open_request(&reviewed, new, &author)
+            .await?
+            .request
+            .id;
+        store.approve_request(id, &approver).await?;
+        let transactions = store.commit_stats().transactions;
+        let started = Instant::now();
+        store.publish_request(id, None, &author).await?;
+        publish.push(started.elapsed());
+        assert_eq!(
+            store.commit_stats().transactions,
+            transactions + 1,
+            "a publish is one transaction"
+        );
+        let check = store
+            .get_configuration(&reviewed, &names[PUBLISHED - 1])
+            .await?;
+        assert_eq!(check.fields["port"], port, "the publish wrote the change");
+
+        let started = Instant::now();
+        for name in &names {
+            store
+                .set_field(&direct, name, "port", port.clone(), None, change)
+                .await?;
+        }
+        saves.push(started.elapsed());
+
+        // Raw: the 20 keys read in one request and written in one compare-and-swap...
+        let started = Instant::now();
+        let gets: Vec<TxnOp> = raw_keys
+            .iter()
+            .map(|k| TxnOp::get(k.as_str(), None))
+            .collect();
+        let read = raw.txn(Txn::new().and_then(gets)).await?;
+        let mut compares = Vec::new();
+        let mut puts = Vec::new();
+        for (key, response) in raw_keys.iter().zip(read.op_responses()) {
+            let etcd_client::TxnOpResponse::Get(get) = response else {
+                return Err("a read in a transaction answered something else".into());
+            };
+            let kv = &get.kvs()[0];
+            let mut value: Value = serde_json::from_slice(kv.value())?;
+            value["port"] = port.clone();
+            compares.push(Compare::mod_revision(
+                key.as_str(),
+                CompareOp::Equal,
+                kv.mod_revision(),
+            ));
+            puts.push(TxnOp::put(key.as_str(), serde_json::to_vec(&value)?, None));
+        }
+        assert!(
+            raw.txn(Txn::new().when(compares).and_then(puts))
+                .await?
+                .succeeded()
+        );
+        raw_one.push(started.elapsed());
+
+        // ... and one read and compare-and-swap per key.
+        let started = Instant::now();
+        for key in &raw_keys {
+            let read = raw.get(key.as_str(), None).await?;
+            let kv = &read.kvs()[0];
+            let mut value: Value = serde_json::from_slice(kv.value())?;
+            value["port"] = port.clone();
+            let txn = Txn::new()
+                .when([Compare::mod_revision(
+                    key.as_str(),
+                    CompareOp::Equal,
+                    kv.mod_revision(),
+                )])
+                .and_then([TxnOp::put(key.as_str(), serde_json::to_vec(&value)?, None)]);
+            assert!(raw.txn(txn).await?.succeeded());
+        }
+        raw_each.push(started.elapsed());
+    }
+    for times in [&mut publish, &mut saves, &mut raw_one, &mut raw_each] {
+        times.sort();
+    }
+    let ms = |t: &[Duration], q: f64| micros(percentile(t, q)) / 1000.0;
+    println!();
+    println!("a change request touching {PUBLISHED} configurations, {PUBLISH_ROUNDS} rounds (ms)");
+    println!("{:<44}{:>10}{:>10}", "", "p50", "p99");
+    for (label, times) in [
+        ("confo publish (one transaction)", &publish),
+        ("confo, 20 single saves", &saves),
+        ("raw, one read + one transaction", &raw_one),
+        ("raw, 20 reads + 20 transactions", &raw_each),
+    ] {
+        println!(
+            "{:<44}{:>10.2}{:>10.2}",
+            label,
+            ms(times, 0.5),
+            ms(times, 0.99)
+        );
+    }
+    println!(
+        "{:<44}{:>10.2}{:>10.2}",
+        "ratio publish / 20 saves",
+        ms(&publish, 0.5) / ms(&saves, 0.5),
+        ms(&publish, 0.99) / ms(&saves, 0.99)
+    );
+    println!(
+        "{:<44}{:>10.2}{:>10.2}",
+        "ratio publish / raw one transaction",
+        ms(&publish, 0.5) / ms(&raw_one, 0.5),
+        ms(&publish, 0.99) / ms(&raw_one, 0.99)
     );
     Ok(())
 }

@@ -587,9 +587,13 @@ impl Store {
                     )
                 }
                 None => {
-                    let may = request.is_author(&user.name)
-                        || user.role == Role::Admin
-                        || request.may_review(&user, policy);
+                    // Its author while they may still edit the namespace, an administrator, or
+                    // someone who may approve it.
+                    let author = request.is_author(&user.name)
+                        && user.role >= Role::Editor
+                        && user.grants.covers(&request.namespace);
+                    let may =
+                        author || user.role == Role::Admin || request.may_review(&user, policy);
                     if !may {
                         return Err(Error::NotAllowed(format!(
                             "{} may not publish request {id}",

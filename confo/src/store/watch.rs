@@ -34,6 +34,9 @@ pub enum Target {
         namespace: String,
         configuration: String,
     },
+    /// A change request of `namespace` (see [`crate::request`]): opened, changed, approved,
+    /// published, closed.
+    Request { namespace: String, id: u64 },
 }
 
 /// One item of [`Store::watch`].
@@ -153,6 +156,7 @@ impl Store {
         let reserved = self.layout.reserved("");
         let users = self.layout.users_prefix();
         let sessions = self.layout.sessions_prefix();
+        let requests = self.layout.requests_prefix();
         let mut targets: Vec<Target> = Vec::new();
         let mut actor = None;
         if let Some((_, value)) = change.changes.iter().find(|(key, _)| *key == root) {
@@ -200,6 +204,17 @@ impl Store {
                     Target::Presence {
                         namespace,
                         configuration,
+                    }
+                } else if key.starts_with(&requests) {
+                    // Its namespace is in the record (requests are never removed).
+                    let Some(request) = value.as_ref().and_then(|v| {
+                        serde_json::from_slice::<crate::request::ChangeRequest>(v).ok()
+                    }) else {
+                        continue;
+                    };
+                    Target::Request {
+                        namespace: request.namespace,
+                        id: request.id,
                     }
                 } else {
                     continue;

@@ -83,10 +83,10 @@ pub async fn save_edit(
     let opened = super::ssr::open(confo::users::Role::Editor, &namespace, &name).await?;
     let current = opened.current().await?;
     let change = super::ssr::field_edit(&edit, &current.fields)?;
-    // In a reviewed namespace: the request to add the change to ("": a new one).
-    let into = into.trim().parse().ok();
+    // In a reviewed namespace: the request to add the change to ("": a new one; "draft": a new
+    // draft).
     opened
-        .save(vec![change], revision, seq, &comment, into)
+        .save(vec![change], revision, seq, &comment, &into)
         .await
 }
 
@@ -110,7 +110,7 @@ pub async fn save_configuration(
     let rules = super::ssr::rules(&opened.store, &opened.namespace, &opened.name).await?;
     let fields = rules.unmasked(fields, &current.fields);
     let edits = vec![confo::edit::Edit::Replace { fields }];
-    opened.save(edits, revision, seq, &comment, None).await
+    opened.save(edits, revision, seq, &comment, "").await
 }
 
 /// What happened since the editor loaded version `seq` (`loaded`: the JSON it loaded): their

@@ -130,7 +130,7 @@ pub async fn revert_configuration(
                 comment
             };
             opened
-                .propose(proposed, Some(revision), &comment, None)
+                .propose(proposed, Some(revision), &comment, "")
                 .await?;
             return Ok(());
         }
@@ -206,7 +206,7 @@ pub async fn take_back(
             };
             let proposed = confo::request::Proposed::Edits(edits);
             let id = opened
-                .propose(proposed, Some(current.revision), &comment, None)
+                .propose(proposed, Some(current.revision), &comment, "")
                 .await?;
             return Ok(Saved {
                 revision: current.revision,

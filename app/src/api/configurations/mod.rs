@@ -396,7 +396,7 @@ pub async fn create_configuration(
         // A reviewed namespace: the new configuration is sent for review.
         Err(confo::Error::ReviewRequired(_)) => {
             let proposed = confo::request::Proposed::Create(fields);
-            opened.propose(proposed, Some(0), &comment, None).await?;
+            opened.propose(proposed, Some(0), &comment, "").await?;
         }
         Err(other) => return Err(reject(other)),
     }
@@ -434,7 +434,7 @@ pub async fn delete_configuration(
         // A reviewed namespace: the deletion is sent for review.
         Err(confo::Error::ReviewRequired(_)) => {
             let proposed = confo::request::Proposed::Delete;
-            opened.propose(proposed, None, &comment, None).await?;
+            opened.propose(proposed, None, &comment, "").await?;
             return Ok(());
         }
         Err(other) => return Err(reject(other)),

@@ -969,7 +969,7 @@ impl Opened {
         revision: i64,
         seq: u64,
         comment: &str,
-        into: Option<u64>,
+        into: &str,
     ) -> Result<Saved, AppError> {
         let current = self.current().await?;
         let rules = rules(&self.store, &self.namespace, &self.name).await?;
@@ -1040,18 +1040,19 @@ impl Opened {
     }
 
     /// Sends `proposed`, made on `revision`, for review: added to the person's request `into`
-    /// when given (one of theirs in this namespace, still open), otherwise in a new request
-    /// titled after `comment`. Goes on to the request's page. How every change is made in a
-    /// reviewed namespace.
+    /// when it is a request's number (one of theirs in this namespace, still open), otherwise
+    /// in a new request titled after `comment`, kept as a draft when `into` is `draft`. Goes on
+    /// to the request's page. How every change is made in a reviewed namespace.
     pub async fn propose(
         &self,
         proposed: confo::request::Proposed,
         revision: Option<i64>,
         comment: &str,
-        into: Option<u64>,
+        into: &str,
     ) -> Result<u64, AppError> {
         let change = crate::api::ssr::change(&self.user);
-        let id = match into {
+        let draft = into.trim() == "draft";
+        let id = match into.trim().parse::<u64>().ok() {
             Some(id) => {
                 let read = self.store.get_request(id).await.map_err(reject)?;
                 if read.request.namespace != self.namespace.as_str() {
@@ -1076,7 +1077,7 @@ impl Opened {
                     title,
                     description: String::new(),
                     changes: vec![(self.name.clone(), proposed, revision)],
-                    draft: false,
+                    draft,
                 };
                 self.store
                     .open_request(&self.namespace, new, &change)

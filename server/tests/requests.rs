@@ -1,0 +1,186 @@
+//! Change requests through the router: a request is visible and actionable only for those who
+//! may read its namespace (others get "not found", whatever the request's number), the rules of
+//! the request hold whoever calls, and a refused call writes nothing.
+
+mod common;
+
+use axum::http::StatusCode;
+use common::{TestApp, done};
+use confo::request::{Approvers, Proposed, ReviewPolicy};
+use confo::users::{Grants, Role};
+use serde_json::json;
+
+/// Namespaces `shop` (reviewed) and `other`, a request in `shop` by eddie (editor of every
+/// namespace), and `outsider`, an editor of `other` only.
+async fn app_with_request() -> (TestApp, u64) {
+    let app = TestApp::anonymous().await;
+    let system = confo::Change::by(confo::Actor::system());
+    for ns in ["shop", "other"] {
+        let name = confo::NamespaceName::new(ns).unwrap();
+        app.store.create_namespace(&name, &system).await.unwrap();
+        let fields = json!({"limit": 5}).as_object().unwrap().clone();
+        app.store
+            .create_configuration(
+                &name,
+                &confo::ConfigurationName::new("app").unwrap(),
+                fields,
+                &system,
+            )
+            .await
+            .unwrap();
+    }
+    for (name, role) in [
+        ("ada", Role::Admin),
+        ("eddie", Role::Editor),
+        ("bob", Role::Editor),
+        ("outsider", Role::Editor),
+    ] {
+        app.add_user(name, role).await;
+    }
+    app.store
+        .update_user(
+            "outsider",
+            Role::Editor,
+            Grants::Namespaces(vec!["other".into()]),
+            &system,
+        )
+        .await
+        .unwrap();
+    let shop = confo::NamespaceName::new("shop").unwrap();
+    let policy = ReviewPolicy {
+        approvals: 1,
+        approvers: Approvers::Editors,
+    };
+    app.store
+        .set_review_policy(&shop, Some(policy), &system)
+        .await
+        .unwrap();
+    let edits = vec![confo::edit::Edit::Set {
+        path: "/limit".into(),
+        value: json!(6),
+    }];
+    let new = confo::store::NewRequest {
+        title: "more".into(),
+        description: String::new(),
+        changes: vec![(
+            confo::ConfigurationName::new("app").unwrap(),
+            Proposed::Edits(edits),
+            None,
+        )],
+        draft: false,
+    };
+    let id = app
+        .store
+        .open_request(&shop, new, &confo::Change::by(confo::Actor::user("eddie")))
+        .await
+        .unwrap()
+        .request
+        .id;
+    (app, id)
+}
+
+#[tokio::test]
+async fn a_request_of_a_namespace_one_may_not_read_is_not_there() {
+    let (mut app, id) = app_with_request().await;
+    app.sign_in("outsider").await;
+    let before = app.snapshot().await;
+    let (status, body) = app.get(&format!("/api/requests/get?id={id}")).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
+    // The same answer as for a number no request has.
+    let (missing, missing_body) = app.get("/api/requests/get?id=999").await;
+    assert_eq!(missing, StatusCode::NOT_FOUND);
+    assert_eq!(
+        body.replace(&id.to_string(), "N"),
+        missing_body.replace("999", "N")
+    );
+    for (path, form) in [
+        ("requests/approve", vec![("id", id.to_string())]),
+        (
+            "requests/reject",
+            vec![("id", id.to_string()), ("reason", "no".into())],
+        ),
+        ("requests/publish", vec![("id", id.to_string())]),
+        (
+            "requests/emergency",
+            vec![("id", id.to_string()), ("reason", "now".into())],
+        ),
+        (
+            "requests/comment",
+            vec![("id", id.to_string()), ("text", "hello".into())],
+        ),
+        ("requests/withdraw", vec![("id", id.to_string())]),
+    ] {
+        let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let (status, body) = app.post(path, &form).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{path}: {body}");
+    }
+    let (_, list) = app.get("/api/requests/list?filter=all").await;
+    assert!(!list.contains("\"more\""), "{list}");
+    assert_eq!(app.snapshot().await, before);
+}
+
+#[tokio::test]
+async fn the_rules_of_a_request_hold_through_the_dashboard() {
+    let (mut app, id) = app_with_request().await;
+    let id_text = id.to_string();
+    let form = [("id", id_text.as_str())];
+    // Its author may not approve it, nor publish it unapproved.
+    app.sign_in("eddie").await;
+    let before = app.snapshot().await;
+    let (status, body) = app.post("requests/approve", &form).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    let (status, _) = app.post("requests/publish", &form).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert_eq!(app.snapshot().await, before);
+    // Nor may an editor publish in an emergency.
+    app.sign_in("bob").await;
+    let (status, _) = app
+        .post("requests/emergency", &[("id", &id_text), ("reason", "now")])
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    // Another editor approves; then its author publishes.
+    let (status, body) = app.post("requests/approve", &form).await;
+    assert!(done(status), "{status} {body}");
+    app.sign_in("eddie").await;
+    let (status, body) = app.post("requests/publish", &form).await;
+    assert!(done(status), "{status} {body}");
+    let stored = app
+        .store
+        .get_configuration(
+            &confo::NamespaceName::new("shop").unwrap(),
+            &confo::ConfigurationName::new("app").unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(stored.fields["limit"], json!(6));
+    // A direct save in the reviewed namespace opens a request instead of writing.
+    let (status, body) = app
+        .post(
+            "configurations/edit",
+            &[
+                ("namespace", "shop"),
+                ("name", "app"),
+                ("revision", &stored.revision.to_string()),
+                ("seq", "0"),
+                ("edit[op]", "set"),
+                ("edit[field]", "limit"),
+                ("edit[kind]", "number"),
+                ("edit[value]", "7"),
+                ("comment", "seven"),
+            ],
+        )
+        .await;
+    assert!(done(status), "{status} {body}");
+    let after = app
+        .store
+        .get_configuration(
+            &confo::NamespaceName::new("shop").unwrap(),
+            &confo::ConfigurationName::new("app").unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(after.fields["limit"], json!(6));
+    let requests = app.store.list_requests().await.unwrap();
+    assert_eq!(requests[0].title, "seven");
+    assert_eq!(requests[0].author, confo::Actor::user("eddie"));
+}
