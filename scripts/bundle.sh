@@ -7,6 +7,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/env.sh
 
+# The server's cargo profile: `release` unless told (`scripts/serve.sh` asks for `serve`); the
+# binary is `target/<profile>/confo`.
+profile="${CONFO_SERVER_PROFILE:-release}"
 site=target/site
 pkg="$site/pkg"
 # What cargo-leptos passes to both builds (from [[workspace.metadata.leptos]] in Cargo.toml).
@@ -19,7 +22,7 @@ export LEPTOS_OUTPUT_NAME=confo LEPTOS_SITE_ROOT="$site" LEPTOS_SITE_PKG_DIR=pkg
 # the background; the browser part (the app's islands, compiled to WebAssembly) meanwhile.
 pids=()
 trap 'kill "${pids[@]}" 2>/dev/null || true' EXIT
-cargo build --package=server --bin=confo --no-default-features --release &
+cargo build --package=server --bin=confo --no-default-features --profile="$profile" &
 pids+=("$!")
 scripts/wasm-bindgen.sh &
 pids+=("$!")
