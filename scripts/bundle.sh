@@ -10,6 +10,8 @@ source scripts/env.sh
 # The server's cargo profile: `release` unless told (`scripts/serve.sh` asks for `serve`); the
 # binary is `target/<profile>/confo`.
 profile="${CONFO_SERVER_PROFILE:-release}"
+# The browser part's: `wasm-release` (smallest) unless told (`scripts/serve.sh`: `serve-wasm`).
+wasm_profile="${CONFO_WASM_PROFILE:-wasm-release}"
 site=target/site
 pkg="$site/pkg"
 # What cargo-leptos passes to both builds (from [[workspace.metadata.leptos]] in Cargo.toml).
@@ -27,12 +29,12 @@ pids+=("$!")
 scripts/wasm-bindgen.sh &
 pids+=("$!")
 cargo build --package=app --lib --target-dir=target/front --target=wasm32-unknown-unknown \
-  --no-default-features --features=hydrate --profile=wasm-release
+  --no-default-features --features=hydrate --profile="$wasm_profile"
 wait "${pids[1]}"
 
 mkdir -p "$pkg"
 wasm-bindgen --target=web --out-name=confo --out-dir="$pkg" \
-  target/front/wasm32-unknown-unknown/wasm-release/app.wasm
+  "target/front/wasm32-unknown-unknown/$wasm_profile/app.wasm"
 mv "$pkg/confo_bg.wasm" "$pkg/confo.wasm"
 wasm-opt -Oz --enable-bulk-memory --enable-nontrapping-float-to-int "$pkg/confo.wasm" -o "$pkg/confo.wasm"
 cp style/main.css "$pkg/confo.css"
