@@ -351,14 +351,27 @@ impl Confo {
                 Some(cached.revision.unwrap_or(0)),
             ));
         }
-        let title = if comment.trim().is_empty() {
-            format!("changes from {}", self.actor.name)
+        // The comment's first line is the title (at most 200 characters); all of it, when
+        // longer, the description.
+        let comment = comment.trim();
+        let first: String = comment
+            .lines()
+            .next()
+            .unwrap_or_default()
+            .trim()
+            .chars()
+            .take(crate::request::MAX_TITLE_CHARS)
+            .collect();
+        let (title, description) = if first.is_empty() {
+            (format!("changes from {}", self.actor.name), String::new())
+        } else if first == comment {
+            (first, String::new())
         } else {
-            comment.to_owned()
+            (first, comment.to_owned())
         };
         let new = NewRequest {
             title,
-            description: String::new(),
+            description,
             changes,
             draft: false,
         };

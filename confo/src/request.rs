@@ -100,11 +100,14 @@ impl ReviewPolicy {
             .iter()
             .filter(|u| self.may_approve(u, namespace))
             .count();
-        if usize::from(self.approvals) > eligible {
+        // A request's author never approves it, and may be one of those people.
+        if usize::from(self.approvals) >= eligible {
             return Err(Error::InvalidValue(format!(
-                "this asks for {} approvals, but only {eligible} {} may approve in namespace {namespace:?}",
+                "this asks for {} approval{}, but only {eligible} {} may approve in namespace {namespace:?}, and never the author of a request: ask for at most {}",
                 self.approvals,
-                if eligible == 1 { "person" } else { "people" }
+                if self.approvals == 1 { "" } else { "s" },
+                if eligible == 1 { "person" } else { "people" },
+                eligible.saturating_sub(1)
             )));
         }
         Ok(())
@@ -307,6 +310,14 @@ pub struct ChangeRequest {
     pub events: Vec<Event>,
     pub created: DateTime<Utc>,
     pub updated: DateTime<Utc>,
+    /// One more each time what it changes (or its title or description) changes: an approval
+    /// names the version its reviewer saw.
+    #[serde(default)]
+    pub version: u64,
+    /// The people besides its author who changed what it changes (administrators may): they
+    /// may not approve it either.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub contributors: Vec<String>,
 }
 
 impl ChangeRequest {
@@ -315,15 +326,24 @@ impl ChangeRequest {
         self.author.kind == ActorKind::User && self.author.name == name
     }
 
-    /// Whether `user` may change it or withdraw it: its author and administrators.
+    /// Whether `name` wrote it or changed what it changes.
+    pub fn wrote(&self, name: &str) -> bool {
+        self.is_author(name) || self.contributors.iter().any(|c| c == name)
+    }
+
+    /// Whether `user` may change it or withdraw it: its author, while they may still edit the
+    /// namespace, and administrators.
     pub fn may_edit(&self, user: &User) -> bool {
-        !user.disabled && (self.is_author(&user.name) || user.role == Role::Admin)
+        let author = self.is_author(&user.name)
+            && user.role >= Role::Editor
+            && user.grants.covers(&self.namespace);
+        !user.disabled && (author || user.role == Role::Admin)
     }
 
     /// Whether `user` may approve or reject it under `policy` (`None`: a direct namespace,
-    /// where anyone who may edit it may).
+    /// where anyone who may edit it may): never someone who wrote any of it.
     pub fn may_review(&self, user: &User, policy: Option<&ReviewPolicy>) -> bool {
-        if self.is_author(&user.name) || user.disabled {
+        if self.wrote(&user.name) || user.disabled {
             return false;
         }
         match policy {
@@ -335,9 +355,31 @@ impl ChangeRequest {
         }
     }
 
-    /// The approvals still needed under `policy`.
+    /// The approvals still needed under `policy`, counting only those given by people who
+    /// may still approve it (`approvers`: their profiles now; an approver missing from it is
+    /// not counted).
+    pub fn approvals_missing_now(
+        &self,
+        policy: Option<&ReviewPolicy>,
+        approvers: &[User],
+    ) -> usize {
+        let needed = policy.map_or(0, |p| usize::from(p.approvals.max(1)));
+        let valid = self
+            .approvals
+            .iter()
+            .filter(|a| {
+                approvers
+                    .iter()
+                    .any(|u| u.name == a.by && self.may_review(u, policy))
+            })
+            .count();
+        needed.saturating_sub(valid)
+    }
+
+    /// The approvals still needed under `policy`, as recorded (see
+    /// [`Self::approvals_missing_now`] for the count publishing uses).
     pub fn approvals_missing(&self, policy: Option<&ReviewPolicy>) -> usize {
-        let needed = policy.map_or(0, |p| usize::from(p.approvals));
+        let needed = policy.map_or(0, |p| usize::from(p.approvals.max(1)));
         needed.saturating_sub(self.approvals.len())
     }
 
@@ -430,6 +472,22 @@ pub fn merge_change(changes: &mut Vec<ProposedChange>, new: ProposedChange) -> R
         .find(|c| c.configuration == new.configuration)
     {
         None => changes.push(new),
+        // Made on a newer version than the request's change to it: that change is re-based
+        // there first, unless someone else changed the same places meanwhile.
+        Some(existing) if existing.base_revision != new.base_revision => {
+            let rebased = existing
+                .rebase(new.base.as_ref(), new.base_revision)?
+                .map_err(|places| {
+                    Error::InvalidValue(format!(
+                        "this request's change to {} overlaps a newer change to it ({}): take {} out of the request, then send your change again",
+                        new.configuration,
+                        places.join(", "),
+                        new.configuration
+                    ))
+                })?;
+            *existing = rebased;
+            merge_change(changes, new)?;
+        }
         Some(existing) => match (&mut existing.proposed, new.proposed) {
             (Proposed::Edits(edits), Proposed::Edits(more)) => {
                 let mut all = edits.clone();
@@ -509,13 +567,15 @@ mod tests {
             approvals,
             approvers,
         };
-        assert!(policy(3, Approvers::Editors).check("p", &users).is_ok());
-        let error = policy(4, Approvers::Editors)
+        // Three may approve; an author is one of them, so at most two approvals can be had.
+        assert!(policy(2, Approvers::Editors).check("p", &users).is_ok());
+        let error = policy(3, Approvers::Editors)
             .check("p", &users)
             .unwrap_err()
             .to_string();
         assert!(
-            error.contains("asks for 4 approvals, but only 3 people"),
+            error.contains("asks for 3 approvals, but only 3 people")
+                && error.contains("at most 2"),
             "{error}"
         );
         assert!(policy(0, Approvers::Editors).check("p", &users).is_err());
@@ -524,13 +584,14 @@ mod tests {
             policy(1, Approvers::Named(vec!["nobody".into()])).check("p", &users),
             Err(Error::NotFound(_))
         ));
+        // a and root may approve: one approval at most.
         assert!(
-            policy(2, Approvers::Named(vec!["a".into()]))
+            policy(1, Approvers::Named(vec!["a".into()]))
                 .check("p", &users)
                 .is_ok()
         );
         assert!(
-            policy(3, Approvers::Named(vec!["a".into()]))
+            policy(2, Approvers::Named(vec!["a".into()]))
                 .check("p", &users)
                 .is_err()
         );
@@ -552,6 +613,8 @@ mod tests {
             events: vec![],
             created: Utc::now(),
             updated: Utc::now(),
+            version: 0,
+            contributors: vec!["c".into()],
         };
         let policy = ReviewPolicy {
             approvals: 1,
@@ -560,8 +623,38 @@ mod tests {
         assert!(!request.may_review(&author, Some(&policy)));
         assert!(request.may_edit(&author));
         assert!(request.may_review(&user("b", Role::Editor, Grants::All), Some(&policy)));
+        // Someone who changed it, administrator or not, may not approve it either.
+        assert!(!request.may_review(&user("c", Role::Admin, Grants::All), Some(&policy)));
+        // An author who may no longer edit the namespace may no longer change it.
+        assert!(!request.may_edit(&user("a", Role::Viewer, Grants::All)));
         assert_eq!(request.approvals_missing(Some(&policy)), 1);
         assert_eq!(request.approvals_missing(None), 0);
+        // An approval counts only while its giver may still approve.
+        let mut approved = request.clone();
+        approved.approvals.push(Approval {
+            by: "b".into(),
+            time: Utc::now(),
+        });
+        let b = user("b", Role::Editor, Grants::All);
+        assert_eq!(
+            approved.approvals_missing_now(Some(&policy), std::slice::from_ref(&b)),
+            0
+        );
+        let mut gone = b.clone();
+        gone.disabled = true;
+        assert_eq!(approved.approvals_missing_now(Some(&policy), &[gone]), 1);
+        assert_eq!(approved.approvals_missing_now(Some(&policy), &[]), 1);
+        let named = ReviewPolicy {
+            approvals: 1,
+            approvers: Approvers::Named(vec!["someone".into()]),
+        };
+        assert_eq!(approved.approvals_missing_now(Some(&named), &[b]), 1);
+        // A policy that asks for none (written by hand) still needs one.
+        let none = ReviewPolicy {
+            approvals: 0,
+            approvers: Approvers::Editors,
+        };
+        assert_eq!(request.approvals_missing_now(Some(&none), &[]), 1);
     }
 
     #[test]

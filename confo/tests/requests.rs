@@ -22,6 +22,7 @@ contract!(
     an_emergency_publish_needs_an_administrator_and_a_reason,
     a_request_too_large_for_one_transaction_is_refused_while_it_is_edited,
     a_policy_needs_enough_approvers_and_switching_is_audited,
+    an_approval_is_of_the_version_seen_by_someone_who_wrote_none_of_it_and_still_may,
 );
 
 fn user(name: &str, role: Role) -> User {
@@ -102,6 +103,21 @@ async fn stored(b: &Backend, key: &str) -> Option<(serde_json::Value, i64)> {
 async fn a_reviewed_namespace_takes_no_direct_write_from_any_way_in(b: Backend) {
     let store = reviewed(&b).await;
     let (prod, db) = (ns("prod"), cfg("db"));
+    // A change made while the namespace was direct, to take back below.
+    let policy = store.get_settings(&prod).await.unwrap().settings.review;
+    store
+        .set_review_policy(&prod, None, &by("root"))
+        .await
+        .unwrap();
+    let port = store
+        .set_field(&prod, &db, "port", json!(3), None, &change())
+        .await
+        .unwrap()
+        .seq;
+    store
+        .set_review_policy(&prod, policy, &by("root"))
+        .await
+        .unwrap();
     let before = stored(&b, "prod-db").await;
     let root_before = stored(&b, "prod").await;
     let refused = |result: confo::Result<confo::Written>| {
@@ -145,6 +161,11 @@ async fn a_reviewed_namespace_takes_no_direct_write_from_any_way_in(b: Backend) 
         .map(|v| v.seq)
         .unwrap();
     refused(store.revert(&prod, &db, first, None, &change()).await);
+    refused(
+        store
+            .revert_change(&prod, &db, port, None, &change())
+            .await,
+    );
     refused(store.delete_namespace(&prod, true, &change()).await);
     refused(
         store
@@ -203,7 +224,7 @@ async fn the_client_library_opens_a_request_instead_of_writing(b: Backend) {
     // Nothing is left unsaved locally: the changes live in the request.
     assert_eq!(confo.get_field("db", "port").unwrap(), &json!(1));
     // Published by people, it writes both.
-    store.approve_request(id, &by("bob")).await.unwrap();
+    store.approve_request(id, None, &by("bob")).await.unwrap();
     store.publish_request(id, None, &by("bob")).await.unwrap();
     assert_eq!(
         stored(&b, "prod-db").await.unwrap().0,
@@ -245,7 +266,7 @@ async fn publishing_writes_every_configuration_in_one_transaction_linked_to_the_
         stored(&b, "prod-db").await.unwrap().0,
         json!({"host": "a", "port": 1})
     );
-    store.approve_request(id, &by("bob")).await.unwrap();
+    store.approve_request(id, None, &by("bob")).await.unwrap();
     let transactions = store.commit_stats().transactions;
     let written = store.publish_request(id, None, &by("ann")).await.unwrap();
     assert_eq!(store.commit_stats().transactions, transactions + 1);
@@ -318,7 +339,7 @@ async fn the_author_never_approves_and_an_edit_needs_approval_again(b: Backend) 
         .unwrap()
         .request
         .id;
-    let own = store.approve_request(id, &by("ann")).await;
+    let own = store.approve_request(id, None, &by("ann")).await;
     assert!(
         matches!(own, Err(Error::NotAllowed(ref m)) if m.contains("you wrote")),
         "{own:?}"
@@ -338,13 +359,13 @@ async fn the_author_never_approves_and_an_edit_needs_approval_again(b: Backend) 
         .request
         .id;
     assert!(matches!(
-        store.approve_request(root_id, &by("root")).await,
+        store.approve_request(root_id, None, &by("root")).await,
         Err(Error::NotAllowed(_))
     ));
-    let approved = store.approve_request(id, &by("bob")).await.unwrap();
+    let approved = store.approve_request(id, None, &by("bob")).await.unwrap();
     assert_eq!(approved.request.state, RequestState::Approved);
     assert_eq!(approved.request.approvals.len(), 1);
-    let twice = store.approve_request(id, &by("bob")).await;
+    let twice = store.approve_request(id, None, &by("bob")).await;
     assert!(matches!(twice, Err(Error::NotAllowed(_))), "{twice:?}");
     // Edited after approval: back to review, approvals cleared.
     let edited = store
@@ -382,7 +403,7 @@ async fn the_author_never_approves_and_an_edit_needs_approval_again(b: Backend) 
         .unwrap();
     assert_eq!(rejected.request.state, RequestState::Closed);
     assert!(matches!(
-        store.approve_request(id, &by("bob")).await,
+        store.approve_request(id, None, &by("bob")).await,
         Err(Error::NotAllowed(_))
     ));
     // Each step is in the audit log, linked to the request.
@@ -424,7 +445,7 @@ async fn a_stale_request_re_bases_when_disjoint_and_shows_overlaps(b: Backend) {
         .unwrap()
         .request
         .id;
-    store.approve_request(id, &by("bob")).await.unwrap();
+    store.approve_request(id, None, &by("bob")).await.unwrap();
     // Another tool writes both meanwhile: db elsewhere, web at the same place.
     for (key, value) in [
         ("prod-db", json!({"host": "z", "port": 1})),
@@ -472,7 +493,7 @@ async fn a_stale_request_re_bases_when_disjoint_and_shows_overlaps(b: Backend) {
         .await
         .unwrap();
     assert!(store.request_conflicts(id).await.unwrap().is_empty());
-    store.approve_request(id, &by("bob")).await.unwrap();
+    store.approve_request(id, None, &by("bob")).await.unwrap();
     store.publish_request(id, None, &by("bob")).await.unwrap();
     assert_eq!(
         stored(&b, "prod-db").await.unwrap().0,
@@ -594,7 +615,7 @@ async fn a_request_too_large_for_one_transaction_is_refused_while_it_is_edited(b
     let read = store.get_request(id).await.unwrap();
     assert_eq!(read.changes.len(), refused_at);
     // What it holds can still be published, in one transaction.
-    store.approve_request(id, &by("bob")).await.unwrap();
+    store.approve_request(id, None, &by("bob")).await.unwrap();
     store.publish_request(id, None, &by("ann")).await.unwrap();
     assert!(
         stored(&b, &format!("prod-c{}", refused_at - 1))
@@ -686,10 +707,10 @@ async fn a_policy_needs_enough_approvers_and_switching_is_audited(b: Backend) {
         .request
         .id;
     assert!(matches!(
-        store.approve_request(id, &by("ann")).await,
+        store.approve_request(id, None, &by("ann")).await,
         Err(Error::NotAllowed(_))
     ));
-    store.approve_request(id, &by("bob")).await.unwrap();
+    store.approve_request(id, None, &by("bob")).await.unwrap();
     // Back to direct: audited, and writes go through again.
     store
         .set_review_policy(&prod, None, &by("root"))
@@ -709,4 +730,105 @@ async fn a_policy_needs_enough_approvers_and_switching_is_audited(b: Backend) {
         .entries;
     assert_eq!(switches.len(), 3);
     assert!(switches.iter().all(|e| e.actor == Actor::user("root")));
+}
+
+async fn an_approval_is_of_the_version_seen_by_someone_who_wrote_none_of_it_and_still_may(
+    b: Backend,
+) {
+    let store = reviewed(&b).await;
+    let hash = PasswordHash::from_stored("not a real hash".into());
+    store
+        .create_user(&user("carl", Role::Editor), &hash, &change())
+        .await
+        .unwrap();
+    let opened = store
+        .open_request(
+            &ns("prod"),
+            request(
+                "port",
+                vec![("db", Proposed::Edits(vec![set("/port", json!(2))]))],
+            ),
+            &by("ann"),
+        )
+        .await
+        .unwrap();
+    let (id, seen) = (opened.request.id, opened.request.version);
+    // Changed after bob read it: his approval of what he read is refused, and nothing changes.
+    let changed = store
+        .add_to_request(
+            id,
+            &cfg("db"),
+            Proposed::Edits(vec![set("/host", json!("evil"))]),
+            None,
+            &by("ann"),
+        )
+        .await
+        .unwrap();
+    assert_eq!(changed.request.version, seen + 1);
+    let stale = store.approve_request(id, Some(seen), &by("bob")).await;
+    assert!(matches!(stale, Err(Error::Conflict { .. })), "{stale:?}");
+    assert!(
+        store
+            .get_request(id)
+            .await
+            .unwrap()
+            .request
+            .approvals
+            .is_empty()
+    );
+    // An administrator who changed it may not approve it.
+    store
+        .add_to_request(
+            id,
+            &cfg("web"),
+            Proposed::Edits(vec![set("/workers", json!(4))]),
+            None,
+            &by("root"),
+        )
+        .await
+        .unwrap();
+    let own = store.approve_request(id, None, &by("root")).await;
+    assert!(matches!(own, Err(Error::NotAllowed(_))), "{own:?}");
+    // An approval stops counting when its giver may no longer approve.
+    let version = store.get_request(id).await.unwrap().request.version;
+    store
+        .approve_request(id, Some(version), &by("bob"))
+        .await
+        .unwrap();
+    store
+        .set_user_disabled("bob", true, &change())
+        .await
+        .unwrap();
+    let unapproved = store.publish_request(id, None, &by("ann")).await;
+    assert!(
+        matches!(unapproved, Err(Error::NotAllowed(ref m)) if m.contains("1 more approval")),
+        "{unapproved:?}"
+    );
+    assert_eq!(
+        stored(&b, "prod-db").await.unwrap().0,
+        json!({"host": "a", "port": 1})
+    );
+    // So does one given before the approvers were narrowed to named people.
+    store
+        .set_user_disabled("bob", false, &change())
+        .await
+        .unwrap();
+    let named = ReviewPolicy {
+        approvals: 1,
+        approvers: Approvers::Named(vec!["carl".into()]),
+    };
+    store
+        .set_review_policy(&ns("prod"), Some(named), &by("root"))
+        .await
+        .unwrap();
+    assert!(matches!(
+        store.publish_request(id, None, &by("ann")).await,
+        Err(Error::NotAllowed(_))
+    ));
+    store.approve_request(id, None, &by("carl")).await.unwrap();
+    store.publish_request(id, None, &by("ann")).await.unwrap();
+    assert_eq!(
+        stored(&b, "prod-db").await.unwrap().0,
+        json!({"host": "evil", "port": 2})
+    );
 }

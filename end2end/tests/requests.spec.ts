@@ -120,7 +120,7 @@ test('a change to two configurations is approved by someone else and published i
   // The author can neither approve nor publish it.
   await expect(author.locator('#approve')).toHaveCount(0);
   await expect(author.locator('#publish')).toHaveCount(0);
-  const forged = await author.request.post('/api/requests/approve', { form: { id: String(id) } });
+  const forged = await author.request.post('/api/requests/approve', { form: { id: String(id), seen: '1' } });
   expect(forged.status()).toBe(403);
 
   // It waits for others' review, not for its author's. (Other specs' requests may wait for the
@@ -240,7 +240,7 @@ test('a draft waits for its author, and an approved request changed again needs 
   await reviewer.goto(`/requests/${id}`);
   await expect(reviewer.locator('#request-state [data-state]')).toHaveText('draft');
   await expect(reviewer.locator('#approve')).toHaveCount(0);
-  const early = await reviewer.request.post('/api/requests/approve', { form: { id: String(id) } });
+  const early = await reviewer.request.post('/api/requests/approve', { form: { id: String(id), seen: '1' } });
   expect(early.status()).toBe(403);
 
   await author.getByRole('button', { name: 'Send for review' }).click();

@@ -94,7 +94,10 @@ async fn a_request_of_a_namespace_one_may_not_read_is_not_there() {
         missing_body.replace("999", "N")
     );
     for (path, form) in [
-        ("requests/approve", vec![("id", id.to_string())]),
+        (
+            "requests/approve",
+            vec![("id", id.to_string()), ("seen", "1".into())],
+        ),
         (
             "requests/reject",
             vec![("id", id.to_string()), ("reason", "no".into())],
@@ -109,21 +112,90 @@ async fn a_request_of_a_namespace_one_may_not_read_is_not_there() {
             vec![("id", id.to_string()), ("text", "hello".into())],
         ),
         ("requests/withdraw", vec![("id", id.to_string())]),
+        (
+            "requests/text",
+            vec![("id", id.to_string()), ("title", "mine".into())],
+        ),
+        ("requests/submit", vec![("id", id.to_string())]),
+        (
+            "requests/remove",
+            vec![("id", id.to_string()), ("configuration", "app".into())],
+        ),
+        ("requests/rebase", vec![("id", id.to_string())]),
     ] {
         let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
         let (status, body) = app.post(path, &form).await;
         assert_eq!(status, StatusCode::NOT_FOUND, "{path}: {body}");
     }
-    let (_, list) = app.get("/api/requests/list?filter=all").await;
+    let (status, list) = app.get("/api/requests/list?filter=all").await;
+    assert_eq!(status, StatusCode::OK, "{list}");
     assert!(!list.contains("\"more\""), "{list}");
     assert_eq!(app.snapshot().await, before);
+    // In a reviewed namespace of one's own, sending a change into another namespace's request
+    // tells nothing of it: the answer is the one for a number no request has.
+    let other_ns = confo::NamespaceName::new("other").unwrap();
+    let policy = ReviewPolicy {
+        approvals: 1,
+        approvers: Approvers::Editors,
+    };
+    app.store
+        .set_review_policy(
+            &other_ns,
+            Some(policy),
+            &confo::Change::by(confo::Actor::system()),
+        )
+        .await
+        .unwrap();
+    let before = app.snapshot().await;
+    let other = app
+        .store
+        .get_configuration(&other_ns, &confo::ConfigurationName::new("app").unwrap())
+        .await
+        .unwrap();
+    let revision = other.revision.to_string();
+    let send_into = |into: String| {
+        let app = app.clone_handle();
+        let revision = revision.clone();
+        async move {
+            app.post(
+                "configurations/edit",
+                &[
+                    ("namespace", "other"),
+                    ("name", "app"),
+                    ("revision", &revision),
+                    ("seq", "0"),
+                    ("edit[op]", "set"),
+                    ("edit[field]", "limit"),
+                    ("edit[kind]", "number"),
+                    ("edit[value]", "9"),
+                    ("comment", ""),
+                    ("into", &into),
+                ],
+            )
+            .await
+        }
+    };
+    let (status, body) = send_into(id.to_string()).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
+    assert!(!body.contains("shop"), "{body}");
+    let (_, missing) = send_into("999".into()).await;
+    assert_eq!(
+        body.replace(&id.to_string(), "N"),
+        missing.replace("999", "N")
+    );
+    assert_eq!(app.snapshot().await, before);
+    // ... while a reader of `shop` sees the request (the same call, so the list could show it).
+    app.sign_in("bob").await;
+    let (status, list) = app.get("/api/requests/list?filter=all").await;
+    assert_eq!(status, StatusCode::OK, "{list}");
+    assert!(list.contains("\"more\""), "{list}");
 }
 
 #[tokio::test]
 async fn the_rules_of_a_request_hold_through_the_dashboard() {
     let (mut app, id) = app_with_request().await;
     let id_text = id.to_string();
-    let form = [("id", id_text.as_str())];
+    let form = [("id", id_text.as_str()), ("seen", "1")];
     // Its author may not approve it, nor publish it unapproved.
     app.sign_in("eddie").await;
     let before = app.snapshot().await;

@@ -98,6 +98,8 @@ pub struct RequestView {
     pub can_emergency: bool,
     /// It was published in an emergency, without approval: the reason.
     pub emergency: Option<String>,
+    /// The version shown: an approval names it.
+    pub version: u64,
 }
 
 /// A namespace's review policy, as its settings page shows it.
@@ -233,6 +235,26 @@ pub mod ssr {
             out.push((request, policy));
         }
         Ok(out)
+    }
+
+    /// A request's title from a change's comment: its first line, at most 200 characters
+    /// (the whole comment goes into the description when longer).
+    pub fn title_of(comment: &str, fallback: String) -> (String, String) {
+        let comment = comment.trim();
+        let first = comment.lines().next().unwrap_or_default().trim();
+        if first.is_empty() {
+            return (fallback, comment.to_owned());
+        }
+        let title: String = first
+            .chars()
+            .take(confo::request::MAX_TITLE_CHARS)
+            .collect();
+        let description = if title == comment {
+            String::new()
+        } else {
+            comment.to_owned()
+        };
+        (title, description)
     }
 
     /// How many requests wait for `user`'s review.
@@ -380,18 +402,25 @@ pub async fn get_request(id: u64) -> Result<RequestView, AppError> {
             && !ready
             && is_admin,
         emergency,
+        version: request.version,
     })
 }
 
-/// Approves request `id`.
+/// Approves version `seen` of request `id` (the one the reviewer read); refused as a conflict
+/// when it changed since.
 #[server(endpoint = "requests/approve")]
-pub async fn approve_request(id: u64) -> Result<(), AppError> {
+pub async fn approve_request(id: u64, seen: u64) -> Result<(), AppError> {
     use crate::api::ssr::{change, reject};
     let (user, store, _) = ssr::guard(id).await?;
     store
-        .approve_request(id, &change(&user))
+        .approve_request(id, Some(seen), &change(&user))
         .await
-        .map_err(reject)?;
+        .map_err(|e| match e {
+            confo::Error::Conflict { .. } => reject(AppError::Conflict(format!(
+                "Request {id} changed since you loaded it, so nothing was approved. Read it again, then approve."
+            ))),
+            other => reject(other),
+        })?;
     ssr::back_to(id, "?approved=1");
     Ok(())
 }
@@ -567,7 +596,12 @@ pub async fn set_review_policy(
                         .map(str::to_owned)
                         .collect(),
                 ),
-                _ => Approvers::Editors,
+                "editors" | "" => Approvers::Editors,
+                other => {
+                    return Err(reject(AppError::Invalid(format!(
+                        "{other:?} is not who may approve: choose editors or named people."
+                    ))));
+                }
             };
             Some(ReviewPolicy {
                 approvals,

@@ -156,6 +156,7 @@ pub fn RequestPage() -> impl IntoView {
             can_publish,
             can_emergency,
             emergency: emergency_reason,
+            version,
         } = view;
         let id = summary.id;
         let ns = summary.namespace.clone();
@@ -290,6 +291,8 @@ pub fn RequestPage() -> impl IntoView {
                 <ActionForm action=approve attr:id="approve" attr:class="inline">
                     <super::ReturnHere/>
                     <input type="hidden" name="id" value=id.to_string()/>
+                    // What is approved is what this page shows.
+                    <input type="hidden" name="seen" value=version.to_string()/>
                     <button type="submit">"Approve"</button>
                 </ActionForm>
                 {move || failure(approve.value().get())}

@@ -420,7 +420,7 @@ async fn request_publish(
             .await?
             .request
             .id;
-        store.approve_request(id, &approver).await?;
+        store.approve_request(id, None, &approver).await?;
         let transactions = store.commit_stats().transactions;
         let started = Instant::now();
         store.publish_request(id, None, &author).await?;

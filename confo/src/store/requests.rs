@@ -85,9 +85,13 @@ enum Step {
     AddChange(ProposedChange),
     ReplaceChange(ProposedChange),
     RemoveChange(String),
-    SetText { title: String, description: String },
+    SetText {
+        title: String,
+        description: String,
+    },
     Submit,
-    Approve,
+    /// Approves the version its reviewer saw (`None`: whatever is there).
+    Approve(Option<u64>),
     Reject(String),
     Withdraw,
     Comment(Comment),
@@ -288,6 +292,8 @@ impl Store {
             }],
             created: now,
             updated: now,
+            version: 1,
+            contributors: Vec::new(),
         };
         check_publishable(record_bytes(&request) + 64, &changes)?;
         let seq_key = self.layout.request_seq();
@@ -319,6 +325,13 @@ impl Store {
                     plan.compare(&root_key, reads);
                     plan.compare(&seq_key, reads);
                     plan.put_json(&seq_key, &Value::from(request.id));
+                    // Never over a request already there (a sequence restored from a backup).
+                    for key in [
+                        layout.request(request.id),
+                        layout.request_changes(request.id),
+                    ] {
+                        plan.compares.push(crate::kv::Compare::unchanged(key, None));
+                    }
                     plan.put_json(&layout.request(request.id), &to_value(&request));
                     plan.put_json(&layout.request_changes(request.id), &to_value(&changes));
                     let mut draft =
@@ -413,9 +426,16 @@ impl Store {
         self.step(id, change, Vec::new(), Step::Submit).await
     }
 
-    /// Approves request `id`: by someone the namespace's policy names, never its author.
-    pub async fn approve_request(&self, id: u64, change: &Change) -> Result<RequestRead> {
-        self.step(id, change, Vec::new(), Step::Approve).await
+    /// Approves request `id`: by someone the namespace's policy names, never by someone who
+    /// wrote any of it. With `seen`, only if the request is still at that version (the one its
+    /// reviewer read): otherwise [`Error::Conflict`], and nothing is approved.
+    pub async fn approve_request(
+        &self,
+        id: u64,
+        seen: Option<u64>,
+        change: &Change,
+    ) -> Result<RequestRead> {
+        self.step(id, change, Vec::new(), Step::Approve(seen)).await
     }
 
     /// Rejects request `id` with a reason; it is closed and writes nothing.
@@ -465,6 +485,11 @@ impl Store {
         let namespace = namespace_name(read.request.namespace.as_str())?;
         let keys = self.configuration_keys(&namespace, &read.changes)?;
         let before = self.request_conflicts(id).await?;
+        if before.is_empty() {
+            return Err(Error::InvalidValue(format!(
+                "request {id} is up to date with its configurations: there is nothing to re-base"
+            )));
+        }
         let after = self.step(id, change, keys, Step::Rebase).await;
         let overlapping = self.request_conflicts(id).await?;
         match after {
@@ -551,6 +576,15 @@ impl Store {
         ];
         let config_keys = self.configuration_keys(&namespace, &read.changes)?;
         keys.extend(config_keys.iter().cloned());
+        // The approvers' profiles as they are when it is published: an approval counts only
+        // while its giver may still approve.
+        let approver_keys: Vec<String> = read
+            .request
+            .approvals
+            .iter()
+            .map(|a| self.layout.user(&a.by))
+            .collect();
+        keys.extend(approver_keys.iter().cloned());
         let layout = self.layout.clone();
         let actor = change.actor.clone();
         self.commit(change, keys, move |reads: &Reads| {
@@ -574,6 +608,8 @@ impl Store {
                     )));
                 }
             }
+            // Keys read to decide, compared with the others.
+            let mut plan_compares: Vec<String> = Vec::new();
             let comment = match &emergency {
                 Some(reason) => {
                     if user.role != Role::Admin {
@@ -600,7 +636,23 @@ impl Store {
                             user.name
                         )));
                     }
-                    let missing = request.approvals_missing(policy);
+                    let mut approvers = Vec::new();
+                    for approval in &request.approvals {
+                        let key = layout.user(&approval.by);
+                        // Approved since its keys were named: read it again.
+                        if !approver_keys.contains(&key) {
+                            return Err(Error::Conflict {
+                                key: request_key.clone(),
+                                current_revision: kv.mod_revision,
+                                current: None,
+                            });
+                        }
+                        plan_compares.push(key.clone());
+                        if let Some(profile) = reads.get(&key) {
+                            approvers.push(parse_user(profile)?);
+                        }
+                    }
+                    let missing = request.approvals_missing_now(policy, &approvers);
                     if missing > 0 {
                         return Err(Error::NotAllowed(format!(
                             "request {id} needs {missing} more approval{} before it can be published",
@@ -618,6 +670,9 @@ impl Store {
             let (mut listed, mut unlisted) = (Vec::new(), Vec::new());
             let mut plan = Plan::default();
             for key in [&request_key, &changes_key, &settings_key, &root_key, &ns_key, &user_key] {
+                plan.compare(key, reads);
+            }
+            for key in &plan_compares {
                 plan.compare(key, reads);
             }
             let mut stale = Vec::new();
@@ -775,9 +830,9 @@ impl Store {
                     }
                 };
                 let may_review = || {
-                    if request.is_author(&user.name) {
+                    if request.wrote(&user.name) {
                         Err(Error::NotAllowed(format!(
-                            "you wrote request {id}: someone else reviews it"
+                            "you wrote (some of) request {id}: someone else reviews it"
                         )))
                     } else if request.may_review(&user, policy) {
                         Ok(())
@@ -840,8 +895,15 @@ impl Store {
                         request.state = RequestState::Open;
                         (Action::RequestEdit, EventKind::Submitted)
                     }
-                    Step::Approve => {
+                    Step::Approve(seen) => {
                         may_review()?;
+                        if seen.is_some_and(|v| v != request.version) {
+                            return Err(Error::Conflict {
+                                key: request_key.clone(),
+                                current_revision: kv.mod_revision,
+                                current: None,
+                            });
+                        }
                         if request.state == RequestState::Draft {
                             return Err(Error::NotAllowed(format!(
                                 "request {id} is a draft: it is not asking for review yet"
@@ -873,6 +935,18 @@ impl Store {
                         (Action::RequestWithdraw, EventKind::Withdrawn)
                     }
                     Step::Comment(comment) => {
+                        if let Some(configuration) = &comment.configuration
+                            && !request.configurations.contains(configuration)
+                        {
+                            return Err(Error::InvalidValue(format!(
+                                "request {id} does not change a configuration {configuration:?}"
+                            )));
+                        }
+                        if comment.field.as_ref().is_some_and(|f| f.chars().count() > 256) {
+                            return Err(Error::InvalidValue(
+                                "a field name has at most 256 characters".to_owned(),
+                            ));
+                        }
                         if !user.grants.covers(&request.namespace) && user.role != Role::Admin {
                             return Err(Error::NotAllowed(format!(
                                 "{} may not read namespace {:?}",
@@ -888,6 +962,8 @@ impl Store {
                             });
                         }
                         request.comments.push(comment.clone());
+                        // The record is rewritten when it is published: it must still fit.
+                        check_publishable(record_bytes(&request) + 64, &changes)?;
                         request.updated = Utc::now();
                         let mut plan = Plan::default();
                         plan.compare(&request_key, reads);
@@ -933,6 +1009,13 @@ impl Store {
                     plan.compare(key, reads);
                 }
                 if changed {
+                    request.version += 1;
+                    // Whoever else changed it may not approve it.
+                    if !request.is_author(&user.name)
+                        && !request.contributors.contains(&user.name)
+                    {
+                        request.contributors.push(user.name.clone());
+                    }
                     // Any change to what was approved needs approving again.
                     request.approvals.clear();
                     if request.state == RequestState::Approved {

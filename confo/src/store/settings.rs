@@ -141,6 +141,15 @@ impl SettingsChange {
                 choice: Some(SchemaChoice::Own(schema)),
                 ..
             } => schema::compile(schema).map(drop),
+            SettingsChange::Review(Some(policy))
+                if !(1..=crate::request::MAX_APPROVALS).contains(&policy.approvals) =>
+            {
+                Err(Error::InvalidValue(format!(
+                    "a reviewed namespace needs 1 to {} approvals per request, not {}",
+                    crate::request::MAX_APPROVALS,
+                    policy.approvals
+                )))
+            }
             SettingsChange::Assign { .. }
             | SettingsChange::RequireComment(_)
             | SettingsChange::Review(_) => Ok(()),

@@ -1051,14 +1051,29 @@ impl Opened {
         into: &str,
     ) -> Result<u64, AppError> {
         let change = crate::api::ssr::change(&self.user);
-        let draft = into.trim() == "draft";
-        let id = match into.trim().parse::<u64>().ok() {
+        let into = into.trim();
+        let draft = into == "draft";
+        let existing = match into {
+            "" | "draft" => None,
+            number => Some(number.parse::<u64>().map_err(|_| {
+                reject(AppError::Invalid(format!(
+                    "{number:?} is not a change request's number."
+                )))
+            })?),
+        };
+        let id = match existing {
             Some(id) => {
-                let read = self.store.get_request(id).await.map_err(reject)?;
-                if read.request.namespace != self.namespace.as_str() {
-                    return Err(reject(AppError::Invalid(format!(
-                        "Change request {id} is for namespace {:?}; start a new one here.",
-                        read.request.namespace
+                // The same answer for a request that is not there and one of another namespace,
+                // which tells nothing of the other namespace.
+                let theirs = match self.store.get_request(id).await {
+                    Ok(read) => read.request.namespace != self.namespace.as_str(),
+                    Err(confo::Error::NotFound(_)) => true,
+                    Err(other) => return Err(reject(other)),
+                };
+                if theirs {
+                    return Err(reject(AppError::NotFound(format!(
+                        "Change request {id} of namespace {} does not exist.",
+                        self.namespace
                     ))));
                 }
                 self.store
@@ -1068,14 +1083,13 @@ impl Opened {
                 id
             }
             None => {
-                let title = if comment.trim().is_empty() {
-                    format!("Change to {}", self.name)
-                } else {
-                    comment.trim().to_owned()
-                };
+                let (title, description) = crate::api::requests::ssr::title_of(
+                    comment,
+                    format!("Change to {}", self.name),
+                );
                 let new = confo::store::NewRequest {
                     title,
-                    description: String::new(),
+                    description,
                     changes: vec![(self.name.clone(), proposed, revision)],
                     draft,
                 };
