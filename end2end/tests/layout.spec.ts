@@ -31,6 +31,7 @@ function pages(ns: string): string[] {
     `/ns/${ns}/svc?op=set&field=port&kind=number&value=five`,
     `/ns/${ns}/svc/history`,
     '/audit',
+    '/requests?show=all',
     '/users',
     '/account',
   ];

@@ -168,7 +168,7 @@ test('a change to two configurations is approved by someone else and published i
   await admin.context().close();
 });
 
-test('a request whose configuration changed meanwhile is stopped, re-based, approved again and published', async ({ browser }) => {
+test('a request whose configurations changed meanwhile is stopped, re-based where nobody else touched them, resolved by hand where they did, and published', async ({ browser }) => {
   const [ann, bob] = [uniqueName('ann'), uniqueName('bob')];
   confo(['user', 'add', '--role', 'editor', ann], `${PASSWORD}\n`);
   confo(['user', 'add', '--role', 'editor', bob], `${PASSWORD}\n`);
@@ -176,30 +176,42 @@ test('a request whose configuration changed meanwhile is stopped, re-based, appr
   const ns = await reviewedNamespace(admin);
   const author = await signedIn(browser, ann);
   const id = await propose(author, ns, 'db', 'port', '6000');
+  expect(await propose(author, ns, 'web', 'workers', '8', id)).toBe(id);
   const reviewer = await signedIn(browser, bob);
   await reviewer.goto(`/requests/${id}`);
   await reviewer.getByRole('button', { name: 'Approve' }).click();
   await expect(reviewer.locator('#request-state [data-state]')).toHaveText('approved');
 
-  // Another tool changes another field of db.
+  // Another tool changes another field of db, and the same field of web.
   etcdPut(`${ns}-db`, '{"host": "b", "port": 1}');
+  etcdPut(`${ns}-web`, '{"workers": 3}');
   await author.goto(`/requests/${id}`);
-  await expect(author.locator('#stale-notice')).toContainText('db changed since this request was made');
+  await expect(author.locator('#stale-notice')).toContainText('db, web changed since this request was made');
   await expect(author.locator('section[data-configuration="db"] [data-rebases]')).toBeVisible();
+  await expect(author.locator('section[data-configuration="web"] [data-overlap]')).toContainText('Both changed workers');
   await author.getByRole('button', { name: /^Publish/ }).click();
   await expect(author.getByRole('alert').filter({ hasText: 'was not published' })).toBeVisible();
   expect(JSON.parse(etcdGet(`${ns}-db`))).toEqual({ host: 'b', port: 1 });
+  expect(JSON.parse(etcdGet(`${ns}-web`))).toEqual({ workers: 3 });
 
+  // Re-basing takes db onto its latest version; web overlaps, and stays to be resolved.
   await author.goto(`/requests/${id}`);
   await author.getByRole('button', { name: 'Re-base on the latest versions' }).click();
   await expect(author.locator('#request-notice')).toContainText('needs approving again');
   await expect(author.locator('#request-state [data-state]')).toHaveText('in review');
+  await expect(author.locator('section[data-configuration="db"] [data-stale]')).toHaveCount(0);
+  await expect(author.locator('section[data-configuration="web"] [data-overlap]')).toBeVisible();
+  // Resolved by hand: the author takes web out (their change to it can be sent again on the latest version).
+  await author.locator('section[data-configuration="web"]').getByRole('button', { name: 'Take it out of this request' }).click();
+  await expect(author.locator('section.request-change')).toHaveCount(1);
+  await expect(author.locator('#stale-notice')).toHaveCount(0);
 
   await reviewer.goto(`/requests/${id}`);
   await reviewer.getByRole('button', { name: 'Approve' }).click();
   await reviewer.getByRole('button', { name: /^Publish/ }).click();
   await expect(reviewer.locator('#request-state [data-state]')).toHaveText('published');
   expect(JSON.parse(etcdGet(`${ns}-db`))).toEqual({ host: 'b', port: 6000 });
+  expect(JSON.parse(etcdGet(`${ns}-web`))).toEqual({ workers: 3 });
   await author.context().close();
   await reviewer.context().close();
   await admin.context().close();
