@@ -99,7 +99,13 @@ pub fn watch_leaving() {
 /// When the page's shape changed (a part is gone, say the configuration was deleted), the whole
 /// page is loaded again.
 pub async fn refresh() -> Result<(), JsValue> {
-    refresh_from(&window().location().href()?).await
+    refresh_from(&window().location().href()?, false).await
+}
+
+/// [`refresh`] for a change someone else made: if the person types into the page while its new
+/// rendering is on its way, what they typed is kept and the page is left as it is.
+pub async fn refresh_for_others() -> Result<(), JsValue> {
+    refresh_from(&window().location().href()?, true).await
 }
 
 /// Shows the page at `href` (the same page with another query, say) by putting its live parts
@@ -108,10 +114,10 @@ pub async fn navigate_in_place(href: &str) -> Result<(), JsValue> {
     window()
         .history()?
         .replace_state_with_url(&JsValue::NULL, "", Some(href))?;
-    refresh_from(href).await
+    refresh_from(href, false).await
 }
 
-async fn refresh_from(href: &str) -> Result<(), JsValue> {
+async fn refresh_from(href: &str, keep_typed: bool) -> Result<(), JsValue> {
     if LEAVING.get() {
         return Ok(());
     }
@@ -124,7 +130,9 @@ async fn refresh_from(href: &str) -> Result<(), JsValue> {
         .as_string()
         .unwrap_or_default();
     let fresh = DomParser::new()?.parse_from_string(&html, SupportedType::TextHtml)?;
-    if LEAVING.get() {
+    // For a live update: typed into while the new rendering was on its way, so what was typed
+    // stays, and the next change brings the page up to date.
+    if LEAVING.get() || (keep_typed && unsaved()) {
         return Ok(());
     }
     let parts = document().query_selector_all("[data-live]")?;

@@ -161,11 +161,7 @@ async fn a_reviewed_namespace_takes_no_direct_write_from_any_way_in(b: Backend) 
         .map(|v| v.seq)
         .unwrap();
     refused(store.revert(&prod, &db, first, None, &change()).await);
-    refused(
-        store
-            .revert_change(&prod, &db, port, None, &change())
-            .await,
-    );
+    refused(store.revert_change(&prod, &db, port, None, &change()).await);
     refused(store.delete_namespace(&prod, true, &change()).await);
     refused(
         store

@@ -91,7 +91,7 @@ pub fn Live(
                                 }
                             } else {
                                 elsewhere.set(None);
-                                if browser::refresh().await.is_err() {
+                                if browser::refresh_for_others().await.is_err() {
                                     status.set("Live updates: could not refresh; reload the page to see the latest.");
                                 }
                             }

@@ -373,8 +373,9 @@ pub fn RequestPage() -> impl IntoView {
             </nav>
             <h1>{format!("Request {id}: {}", summary.title)}</h1>
             {notice.map(|n| view! { <p class="notice" role="status" id="request-notice">{n}</p> })}
-            // Its own state, and the configurations it changes, as they change.
-            <Live namespace=String::new() configuration=String::new() editing=false/>
+            // Its own state, and the configurations it changes, as they change: its namespace's
+            // stream.
+            <Live namespace=ns.clone() configuration=String::new() editing=false/>
             <div id="request-live" data-live="">
             <p class="meta" id="request-state">
                 "Namespace " <a href=format!("/ns/{ns}")>{ns.clone()}</a>
