@@ -53,7 +53,7 @@ use crate::error::{Error, Result};
 use crate::keys::KeyLayout;
 use crate::kv::embedded::EmbeddedKv;
 use crate::kv::etcd::{EtcdConfig, EtcdKv};
-use crate::names::{ConfigurationName, NamespaceName};
+use crate::names::{ConfigurationName, NamespaceName, configuration_name, namespace_name};
 use crate::request::Proposed;
 use crate::store::{Change, NewRequest, Store};
 
@@ -115,22 +115,6 @@ pub struct Confo {
 
 fn usage(message: impl Into<String>) -> Error {
     Error::InvalidValue(message.into())
-}
-
-fn namespace_name(name: &str) -> Result<NamespaceName> {
-    NamespaceName::new(name).map_err(|reason| Error::InvalidName {
-        kind: "namespace",
-        name: name.to_owned(),
-        reason,
-    })
-}
-
-fn configuration_name(name: &str) -> Result<ConfigurationName> {
-    ConfigurationName::new(name).map_err(|reason| Error::InvalidName {
-        kind: "configuration",
-        name: name.to_owned(),
-        reason,
-    })
 }
 
 impl Confo {

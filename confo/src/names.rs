@@ -133,6 +133,25 @@ macro_rules! name_traits {
 name_traits!(NamespaceName);
 name_traits!(ConfigurationName);
 
+/// `name` as a namespace name, or why it is none, as the store's error (for names read back
+/// from records and asked for by callers).
+pub(crate) fn namespace_name(name: &str) -> crate::Result<NamespaceName> {
+    NamespaceName::new(name).map_err(|reason| crate::Error::InvalidName {
+        kind: "namespace",
+        name: name.to_owned(),
+        reason,
+    })
+}
+
+/// `name` as a configuration name, or why it is none, as the store's error.
+pub(crate) fn configuration_name(name: &str) -> crate::Result<ConfigurationName> {
+    ConfigurationName::new(name).map_err(|reason| crate::Error::InvalidName {
+        kind: "configuration",
+        name: name.to_owned(),
+        reason,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -29,7 +29,7 @@ pub use committer::CommitStats;
 pub use configurations::{Configuration, ConfigurationListing, check_field_name};
 pub use history::{FieldChange, Version, diff_fields};
 pub use namespaces::{MAX_DELETED_WITH_NAMESPACE, NamespaceReport};
-pub use requests::{NewRequest, PublishStale, RequestRead, StaleConfiguration};
+pub use requests::{NewRequest, RebaseReport, RequestRead, StaleConfiguration};
 pub use retention::{ARCHIVE_FILE, ArchiveReport};
 pub use settings::{DryRun, NamespaceSettings, SchemaChoice, SettingsChange, SettingsRead};
 pub use users::{SignInAttempts, SignInClient};

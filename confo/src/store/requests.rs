@@ -27,7 +27,7 @@ use crate::audit::{Action, ActorKind};
 use crate::edit;
 use crate::error::{Error, Result};
 use crate::kv::KeyValue;
-use crate::names::{ConfigurationName, NamespaceName};
+use crate::names::{ConfigurationName, NamespaceName, configuration_name, namespace_name};
 use crate::request::{
     Approval, ChangeRequest, Comment, Event, EventKind, MAX_COMMENTS, MAX_TEXT_CHARS,
     MAX_TITLE_CHARS, Proposed, ProposedChange, RequestState, check_publishable, check_text,
@@ -73,7 +73,7 @@ pub struct StaleConfiguration {
 
 /// What re-basing a request did.
 #[derive(Debug, Clone, PartialEq)]
-pub struct PublishStale {
+pub struct RebaseReport {
     /// The configurations re-based on their latest version.
     pub rebased: Vec<String>,
     /// Those whose changes overlap another change: to be resolved by hand.
@@ -96,23 +96,6 @@ enum Step {
     Withdraw,
     Comment(Comment),
     Rebase,
-}
-
-/// A stored name, checked again (a request keeps them as text).
-fn namespace_name(name: &str) -> Result<NamespaceName> {
-    NamespaceName::new(name).map_err(|reason| Error::InvalidName {
-        kind: "namespace",
-        name: name.to_owned(),
-        reason,
-    })
-}
-
-fn configuration_name(name: &str) -> Result<ConfigurationName> {
-    ConfigurationName::new(name).map_err(|reason| Error::InvalidName {
-        kind: "configuration",
-        name: name.to_owned(),
-        reason,
-    })
 }
 
 fn not_found(id: u64) -> Error {
@@ -365,12 +348,15 @@ impl Store {
         expected_revision: Option<i64>,
         change: &Change,
     ) -> Result<RequestRead> {
-        let namespace = self.request_namespace(id).await?;
-        let based = self
-            .based(&namespace, configuration, proposed, expected_revision)
-            .await?;
-        self.step(id, change, Vec::new(), Step::AddChange(based))
-            .await
+        self.step_with_change(
+            id,
+            configuration,
+            proposed,
+            expected_revision,
+            change,
+            Step::AddChange,
+        )
+        .await
     }
 
     /// Replaces what request `id` does to `configuration` with `proposed`, made on what is
@@ -383,12 +369,33 @@ impl Store {
         expected_revision: Option<i64>,
         change: &Change,
     ) -> Result<RequestRead> {
+        self.step_with_change(
+            id,
+            configuration,
+            proposed,
+            expected_revision,
+            change,
+            Step::ReplaceChange,
+        )
+        .await
+    }
+
+    /// A step that brings a change to `configuration` of request `id`, made now (see
+    /// [`Store::based`]).
+    async fn step_with_change(
+        &self,
+        id: u64,
+        configuration: &ConfigurationName,
+        proposed: Proposed,
+        expected_revision: Option<i64>,
+        change: &Change,
+        step: fn(ProposedChange) -> Step,
+    ) -> Result<RequestRead> {
         let namespace = self.request_namespace(id).await?;
         let based = self
             .based(&namespace, configuration, proposed, expected_revision)
             .await?;
-        self.step(id, change, Vec::new(), Step::ReplaceChange(based))
-            .await
+        self.step(id, change, Vec::new(), step(based)).await
     }
 
     /// Takes `configuration` out of request `id`.
@@ -480,7 +487,7 @@ impl Store {
     /// places nobody else touched is made again on what is stored now; the others are left as
     /// they are and reported, with the three sides, to be resolved by hand. Returns the request
     /// to review and clears its approvals when anything was re-based.
-    pub async fn rebase_request(&self, id: u64, change: &Change) -> Result<PublishStale> {
+    pub async fn rebase_request(&self, id: u64, change: &Change) -> Result<RebaseReport> {
         let read = self.get_request(id).await?;
         let namespace = namespace_name(read.request.namespace.as_str())?;
         let keys = self.configuration_keys(&namespace, &read.changes)?;
@@ -505,7 +512,7 @@ impl Store {
             })
             .map(|b| b.configuration.clone())
             .collect();
-        Ok(PublishStale {
+        Ok(RebaseReport {
             rebased,
             overlapping,
         })
