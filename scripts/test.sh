@@ -37,5 +37,5 @@ for _ in $(seq "$(nproc)"); do
   (while :; do :; done) &
   busy+=("$!")
 done
-env -u CONFO_E2E_ETCD_ENDPOINTS npx playwright test tests/configurations.spec.ts --project=js
+CONFO_E2E_LOADED=1 env -u CONFO_E2E_ETCD_ENDPOINTS npx playwright test tests/configurations.spec.ts --project=js
 kill "${busy[@]}"
