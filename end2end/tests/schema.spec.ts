@@ -77,8 +77,6 @@ function stored(key: string): unknown {
 }
 
 test('the form view is built from the schema, and a change that breaks it is refused in plain words', async ({ page, javaScriptEnabled }) => {
-  // About twenty page loads and saves, one after another: more than the usual 30 s on a busy
-  // two-core machine.
   const ns = await newNamespace(page);
   await newConfiguration(page, ns, 'checkout', [
     ['retries', 'number', '3'],
