@@ -357,6 +357,7 @@ impl Confo {
             title,
             description,
             changes,
+            schemas: Vec::new(),
             draft: false,
         };
         let change = Change::by(self.actor.clone());

@@ -10,6 +10,8 @@
 //! This module is pure: the types, the rules of who may do what, and the size a request would
 //! have as one transaction. [`crate::store`] reads and writes them.
 
+use std::collections::BTreeMap;
+
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -18,6 +20,7 @@ use crate::audit::{Actor, ActorKind};
 use crate::edit::{self, Edit, Rebased};
 use crate::error::{Error, Result};
 use crate::kv::{MAX_REQUEST_BYTES, MAX_TXN_OPS};
+use crate::store::{NamespaceSettings, SchemaChoice, SettingsChange};
 use crate::users::{Role, User};
 
 /// The most approvals a namespace can ask for.
@@ -226,6 +229,155 @@ impl ProposedChange {
     }
 }
 
+/// One place of a namespace's settings that a request changes: as it was when the change was
+/// proposed, and as the request would have it (`None`: not there).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Place<T> {
+    pub base: Option<T>,
+    pub proposed: Option<T>,
+}
+
+/// What a request does to its namespace's schemas: the shared schemas it adds, replaces or
+/// removes, and the schema each configuration follows. Kept place by place, each with what was
+/// there when it was proposed, so that a place someone else changed meanwhile stops the publish
+/// and is named, while the rest of the settings (changed or not) are left as they are.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct SchemaProposal {
+    /// Shared schemas, by name.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub schemas: BTreeMap<String, Place<Value>>,
+    /// The schema of each configuration, by configuration.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub assignments: BTreeMap<String, Place<SchemaChoice>>,
+}
+
+fn propose_place<T: Clone + PartialEq>(
+    places: &mut BTreeMap<String, Place<T>>,
+    key: &str,
+    now: Option<&T>,
+    proposed: Option<T>,
+) {
+    let place = places.entry(key.to_owned()).or_insert_with(|| Place {
+        base: now.cloned(),
+        proposed: None,
+    });
+    // Proposed again on a newer value (an overlap resolved by hand): on that value now.
+    if place.base.as_ref() != now {
+        place.base = now.cloned();
+    }
+    place.proposed = proposed;
+    if place.base == place.proposed {
+        places.remove(key);
+    }
+}
+
+impl SchemaProposal {
+    pub fn is_empty(&self) -> bool {
+        self.schemas.is_empty() && self.assignments.is_empty()
+    }
+
+    /// Adds `change` (a change to a schema or to which schema a configuration follows),
+    /// proposed on `current`. Refused when it is no schema change, or when the request's
+    /// settings would not hold together (a configuration following a shared schema that is
+    /// not there).
+    pub fn add(&mut self, change: &SettingsChange, current: &NamespaceSettings) -> Result<()> {
+        change.check()?;
+        match change {
+            SettingsChange::PutSchema { name, schema } => propose_place(
+                &mut self.schemas,
+                name,
+                current.schemas.get(name),
+                Some(schema.clone()),
+            ),
+            SettingsChange::DeleteSchema { name } => {
+                if !current.schemas.contains_key(name)
+                    && !self.schemas.get(name).is_some_and(|p| p.proposed.is_some())
+                {
+                    return Err(Error::NotFound(format!("schema {name:?}")));
+                }
+                propose_place(&mut self.schemas, name, current.schemas.get(name), None)
+            }
+            SettingsChange::Assign {
+                configuration,
+                choice,
+            } => propose_place(
+                &mut self.assignments,
+                configuration.as_str(),
+                current.assignments.get(configuration.as_str()),
+                choice.clone(),
+            ),
+            SettingsChange::RequireComment(_) | SettingsChange::Review(_) => {
+                return Err(Error::InvalidValue(
+                    "only schema changes are made through change requests".to_owned(),
+                ));
+            }
+        }
+        self.apply(current).map(drop)
+    }
+
+    /// The places someone else changed since they were proposed, in words.
+    pub fn stale(&self, current: &NamespaceSettings) -> Vec<String> {
+        let schemas = self
+            .schemas
+            .iter()
+            .filter(|(name, place)| current.schemas.get(*name) != place.base.as_ref())
+            .map(|(name, _)| format!("shared schema {name}"));
+        let assignments = self
+            .assignments
+            .iter()
+            .filter(|(cfg, place)| current.assignments.get(*cfg) != place.base.as_ref())
+            .map(|(cfg, _)| format!("the schema of {cfg}"));
+        schemas.chain(assignments).collect()
+    }
+
+    /// `current` with the proposed places as the request would have them (the places'
+    /// staleness is [`Self::stale`]'s business). Refused when a configuration would follow a
+    /// shared schema that is not there.
+    pub fn apply(&self, current: &NamespaceSettings) -> Result<NamespaceSettings> {
+        let mut after = current.clone();
+        for (name, place) in &self.schemas {
+            match &place.proposed {
+                Some(schema) => after.schemas.insert(name.clone(), schema.clone()),
+                None => after.schemas.remove(name),
+            };
+        }
+        for (configuration, place) in &self.assignments {
+            match &place.proposed {
+                Some(choice) => after
+                    .assignments
+                    .insert(configuration.clone(), choice.clone()),
+                None => after.assignments.remove(configuration),
+            };
+        }
+        for (configuration, choice) in &after.assignments {
+            if let SchemaChoice::Named(name) = choice
+                && !after.schemas.contains_key(name)
+            {
+                return Err(if current.schemas.contains_key(name) {
+                    Error::InUse(format!(
+                        "schema {name:?} is followed by {configuration}; give it another schema first"
+                    ))
+                } else {
+                    Error::NotFound(format!("schema {name:?}"))
+                });
+            }
+        }
+        Ok(after)
+    }
+
+    /// The audit action of publishing it.
+    pub fn action(&self) -> crate::audit::Action {
+        use crate::audit::Action;
+        if self.schemas.values().any(|p| p.proposed.is_some()) {
+            Action::SchemaPut
+        } else if !self.schemas.is_empty() {
+            Action::SchemaDelete
+        } else {
+            Action::SchemaAssign
+        }
+    }
+}
+
 /// An approval, by whom and when.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Approval {
@@ -318,6 +470,9 @@ pub struct ChangeRequest {
     /// may not approve it either.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub contributors: Vec<String>,
+    /// What it does to its namespace's schemas.
+    #[serde(default, skip_serializing_if = "SchemaProposal::is_empty")]
+    pub schemas: SchemaProposal,
 }
 
 impl ChangeRequest {
@@ -406,8 +561,13 @@ pub fn check_text(what: &str, text: &str, required: bool, limit: usize) -> Resul
 
 /// The operations and bytes publishing `changes` would take as one transaction (each
 /// configuration written with its audit entry and history key; the namespace's list, the
-/// request's record and the audit head), estimated generously from the changes as made.
-pub fn publish_size(record_bytes: usize, changes: &[ProposedChange]) -> Result<(usize, usize)> {
+/// request's record and the audit head; the namespace's settings record, `settings_bytes` long
+/// after the request, when it changes schemas), estimated generously from the changes as made.
+pub fn publish_size(
+    record_bytes: usize,
+    settings_bytes: Option<usize>,
+    changes: &[ProposedChange],
+) -> Result<(usize, usize)> {
     // The request record, the audit head, and the namespace's list when a change adds or
     // removes a configuration; compared: the record, its changes, the settings, the namespace
     // list, the namespace, the publisher's profile, the audit head.
@@ -416,6 +576,11 @@ pub fn publish_size(record_bytes: usize, changes: &[ProposedChange]) -> Result<(
         .any(|c| !matches!(c.proposed, Proposed::Edits(_)));
     let mut ops = 2 + usize::from(lists);
     let mut bytes = 512 + record_bytes + 7 * 160;
+    if let Some(settings) = settings_bytes {
+        // The record, and its audit entry with both patches (at most the record each way).
+        ops += 3;
+        bytes += 3 * settings + 1024 + 3 * 160;
+    }
     for change in changes {
         let after = change.after()?;
         let before = change
@@ -440,8 +605,12 @@ pub fn publish_size(record_bytes: usize, changes: &[ProposedChange]) -> Result<(
 }
 
 /// Refuses changes that could not be published in one transaction, with the numbers.
-pub fn check_publishable(record_bytes: usize, changes: &[ProposedChange]) -> Result<()> {
-    let (ops, bytes) = publish_size(record_bytes, changes)?;
+pub fn check_publishable(
+    record_bytes: usize,
+    settings_bytes: Option<usize>,
+    changes: &[ProposedChange],
+) -> Result<()> {
+    let (ops, bytes) = publish_size(record_bytes, settings_bytes, changes)?;
     if ops > MAX_TXN_OPS {
         return Err(Error::TooLarge {
             what: format!(
@@ -697,13 +866,15 @@ mod tests {
                 base: Some(fields(json!({"a": 0}))),
             })
             .collect();
-        assert!(check_publishable(1000, &small).is_ok());
+        assert!(check_publishable(1000, None, &small).is_ok());
         let mut many = small.clone();
         many.extend(small.iter().cloned().map(|mut c| {
             c.configuration.push('x');
             c
         }));
-        let error = check_publishable(1000, &many).unwrap_err().to_string();
+        let error = check_publishable(1000, None, &many)
+            .unwrap_err()
+            .to_string();
         assert!(error.contains("touches 80 configurations"), "{error}");
         assert!(error.contains("the limit is 128 operations"), "{error}");
         let big = vec![ProposedChange {
@@ -713,14 +884,14 @@ mod tests {
             base_revision: 0,
             base: None,
         }];
-        assert!(check_publishable(1000, &big).is_ok());
+        assert!(check_publishable(1000, None, &big).is_ok());
         let mut two = big.clone();
         two.push(ProposedChange {
             configuration: "big2".into(),
             ..big[0].clone()
         });
         assert!(matches!(
-            check_publishable(1000, &two),
+            check_publishable(1000, None, &two),
             Err(Error::TooLarge { unit: "bytes", .. })
         ));
     }

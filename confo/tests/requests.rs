@@ -8,7 +8,7 @@ use common::{Backend, cfg, change, ns, object, with_namespace};
 use confo::client::{Confo, Persisted};
 use confo::edit::Edit;
 use confo::request::{Approvers, Proposed, RequestState, ReviewPolicy};
-use confo::store::{NewRequest, SettingsChange};
+use confo::store::{NewRequest, SchemaChoice, SettingsChange};
 use confo::users::{Grants, PasswordHash, Role, User};
 use confo::{Action, Actor, AuditQuery, Change, Error, Store};
 use serde_json::json;
@@ -23,6 +23,7 @@ contract!(
     a_request_too_large_for_one_transaction_is_refused_while_it_is_edited,
     a_policy_needs_enough_approvers_and_switching_is_audited,
     an_approval_is_of_the_version_seen_by_someone_who_wrote_none_of_it_and_still_may,
+    schema_changes_are_requested_and_published_with_the_configurations,
 );
 
 fn user(name: &str, role: Role) -> User {
@@ -89,6 +90,7 @@ fn request(title: &str, changes: Vec<(&str, Proposed)>) -> NewRequest {
             .into_iter()
             .map(|(name, proposed)| (cfg(name), proposed, None))
             .collect(),
+        schemas: Vec::new(),
         draft: false,
     }
 }
@@ -826,5 +828,188 @@ async fn an_approval_is_of_the_version_seen_by_someone_who_wrote_none_of_it_and_
     assert_eq!(
         stored(&b, "prod-db").await.unwrap().0,
         json!({"host": "evil", "port": 2})
+    );
+}
+
+fn put_schema(name: &str, schema: serde_json::Value) -> SettingsChange {
+    SettingsChange::PutSchema {
+        name: name.into(),
+        schema,
+    }
+}
+
+async fn schema_changes_are_requested_and_published_with_the_configurations(b: Backend) {
+    let store = reviewed(&b).await;
+    let prod = ns("prod");
+    let settings_before = stored(&b, "__confo/settings/prod").await;
+    let port_at_least = |min: i64| json!({"type": "object", "properties": {"port": {"type": "integer", "minimum": min}}});
+    // A shared schema, db made to follow it, and a change to db that the schema allows.
+    let mut new = request(
+        "db shape",
+        vec![("db", Proposed::Edits(vec![set("/port", json!(2))]))],
+    );
+    new.schemas = vec![
+        put_schema("db-shape", port_at_least(2)),
+        SettingsChange::Assign {
+            configuration: cfg("db"),
+            choice: Some(SchemaChoice::Named("db-shape".into())),
+        },
+    ];
+    let id = store
+        .open_request(&prod, new, &by("root"))
+        .await
+        .unwrap()
+        .request
+        .id;
+    // Proposed, not written.
+    assert_eq!(stored(&b, "__confo/settings/prod").await, settings_before);
+    let proposal = store.get_request(id).await.unwrap().request.schemas;
+    assert_eq!(
+        proposal.schemas["db-shape"].proposed,
+        Some(port_at_least(2))
+    );
+    assert_eq!(proposal.schemas["db-shape"].base, None);
+    // A request may not follow a schema that is not there.
+    let missing = store
+        .add_schema_change_to_request(
+            id,
+            SettingsChange::Assign {
+                configuration: cfg("web"),
+                choice: Some(SchemaChoice::Named("nowhere".into())),
+            },
+            &by("root"),
+        )
+        .await;
+    assert!(matches!(missing, Err(Error::NotFound(_))), "{missing:?}");
+    // Nor take a namespace's review policy along.
+    let policy = store
+        .add_schema_change_to_request(id, SettingsChange::RequireComment(true), &by("root"))
+        .await;
+    assert!(matches!(policy, Err(Error::InvalidValue(_))), "{policy:?}");
+
+    store.approve_request(id, None, &by("bob")).await.unwrap();
+    let written = store.publish_request(id, None, &by("root")).await.unwrap();
+    let (settings, settings_rev) = stored(&b, "__confo/settings/prod").await.unwrap();
+    assert_eq!(settings["schemas"]["db-shape"], port_at_least(2));
+    assert_eq!(settings["assignments"]["db"], json!({"named": "db-shape"}));
+    // The review policy is kept as it was.
+    assert_eq!(settings["review"]["approvals"], json!(1));
+    let (db, db_rev) = stored(&b, "prod-db").await.unwrap();
+    assert_eq!(db, json!({"host": "a", "port": 2}));
+    assert_eq!((settings_rev, db_rev), (written.revision, written.revision));
+    let audited = store
+        .audit(&AuditQuery::default())
+        .await
+        .unwrap()
+        .entries
+        .into_iter()
+        .find(|e| e.request == Some(id) && e.action == Action::SchemaPut);
+    assert!(
+        audited.is_some(),
+        "the schema change is audited with the request"
+    );
+
+    // Under that schema, a request that breaks it is refused when published, and writes
+    // nothing; a schema change that breaks what is stored is reviewed like any other.
+    let breaking = store
+        .open_request(
+            &prod,
+            request(
+                "too low",
+                vec![("db", Proposed::Edits(vec![set("/port", json!(1))]))],
+            ),
+            &by("ann"),
+        )
+        .await
+        .unwrap()
+        .request
+        .id;
+    store
+        .approve_request(breaking, None, &by("bob"))
+        .await
+        .unwrap();
+    let refused = store.publish_request(breaking, None, &by("ann")).await;
+    assert!(
+        matches!(refused, Err(Error::SchemaViolation { .. })),
+        "{refused:?}"
+    );
+    assert_eq!(stored(&b, "prod-db").await.unwrap().0["port"], json!(2));
+
+    // Two requests change the same schema: the second to publish is stopped, naming it, and
+    // proposing the schema again on the new one resolves it.
+    let open_schema = |min: i64, title: &'static str| {
+        let store = store.clone();
+        let prod = prod.clone();
+        async move {
+            let mut new = request(title, Vec::new());
+            new.schemas = vec![put_schema("db-shape", port_at_least(min))];
+            store
+                .open_request(&prod, new, &by("ann"))
+                .await
+                .unwrap()
+                .request
+                .id
+        }
+    };
+    let first = open_schema(1, "lower").await;
+    let second = open_schema(0, "lower still").await;
+    for id in [first, second] {
+        store.approve_request(id, None, &by("bob")).await.unwrap();
+    }
+    store
+        .publish_request(first, None, &by("ann"))
+        .await
+        .unwrap();
+    let before_stale = stored(&b, "__confo/settings/prod").await;
+    let stale = store.publish_request(second, None, &by("ann")).await;
+    assert!(
+        matches!(&stale, Err(Error::RequestStale { configurations, .. })
+            if configurations.iter().any(|c| c.contains("shared schema db-shape"))),
+        "{stale:?}"
+    );
+    assert_eq!(stored(&b, "__confo/settings/prod").await, before_stale);
+    let current = store.get_settings(&prod).await.unwrap().settings;
+    assert_eq!(
+        store
+            .get_request(second)
+            .await
+            .unwrap()
+            .request
+            .schemas
+            .stale(&current),
+        vec!["shared schema db-shape".to_owned()]
+    );
+    store
+        .add_schema_change_to_request(second, put_schema("db-shape", port_at_least(0)), &by("ann"))
+        .await
+        .unwrap();
+    assert!(
+        store
+            .get_request(second)
+            .await
+            .unwrap()
+            .request
+            .schemas
+            .stale(&current)
+            .is_empty()
+    );
+    store
+        .approve_request(second, None, &by("bob"))
+        .await
+        .unwrap();
+    store
+        .publish_request(second, None, &by("ann"))
+        .await
+        .unwrap();
+    assert_eq!(
+        stored(&b, "__confo/settings/prod").await.unwrap().0["schemas"]["db-shape"],
+        port_at_least(0)
+    );
+    // A request of schema changes alone keeps them: taking them out would leave nothing.
+    let only = open_schema(3, "only schemas").await;
+    let emptied = store.remove_schemas_from_request(only, &by("ann")).await;
+    assert!(
+        matches!(emptied, Err(Error::InvalidValue(_))),
+        "{emptied:?}"
     );
 }

@@ -67,6 +67,7 @@ async fn app_with_request() -> (TestApp, u64) {
             Proposed::Edits(edits),
             None,
         )],
+        schemas: Vec::new(),
         draft: false,
     };
     let id = app

@@ -413,6 +413,7 @@ async fn request_publish(
                     (name.clone(), Proposed::Edits(edits), None)
                 })
                 .collect(),
+            schemas: Vec::new(),
             draft: false,
         };
         let id = store

@@ -20,7 +20,7 @@ use serde_json::{Map, Value};
 
 use super::configurations::{action_of, as_object};
 use super::namespaces::{CONFIGURATIONS, NAMESPACES};
-use super::settings::{NamespaceSettings, check_write};
+use super::settings::{NamespaceSettings, SettingsChange, check_write};
 use super::users::parse_user;
 use super::{Change, Decision, Draft, Index, Plan, Reads, Store, Written, parse_json};
 use crate::audit::{Action, ActorKind};
@@ -43,6 +43,8 @@ pub struct NewRequest {
     /// Each configuration's change, with the revision it was made on (`None`: on what is stored
     /// now). A change made on an older revision than the stored one is a conflict.
     pub changes: Vec<(ConfigurationName, Proposed, Option<i64>)>,
+    /// Changes to the namespace's schemas, made on its settings as they are now.
+    pub schemas: Vec<SettingsChange>,
     /// Kept as a draft by its author instead of being sent for review.
     pub draft: bool,
 }
@@ -96,6 +98,8 @@ enum Step {
     Withdraw,
     Comment(Comment),
     Rebase,
+    ProposeSchema(SettingsChange),
+    RemoveSchemas,
 }
 
 fn not_found(id: u64) -> Error {
@@ -126,6 +130,25 @@ fn to_value<T: serde::Serialize>(value: &T) -> Value {
 fn record_bytes(request: &ChangeRequest) -> usize {
     serde_json::to_vec(request).map_or(0, |v| v.len())
 }
+
+/// Refuses a request that could not be published in one transaction on `settings` (see
+/// [`check_publishable`]).
+fn check_fits(
+    request: &ChangeRequest,
+    settings: &NamespaceSettings,
+    changes: &[ProposedChange],
+) -> Result<()> {
+    let settings_bytes = (!request.schemas.is_empty()).then(|| {
+        let after = request
+            .schemas
+            .apply(settings)
+            .unwrap_or_else(|_| settings.clone());
+        serde_json::to_vec(&after.to_value()).map_or(0, |v| v.len())
+    });
+    check_publishable(record_bytes(request) + 64, settings_bytes, changes)
+}
+
+const NO_CHANGE: &str = "a change request changes at least one configuration or schema";
 
 /// The stored profile of the person taking a step; a disabled or missing account takes none.
 fn profile(reads: &Reads, key: &str, name: &str) -> Result<User> {
@@ -234,10 +257,8 @@ impl Store {
     ) -> Result<RequestRead> {
         let title = check_text("a title", &new.title, true, MAX_TITLE_CHARS)?;
         let description = check_text("the description", &new.description, false, MAX_TEXT_CHARS)?;
-        if new.changes.is_empty() {
-            return Err(Error::InvalidValue(
-                "a change request changes at least one configuration".to_owned(),
-            ));
+        if new.changes.is_empty() && new.schemas.is_empty() {
+            return Err(Error::InvalidValue(NO_CHANGE.to_owned()));
         }
         let mut changes: Vec<ProposedChange> = Vec::new();
         for (configuration, proposed, expected) in new.changes {
@@ -277,10 +298,12 @@ impl Store {
             updated: now,
             version: 1,
             contributors: Vec::new(),
+            schemas: Default::default(),
         };
-        check_publishable(record_bytes(&request) + 64, &changes)?;
         let seq_key = self.layout.request_seq();
         let root_key = self.layout.root();
+        let settings_key = self.layout.settings(namespace);
+        let schema_changes = new.schemas;
         let layout = self.layout.clone();
         let namespace = namespace.clone();
         let planned = std::sync::Arc::new(std::sync::Mutex::new(None));
@@ -288,12 +311,24 @@ impl Store {
         let written = self
             .commit(
                 change,
-                vec![seq_key.clone(), root_key.clone()],
+                vec![seq_key.clone(), root_key.clone(), settings_key.clone()],
                 move |reads: &Reads| {
                     let root = Index::parse(reads.get(&root_key), NAMESPACES)?;
                     if !root.contains(namespace.as_str()) {
                         return Err(Error::NotFound(format!("namespace {namespace:?}")));
                     }
+                    let settings = NamespaceSettings::parse(reads.get(&settings_key))?;
+                    request.schemas = Default::default();
+                    for schema_change in &schema_changes {
+                        request.schemas.add(schema_change, &settings)?;
+                    }
+                    if changes.is_empty() && request.schemas.is_empty() {
+                        return Err(Error::InvalidValue(
+                            "the request would change nothing: its schemas are already so"
+                                .to_owned(),
+                        ));
+                    }
+                    check_fits(&request, &settings, &changes)?;
                     let last: u64 = match reads.get(&seq_key) {
                         None => 0,
                         Some(kv) => {
@@ -307,6 +342,7 @@ impl Store {
                     let mut plan = Plan::default();
                     plan.compare(&root_key, reads);
                     plan.compare(&seq_key, reads);
+                    plan.compare(&settings_key, reads);
                     plan.put_json(&seq_key, &Value::from(request.id));
                     // Never over a request already there (a sequence restored from a backup).
                     for key in [
@@ -412,6 +448,27 @@ impl Store {
             Step::RemoveChange(configuration.to_owned()),
         )
         .await
+    }
+
+    /// Adds a change to its namespace's schemas to request `id`, made on the settings as they
+    /// are now (see [`crate::request::SchemaProposal::add`]).
+    pub async fn add_schema_change_to_request(
+        &self,
+        id: u64,
+        schema_change: SettingsChange,
+        change: &Change,
+    ) -> Result<RequestRead> {
+        self.step(id, change, Vec::new(), Step::ProposeSchema(schema_change))
+            .await
+    }
+
+    /// Takes every schema change out of request `id`.
+    pub async fn remove_schemas_from_request(
+        &self,
+        id: u64,
+        change: &Change,
+    ) -> Result<RequestRead> {
+        self.step(id, change, Vec::new(), Step::RemoveSchemas).await
     }
 
     /// Changes the title and description of request `id`.
@@ -683,6 +740,16 @@ impl Store {
                 plan.compare(key, reads);
             }
             let mut stale = Vec::new();
+            let schema_places = request.schemas.stale(&settings);
+            if !schema_places.is_empty() {
+                stale.push(format!("the schemas ({})", schema_places.join(", ")));
+            }
+            // The configurations are checked against the schemas the request leaves.
+            let settings_after = if request.schemas.is_empty() || !stale.is_empty() {
+                settings.clone()
+            } else {
+                request.schemas.apply(&settings)?
+            };
             for proposed in &changes {
                 let configuration = configuration_name(proposed.configuration.as_str())?;
                 let key = layout.configuration(&namespace, &configuration);
@@ -704,7 +771,7 @@ impl Store {
                 let after = proposed.apply(before.as_ref())?;
                 let entry = Change::by(actor.clone()).with_comment(comment.clone());
                 check_write(
-                    &settings,
+                    &settings_after,
                     configuration.as_str(),
                     &entry,
                     before.as_ref(),
@@ -747,6 +814,14 @@ impl Store {
             }
             if let Some(list) = index.edited(&listed, &unlisted) {
                 plan.put_json(&ns_key, &list);
+            }
+            if settings_after != settings {
+                plan.put_json(&settings_key, &settings_after.to_value());
+                let mut draft = Draft::namespace(request.schemas.action(), &namespace, None);
+                draft.before_after = Some((settings.to_value(), settings_after.to_value()));
+                draft.request = Some(id);
+                draft.comment = Some(comment.clone());
+                plan.drafts.push(draft);
             }
             let (what, reason) = match &emergency {
                 Some(reason) => (EventKind::PublishedInEmergency, Some(reason.clone())),
@@ -875,11 +950,10 @@ impl Store {
                                 "configuration {configuration:?} in request {id}"
                             )));
                         }
-                        if changes.is_empty() {
-                            return Err(Error::InvalidValue(
-                                "a change request changes at least one configuration; withdraw it instead"
-                                    .to_owned(),
-                            ));
+                        if changes.is_empty() && request.schemas.is_empty() {
+                            return Err(Error::InvalidValue(format!(
+                                "{NO_CHANGE}; withdraw it instead"
+                            )));
                         }
                         changed = true;
                         (Action::RequestEdit, EventKind::Edited)
@@ -970,7 +1044,7 @@ impl Store {
                         }
                         request.comments.push(comment.clone());
                         // The record is rewritten when it is published: it must still fit.
-                        check_publishable(record_bytes(&request) + 64, &changes)?;
+                        check_fits(&request, &settings, &changes)?;
                         request.updated = Utc::now();
                         let mut plan = Plan::default();
                         plan.compare(&request_key, reads);
@@ -1006,6 +1080,33 @@ impl Store {
                         changed = true;
                         (Action::RequestRebase, EventKind::Rebased)
                     }
+                    Step::ProposeSchema(schema_change) => {
+                        may_edit()?;
+                        request.schemas.add(schema_change, &settings)?;
+                        if changes.is_empty() && request.schemas.is_empty() {
+                            return Err(Error::InvalidValue(format!(
+                                "{NO_CHANGE}; withdraw it instead"
+                            )));
+                        }
+                        changed = true;
+                        (Action::RequestEdit, EventKind::Edited)
+                    }
+                    Step::RemoveSchemas => {
+                        may_edit()?;
+                        if request.schemas.is_empty() {
+                            return Err(Error::NotFound(format!(
+                                "a schema change in request {id}"
+                            )));
+                        }
+                        if changes.is_empty() {
+                            return Err(Error::InvalidValue(format!(
+                                "{NO_CHANGE}; withdraw it instead"
+                            )));
+                        }
+                        request.schemas = Default::default();
+                        changed = true;
+                        (Action::RequestEdit, EventKind::Edited)
+                    }
                 };
                 let mut plan = Plan::default();
                 plan.compare(&request_key, reads);
@@ -1030,7 +1131,7 @@ impl Store {
                     }
                     request.configurations =
                         changes.iter().map(|c| c.configuration.clone()).collect();
-                    check_publishable(record_bytes(&request) + 64, &changes)?;
+                    check_fits(&request, &settings, &changes)?;
                     plan.put_json(&changes_key, &to_value(&changes));
                 }
                 request.updated = Utc::now();

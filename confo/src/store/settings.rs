@@ -75,7 +75,7 @@ impl NamespaceSettings {
             .collect()
     }
 
-    fn to_value(&self) -> Value {
+    pub(crate) fn to_value(&self) -> Value {
         serde_json::to_value(self).expect("settings always serialise")
     }
 }
@@ -96,6 +96,7 @@ pub struct DryRun {
 }
 
 /// A change to the settings record.
+#[derive(Debug, Clone, PartialEq)]
 pub enum SettingsChange {
     /// Adds or replaces the named schema.
     PutSchema {
@@ -130,7 +131,7 @@ fn check_schema_name(name: &str) -> Result<()> {
 
 impl SettingsChange {
     /// Checks what can be checked without the record: names and schemas.
-    fn check(&self) -> Result<()> {
+    pub(crate) fn check(&self) -> Result<()> {
         match self {
             SettingsChange::PutSchema { name, schema } => {
                 check_schema_name(name)?;
@@ -156,7 +157,7 @@ impl SettingsChange {
         }
     }
 
-    fn apply(&self, settings: &mut NamespaceSettings) -> Result<()> {
+    pub(crate) fn apply(&self, settings: &mut NamespaceSettings) -> Result<()> {
         match self {
             SettingsChange::PutSchema { name, schema } => {
                 settings.schemas.insert(name.clone(), schema.clone());
@@ -213,7 +214,7 @@ impl SettingsChange {
 
     /// Whether it changes what a configuration must hold (and so, in a reviewed namespace,
     /// would need a review of its own).
-    fn changes_schemas(&self) -> bool {
+    pub(crate) fn changes_schemas(&self) -> bool {
         matches!(
             self,
             SettingsChange::PutSchema { .. }

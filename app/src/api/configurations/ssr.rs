@@ -1091,6 +1091,7 @@ impl Opened {
                     title,
                     description,
                     changes: vec![(self.name.clone(), proposed, revision)],
+                    schemas: Vec::new(),
                     draft,
                 };
                 self.store
