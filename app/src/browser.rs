@@ -72,10 +72,16 @@ fn edited_controls() -> bool {
                 text.default_value()
                     .is_ok_and(|default| text.value() != default)
             } else if let Some(select) = node.dyn_ref::<HtmlSelectElement>() {
-                (0..select.length())
+                let options: Vec<HtmlOptionElement> = (0..select.length())
                     .filter_map(|i| select.item(i))
                     .filter_map(|o| o.dyn_into::<HtmlOptionElement>().ok())
-                    .any(|o| o.selected() != o.default_selected())
+                    .collect();
+                // A list that marks no option shows its first one, untouched.
+                let marked = options.iter().any(HtmlOptionElement::default_selected);
+                options.iter().enumerate().any(|(i, o)| {
+                    let default = o.default_selected() || (!marked && !select.multiple() && i == 0);
+                    o.selected() != default
+                })
             } else {
                 false
             }

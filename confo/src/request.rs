@@ -291,7 +291,7 @@ impl SchemaProposal {
             ),
             SettingsChange::DeleteSchema { name } => {
                 if !current.schemas.contains_key(name)
-                    && !self.schemas.get(name).is_some_and(|p| p.proposed.is_some())
+                    && self.schemas.get(name).is_none_or(|p| p.proposed.is_none())
                 {
                     return Err(Error::NotFound(format!("schema {name:?}")));
                 }
@@ -784,6 +784,7 @@ mod tests {
             updated: Utc::now(),
             version: 0,
             contributors: vec!["c".into()],
+            schemas: SchemaProposal::default(),
         };
         let policy = ReviewPolicy {
             approvals: 1,

@@ -179,6 +179,15 @@ test('a request whose configurations changed meanwhile is stopped, re-based wher
   expect(await propose(author, ns, 'web', 'workers', '8', id)).toBe(id);
   const reviewer = await signedIn(browser, bob);
   await reviewer.goto(`/requests/${id}`);
+  // A comment on one field, shown with its configuration.
+  const web = reviewer.locator('section[data-configuration="web"]');
+  await web.getByText('Comment on web…').click();
+  await web.locator('select[name="field"]').selectOption('workers');
+  await web.locator('textarea[name="text"]').fill('8 workers, on two cores?');
+  await web.getByRole('button', { name: 'Add the comment' }).click();
+  await expect(reviewer.locator('[data-comments="web"] li')).toContainText(`${bob} on workers`);
+  await expect(reviewer.locator('[data-comments="web"] li')).toContainText('8 workers, on two cores?');
+  await expect(reviewer.locator('[data-comments="db"] li')).toHaveCount(0);
   await reviewer.getByRole('button', { name: 'Approve' }).click();
   await expect(reviewer.locator('#request-state [data-state]')).toHaveText('approved');
 
@@ -187,6 +196,14 @@ test('a request whose configurations changed meanwhile is stopped, re-based wher
   etcdPut(`${ns}-web`, '{"workers": 3}');
   await author.goto(`/requests/${id}`);
   await expect(author.locator('#stale-notice')).toContainText('db, web changed since this request was made');
+  // Three sides per field: as the request found it, as stored now, as the request has it.
+  const workers = author.locator('section[data-configuration="web"] [data-three-way] tr[data-field="workers"]');
+  await expect(workers).toHaveClass(/overlap/);
+  await expect(workers.locator('td')).toHaveText(['2', '3', '8']);
+  const host = author.locator('section[data-configuration="db"] [data-three-way] tr[data-field="host"]');
+  await expect(host).not.toHaveClass(/overlap/);
+  await expect(host.locator('td')).toHaveText(['"a"', '"b"', '"a" (unchanged)']);
+  await expect(author.locator('section[data-configuration="db"] [data-three-way] tr[data-field="port"] td')).toHaveText(['1', '1 (unchanged)', '6000']);
   await expect(author.locator('section[data-configuration="db"] [data-rebases]')).toBeVisible();
   await expect(author.locator('section[data-configuration="web"] [data-overlap]')).toContainText('Both changed workers');
   await author.getByRole('button', { name: /^Publish/ }).click();
@@ -273,6 +290,50 @@ test('a draft waits for its author, and an approved request changed again needs 
   expect(publish.status()).toBe(403);
   expect(JSON.parse(etcdGet(`${ns}-db`))).toEqual({ host: 'a', port: 1 });
   await author.context().close();
+  await reviewer.context().close();
+  await admin.context().close();
+});
+
+test('a schema change in a reviewed namespace is sent for review with its check, and written when published', async ({ browser }) => {
+  const bob = uniqueName('bob');
+  confo(['user', 'add', '--role', 'editor', bob], `${PASSWORD}\n`);
+  const admin = await signedIn(browser, ADMIN);
+  const ns = await reviewedNamespace(admin);
+  const settingsKey = `__confo/settings/${ns}`;
+  const before = etcdGet(settingsKey);
+  const schema = { type: 'object', properties: { workers: { type: 'integer', maximum: 1 } } };
+  await admin.goto(`/ns/${ns}/web/schema`);
+  await admin.locator('#schema-json').fill(JSON.stringify(schema));
+  await admin.locator('#schema-own').getByRole('button', { name: 'Check against the current value' }).click();
+  await admin.locator('#schema-save').getByRole('button', { name: 'Save this schema' }).click();
+  await expect(admin).toHaveURL(/\/requests\/\d+\?sent=1$/);
+  const id = Number(new URL(admin.url()).pathname.split('/').pop());
+  // Proposed, not written; the reviewers see what it would do to web as it is.
+  expect(etcdGet(settingsKey)).toEqual(before);
+  const reviewer = await signedIn(browser, bob);
+  await reviewer.goto(`/requests/${id}`);
+  const place = reviewer.locator('#schema-changes tr[data-place="the schema of web"]');
+  await expect(place.locator('td.before')).toHaveText('(no schema)');
+  await expect(place.locator('td.after')).toContainText('"maximum": 1');
+  await expect(reviewer.locator('#schema-checks li[data-check="web"]')).toContainText('web would not match it');
+  await expect(reviewer.locator('#schema-checks li[data-check="web"]')).toContainText('workers');
+  await reviewer.getByRole('button', { name: 'Approve' }).click();
+  await expect(reviewer.locator('#request-state [data-state]')).toHaveText('approved');
+  await reviewer.getByRole('button', { name: /^Publish/ }).click();
+  await expect(reviewer.locator('#request-state [data-state]')).toHaveText('published');
+  const settings = JSON.parse(etcdGet(settingsKey));
+  expect(settings.assignments.web).toEqual({ own: schema });
+  expect(settings.review.approvals).toBe(1);
+  expect(auditEntries().filter((e) => e.request === id).map((e) => e.action)).toContain('schema.assign');
+
+  // The list is filtered by namespace, as an address.
+  await reviewer.goto(`/requests?show=all&ns=${ns}`);
+  await expect(reviewer.locator(`#requests tr[data-request="${id}"]`)).toContainText('(schemas)');
+  await expect(reviewer.locator('#requests tbody tr')).toHaveCount(1);
+  await reviewer.locator('#request-namespace select').selectOption('');
+  await reviewer.locator('#request-namespace').getByRole('button', { name: 'Show' }).click();
+  await expect(reviewer).toHaveURL(/ns=$/);
+  await expect(reviewer.locator(`#requests tr[data-request="${id}"]`)).toHaveCount(1);
   await reviewer.context().close();
   await admin.context().close();
 });

@@ -39,6 +39,8 @@ pub struct RequestsView {
     pub requests: Vec<RequestSummary>,
     /// How many wait for the signed-in person's review.
     pub waiting: usize,
+    /// The namespaces the person's requests are in, to filter by.
+    pub namespaces: Vec<String>,
 }
 
 /// What a request does to one configuration.
@@ -56,11 +58,76 @@ pub struct RequestChangeView {
     pub stale: Option<StaleView>,
 }
 
+/// The three sides of a configuration that changed since the request was made.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StaleView {
-    /// From the request's base to what is stored now.
-    pub theirs: Vec<FieldDiff>,
+    /// Each field that the others or the request changed.
+    pub rows: Vec<ThreeWayRow>,
     pub overlap: Vec<String>,
+}
+
+/// One field, three ways: as the request found it, as it is stored now, as the request has it
+/// (`None`: not there). Values are shown as [`FieldDiff`] shows them, write-only parts masked.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ThreeWayRow {
+    pub field: String,
+    pub base: Option<String>,
+    pub theirs: Option<String>,
+    pub mine: Option<String>,
+    pub theirs_changed: bool,
+    pub mine_changed: bool,
+}
+
+impl ThreeWayRow {
+    /// Both sides changed it, differently.
+    pub fn overlaps(&self) -> bool {
+        self.theirs_changed && self.mine_changed && self.theirs != self.mine
+    }
+}
+
+/// Merges two diffs from one base (the others', the request's) into three-way rows.
+pub fn three_way(theirs: Vec<FieldDiff>, mine: Vec<FieldDiff>) -> Vec<ThreeWayRow> {
+    let mut rows: Vec<ThreeWayRow> = theirs
+        .into_iter()
+        .map(|d| ThreeWayRow {
+            field: d.field,
+            base: d.before.clone(),
+            theirs: d.after,
+            mine: d.before,
+            theirs_changed: true,
+            mine_changed: false,
+        })
+        .collect();
+    for d in mine {
+        match rows.iter_mut().find(|r| r.field == d.field) {
+            Some(row) => {
+                row.mine = d.after;
+                row.mine_changed = true;
+            }
+            None => rows.push(ThreeWayRow {
+                field: d.field,
+                base: d.before.clone(),
+                theirs: d.before,
+                mine: d.after,
+                theirs_changed: false,
+                mine_changed: true,
+            }),
+        }
+    }
+    rows.sort_by(|a, b| a.field.cmp(&b.field));
+    rows
+}
+
+/// One place of the namespace's settings that a request changes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SchemaChangeView {
+    /// In words: `shared schema limits`, `the schema of db`.
+    pub place: String,
+    /// As it was when proposed, and as the request has it, in words or indented JSON.
+    pub before: String,
+    pub after: String,
+    /// Someone changed this place since: the request cannot be published as it is.
+    pub stale: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -87,6 +154,11 @@ pub struct RequestView {
     pub summary: RequestSummary,
     pub description: String,
     pub changes: Vec<RequestChangeView>,
+    /// What it does to the namespace's schemas.
+    pub schemas: Vec<SchemaChangeView>,
+    /// The configurations whose schema it changes, with the problems they would have under
+    /// it (empty problems: they would still match).
+    pub schema_checks: Vec<crate::api::schemas::DryRunView>,
     pub comments: Vec<CommentView>,
     pub events: Vec<EventView>,
     pub approved_by: Vec<String>,
@@ -168,7 +240,12 @@ pub mod ssr {
             title: request.title.clone(),
             author: request.author.name.clone(),
             state: request.state.as_str().to_owned(),
-            configurations: request.configurations.clone(),
+            configurations: request
+                .configurations
+                .iter()
+                .cloned()
+                .chain((!request.schemas.is_empty()).then(|| "(schemas)".to_owned()))
+                .collect(),
             approvals: request.approvals.len(),
             needed: policy.map_or(0, |p| usize::from(p.approvals)),
             updated: request.updated.to_rfc3339(),
@@ -266,6 +343,103 @@ pub mod ssr {
             .count())
     }
 
+    fn choice_in_words(choice: Option<&confo::store::SchemaChoice>) -> String {
+        use confo::store::SchemaChoice;
+        match choice {
+            None => "(no schema)".to_owned(),
+            Some(SchemaChoice::Named(name)) => format!("follows shared schema {name}"),
+            Some(SchemaChoice::Own(schema)) => format!(
+                "its own schema: {}",
+                serde_json::to_string_pretty(schema).unwrap_or_default()
+            ),
+        }
+    }
+
+    fn schema_in_words(schema: Option<&serde_json::Value>) -> String {
+        schema.map_or_else(
+            || "(not there)".to_owned(),
+            |s| serde_json::to_string_pretty(s).unwrap_or_default(),
+        )
+    }
+
+    /// What `request` does to its namespace's schemas, place by place, and the schema check of
+    /// every configuration whose schema it changes (each with the value the request leaves).
+    pub async fn schema_views(
+        store: &confo::Store,
+        ns: &confo::NamespaceName,
+        request: &ChangeRequest,
+        settings: &confo::store::NamespaceSettings,
+        after: &confo::store::NamespaceSettings,
+        changes: &[confo::request::ProposedChange],
+    ) -> Result<(Vec<SchemaChangeView>, Vec<crate::api::schemas::DryRunView>), AppError> {
+        use crate::api::configurations::hints::problem_views;
+        let stale = request.schemas.stale(settings);
+        let mut views = Vec::new();
+        for (name, place) in &request.schemas.schemas {
+            let label = format!("shared schema {name}");
+            views.push(SchemaChangeView {
+                stale: stale.contains(&label),
+                place: label,
+                before: schema_in_words(place.base.as_ref()),
+                after: schema_in_words(place.proposed.as_ref()),
+            });
+        }
+        for (configuration, place) in &request.schemas.assignments {
+            let label = format!("the schema of {configuration}");
+            views.push(SchemaChangeView {
+                stale: stale.contains(&label),
+                place: label,
+                before: choice_in_words(place.base.as_ref()),
+                after: choice_in_words(place.proposed.as_ref()),
+            });
+        }
+        let mut checks = Vec::new();
+        if request.schemas.is_empty() {
+            return Ok((views, checks));
+        }
+        let mut names = store
+            .list_configurations(ns)
+            .await
+            .map_err(reject)?
+            .registered;
+        for change in changes {
+            if !names.contains(&change.configuration) {
+                names.push(change.configuration.clone());
+            }
+        }
+        for name in names {
+            let Some(schema) = after.schema_of(&name) else {
+                continue;
+            };
+            if settings.schema_of(&name) == Some(schema) {
+                continue;
+            }
+            // The value the request leaves, or the stored one.
+            let fields = match changes.iter().find(|c| c.configuration == name) {
+                Some(change) => match change.after().map_err(reject)? {
+                    Some(fields) => fields,
+                    None => continue,
+                },
+                None => {
+                    let Ok(configuration) = confo::ConfigurationName::new(name.as_str()) else {
+                        continue;
+                    };
+                    match store.get_configuration(ns, &configuration).await {
+                        Ok(c) => c.fields,
+                        Err(confo::Error::NotFound(_)) => continue,
+                        Err(e) => return Err(reject(e)),
+                    }
+                }
+            };
+            let problems = confo::schema::problems(schema, &fields).unwrap_or_default();
+            checks.push(crate::api::schemas::DryRunView {
+                configuration: name,
+                problems: problem_views(&problems),
+            });
+        }
+        Ok((views, checks))
+    }
+
     /// The page of request `id`, with `suffix` (such as `?published=1`).
     pub fn back_to(id: u64, suffix: &str) {
         crate::api::redirect::redirect(&format!("/requests/{id}{suffix}"));
@@ -273,9 +447,13 @@ pub mod ssr {
 }
 
 /// The requests the signed-in user may read: `filter` is `open` (draft, in review, approved),
-/// `waiting` (for their review), `mine`, `published`, `closed` or anything else for all.
+/// `waiting` (for their review), `mine`, `published`, `closed` or anything else for all; of one
+/// `namespace` when given.
 #[server(endpoint = "requests/list", input = leptos::server_fn::codec::GetUrl)]
-pub async fn list_requests(filter: String) -> Result<RequestsView, AppError> {
+pub async fn list_requests(
+    filter: String,
+    #[server(default)] namespace: String,
+) -> Result<RequestsView, AppError> {
     use crate::api::ssr::{require_user, store};
     let user = require_user().await?;
     let store = store()?;
@@ -285,6 +463,9 @@ pub async fn list_requests(filter: String) -> Result<RequestsView, AppError> {
         .map(|(request, policy)| ssr::summary(request, policy.as_ref(), &user))
         .collect();
     let waiting = summaries.iter().filter(|s| s.waiting_for_me).count();
+    let mut namespaces: Vec<String> = summaries.iter().map(|s| s.namespace.clone()).collect();
+    namespaces.sort();
+    namespaces.dedup();
     let requests = summaries
         .into_iter()
         .filter(|s| match filter.as_str() {
@@ -295,8 +476,13 @@ pub async fn list_requests(filter: String) -> Result<RequestsView, AppError> {
             "closed" => s.state == "closed",
             _ => true,
         })
+        .filter(|s| namespace.is_empty() || s.namespace == namespace)
         .collect();
-    Ok(RequestsView { requests, waiting })
+    Ok(RequestsView {
+        requests,
+        waiting,
+        namespaces,
+    })
 }
 
 /// One request, with the field-level diff of each configuration it changes, the schema check
@@ -310,16 +496,23 @@ pub async fn get_request(id: u64) -> Result<RequestView, AppError> {
     use confo::users::Role;
     let (user, store, read) = ssr::guard(id).await?;
     let request = &read.request;
-    let policy = ssr::policy(&store, &request.namespace).await?;
     let ns = namespace(&request.namespace)?;
+    let settings = store.get_settings(&ns).await.map_err(reject)?.settings;
+    let policy = settings.review.clone();
+    // The schemas as the request would leave them: what its changes are checked against.
+    let settings_after = request
+        .schemas
+        .apply(&settings)
+        .unwrap_or_else(|_| settings.clone());
     let stale = store.request_conflicts(id).await.map_err(reject)?;
     let mut changes = Vec::new();
     for change in &read.changes {
         let name = configuration(&change.configuration)?;
         let rules = rules(&store, &ns, &name).await?;
+        let schema_after = settings_after.schema_of(name.as_str());
         let before = change.base.clone().unwrap_or_default();
         let after = change.after().map_err(reject)?;
-        let problems = match (&rules.schema, &after) {
+        let problems = match (schema_after, &after) {
             (Some(schema), Some(after)) => {
                 problem_views(&confo::schema::problems(schema, after).unwrap_or_default())
             }
@@ -333,10 +526,13 @@ pub async fn get_request(id: u64) -> Result<RequestView, AppError> {
             .iter()
             .find(|s| s.configuration == change.configuration)
             .map(|s| StaleView {
-                theirs: rules.masked_diffs(confo::store::diff_fields(
-                    &before,
-                    &s.theirs.clone().unwrap_or_default(),
-                )),
+                rows: three_way(
+                    rules.masked_diffs(confo::store::diff_fields(
+                        &before,
+                        &s.theirs.clone().unwrap_or_default(),
+                    )),
+                    diffs.clone(),
+                ),
                 overlap: s.overlap.clone(),
             });
         changes.push(RequestChangeView {
@@ -352,6 +548,15 @@ pub async fn get_request(id: u64) -> Result<RequestView, AppError> {
             stale,
         });
     }
+    let (schemas, schema_checks) = ssr::schema_views(
+        &store,
+        &ns,
+        request,
+        &settings,
+        &settings_after,
+        &read.changes,
+    )
+    .await?;
     let active = request.state.is_active();
     let is_admin = user.role == Role::Admin;
     let ready = request.approvals_missing(policy.as_ref()) == 0;
@@ -366,6 +571,8 @@ pub async fn get_request(id: u64) -> Result<RequestView, AppError> {
         summary: ssr::summary(request, policy.as_ref(), &user),
         description: request.description.clone(),
         changes,
+        schemas,
+        schema_checks,
         comments: request
             .comments
             .iter()
@@ -489,6 +696,19 @@ pub async fn remove_from_request(id: u64, configuration: String) -> Result<(), A
     let (user, store, _) = ssr::guard(id).await?;
     store
         .remove_from_request(id, &configuration, &change(&user))
+        .await
+        .map_err(reject)?;
+    ssr::back_to(id, "");
+    Ok(())
+}
+
+/// Takes every schema change out of request `id`.
+#[server(endpoint = "requests/remove-schemas")]
+pub async fn remove_schemas_from_request(id: u64) -> Result<(), AppError> {
+    use crate::api::ssr::{change, reject};
+    let (user, store, _) = ssr::guard(id).await?;
+    store
+        .remove_schemas_from_request(id, &change(&user))
         .await
         .map_err(reject)?;
     ssr::back_to(id, "");

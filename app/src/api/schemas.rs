@@ -115,28 +115,71 @@ mod ssr {
             .collect()
     }
 
+    /// Changes the settings of `namespace`, compared on `revision`. In a reviewed namespace a
+    /// schema change is proposed in a new change request instead, and the person is sent to
+    /// it: `Ok(false)`. `Ok(true)`: written.
     pub async fn change(
         user: &confo::users::User,
         namespace: &confo::NamespaceName,
         store: &confo::Store,
         settings_change: confo::store::SettingsChange,
         revision: i64,
-    ) -> Result<(), AppError> {
-        store
+    ) -> Result<bool, AppError> {
+        let written = store
             .change_settings(
                 namespace,
-                settings_change,
+                settings_change.clone(),
                 Some(revision),
                 &crate::api::ssr::change(user),
             )
+            .await;
+        match written {
+            Ok(_) => Ok(true),
+            Err(confo::Error::Conflict { .. }) => Err(reject(AppError::Conflict(
+                "Someone else changed this namespace's settings meanwhile; nothing was saved. Reload the page and try again.".into(),
+            ))),
+            // A reviewed namespace: the schema change is proposed in a request of its own.
+            Err(confo::Error::ReviewRequired(_)) => {
+                propose(user, namespace, store, settings_change)
+                    .await
+                    .map(|()| false)
+            }
+            Err(other) => Err(reject(other)),
+        }
+    }
+
+    /// Opens a change request with `settings_change` (a schema change) and sends the person
+    /// to it.
+    async fn propose(
+        user: &confo::users::User,
+        namespace: &confo::NamespaceName,
+        store: &confo::Store,
+        settings_change: confo::store::SettingsChange,
+    ) -> Result<(), AppError> {
+        use confo::store::SettingsChange;
+        let title = match &settings_change {
+            SettingsChange::PutSchema { name, .. } => format!("Shared schema {name}"),
+            SettingsChange::DeleteSchema { name } => format!("Remove shared schema {name}"),
+            SettingsChange::Assign { configuration, .. } => {
+                format!("The schema of {configuration}")
+            }
+            _ => "Schema change".to_owned(),
+        };
+        let new = confo::store::NewRequest {
+            title,
+            description: String::new(),
+            changes: Vec::new(),
+            schemas: vec![settings_change],
+            draft: false,
+        };
+        let id = store
+            .open_request(namespace, new, &crate::api::ssr::change(user))
             .await
-            .map_err(|e| match e {
-                confo::Error::Conflict { .. } => reject(AppError::Conflict(
-                    "Someone else changed this namespace's settings meanwhile; nothing was saved. Reload the page and try again.".into(),
-                )),
-                other => reject(other),
-            })
-            .map(drop)
+            .map_err(reject)?
+            .request
+            .id;
+        crate::api::redirect::redirect(&format!("/requests/{id}?sent=1"));
+        Ok(())
     }
 }
 
@@ -285,8 +328,9 @@ pub async fn assign_schema(
         configuration,
         choice,
     };
-    ssr::change(&user, &ns, &store, settings_change, revision).await?;
-    crate::api::redirect::redirect(&format!("/ns/{namespace}/{name}/schema"));
+    if ssr::change(&user, &ns, &store, settings_change, revision).await? {
+        crate::api::redirect::redirect(&format!("/ns/{namespace}/{name}/schema"));
+    }
     Ok(())
 }
 
@@ -303,8 +347,9 @@ pub async fn put_shared_schema(
         name: shared.trim().to_owned(),
         schema: ssr::parse_schema(&json)?,
     };
-    ssr::change(&user, &ns, &store, settings_change, revision).await?;
-    crate::api::redirect::redirect(&format!("/ns/{namespace}/settings"));
+    if ssr::change(&user, &ns, &store, settings_change, revision).await? {
+        crate::api::redirect::redirect(&format!("/ns/{namespace}/settings"));
+    }
     Ok(())
 }
 
@@ -319,8 +364,9 @@ pub async fn delete_shared_schema(
     let settings_change = confo::store::SettingsChange::DeleteSchema {
         name: shared.trim().to_owned(),
     };
-    ssr::change(&user, &ns, &store, settings_change, revision).await?;
-    crate::api::redirect::redirect(&format!("/ns/{namespace}/settings"));
+    if ssr::change(&user, &ns, &store, settings_change, revision).await? {
+        crate::api::redirect::redirect(&format!("/ns/{namespace}/settings"));
+    }
     Ok(())
 }
 
@@ -334,8 +380,9 @@ pub async fn set_require_comment(
 ) -> Result<(), AppError> {
     let (user, ns, store) = ssr::guard(confo::users::Role::Admin, &namespace).await?;
     let settings_change = confo::store::SettingsChange::RequireComment(require.is_some());
-    ssr::change(&user, &ns, &store, settings_change, revision).await?;
-    crate::api::redirect::redirect(&format!("/ns/{namespace}/settings"));
+    if ssr::change(&user, &ns, &store, settings_change, revision).await? {
+        crate::api::redirect::redirect(&format!("/ns/{namespace}/settings"));
+    }
     Ok(())
 }
 

@@ -11,10 +11,86 @@ use super::configuration::DiffTable;
 use super::live::Live;
 use super::{failure, loaded};
 use crate::api::requests::{
-    ApproveRequest, CommentRequest, EmergencyPublish, PublishRequest, RebaseRequest, RejectRequest,
-    RemoveFromRequest, RequestSummary, RequestView, RequestsView, SetRequestText, SubmitRequest,
-    WithdrawRequest, get_request, list_requests,
+    ApproveRequest, CommentRequest, CommentView, EmergencyPublish, PublishRequest, RebaseRequest,
+    RejectRequest, RemoveFromRequest, RemoveSchemasFromRequest, RequestSummary, RequestView,
+    RequestsView, SchemaChangeView, SetRequestText, SubmitRequest, ThreeWayRow, WithdrawRequest,
+    get_request, list_requests,
 };
+
+/// A configuration that changed since the request was made, field by field: as the request
+/// found it, as it is stored now, and as the request has it. Where both sides changed a field
+/// differently, the row is marked: that is resolved by hand.
+#[component]
+fn ThreeWayTable(rows: Vec<ThreeWayRow>) -> impl IntoView {
+    let shown = |value: Option<String>, changed: bool| {
+        let text = value.unwrap_or_else(|| "(not there)".into());
+        if changed {
+            view! { <td class="changed"><strong>{text}</strong></td> }.into_any()
+        } else {
+            view! { <td class="same">{text}<span class="hint">" (unchanged)"</span></td> }
+                .into_any()
+        }
+    };
+    let body = rows
+        .into_iter()
+        .map(|row| {
+            let overlap = row.overlaps();
+            view! {
+                <tr class:overlap=overlap data-field=row.field.clone()>
+                    <th scope="row">{row.field.clone()}{overlap.then_some(view! { <span class="badge danger">" both changed"</span> })}</th>
+                    <td class="base">{row.base.clone().unwrap_or_else(|| "(not there)".into())}</td>
+                    {shown(row.theirs.clone(), row.theirs_changed)}
+                    {shown(row.mine.clone(), row.mine_changed)}
+                </tr>
+            }
+        })
+        .collect_view();
+    view! {
+        <table class="diff three-way" data-three-way="">
+            <thead><tr><th>"Field"</th><th>"When the request was made"</th><th>"Stored now (theirs)"</th><th>"This request"</th></tr></thead>
+            <tbody>{body}</tbody>
+        </table>
+    }
+}
+
+/// A comment in the discussion, with where it is attached.
+fn comment_item(c: CommentView, with_configuration: bool) -> impl IntoView {
+    let on = match (&c.configuration, &c.field, with_configuration) {
+        (Some(cfg), Some(field), true) => format!(" on {cfg} › {field}"),
+        (Some(cfg), None, true) => format!(" on {cfg}"),
+        (_, Some(field), false) => format!(" on {field}"),
+        _ => String::new(),
+    };
+    view! {
+        <li class="comment">
+            <p class="meta"><strong>{c.by}</strong>{on}" · "<time datetime=c.time.clone()>{c.time.clone()}</time></p>
+            <p>{c.text}</p>
+        </li>
+    }
+}
+
+/// What a request does to its namespace's schemas, place by place.
+#[component]
+fn SchemaChanges(changes: Vec<SchemaChangeView>) -> impl IntoView {
+    let rows = changes
+        .into_iter()
+        .map(|c| {
+            view! {
+                <tr class:overlap=c.stale data-place=c.place.clone()>
+                    <th scope="row">{c.place.clone()}{c.stale.then_some(view! { <span class="badge danger">" changed meanwhile"</span> })}</th>
+                    <td class="before"><pre>{c.before}</pre></td>
+                    <td class="after"><pre>{c.after}</pre></td>
+                </tr>
+            }
+        })
+        .collect_view();
+    view! {
+        <table class="diff" id="schema-changes">
+            <thead><tr><th>"What"</th><th>"Before"</th><th>"After"</th></tr></thead>
+            <tbody>{rows}</tbody>
+        </table>
+    }
+}
 
 const FILTERS: [(&str, &str); 6] = [
     ("open", "Open"),
@@ -43,9 +119,19 @@ pub fn RequestsPage() -> impl IntoView {
             .filter(|f| FILTERS.iter().any(|(k, _)| k == f))
             .unwrap_or_else(|| "open".to_owned())
     };
-    let requests = Resource::new(filter, list_requests);
+    let namespace = move || query.read().get("ns").unwrap_or_default();
+    let requests = Resource::new(
+        move || (filter(), namespace()),
+        |(filter, namespace)| list_requests(filter, namespace),
+    );
     let body = move |view: RequestsView| {
         let current = filter();
+        let ns_now = namespace();
+        let of_ns = if ns_now.is_empty() {
+            String::new()
+        } else {
+            format!("&ns={}", super::encode_component(&ns_now))
+        };
         let tabs = FILTERS
             .iter()
             .map(|(key, label)| {
@@ -56,7 +142,7 @@ pub fn RequestsPage() -> impl IntoView {
                 };
                 let here = current == *key;
                 view! {
-                    <li><a href=format!("/requests?show={key}") aria-current=here.then_some("page")>{label}</a></li>
+                    <li><a href=format!("/requests?show={key}{of_ns}") aria-current=here.then_some("page")>{label}</a></li>
                 }
             })
             .collect_view();
@@ -82,6 +168,20 @@ pub fn RequestsPage() -> impl IntoView {
             <h1>"Change requests"</h1>
             <p class="hint">"In a reviewed namespace every change is sent for review here, and written only once someone else approves it and it is published."</p>
             <nav aria-label="Which requests"><ul class="tabs" id="request-filters">{tabs}</ul></nav>
+            // A plain GET form: the filter is an address, with or without JavaScript.
+            <form method="get" action="/requests" class="inline" id="request-namespace">
+                <input type="hidden" name="show" value=current.clone()/>
+                <label>"Namespace "
+                    <select name="ns">
+                        <option value="" selected=ns_now.is_empty()>"All namespaces"</option>
+                        {view.namespaces.iter().map(|n| {
+                            let here = *n == ns_now;
+                            view! { <option value=n.clone() selected=here>{n.clone()}</option> }
+                        }).collect_view()}
+                    </select>
+                </label>
+                <button type="submit">"Show"</button>
+            </form>
             <Live namespace=String::new() configuration=String::new() editing=false/>
             <div id="requests-live" data-live="">
             {if empty {
@@ -120,6 +220,7 @@ pub fn RequestPage() -> impl IntoView {
     let reject = ServerAction::<RejectRequest>::new();
     let withdraw = ServerAction::<WithdrawRequest>::new();
     let remove = ServerAction::<RemoveFromRequest>::new();
+    let remove_schemas = ServerAction::<RemoveSchemasFromRequest>::new();
     let comment = ServerAction::<CommentRequest>::new();
     let rebase = ServerAction::<RebaseRequest>::new();
     let publish = ServerAction::<PublishRequest>::new();
@@ -133,7 +234,7 @@ pub fn RequestPage() -> impl IntoView {
                 approve.version().get(),
                 reject.version().get(),
                 withdraw.version().get(),
-                remove.version().get(),
+                remove.version().get() + remove_schemas.version().get(),
                 comment.version().get(),
                 rebase.version().get(),
                 publish.version().get() + emergency.version().get(),
@@ -147,6 +248,8 @@ pub fn RequestPage() -> impl IntoView {
             summary,
             description,
             changes,
+            schemas,
+            schema_checks,
             comments,
             events,
             approved_by,
@@ -162,11 +265,22 @@ pub fn RequestPage() -> impl IntoView {
         let ns = summary.namespace.clone();
         let draft = summary.state == "draft";
         let (title_now, description_now) = (summary.title.clone(), description.clone());
-        let stale: Vec<String> = changes
+        let mut stale: Vec<String> = changes
             .iter()
             .filter(|c| c.stale.is_some())
             .map(|c| c.configuration.clone())
             .collect();
+        let schemas_stale = schemas.iter().any(|s| s.stale);
+        if schemas_stale {
+            stale.push("its schemas".to_owned());
+        }
+        // Comments on a configuration are shown with it; the rest in the discussion.
+        let (attached, general): (Vec<CommentView>, Vec<CommentView>) =
+            comments.into_iter().partition(|c| {
+                c.configuration
+                    .as_ref()
+                    .is_some_and(|cfg| changes.iter().any(|ch| ch.configuration == *cfg))
+            });
         let notice = if q("sent") == "1" {
             Some(
                 "Your change was sent for review in this request. Nothing is written until it is approved and published.",
@@ -180,6 +294,7 @@ pub fn RequestPage() -> impl IntoView {
         } else {
             None
         };
+        let changes_empty = changes.is_empty();
         let sections = changes
             .into_iter()
             .map(|c| {
@@ -201,7 +316,7 @@ pub fn RequestPage() -> impl IntoView {
                     view! {
                         <div class="stale" data-stale="">
                             <h4>"Changed by someone else since this request was made"</h4>
-                            <DiffTable changes=s.theirs/>
+                            <ThreeWayTable rows=s.rows/>
                             {overlap}
                             {clean}
                         </div>
@@ -221,6 +336,39 @@ pub fn RequestPage() -> impl IntoView {
                     }
                 });
                 let schema_ok = c.problems.is_empty().then_some(view! { <p class="hint" data-schema-ok="">"Schema check: no problems."</p> });
+                let fields: Vec<String> = c.changes.iter().map(|d| d.field.clone()).collect();
+                let notes = attached
+                    .iter()
+                    .filter(|m| m.configuration.as_deref() == Some(cfg.as_str()))
+                    .cloned()
+                    .map(|m| comment_item(m, false))
+                    .collect_view();
+                let comment_form = {
+                    let (summary, on, hidden, whole) = (
+                        format!("Comment on {cfg}…"),
+                        cfg.clone(),
+                        cfg.clone(),
+                        format!("{cfg} as a whole"),
+                    );
+                    view! {
+                        <details class="field-comment">
+                            <summary>{summary}</summary>
+                            <ActionForm action=comment attr:class="stacked" attr:data-comment-on=on>
+                                <super::ReturnHere/>
+                                <input type="hidden" name="id" value=id.to_string()/>
+                                <input type="hidden" name="configuration" value=hidden/>
+                                <label>"On "
+                                    <select name="field">
+                                        <option value="">{whole}</option>
+                                        {fields.iter().map(|f| view! { <option value=f.clone()>{format!("field {f}")}</option> }).collect_view()}
+                                    </select>
+                                </label>
+                                <label>"Comment " <textarea name="text" required rows="2"></textarea></label>
+                                <button type="submit">"Add the comment"</button>
+                            </ActionForm>
+                        </details>
+                    }
+                };
                 let take_out = can_edit.then(|| {
                     let cfg = cfg.clone();
                     view! {
@@ -239,27 +387,60 @@ pub fn RequestPage() -> impl IntoView {
                         {schema_ok}
                         {problems}
                         {stale_view}
+                        <ul class="comments" data-comments=cfg.clone()>{notes}</ul>
+                        {comment_form}
                         {take_out}
                     </section>
                 }
             })
             .collect_view();
-        let discussion = comments
+        let discussion = general
             .into_iter()
-            .map(|c| {
-                let on = match (&c.configuration, &c.field) {
-                    (Some(cfg), Some(field)) => format!(" on {cfg} › {field}"),
-                    (Some(cfg), None) => format!(" on {cfg}"),
-                    _ => String::new(),
-                };
-                view! {
-                    <li class="comment">
-                        <p class="meta"><strong>{c.by}</strong>{on}" · "<time datetime=c.time.clone()>{c.time.clone()}</time></p>
-                        <p>{c.text}</p>
-                    </li>
-                }
-            })
+            .map(|c| comment_item(c, true))
             .collect_view();
+        let schema_section = (!schemas.is_empty()).then(|| {
+            let checks = schema_checks
+                .into_iter()
+                .map(|run| {
+                    let ok = run.problems.is_empty();
+                    let items = run
+                        .problems
+                        .iter()
+                        .map(|p| view! { <li><strong>{p.place.clone()}</strong>": "{p.message.clone()}</li> })
+                        .collect_view();
+                    view! {
+                        <li data-check=run.configuration.clone() class:problems-box=!ok>
+                            {if ok {
+                                format!("{}: matches it.", run.configuration)
+                            } else {
+                                format!("{} would not match it:", run.configuration)
+                            }}
+                            {(!ok).then(|| view! { <ul class="problems">{items}</ul> })}
+                        </li>
+                    }
+                })
+                .collect_view();
+            let take_out = (can_edit && !changes_empty).then(|| view! {
+                <ActionForm action=remove_schemas attr:class="inline">
+                    <super::ReturnHere/>
+                    <input type="hidden" name="id" value=id.to_string()/>
+                    <button type="submit">"Take the schema changes out of this request"</button>
+                </ActionForm>
+                {move || failure(remove_schemas.value().get())}
+            });
+            view! {
+                <section class="request-change" id="request-schemas">
+                    <h3>"Schemas · this request changes them"</h3>
+                    <SchemaChanges changes=schemas/>
+                    {schemas_stale.then_some(view! {
+                        <p class="error" data-overlap="">"Someone changed these places of the schemas since: resolve it by hand (propose the schema change again on what is there now, into this request, or take the schema changes out)."</p>
+                    })}
+                    <h4>"Schema check"</h4>
+                    <ul id="schema-checks">{checks}</ul>
+                    {take_out}
+                </section>
+            }
+        });
         let timeline = events
             .into_iter()
             .map(|e| {
@@ -391,14 +572,13 @@ pub fn RequestPage() -> impl IntoView {
             <div class="request-steps" id="request-steps">{steps}</div>
             <h2>"What it changes"</h2>
             {sections}
+            {schema_section}
             <h2 id="discussion">"Discussion"</h2>
             <ul class="comments" id="comments">{discussion}</ul>
             <ActionForm action=comment attr:id="comment" attr:class="stacked">
                 <super::ReturnHere/>
                 <input type="hidden" name="id" value=id.to_string()/>
-                <label>"Comment " <textarea name="text" required rows="3"></textarea></label>
-                <label>"On configuration (optional) " <input type="text" name="configuration" autocomplete="off"/></label>
-                <label>"On field (optional) " <input type="text" name="field" autocomplete="off"/></label>
+                <label>"Comment on the whole request " <textarea name="text" required rows="3"></textarea></label>
                 <button type="submit">"Add the comment"</button>
             </ActionForm>
             {move || failure(comment.value().get())}
