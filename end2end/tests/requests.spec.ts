@@ -305,6 +305,7 @@ test('a schema change in a reviewed namespace is sent for review with its check,
   await admin.goto(`/ns/${ns}/web/schema`);
   await admin.locator('#schema-json').fill(JSON.stringify(schema));
   await admin.locator('#schema-own').getByRole('button', { name: 'Check against the current value' }).click();
+  await expect(admin.locator('#schema-save [data-reviewed]')).toContainText('sent for review');
   await admin.locator('#schema-save').getByRole('button', { name: 'Save this schema' }).click();
   await expect(admin).toHaveURL(/\/requests\/\d+\?sent=1$/);
   const id = Number(new URL(admin.url()).pathname.split('/').pop());

@@ -52,6 +52,8 @@ pub struct SchemaView {
     pub shared: Vec<String>,
     pub revision: i64,
     pub can_change: bool,
+    /// Its namespace is reviewed: a schema change is sent for review, not saved.
+    pub reviewed: bool,
 }
 
 /// One change to a namespace's settings, from the audit log: who, when, and what it changed.
@@ -254,6 +256,7 @@ pub async fn configuration_schema(namespace: String, name: String) -> Result<Sch
         shared: settings.schemas.keys().cloned().collect(),
         revision: read.revision,
         can_change: may(&opened.user, confo::users::Role::Admin, Some(&namespace)),
+        reviewed: settings.review.is_some(),
         namespace,
         name,
     })

@@ -102,6 +102,7 @@ pub fn SchemaPage() -> impl IntoView {
             shared,
             revision,
             can_change,
+            reviewed,
         } = view;
         let here = format!("/ns/{ns}/{cfg}/schema");
         let now = match (mode.as_str(), &named) {
@@ -151,6 +152,7 @@ pub fn SchemaPage() -> impl IntoView {
                                 <input type="hidden" name="shared" value=shared.clone()/>
                                 <input type="hidden" name="json" value=if shared.is_empty() { json.clone() } else { String::new() }/>
                                 <input type="hidden" name="revision" value=revision.to_string()/>
+                                {reviewed.then_some(view! { <p class="hint" data-reviewed="">"This namespace is reviewed: the schema change is sent for review, and nothing changes until someone else approves it and it is published."</p> })}
                                 <button type="submit">{if shared.is_empty() { "Save this schema".to_owned() } else { format!("Follow \u{201c}{shared}\u{201d}") }}</button>
                             </ActionForm>
                         })}
@@ -327,6 +329,7 @@ pub fn NamespaceSettingsPage() -> impl IntoView {
             .collect_view();
         let ns_rule = ns.clone();
         let policy_form = policy.clone();
+        let reviewed_ns = policy.reviewed;
         let ns_policy = ns.clone();
         let changing = can_change.then(move || {
             let ns2 = ns_rule.clone();
@@ -345,6 +348,7 @@ pub fn NamespaceSettingsPage() -> impl IntoView {
                                 <input type="hidden" name="shared" value=shared.clone()/>
                                 <input type="hidden" name="json" value=json.clone()/>
                                 <input type="hidden" name="revision" value=revision.to_string()/>
+                                {reviewed_ns.then_some(view! { <p class="hint" data-reviewed="">"This namespace is reviewed: the schema change is sent for review, and nothing changes until someone else approves it and it is published."</p> })}
                                 <button type="submit">{format!("Save the shared schema \u{201c}{shared}\u{201d}")}</button>
                             </ActionForm>
                         })}
