@@ -76,12 +76,16 @@ fn edited_controls() -> bool {
                     .filter_map(|i| select.item(i))
                     .filter_map(|o| o.dyn_into::<HtmlOptionElement>().ok())
                     .collect();
-                // A list that marks no option shows its first one, untouched.
+                // A drop-down list that marks no option shows its first one that can be chosen,
+                // untouched.
                 let marked = options.iter().any(HtmlOptionElement::default_selected);
-                options.iter().enumerate().any(|(i, o)| {
-                    let default = o.default_selected() || (!marked && !select.multiple() && i == 0);
-                    o.selected() != default
-                })
+                let shown = (!marked && !select.multiple() && select.size() <= 1)
+                    .then(|| options.iter().position(|o| !o.disabled()))
+                    .flatten();
+                options
+                    .iter()
+                    .enumerate()
+                    .any(|(i, o)| o.selected() != (o.default_selected() || shown == Some(i)))
             } else {
                 false
             }

@@ -358,6 +358,7 @@ impl Confo {
             description,
             changes,
             schemas: Vec::new(),
+            settings_revision: None,
             draft: false,
         };
         let change = Change::by(self.actor.clone());

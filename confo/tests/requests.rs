@@ -91,6 +91,7 @@ fn request(title: &str, changes: Vec<(&str, Proposed)>) -> NewRequest {
             .map(|(name, proposed)| (cfg(name), proposed, None))
             .collect(),
         schemas: Vec::new(),
+        settings_revision: None,
         draft: false,
     }
 }
@@ -838,31 +839,83 @@ fn put_schema(name: &str, schema: serde_json::Value) -> SettingsChange {
     }
 }
 
+fn port_at_least(min: i64) -> serde_json::Value {
+    json!({"type": "object", "properties": {"port": {"type": "integer", "minimum": min}}})
+}
+
+/// Opens a request of `schemas` (and `changes`) in `prod`, by `who`.
+async fn propose_schemas(
+    store: &Store,
+    who: &str,
+    title: &str,
+    changes: Vec<(&str, Proposed)>,
+    schemas: Vec<SettingsChange>,
+) -> confo::Result<u64> {
+    let mut new = request(title, changes);
+    new.schemas = schemas;
+    Ok(store
+        .open_request(&ns("prod"), new, &by(who))
+        .await?
+        .request
+        .id)
+}
+
 async fn schema_changes_are_requested_and_published_with_the_configurations(b: Backend) {
     let store = reviewed(&b).await;
     let prod = ns("prod");
-    let settings_before = stored(&b, "__confo/settings/prod").await;
-    let port_at_least = |min: i64| json!({"type": "object", "properties": {"port": {"type": "integer", "minimum": min}}});
-    // A shared schema, db made to follow it, and a change to db that the schema allows.
-    let mut new = request(
-        "db shape",
-        vec![("db", Proposed::Edits(vec![set("/port", json!(2))]))],
-    );
-    new.schemas = vec![
-        put_schema("db-shape", port_at_least(2)),
+    const SETTINGS: &str = "__confo/settings/prod";
+    let settings_before = stored(&b, SETTINGS).await;
+    let shape = |min| {
+        vec![
+            put_schema("db-shape", port_at_least(min)),
+            SettingsChange::Assign {
+                configuration: cfg("db"),
+                choice: Some(SchemaChoice::Named("db-shape".into())),
+            },
+        ]
+    };
+    let port = |p: i64| vec![("db", Proposed::Edits(vec![set("/port", json!(p))]))];
+    // Schema changes are an administrator's, proposed as written directly.
+    let editor = propose_schemas(&store, "ann", "by an editor", port(2), shape(2)).await;
+    assert!(matches!(editor, Err(Error::NotAllowed(_))), "{editor:?}");
+    // Made on settings that changed since: a conflict, and nothing is opened.
+    let mut new = request("on old settings", Vec::new());
+    new.schemas = shape(2);
+    new.settings_revision = Some(settings_before.as_ref().unwrap().1 - 1);
+    let old = store.open_request(&prod, new, &by("root")).await;
+    assert!(matches!(old, Err(Error::Conflict { .. })), "{old:?}");
+
+    // A shared schema, db made to follow it, and a change to db that breaks it: refused when
+    // published, because the configurations are checked against the schemas the request
+    // leaves. Nothing is written.
+    let at_most_1 = json!({"type": "object", "properties": {"port": {"maximum": 1}}});
+    let strict = vec![
+        put_schema("db-shape", at_most_1),
         SettingsChange::Assign {
             configuration: cfg("db"),
             choice: Some(SchemaChoice::Named("db-shape".into())),
         },
     ];
-    let id = store
-        .open_request(&prod, new, &by("root"))
+    let breaking = propose_schemas(&store, "root", "too strict", port(2), strict)
         .await
-        .unwrap()
-        .request
-        .id;
+        .unwrap();
+    store
+        .approve_request(breaking, None, &by("bob"))
+        .await
+        .unwrap();
+    let refused = store.publish_request(breaking, None, &by("root")).await;
+    assert!(
+        matches!(refused, Err(Error::SchemaViolation { .. })),
+        "{refused:?}"
+    );
+    assert_eq!(stored(&b, SETTINGS).await, settings_before);
+    store.withdraw_request(breaking, &by("root")).await.unwrap();
+
+    let id = propose_schemas(&store, "root", "db shape", port(2), shape(2))
+        .await
+        .unwrap();
     // Proposed, not written.
-    assert_eq!(stored(&b, "__confo/settings/prod").await, settings_before);
+    assert_eq!(stored(&b, SETTINGS).await, settings_before);
     let proposal = store.get_request(id).await.unwrap().request.schemas;
     assert_eq!(
         proposal.schemas["db-shape"].proposed,
@@ -881,19 +934,35 @@ async fn schema_changes_are_requested_and_published_with_the_configurations(b: B
         )
         .await;
     assert!(matches!(missing, Err(Error::NotFound(_))), "{missing:?}");
-    // Nor take a namespace's review policy along.
-    let policy = store
-        .add_schema_change_to_request(id, SettingsChange::RequireComment(true), &by("root"))
-        .await;
-    assert!(matches!(policy, Err(Error::InvalidValue(_))), "{policy:?}");
-
+    // Nor take the namespace's rules along.
+    for rule in [
+        SettingsChange::RequireComment(true),
+        SettingsChange::Review(None),
+    ] {
+        let refused = store
+            .add_schema_change_to_request(id, rule, &by("root"))
+            .await;
+        assert!(
+            matches!(&refused, Err(Error::InvalidValue(m)) if m.contains("only schema changes")),
+            "{refused:?}"
+        );
+    }
+    // Another place of the settings changes meanwhile: it is kept.
+    store
+        .change_settings(
+            &prod,
+            SettingsChange::RequireComment(true),
+            None,
+            &by("root"),
+        )
+        .await
+        .unwrap();
     store.approve_request(id, None, &by("bob")).await.unwrap();
     let written = store.publish_request(id, None, &by("root")).await.unwrap();
-    let (settings, settings_rev) = stored(&b, "__confo/settings/prod").await.unwrap();
+    let (settings, settings_rev) = stored(&b, SETTINGS).await.unwrap();
     assert_eq!(settings["schemas"]["db-shape"], port_at_least(2));
     assert_eq!(settings["assignments"]["db"], json!({"named": "db-shape"}));
-    // The review policy is kept as it was.
-    assert_eq!(settings["review"]["approvals"], json!(1));
+    assert_eq!(settings["require_comment"], json!(true));
     let (db, db_rev) = stored(&b, "prod-db").await.unwrap();
     assert_eq!(db, json!({"host": "a", "port": 2}));
     assert_eq!((settings_rev, db_rev), (written.revision, written.revision));
@@ -908,51 +977,25 @@ async fn schema_changes_are_requested_and_published_with_the_configurations(b: B
         audited.is_some(),
         "the schema change is audited with the request"
     );
-
-    // Under that schema, a request that breaks it is refused when published, and writes
-    // nothing; a schema change that breaks what is stored is reviewed like any other.
-    let breaking = store
-        .open_request(
+    store
+        .change_settings(
             &prod,
-            request(
-                "too low",
-                vec![("db", Proposed::Edits(vec![set("/port", json!(1))]))],
-            ),
-            &by("ann"),
+            SettingsChange::RequireComment(false),
+            None,
+            &by("root"),
         )
         .await
-        .unwrap()
-        .request
-        .id;
-    store
-        .approve_request(breaking, None, &by("bob"))
-        .await
         .unwrap();
-    let refused = store.publish_request(breaking, None, &by("ann")).await;
-    assert!(
-        matches!(refused, Err(Error::SchemaViolation { .. })),
-        "{refused:?}"
-    );
-    assert_eq!(stored(&b, "prod-db").await.unwrap().0["port"], json!(2));
 
     // Two requests change the same schema: the second to publish is stopped, naming it, and
     // proposing the schema again on the new one resolves it.
-    let open_schema = |min: i64, title: &'static str| {
-        let store = store.clone();
-        let prod = prod.clone();
-        async move {
-            let mut new = request(title, Vec::new());
-            new.schemas = vec![put_schema("db-shape", port_at_least(min))];
-            store
-                .open_request(&prod, new, &by("ann"))
-                .await
-                .unwrap()
-                .request
-                .id
-        }
-    };
-    let first = open_schema(1, "lower").await;
-    let second = open_schema(0, "lower still").await;
+    let lower = |min| vec![put_schema("db-shape", port_at_least(min))];
+    let first = propose_schemas(&store, "root", "lower", Vec::new(), lower(1))
+        .await
+        .unwrap();
+    let second = propose_schemas(&store, "root", "lower still", Vec::new(), lower(0))
+        .await
+        .unwrap();
     for id in [first, second] {
         store.approve_request(id, None, &by("bob")).await.unwrap();
     }
@@ -960,14 +1003,14 @@ async fn schema_changes_are_requested_and_published_with_the_configurations(b: B
         .publish_request(first, None, &by("ann"))
         .await
         .unwrap();
-    let before_stale = stored(&b, "__confo/settings/prod").await;
+    let before_stale = stored(&b, SETTINGS).await;
     let stale = store.publish_request(second, None, &by("ann")).await;
     assert!(
         matches!(&stale, Err(Error::RequestStale { configurations, .. })
             if configurations.iter().any(|c| c.contains("shared schema db-shape"))),
         "{stale:?}"
     );
-    assert_eq!(stored(&b, "__confo/settings/prod").await, before_stale);
+    assert_eq!(stored(&b, SETTINGS).await, before_stale);
     let current = store.get_settings(&prod).await.unwrap().settings;
     assert_eq!(
         store
@@ -979,8 +1022,20 @@ async fn schema_changes_are_requested_and_published_with_the_configurations(b: B
             .stale(&current),
         vec!["shared schema db-shape".to_owned()]
     );
-    store
+    // Only an administrator adds schema changes to a request.
+    let by_editor = store
         .add_schema_change_to_request(second, put_schema("db-shape", port_at_least(0)), &by("ann"))
+        .await;
+    assert!(
+        matches!(by_editor, Err(Error::NotAllowed(_))),
+        "{by_editor:?}"
+    );
+    store
+        .add_schema_change_to_request(
+            second,
+            put_schema("db-shape", port_at_least(0)),
+            &by("root"),
+        )
         .await
         .unwrap();
     assert!(
@@ -1002,14 +1057,35 @@ async fn schema_changes_are_requested_and_published_with_the_configurations(b: B
         .await
         .unwrap();
     assert_eq!(
-        stored(&b, "__confo/settings/prod").await.unwrap().0["schemas"]["db-shape"],
+        stored(&b, SETTINGS).await.unwrap().0["schemas"]["db-shape"],
         port_at_least(0)
     );
     // A request of schema changes alone keeps them: taking them out would leave nothing.
-    let only = open_schema(3, "only schemas").await;
-    let emptied = store.remove_schemas_from_request(only, &by("ann")).await;
+    let only = propose_schemas(&store, "root", "only schemas", Vec::new(), lower(3))
+        .await
+        .unwrap();
+    let emptied = store.remove_schemas_from_request(only, &by("root")).await;
     assert!(
         matches!(emptied, Err(Error::InvalidValue(_))),
         "{emptied:?}"
+    );
+    // Made direct before it was reviewed: nobody reviewed it, so only an administrator
+    // publishes it.
+    store
+        .set_review_policy(&prod, None, &by("root"))
+        .await
+        .unwrap();
+    let by_editor = store.publish_request(only, None, &by("ann")).await;
+    assert!(
+        matches!(by_editor, Err(Error::NotAllowed(_))),
+        "{by_editor:?}"
+    );
+    store
+        .publish_request(only, None, &by("root"))
+        .await
+        .unwrap();
+    assert_eq!(
+        stored(&b, SETTINGS).await.unwrap().0["schemas"]["db-shape"],
+        port_at_least(3)
     );
 }

@@ -324,16 +324,19 @@ test('a schema change in a reviewed namespace is sent for review with its check,
   await expect(reviewer.locator('#request-state [data-state]')).toHaveText('published');
   const settings = JSON.parse(etcdGet(settingsKey));
   expect(settings.assignments.web).toEqual({ own: schema });
-  expect(settings.review.approvals).toBe(1);
+  // Published: nothing of it is shown as changed meanwhile.
+  await expect(reviewer.locator('#stale-notice')).toHaveCount(0);
   expect(auditEntries().filter((e) => e.request === id).map((e) => e.action)).toContain('schema.assign');
 
   // The list is filtered by namespace, as an address.
   await reviewer.goto(`/requests?show=all&ns=${ns}`);
   await expect(reviewer.locator(`#requests tr[data-request="${id}"]`)).toContainText('(schemas)');
   await expect(reviewer.locator('#requests tbody tr')).toHaveCount(1);
-  await reviewer.locator('#request-namespace select').selectOption('');
+  await reviewer.goto(`/requests?show=all&ns=${ns}-other`);
+  await expect(reviewer.locator('#no-requests')).toBeVisible();
+  await reviewer.locator('#request-namespace select').selectOption(ns);
   await reviewer.locator('#request-namespace').getByRole('button', { name: 'Show' }).click();
-  await expect(reviewer).toHaveURL(/ns=$/);
+  await expect(reviewer).toHaveURL(new RegExp(`ns=${ns}$`));
   await expect(reviewer.locator(`#requests tr[data-request="${id}"]`)).toHaveCount(1);
   await reviewer.context().close();
   await admin.context().close();

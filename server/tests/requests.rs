@@ -68,6 +68,7 @@ async fn app_with_request() -> (TestApp, u64) {
             None,
         )],
         schemas: Vec::new(),
+        settings_revision: None,
         draft: false,
     };
     let id = app

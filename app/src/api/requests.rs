@@ -373,7 +373,11 @@ pub mod ssr {
         changes: &[confo::request::ProposedChange],
     ) -> Result<(Vec<SchemaChangeView>, Vec<crate::api::schemas::DryRunView>), AppError> {
         use crate::api::configurations::hints::problem_views;
-        let stale = request.schemas.stale(settings);
+        let stale = if request.state.is_active() {
+            request.schemas.stale(settings)
+        } else {
+            Vec::new()
+        };
         let mut views = Vec::new();
         for (name, place) in &request.schemas.schemas {
             let label = format!("shared schema {name}");
@@ -504,7 +508,12 @@ pub async fn get_request(id: u64) -> Result<RequestView, AppError> {
         .schemas
         .apply(&settings)
         .unwrap_or_else(|_| settings.clone());
-    let stale = store.request_conflicts(id).await.map_err(reject)?;
+    // Only a request that can still be published can be stale.
+    let stale = if request.state.is_active() {
+        store.request_conflicts(id).await.map_err(reject)?
+    } else {
+        Vec::new()
+    };
     let mut changes = Vec::new();
     for change in &read.changes {
         let name = configuration(&change.configuration)?;

@@ -142,7 +142,7 @@ mod ssr {
             ))),
             // A reviewed namespace: the schema change is proposed in a request of its own.
             Err(confo::Error::ReviewRequired(_)) => {
-                propose(user, namespace, store, settings_change)
+                propose(user, namespace, store, settings_change, revision)
                     .await
                     .map(|()| false)
             }
@@ -157,6 +157,7 @@ mod ssr {
         namespace: &confo::NamespaceName,
         store: &confo::Store,
         settings_change: confo::store::SettingsChange,
+        revision: i64,
     ) -> Result<(), AppError> {
         use confo::store::SettingsChange;
         let title = match &settings_change {
@@ -172,12 +173,19 @@ mod ssr {
             description: String::new(),
             changes: Vec::new(),
             schemas: vec![settings_change],
+            // Made on the settings the page showed.
+            settings_revision: Some(revision),
             draft: false,
         };
         let id = store
             .open_request(namespace, new, &crate::api::ssr::change(user))
             .await
-            .map_err(reject)?
+            .map_err(|e| match e {
+                confo::Error::Conflict { .. } => reject(AppError::Conflict(
+                    "Someone else changed this namespace's settings meanwhile; nothing was sent for review. Reload the page and try again.".into(),
+                )),
+                other => reject(other),
+            })?
             .request
             .id;
         crate::api::redirect::redirect(&format!("/requests/{id}?sent=1"));

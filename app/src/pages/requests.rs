@@ -433,7 +433,11 @@ pub fn RequestPage() -> impl IntoView {
                     <h3>"Schemas · this request changes them"</h3>
                     <SchemaChanges changes=schemas/>
                     {schemas_stale.then_some(view! {
-                        <p class="error" data-overlap="">"Someone changed these places of the schemas since: resolve it by hand (propose the schema change again on what is there now, into this request, or take the schema changes out)."</p>
+                        <p class="error" data-overlap="">{if changes_empty {
+                            "Someone changed these places of the schemas since this request was made: withdraw it, and propose the schema change again on what is there now."
+                        } else {
+                            "Someone changed these places of the schemas since this request was made: take the schema changes out of it, and propose them again on what is there now."
+                        }}</p>
                     })}
                     <h4>"Schema check"</h4>
                     <ul id="schema-checks">{checks}</ul>

@@ -414,6 +414,7 @@ async fn request_publish(
                 })
                 .collect(),
             schemas: Vec::new(),
+            settings_revision: None,
             draft: false,
         };
         let id = store

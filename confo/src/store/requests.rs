@@ -43,8 +43,12 @@ pub struct NewRequest {
     /// Each configuration's change, with the revision it was made on (`None`: on what is stored
     /// now). A change made on an older revision than the stored one is a conflict.
     pub changes: Vec<(ConfigurationName, Proposed, Option<i64>)>,
-    /// Changes to the namespace's schemas, made on its settings as they are now.
+    /// Changes to the namespace's schemas (administrators only), made on its settings as they
+    /// are now.
     pub schemas: Vec<SettingsChange>,
+    /// The revision of the namespace's settings the schema changes were made on, when known: a
+    /// change to them since is a conflict, and nothing is opened.
+    pub settings_revision: Option<i64>,
     /// Kept as a draft by its author instead of being sent for review.
     pub draft: bool,
 }
@@ -143,7 +147,9 @@ fn check_fits(
             .schemas
             .apply(settings)
             .unwrap_or_else(|_| settings.clone());
-        serde_json::to_vec(&after.to_value()).map_or(0, |v| v.len())
+        let size = |s: &NamespaceSettings| serde_json::to_vec(&s.to_value()).map_or(0, |v| v.len());
+        // Written after; its audit entry's patches hold at most the record before and after.
+        size(&after).max(size(settings))
     });
     check_publishable(record_bytes(request) + 64, settings_bytes, changes)
 }
@@ -304,6 +310,9 @@ impl Store {
         let root_key = self.layout.root();
         let settings_key = self.layout.settings(namespace);
         let schema_changes = new.schemas;
+        let settings_revision = new.settings_revision;
+        let user_key = self.layout.user(&change.actor.name);
+        let by_person = change.actor.kind == ActorKind::User;
         let layout = self.layout.clone();
         let namespace = namespace.clone();
         let planned = std::sync::Arc::new(std::sync::Mutex::new(None));
@@ -311,13 +320,40 @@ impl Store {
         let written = self
             .commit(
                 change,
-                vec![seq_key.clone(), root_key.clone(), settings_key.clone()],
+                vec![
+                    seq_key.clone(),
+                    root_key.clone(),
+                    settings_key.clone(),
+                    user_key.clone(),
+                ],
                 move |reads: &Reads| {
                     let root = Index::parse(reads.get(&root_key), NAMESPACES)?;
                     if !root.contains(namespace.as_str()) {
                         return Err(Error::NotFound(format!("namespace {namespace:?}")));
                     }
                     let settings = NamespaceSettings::parse(reads.get(&settings_key))?;
+                    if !schema_changes.is_empty() {
+                        // Schema changes are an administrator's, as when written directly.
+                        let admin = by_person
+                            && reads
+                                .get(&user_key)
+                                .map(parse_user)
+                                .transpose()?
+                                .is_some_and(|u| u.role == Role::Admin && !u.disabled);
+                        if !admin {
+                            return Err(Error::NotAllowed(
+                                "only an administrator proposes schema changes".to_owned(),
+                            ));
+                        }
+                        let revision = reads.get(&settings_key).map_or(0, |kv| kv.mod_revision);
+                        if settings_revision.is_some_and(|expected| expected != revision) {
+                            return Err(Error::Conflict {
+                                key: settings_key.clone(),
+                                current_revision: revision,
+                                current: None,
+                            });
+                        }
+                    }
                     request.schemas = Default::default();
                     for schema_change in &schema_changes {
                         request.schemas.add(schema_change, &settings)?;
@@ -343,6 +379,7 @@ impl Store {
                     plan.compare(&root_key, reads);
                     plan.compare(&seq_key, reads);
                     plan.compare(&settings_key, reads);
+                    plan.compare(&user_key, reads);
                     plan.put_json(&seq_key, &Value::from(request.id));
                     // Never over a request already there (a sequence restored from a backup).
                     for key in [
@@ -726,6 +763,14 @@ impl Store {
                     format!("request {id}: {}", request.title)
                 }
             };
+            // Schema changes no policy asked anyone to review are an administrator's to publish.
+            if !request.schemas.is_empty() && policy.is_none() && user.role != Role::Admin {
+                return Err(Error::NotAllowed(format!(
+                    "request {id} changes schemas, and its namespace is no longer reviewed: an administrator publishes it"
+                )));
+            }
+            // The settings may have grown since it was edited.
+            check_fits(&request, &settings, &changes)?;
             let root = Index::parse(reads.get(&root_key), NAMESPACES)?;
             if !root.contains(namespace.as_str()) {
                 return Err(Error::NotFound(format!("namespace {namespace:?}")));
@@ -1082,6 +1127,11 @@ impl Store {
                     }
                     Step::ProposeSchema(schema_change) => {
                         may_edit()?;
+                        if user.role != Role::Admin {
+                            return Err(Error::NotAllowed(
+                                "only an administrator proposes schema changes".to_owned(),
+                            ));
+                        }
                         request.schemas.add(schema_change, &settings)?;
                         if changes.is_empty() && request.schemas.is_empty() {
                             return Err(Error::InvalidValue(format!(

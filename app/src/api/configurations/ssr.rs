@@ -1092,6 +1092,7 @@ impl Opened {
                     description,
                     changes: vec![(self.name.clone(), proposed, revision)],
                     schemas: Vec::new(),
+                    settings_revision: None,
                     draft,
                 };
                 self.store
