@@ -272,3 +272,14 @@ pub fn Account() -> impl IntoView {
         </Suspense>
     }
 }
+
+/// Schema problems, each with its place in words.
+pub(crate) fn problem_list(
+    problems: Vec<crate::api::configurations::ProblemView>,
+) -> impl IntoView {
+    view! {
+        <ul class="problems">
+            {problems.into_iter().map(|p| view! { <li><strong>{p.place}</strong>": "{p.message}</li> }).collect_view()}
+        </ul>
+    }
+}

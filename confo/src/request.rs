@@ -251,24 +251,31 @@ pub struct SchemaProposal {
     pub assignments: BTreeMap<String, Place<SchemaChoice>>,
 }
 
+/// Proposes `proposed` for the place `key`, made on what is there `now`: a place proposed again
+/// is made on the value now (the same one, or a newer one when an overlap is resolved by hand).
+/// A place proposed back to what it is leaves the proposal.
 fn propose_place<T: Clone + PartialEq>(
     places: &mut BTreeMap<String, Place<T>>,
     key: &str,
     now: Option<&T>,
     proposed: Option<T>,
 ) {
-    let place = places.entry(key.to_owned()).or_insert_with(|| Place {
-        base: now.cloned(),
-        proposed: None,
-    });
-    // Proposed again on a newer value (an overlap resolved by hand): on that value now.
-    if place.base.as_ref() != now {
-        place.base = now.cloned();
-    }
-    place.proposed = proposed;
-    if place.base == place.proposed {
+    if now == proposed.as_ref() {
         places.remove(key);
+    } else {
+        let base = now.cloned();
+        places.insert(key.to_owned(), Place { base, proposed });
     }
+}
+
+/// A shared schema, as a place in words (how a stale place is named).
+pub fn schema_place(name: &str) -> String {
+    format!("shared schema {name}")
+}
+
+/// The schema a configuration follows, as a place in words.
+pub fn assignment_place(configuration: &str) -> String {
+    format!("the schema of {configuration}")
 }
 
 impl SchemaProposal {
@@ -321,12 +328,12 @@ impl SchemaProposal {
             .schemas
             .iter()
             .filter(|(name, place)| current.schemas.get(*name) != place.base.as_ref())
-            .map(|(name, _)| format!("shared schema {name}"));
+            .map(|(name, _)| schema_place(name));
         let assignments = self
             .assignments
             .iter()
             .filter(|(cfg, place)| current.assignments.get(*cfg) != place.base.as_ref())
-            .map(|(cfg, _)| format!("the schema of {cfg}"));
+            .map(|(cfg, _)| assignment_place(cfg));
         schemas.chain(assignments).collect()
     }
 

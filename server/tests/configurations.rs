@@ -11,20 +11,7 @@ use serde_json::json;
 async fn app_with_data() -> TestApp {
     let app = TestApp::anonymous().await;
     let change = confo::Change::by(confo::Actor::system());
-    for ns in ["shop", "other"] {
-        let name = confo::NamespaceName::new(ns).unwrap();
-        app.store.create_namespace(&name, &change).await.unwrap();
-        let fields = json!({"limit": 5}).as_object().unwrap().clone();
-        app.store
-            .create_configuration(
-                &name,
-                &confo::ConfigurationName::new("app").unwrap(),
-                fields,
-                &change,
-            )
-            .await
-            .unwrap();
-    }
+    app.add_shop_and_other().await;
     app.add_user("ada", Role::Admin).await;
     app.add_user("vera", Role::Viewer).await;
     app.add_user("eddie", Role::Editor).await;

@@ -15,20 +15,7 @@ use serde_json::json;
 async fn app_with_request() -> (TestApp, u64) {
     let app = TestApp::anonymous().await;
     let system = confo::Change::by(confo::Actor::system());
-    for ns in ["shop", "other"] {
-        let name = confo::NamespaceName::new(ns).unwrap();
-        app.store.create_namespace(&name, &system).await.unwrap();
-        let fields = json!({"limit": 5}).as_object().unwrap().clone();
-        app.store
-            .create_configuration(
-                &name,
-                &confo::ConfigurationName::new("app").unwrap(),
-                fields,
-                &system,
-            )
-            .await
-            .unwrap();
-    }
+    app.add_shop_and_other().await;
     for (name, role) in [
         ("ada", Role::Admin),
         ("eddie", Role::Editor),

@@ -380,7 +380,7 @@ pub mod ssr {
         };
         let mut views = Vec::new();
         for (name, place) in &request.schemas.schemas {
-            let label = format!("shared schema {name}");
+            let label = confo::request::schema_place(name);
             views.push(SchemaChangeView {
                 stale: stale.contains(&label),
                 place: label,
@@ -389,7 +389,7 @@ pub mod ssr {
             });
         }
         for (configuration, place) in &request.schemas.assignments {
-            let label = format!("the schema of {configuration}");
+            let label = confo::request::assignment_place(configuration);
             views.push(SchemaChangeView {
                 stale: stale.contains(&label),
                 place: label,
@@ -444,6 +444,22 @@ pub mod ssr {
         Ok((views, checks))
     }
 
+    /// One step of request `id` by the signed-in person, past [`guard`]: `step` runs with the
+    /// store and the person's change, then a form posted without JavaScript goes back to the
+    /// request's page, with `suffix`.
+    pub async fn step<T>(
+        id: u64,
+        suffix: &str,
+        step: impl AsyncFnOnce(&confo::Store, &confo::Change) -> confo::Result<T>,
+    ) -> Result<T, AppError> {
+        let (user, store, _) = guard(id).await?;
+        let done = step(&store, &crate::api::ssr::change(&user))
+            .await
+            .map_err(reject)?;
+        back_to(id, suffix);
+        Ok(done)
+    }
+
     /// The page of request `id`, with `suffix` (such as `?published=1`).
     pub fn back_to(id: u64, suffix: &str) {
         crate::api::redirect::redirect(&format!("/requests/{id}{suffix}"));
@@ -494,7 +510,7 @@ pub async fn list_requests(
 #[server(endpoint = "requests/get", input = leptos::server_fn::codec::GetUrl)]
 pub async fn get_request(id: u64) -> Result<RequestView, AppError> {
     use crate::api::configurations::hints::problem_views;
-    use crate::api::configurations::ssr::{configuration, namespace, rules};
+    use crate::api::configurations::ssr::{Rules, configuration, namespace};
     use crate::api::ssr::reject;
     use confo::request::{EventKind, Proposed, RequestState};
     use confo::users::Role;
@@ -510,14 +526,14 @@ pub async fn get_request(id: u64) -> Result<RequestView, AppError> {
         .unwrap_or_else(|_| settings.clone());
     // Only a request that can still be published can be stale.
     let stale = if request.state.is_active() {
-        store.request_conflicts(id).await.map_err(reject)?
+        store.conflicts_of(&read).await.map_err(reject)?
     } else {
         Vec::new()
     };
     let mut changes = Vec::new();
     for change in &read.changes {
         let name = configuration(&change.configuration)?;
-        let rules = rules(&store, &ns, &name).await?;
+        let rules = Rules::of(&settings, &name);
         let schema_after = settings_after.schema_of(name.as_str());
         let before = change.base.clone().unwrap_or_default();
         let after = change.after().map_err(reject)?;
@@ -644,27 +660,21 @@ pub async fn approve_request(id: u64, seen: u64) -> Result<(), AppError> {
 /// Rejects request `id`, saying why; nothing of it is written.
 #[server(endpoint = "requests/reject")]
 pub async fn reject_request(id: u64, reason: String) -> Result<(), AppError> {
-    use crate::api::ssr::{change, reject};
-    let (user, store, _) = ssr::guard(id).await?;
-    store
-        .reject_request(id, &reason, &change(&user))
-        .await
-        .map_err(reject)?;
-    ssr::back_to(id, "");
-    Ok(())
+    ssr::step(id, "", async |store, change| {
+        store.reject_request(id, &reason, change).await
+    })
+    .await
+    .map(drop)
 }
 
 /// Withdraws request `id`; nothing of it is written.
 #[server(endpoint = "requests/withdraw")]
 pub async fn withdraw_request(id: u64) -> Result<(), AppError> {
-    use crate::api::ssr::{change, reject};
-    let (user, store, _) = ssr::guard(id).await?;
-    store
-        .withdraw_request(id, &change(&user))
-        .await
-        .map_err(reject)?;
-    ssr::back_to(id, "");
-    Ok(())
+    ssr::step(id, "", async |store, change| {
+        store.withdraw_request(id, change).await
+    })
+    .await
+    .map(drop)
 }
 
 /// Changes the title and description of request `id` (its author or an administrator); it
@@ -675,53 +685,43 @@ pub async fn set_request_text(
     title: String,
     #[server(default)] description: String,
 ) -> Result<(), AppError> {
-    use crate::api::ssr::{change, reject};
-    let (user, store, _) = ssr::guard(id).await?;
-    store
-        .set_request_text(id, &title, &description, &change(&user))
-        .await
-        .map_err(reject)?;
-    ssr::back_to(id, "");
-    Ok(())
+    ssr::step(id, "", async |store, change| {
+        store
+            .set_request_text(id, &title, &description, change)
+            .await
+    })
+    .await
+    .map(drop)
 }
 
 /// Sends draft `id` for review.
 #[server(endpoint = "requests/submit")]
 pub async fn submit_request(id: u64) -> Result<(), AppError> {
-    use crate::api::ssr::{change, reject};
-    let (user, store, _) = ssr::guard(id).await?;
-    store
-        .submit_request(id, &change(&user))
-        .await
-        .map_err(reject)?;
-    ssr::back_to(id, "");
-    Ok(())
+    ssr::step(id, "", async |store, change| {
+        store.submit_request(id, change).await
+    })
+    .await
+    .map(drop)
 }
 
 /// Takes one configuration out of request `id`.
 #[server(endpoint = "requests/remove")]
 pub async fn remove_from_request(id: u64, configuration: String) -> Result<(), AppError> {
-    use crate::api::ssr::{change, reject};
-    let (user, store, _) = ssr::guard(id).await?;
-    store
-        .remove_from_request(id, &configuration, &change(&user))
-        .await
-        .map_err(reject)?;
-    ssr::back_to(id, "");
-    Ok(())
+    ssr::step(id, "", async |store, change| {
+        store.remove_from_request(id, &configuration, change).await
+    })
+    .await
+    .map(drop)
 }
 
 /// Takes every schema change out of request `id`.
 #[server(endpoint = "requests/remove-schemas")]
 pub async fn remove_schemas_from_request(id: u64) -> Result<(), AppError> {
-    use crate::api::ssr::{change, reject};
-    let (user, store, _) = ssr::guard(id).await?;
-    store
-        .remove_schemas_from_request(id, &change(&user))
-        .await
-        .map_err(reject)?;
-    ssr::back_to(id, "");
-    Ok(())
+    ssr::step(id, "", async |store, change| {
+        store.remove_schemas_from_request(id, change).await
+    })
+    .await
+    .map(drop)
 }
 
 /// Adds a comment to request `id`, on the whole or on one configuration's field.
@@ -732,14 +732,13 @@ pub async fn comment_request(
     #[server(default)] configuration: String,
     #[server(default)] field: String,
 ) -> Result<(), AppError> {
-    use crate::api::ssr::{change, reject};
-    let (user, store, _) = ssr::guard(id).await?;
-    store
-        .comment_request(id, &text, Some(configuration), Some(field), &change(&user))
-        .await
-        .map_err(reject)?;
-    ssr::back_to(id, "#discussion");
-    Ok(())
+    ssr::step(id, "#discussion", async |store, change| {
+        store
+            .comment_request(id, &text, Some(configuration), Some(field), change)
+            .await
+    })
+    .await
+    .map(drop)
 }
 
 /// Re-bases request `id` on the latest versions of its configurations (what overlaps another
@@ -769,28 +768,22 @@ pub async fn rebase_request(id: u64) -> Result<(), AppError> {
 /// Publishes request `id`: every configuration it changes in one transaction, or nothing.
 #[server(endpoint = "requests/publish")]
 pub async fn publish_request(id: u64) -> Result<(), AppError> {
-    use crate::api::ssr::{change, reject};
-    let (user, store, _) = ssr::guard(id).await?;
-    store
-        .publish_request(id, None, &change(&user))
-        .await
-        .map_err(reject)?;
-    ssr::back_to(id, "?published=1");
-    Ok(())
+    ssr::step(id, "?published=1", async |store, change| {
+        store.publish_request(id, None, change).await
+    })
+    .await
+    .map(drop)
 }
 
 /// Publishes request `id` without the approvals it needs: administrators only, with a reason,
 /// recorded on the request and in the audit log.
 #[server(endpoint = "requests/emergency")]
 pub async fn emergency_publish(id: u64, reason: String) -> Result<(), AppError> {
-    use crate::api::ssr::{change, reject};
-    let (user, store, _) = ssr::guard(id).await?;
-    store
-        .publish_request(id, Some(&reason), &change(&user))
-        .await
-        .map_err(reject)?;
-    ssr::back_to(id, "?published=1");
-    Ok(())
+    ssr::step(id, "?published=1", async |store, change| {
+        store.publish_request(id, Some(&reason), change).await
+    })
+    .await
+    .map(drop)
 }
 
 /// Makes `namespace` reviewed (`mode` is `reviewed`: `approvals` from `approvers`, `editors` or

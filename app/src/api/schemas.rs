@@ -188,7 +188,7 @@ mod ssr {
             })?
             .request
             .id;
-        crate::api::redirect::redirect(&format!("/requests/{id}?sent=1"));
+        crate::api::requests::ssr::back_to(id, "?sent=1");
         Ok(())
     }
 }

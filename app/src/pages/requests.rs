@@ -322,20 +322,15 @@ pub fn RequestPage() -> impl IntoView {
                         </div>
                     }
                 });
+                let schema_ok = c.problems.is_empty().then_some(view! { <p class="hint" data-schema-ok="">"Schema check: no problems."</p> });
                 let problems = (!c.problems.is_empty()).then(|| {
-                    let items = c
-                        .problems
-                        .iter()
-                        .map(|p| view! { <li><strong>{p.place.clone()}</strong>": "{p.message.clone()}</li> })
-                        .collect_view();
                     view! {
                         <div class="problems-box" data-problems="">
                             <p>"Its schema finds problems in the result:"</p>
-                            <ul class="problems">{items}</ul>
+                            {super::problem_list(c.problems)}
                         </div>
                     }
                 });
-                let schema_ok = c.problems.is_empty().then_some(view! { <p class="hint" data-schema-ok="">"Schema check: no problems."</p> });
                 let fields: Vec<String> = c.changes.iter().map(|d| d.field.clone()).collect();
                 let notes = attached
                     .iter()
@@ -403,11 +398,6 @@ pub fn RequestPage() -> impl IntoView {
                 .into_iter()
                 .map(|run| {
                     let ok = run.problems.is_empty();
-                    let items = run
-                        .problems
-                        .iter()
-                        .map(|p| view! { <li><strong>{p.place.clone()}</strong>": "{p.message.clone()}</li> })
-                        .collect_view();
                     view! {
                         <li data-check=run.configuration.clone() class:problems-box=!ok>
                             {if ok {
@@ -415,7 +405,7 @@ pub fn RequestPage() -> impl IntoView {
                             } else {
                                 format!("{} would not match it:", run.configuration)
                             }}
-                            {(!ok).then(|| view! { <ul class="problems">{items}</ul> })}
+                            {(!ok).then(|| super::problem_list(run.problems))}
                         </li>
                     }
                 })

@@ -7,22 +7,13 @@ use leptos::form::ActionForm;
 use leptos::prelude::*;
 use leptos_router::hooks::{use_params_map, use_query_map};
 
-use super::{failure, loaded};
-use crate::api::configurations::ProblemView;
+use super::{failure, loaded, problem_list};
 use crate::api::requests::SetReviewPolicy;
 use crate::api::schemas::{
     AssignSchema, DeleteSharedSchema, DryRunView, PutSharedSchema, SchemaView, SetRequireComment,
     SettingsView, check_schema, configuration_schema, namespace_settings, settings_history,
 };
 use crate::error::AppError;
-
-fn problem_list(problems: Vec<ProblemView>) -> impl IntoView {
-    view! {
-        <ul class="problems">
-            {problems.into_iter().map(|p| view! { <li><strong>{p.place}</strong>": "{p.message}</li> }).collect_view()}
-        </ul>
-    }
-}
 
 /// The dry run's answer: for each configuration, what would no longer match.
 fn dry_run(result: Result<Vec<DryRunView>, AppError>) -> AnyView {

@@ -585,7 +585,7 @@ impl Store {
         let read = self.get_request(id).await?;
         let namespace = namespace_name(read.request.namespace.as_str())?;
         let keys = self.configuration_keys(&namespace, &read.changes)?;
-        let before = self.request_conflicts(id).await?;
+        let before = self.conflicts_of(&read).await?;
         if before.is_empty() {
             return Err(Error::InvalidValue(format!(
                 "request {id} is up to date with its configurations: there is nothing to re-base"
@@ -615,7 +615,11 @@ impl Store {
     /// The configurations of request `id` that changed since it was made, with the three sides
     /// of each and where they overlap. Empty when it can be published as it is.
     pub async fn request_conflicts(&self, id: u64) -> Result<Vec<StaleConfiguration>> {
-        let read = self.get_request(id).await?;
+        self.conflicts_of(&self.get_request(id).await?).await
+    }
+
+    /// [`Store::request_conflicts`] of a request already read.
+    pub async fn conflicts_of(&self, read: &RequestRead) -> Result<Vec<StaleConfiguration>> {
         let namespace = namespace_name(read.request.namespace.as_str())?;
         let mut stale = Vec::new();
         for change in &read.changes {
@@ -789,11 +793,12 @@ impl Store {
             if !schema_places.is_empty() {
                 stale.push(format!("the schemas ({})", schema_places.join(", ")));
             }
-            // The configurations are checked against the schemas the request leaves.
+            // The settings the request leaves, when it changes schemas (and may): its
+            // configurations are checked against them.
             let settings_after = if request.schemas.is_empty() || !stale.is_empty() {
-                settings.clone()
+                None
             } else {
-                request.schemas.apply(&settings)?
+                Some(request.schemas.apply(&settings)?)
             };
             for proposed in &changes {
                 let configuration = configuration_name(proposed.configuration.as_str())?;
@@ -816,7 +821,7 @@ impl Store {
                 let after = proposed.apply(before.as_ref())?;
                 let entry = Change::by(actor.clone()).with_comment(comment.clone());
                 check_write(
-                    &settings_after,
+                    settings_after.as_ref().unwrap_or(&settings),
                     configuration.as_str(),
                     &entry,
                     before.as_ref(),
@@ -860,10 +865,10 @@ impl Store {
             if let Some(list) = index.edited(&listed, &unlisted) {
                 plan.put_json(&ns_key, &list);
             }
-            if settings_after != settings {
-                plan.put_json(&settings_key, &settings_after.to_value());
+            if let Some(after) = settings_after.filter(|after| *after != settings) {
+                plan.put_json(&settings_key, &after.to_value());
                 let mut draft = Draft::namespace(request.schemas.action(), &namespace, None);
-                draft.before_after = Some((settings.to_value(), settings_after.to_value()));
+                draft.before_after = Some((settings.to_value(), after.to_value()));
                 draft.request = Some(id);
                 draft.comment = Some(comment.clone());
                 plan.drafts.push(draft);
@@ -993,11 +998,6 @@ impl Store {
                         if changes.len() == before {
                             return Err(Error::NotFound(format!(
                                 "configuration {configuration:?} in request {id}"
-                            )));
-                        }
-                        if changes.is_empty() && request.schemas.is_empty() {
-                            return Err(Error::InvalidValue(format!(
-                                "{NO_CHANGE}; withdraw it instead"
                             )));
                         }
                         changed = true;
@@ -1133,11 +1133,6 @@ impl Store {
                             ));
                         }
                         request.schemas.add(schema_change, &settings)?;
-                        if changes.is_empty() && request.schemas.is_empty() {
-                            return Err(Error::InvalidValue(format!(
-                                "{NO_CHANGE}; withdraw it instead"
-                            )));
-                        }
                         changed = true;
                         (Action::RequestEdit, EventKind::Edited)
                     }
@@ -1146,11 +1141,6 @@ impl Store {
                         if request.schemas.is_empty() {
                             return Err(Error::NotFound(format!(
                                 "a schema change in request {id}"
-                            )));
-                        }
-                        if changes.is_empty() {
-                            return Err(Error::InvalidValue(format!(
-                                "{NO_CHANGE}; withdraw it instead"
                             )));
                         }
                         request.schemas = Default::default();
@@ -1167,6 +1157,12 @@ impl Store {
                     plan.compare(key, reads);
                 }
                 if changed {
+                    // What is left must still change something.
+                    if changes.is_empty() && request.schemas.is_empty() {
+                        return Err(Error::InvalidValue(format!(
+                            "{NO_CHANGE}; withdraw it instead"
+                        )));
+                    }
                     request.version += 1;
                     // Whoever else changed it may not approve it.
                     if !request.is_author(&user.name)

@@ -210,6 +210,29 @@ impl TestApp {
             .await
     }
 
+    /// Namespaces `shop` and `other`, each with configuration `app` = `{"limit": 5}`, written
+    /// by the system.
+    pub async fn add_shop_and_other(&self) {
+        let system = confo::Change::by(confo::Actor::system());
+        for ns in ["shop", "other"] {
+            let name = confo::NamespaceName::new(ns).unwrap();
+            self.store.create_namespace(&name, &system).await.unwrap();
+            let fields = serde_json::json!({"limit": 5})
+                .as_object()
+                .unwrap()
+                .clone();
+            self.store
+                .create_configuration(
+                    &name,
+                    &confo::ConfigurationName::new("app").unwrap(),
+                    fields,
+                    &system,
+                )
+                .await
+                .unwrap();
+        }
+    }
+
     pub async fn create_namespace(&self, name: &str) -> (StatusCode, String) {
         let body = format!("name={}", urlencode(name));
         self.send(

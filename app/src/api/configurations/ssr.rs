@@ -381,24 +381,28 @@ pub async fn rules(
         .await
         .map_err(reject)?
         .settings;
-    let described = settings
-        .assignments
-        .get(name.as_str())
-        .map(|choice| match choice {
-            confo::store::SchemaChoice::Own(_) => "its own schema".to_owned(),
-            confo::store::SchemaChoice::Named(n) => {
-                format!("the shared schema \u{201c}{n}\u{201d}")
-            }
-        });
-    Ok(Rules {
-        schema: settings.schema_of(name.as_str()).cloned(),
-        described,
-        comment_required: settings.require_comment,
-        reviewed: settings.review.is_some(),
-    })
+    Ok(Rules::of(&settings, name))
 }
 
 impl Rules {
+    /// The rules of configuration `name` under its namespace's `settings`.
+    pub fn of(settings: &confo::store::NamespaceSettings, name: &ConfigurationName) -> Self {
+        let described = settings
+            .assignments
+            .get(name.as_str())
+            .map(|choice| match choice {
+                confo::store::SchemaChoice::Own(_) => "its own schema".to_owned(),
+                confo::store::SchemaChoice::Named(n) => {
+                    format!("the shared schema \u{201c}{n}\u{201d}")
+                }
+            });
+        Rules {
+            schema: settings.schema_of(name.as_str()).cloned(),
+            described,
+            comment_required: settings.require_comment,
+            reviewed: settings.review.is_some(),
+        }
+    }
     /// Every problem of `fields` under the schema (none without one).
     pub fn problems(&self, fields: &Map<String, Value>) -> Vec<confo::schema::Problem> {
         self.schema
@@ -1103,7 +1107,7 @@ impl Opened {
                     .id
             }
         };
-        crate::api::redirect::redirect(&format!("/requests/{id}?sent=1"));
+        crate::api::requests::ssr::back_to(id, "?sent=1");
         Ok(id)
     }
 }
