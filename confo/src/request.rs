@@ -517,6 +517,25 @@ impl ChangeRequest {
         }
     }
 
+    /// Whether `user` may publish it once it has its approvals: its author while they may still
+    /// edit the namespace, an administrator, or someone who may review it; schema changes that
+    /// no policy asked anyone to review, only an administrator.
+    pub fn may_publish(&self, user: &User, policy: Option<&ReviewPolicy>) -> bool {
+        if user.disabled {
+            return false;
+        }
+        if user.role == Role::Admin {
+            return true;
+        }
+        if !self.schemas.is_empty() && policy.is_none() {
+            return false;
+        }
+        let author = self.is_author(&user.name)
+            && user.role >= Role::Editor
+            && user.grants.covers(&self.namespace);
+        author || self.may_review(user, policy)
+    }
+
     /// The approvals still needed under `policy`, counting only those given by people who
     /// may still approve it (`approvers`: their profiles now; an approver missing from it is
     /// not counted).
@@ -832,6 +851,26 @@ mod tests {
             approvers: Approvers::Editors,
         };
         assert_eq!(request.approvals_missing_now(Some(&none), &[]), 1);
+
+        // Who publishes: its author while an editor of the namespace, someone who may review
+        // it, an administrator; a request of schema changes no policy reviewed, only an
+        // administrator.
+        let editor_author = user("a", Role::Editor, Grants::All);
+        assert!(request.may_publish(&editor_author, Some(&policy)));
+        assert!(request.may_publish(&editor_author, None));
+        assert!(!request.may_publish(&user("a", Role::Viewer, Grants::All), None));
+        let mut schemas = request.clone();
+        schemas.schemas.schemas.insert(
+            "s".into(),
+            Place {
+                base: None,
+                proposed: Some(serde_json::json!({"type": "object"})),
+            },
+        );
+        assert!(schemas.may_publish(&editor_author, Some(&policy)));
+        assert!(!schemas.may_publish(&editor_author, None));
+        assert!(!schemas.may_publish(&user("b", Role::Editor, Grants::All), None));
+        assert!(schemas.may_publish(&user("d", Role::Admin, Grants::All), None));
     }
 
     #[test]

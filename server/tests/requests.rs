@@ -111,6 +111,7 @@ async fn a_request_of_a_namespace_one_may_not_read_is_not_there() {
             vec![("id", id.to_string()), ("configuration", "app".into())],
         ),
         ("requests/rebase", vec![("id", id.to_string())]),
+        ("requests/remove-schemas", vec![("id", id.to_string())]),
     ] {
         let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
         let (status, body) = app.post(path, &form).await;
@@ -173,11 +174,87 @@ async fn a_request_of_a_namespace_one_may_not_read_is_not_there() {
         missing.replace("999", "N")
     );
     assert_eq!(app.snapshot().await, before);
-    // ... while a reader of `shop` sees the request (the same call, so the list could show it).
+    // ... while a reader of `shop` sees the request (the same call, so the list could show it),
+    // and not when asking for another namespace's requests.
     app.sign_in("bob").await;
     let (status, list) = app.get("/api/requests/list?filter=all").await;
     assert_eq!(status, StatusCode::OK, "{list}");
     assert!(list.contains("\"more\""), "{list}");
+    let (_, list) = app
+        .get("/api/requests/list?filter=all&namespace=shop")
+        .await;
+    assert!(list.contains("\"more\""), "{list}");
+    let (_, list) = app
+        .get("/api/requests/list?filter=all&namespace=other")
+        .await;
+    assert!(!list.contains("\"more\""), "{list}");
+}
+
+#[tokio::test]
+async fn a_schema_change_in_a_reviewed_namespace_is_a_request_an_administrator_opens() {
+    let (mut app, _) = app_with_request().await;
+    let shop = confo::NamespaceName::new("shop").unwrap();
+    let settings = app.store.get_settings(&shop).await.unwrap();
+    let revision = settings.revision.to_string();
+    let form = [
+        ("namespace", "shop"),
+        ("shared", "limits"),
+        ("json", r#"{"type": "object"}"#),
+        ("revision", revision.as_str()),
+    ];
+    // An editor changes no schema, directly or not.
+    app.sign_in("eddie").await;
+    let before = app.snapshot().await;
+    let (status, _) = app.post("schemas/put", &form).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert_eq!(app.snapshot().await, before);
+    // An administrator's change is a request; the settings are as they were.
+    app.sign_in("ada").await;
+    let (status, body) = app.post("schemas/put", &form).await;
+    assert!(done(status), "{status} {body}");
+    assert_eq!(
+        app.store.get_settings(&shop).await.unwrap(),
+        settings,
+        "nothing written"
+    );
+    let request = app.store.list_requests().await.unwrap().remove(0);
+    assert_eq!(request.title, "Shared schema limits");
+    assert!(request.schemas.schemas.contains_key("limits"));
+    let id = request.id.to_string();
+    // Made on settings that changed since: a conflict, and no second request.
+    let stale = [
+        ("namespace", "shop"),
+        ("shared", "limits"),
+        ("json", r#"{"type": "object"}"#),
+        ("revision", "1"),
+    ];
+    let (status, _) = app.post("schemas/put", &stale).await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    assert_eq!(app.store.list_requests().await.unwrap().len(), 2);
+    // Someone who did not write it takes nothing out of it.
+    app.sign_in("bob").await;
+    let before = app.snapshot().await;
+    let (status, _) = app.post("requests/remove-schemas", &[("id", &id)]).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert_eq!(app.snapshot().await, before);
+    // Switched to direct before anyone reviewed it: an editor is offered no publish, and
+    // publishing is refused; an administrator publishes it.
+    app.store
+        .set_review_policy(&shop, None, &confo::Change::by(confo::Actor::system()))
+        .await
+        .unwrap();
+    let (status, view) = app.get(&format!("/api/requests/get?id={id}")).await;
+    assert_eq!(status, StatusCode::OK, "{view}");
+    assert!(view.contains("\"can_publish\":false"), "{view}");
+    let (status, _) = app.post("requests/publish", &[("id", &id)]).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    app.sign_in("ada").await;
+    let (_, view) = app.get(&format!("/api/requests/get?id={id}")).await;
+    assert!(view.contains("\"can_publish\":true"), "{view}");
+    let (status, body) = app.post("requests/publish", &[("id", &id)]).await;
+    assert!(done(status), "{status} {body}");
+    let after = app.store.get_settings(&shop).await.unwrap().settings;
+    assert_eq!(after.schemas["limits"], json!({"type": "object"}));
 }
 
 #[tokio::test]

@@ -585,10 +585,6 @@ pub async fn get_request(id: u64) -> Result<RequestView, AppError> {
     let active = request.state.is_active();
     let is_admin = user.role == Role::Admin;
     let ready = request.approvals_missing(policy.as_ref()) == 0;
-    let may_publish_it = (request.is_author(&user.name)
-        && crate::api::ssr::may(&user, Role::Editor, Some(&request.namespace)))
-        || is_admin
-        || request.may_review(&user, policy.as_ref());
     let emergency = request
         .last(EventKind::PublishedInEmergency)
         .and_then(|e| e.reason.clone());
@@ -629,7 +625,7 @@ pub async fn get_request(id: u64) -> Result<RequestView, AppError> {
         can_edit: active && request.may_edit(&user),
         can_publish: matches!(request.state, RequestState::Open | RequestState::Approved)
             && ready
-            && may_publish_it,
+            && request.may_publish(&user, policy.as_ref()),
         can_emergency: matches!(request.state, RequestState::Open | RequestState::Approved)
             && !ready
             && is_admin,

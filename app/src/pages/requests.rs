@@ -270,6 +270,7 @@ pub fn RequestPage() -> impl IntoView {
             .filter(|c| c.stale.is_some())
             .map(|c| c.configuration.clone())
             .collect();
+        let stale_configurations = !stale.is_empty();
         let schemas_stale = schemas.iter().any(|s| s.stale);
         if schemas_stale {
             stale.push("its schemas".to_owned());
@@ -451,7 +452,9 @@ pub fn RequestPage() -> impl IntoView {
         } else {
             format!("Approved by {}.", approved_by.join(", "))
         };
-        let rebase_form = (!stale.is_empty() && can_edit).then(|| {
+        // Re-basing takes configurations onto their latest versions; a schema place changed
+        // meanwhile is resolved by hand.
+        let rebase_form = (stale_configurations && can_edit).then(|| {
             view! {
                 <ActionForm action=rebase attr:id="rebase">
                     <super::ReturnHere/>

@@ -728,18 +728,16 @@ impl Store {
                     )
                 }
                 None => {
-                    // Its author while they may still edit the namespace, an administrator, or
-                    // someone who may approve it.
-                    let author = request.is_author(&user.name)
-                        && user.role >= Role::Editor
-                        && user.grants.covers(&request.namespace);
-                    let may =
-                        author || user.role == Role::Admin || request.may_review(&user, policy);
-                    if !may {
-                        return Err(Error::NotAllowed(format!(
-                            "{} may not publish request {id}",
-                            user.name
-                        )));
+                    if !request.may_publish(&user, policy) {
+                        return Err(Error::NotAllowed(
+                            if !request.schemas.is_empty() && policy.is_none() {
+                                format!(
+                                    "request {id} changes schemas, and its namespace is no longer reviewed: an administrator publishes it"
+                                )
+                            } else {
+                                format!("{} may not publish request {id}", user.name)
+                            },
+                        ));
                     }
                     let mut approvers = Vec::new();
                     for approval in &request.approvals {
@@ -767,12 +765,6 @@ impl Store {
                     format!("request {id}: {}", request.title)
                 }
             };
-            // Schema changes no policy asked anyone to review are an administrator's to publish.
-            if !request.schemas.is_empty() && policy.is_none() && user.role != Role::Admin {
-                return Err(Error::NotAllowed(format!(
-                    "request {id} changes schemas, and its namespace is no longer reviewed: an administrator publishes it"
-                )));
-            }
             // The settings may have grown since it was edited.
             check_fits(&request, &settings, &changes)?;
             let root = Index::parse(reads.get(&root_key), NAMESPACES)?;

@@ -217,10 +217,7 @@ impl TestApp {
         for ns in ["shop", "other"] {
             let name = confo::NamespaceName::new(ns).unwrap();
             self.store.create_namespace(&name, &system).await.unwrap();
-            let fields = serde_json::json!({"limit": 5})
-                .as_object()
-                .unwrap()
-                .clone();
+            let fields = serde_json::json!({"limit": 5}).as_object().unwrap().clone();
             self.store
                 .create_configuration(
                     &name,
