@@ -335,24 +335,8 @@ impl Confo {
                 Some(cached.revision.unwrap_or(0)),
             ));
         }
-        // The comment's first line is the title (at most 200 characters); all of it, when
-        // longer, the description.
-        let comment = comment.trim();
-        let first: String = comment
-            .lines()
-            .next()
-            .unwrap_or_default()
-            .trim()
-            .chars()
-            .take(crate::request::MAX_TITLE_CHARS)
-            .collect();
-        let (title, description) = if first.is_empty() {
-            (format!("changes from {}", self.actor.name), String::new())
-        } else if first == comment {
-            (first, String::new())
-        } else {
-            (first, comment.to_owned())
-        };
+        let (title, description) =
+            crate::request::title_of(comment, format!("changes from {}", self.actor.name));
         let new = NewRequest {
             title,
             description,
@@ -368,7 +352,7 @@ impl Confo {
         let id = opened.request.id;
         Ok(Persisted::Requested {
             id,
-            address: format!("/requests/{id}"),
+            address: crate::request::address(id),
         })
     }
 

@@ -570,6 +570,29 @@ impl ChangeRequest {
     }
 }
 
+/// A request's title and description from a change's comment: its first line, at most
+/// [`MAX_TITLE_CHARS`] characters, is the title, and all of it, when longer, the description;
+/// `fallback` is the title of a change without a comment.
+pub fn title_of(comment: &str, fallback: String) -> (String, String) {
+    let comment = comment.trim();
+    let first = comment.lines().next().unwrap_or_default().trim();
+    if first.is_empty() {
+        return (fallback, String::new());
+    }
+    let title: String = first.chars().take(MAX_TITLE_CHARS).collect();
+    let description = if title == comment {
+        String::new()
+    } else {
+        comment.to_owned()
+    };
+    (title, description)
+}
+
+/// The address of request `id` on the dashboard, from its root.
+pub fn address(id: u64) -> String {
+    format!("/requests/{id}")
+}
+
 /// Checks a title, description, comment or reason.
 pub fn check_text(what: &str, text: &str, required: bool, limit: usize) -> Result<String> {
     let text = text.trim();
@@ -790,6 +813,28 @@ mod tests {
                 .check("p", &users)
                 .is_err()
         );
+    }
+
+    #[test]
+    fn a_title_is_the_first_line_of_the_comment_and_the_rest_is_kept() {
+        let fallback = || "Change to db".to_owned();
+        assert_eq!(title_of("  ", fallback()), (fallback(), String::new()));
+        assert_eq!(
+            title_of(" bigger pool ", fallback()),
+            ("bigger pool".to_owned(), String::new())
+        );
+        assert_eq!(
+            title_of("bigger pool\nfor the sale", fallback()),
+            (
+                "bigger pool".to_owned(),
+                "bigger pool\nfor the sale".to_owned()
+            )
+        );
+        let long = "x".repeat(MAX_TITLE_CHARS + 5);
+        let (title, description) = title_of(&long, fallback());
+        assert_eq!(title.chars().count(), MAX_TITLE_CHARS);
+        assert_eq!(description, long);
+        assert_eq!(address(7), "/requests/7");
     }
 
     #[test]

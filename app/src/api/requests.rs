@@ -314,26 +314,6 @@ pub mod ssr {
         Ok(out)
     }
 
-    /// A request's title from a change's comment: its first line, at most 200 characters
-    /// (the whole comment goes into the description when longer).
-    pub fn title_of(comment: &str, fallback: String) -> (String, String) {
-        let comment = comment.trim();
-        let first = comment.lines().next().unwrap_or_default().trim();
-        if first.is_empty() {
-            return (fallback, comment.to_owned());
-        }
-        let title: String = first
-            .chars()
-            .take(confo::request::MAX_TITLE_CHARS)
-            .collect();
-        let description = if title == comment {
-            String::new()
-        } else {
-            comment.to_owned()
-        };
-        (title, description)
-    }
-
     /// How many requests wait for `user`'s review.
     pub async fn waiting_for(store: &confo::Store, user: &User) -> Result<usize, AppError> {
         Ok(readable(store, user)
@@ -462,7 +442,7 @@ pub mod ssr {
 
     /// The page of request `id`, with `suffix` (such as `?published=1`).
     pub fn back_to(id: u64, suffix: &str) {
-        crate::api::redirect::redirect(&format!("/requests/{id}{suffix}"));
+        crate::api::redirect::redirect(&format!("{}{suffix}", confo::request::address(id)));
     }
 }
 

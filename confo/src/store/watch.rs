@@ -206,10 +206,17 @@ impl Store {
                         configuration,
                     }
                 } else if key.starts_with(&requests) {
-                    // Its namespace is in the record (requests are never removed).
-                    let Some(request) = value.as_ref().and_then(|v| {
-                        serde_json::from_slice::<crate::request::ChangeRequest>(v).ok()
-                    }) else {
+                    // Its namespace is in the record (requests are never removed): only that
+                    // is read, not the whole record with its discussion.
+                    #[derive(serde::Deserialize)]
+                    struct Owner {
+                        namespace: String,
+                        id: u64,
+                    }
+                    let Some(request) = value
+                        .as_ref()
+                        .and_then(|v| serde_json::from_slice::<Owner>(v).ok())
+                    else {
                         continue;
                     };
                     Target::Request {

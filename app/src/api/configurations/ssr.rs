@@ -1087,10 +1087,8 @@ impl Opened {
                 id
             }
             None => {
-                let (title, description) = crate::api::requests::ssr::title_of(
-                    comment,
-                    format!("Change to {}", self.name),
-                );
+                let (title, description) =
+                    confo::request::title_of(comment, format!("Change to {}", self.name));
                 let new = confo::store::NewRequest {
                     title,
                     description,
