@@ -287,10 +287,9 @@ pub async fn view_of(
         problems: hints::problem_views(&problems),
         missing,
         comment_required: rules.comment_required,
-        review: if rules.reviewed {
-            Some(review_note(&store, user, namespace, name).await?)
-        } else {
-            None
+        review: match &rules.review {
+            Some(policy) => Some(review_note(&store, user, policy, namespace, name).await?),
+            None => None,
         },
     })
 }
@@ -300,17 +299,12 @@ pub async fn view_of(
 async fn review_note(
     store: &confo::Store,
     user: &confo::users::User,
+    policy: &confo::request::ReviewPolicy,
     namespace: &NamespaceName,
     name: &ConfigurationName,
 ) -> Result<ReviewNote, AppError> {
-    let policy = store
-        .get_settings(namespace)
-        .await
-        .map_err(reject)?
-        .settings
-        .review;
     let mut note = ReviewNote {
-        policy: crate::api::requests::ssr::describe(policy.as_ref()),
+        policy: crate::api::requests::ssr::describe(Some(policy)),
         mine: Vec::new(),
         touching: Vec::new(),
     };
@@ -367,8 +361,9 @@ pub struct Rules {
     /// Which schema, in words.
     pub described: Option<String>,
     pub comment_required: bool,
-    /// Changes are sent for review in change requests instead of being written.
-    pub reviewed: bool,
+    /// Changes are sent for review in change requests instead of being written, under this
+    /// policy.
+    pub review: Option<confo::request::ReviewPolicy>,
 }
 
 pub async fn rules(
@@ -400,7 +395,7 @@ impl Rules {
             schema: settings.schema_of(name.as_str()).cloned(),
             described,
             comment_required: settings.require_comment,
-            reviewed: settings.review.is_some(),
+            review: settings.review.clone(),
         }
     }
     /// Every problem of `fields` under the schema (none without one).
@@ -980,7 +975,7 @@ impl Opened {
         for edit in &edits {
             rules.check_edit(&current.fields, edit)?;
         }
-        if rules.reviewed {
+        if rules.review.is_some() {
             let proposed = confo::request::Proposed::Edits(edits);
             let id = self
                 .propose(proposed, Some(revision), comment, into)
