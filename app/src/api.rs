@@ -11,6 +11,7 @@ pub mod namespaces;
 pub mod redirect;
 pub mod requests;
 pub mod schemas;
+pub mod search;
 pub mod users;
 
 #[cfg(feature = "ssr")]

@@ -11,6 +11,7 @@ mod live;
 mod namespace;
 mod requests;
 mod schema;
+mod search;
 mod users;
 
 pub use account::{AccountPage, InvitationPage};
@@ -22,6 +23,7 @@ pub use home::Home;
 pub use namespace::NamespacePage;
 pub use requests::{RequestPage, RequestsPage};
 pub use schema::{NamespaceSettingsPage, SchemaPage};
+pub use search::SearchPage;
 pub use users::{UserPage, UsersPage};
 
 use crate::error::AppError;
@@ -248,6 +250,10 @@ pub fn Account() -> impl IntoView {
             {move || Suspend::new(async move {
                 match me.await {
                     Ok(Some(user)) => view! {
+                        <form method="get" action="/search" role="search" class="header-search">
+                            <label class="visually-hidden" for="header-search">"Search"</label>
+                            <input type="search" name="q" id="header-search" placeholder="Search names, paths, values" maxlength="200"/>
+                        </form>
                         <span class="account">
                             <a href="/requests" id="requests-link">"Change requests"
                                 {(user.waiting > 0).then(|| view! {

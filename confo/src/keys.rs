@@ -299,7 +299,12 @@ impl KeyLayout {
     /// The settings record of a namespace: its schemas and rules (see
     /// [`crate::store::NamespaceSettings`]).
     pub fn settings(&self, namespace: &NamespaceName) -> String {
-        self.reserved(&format!("settings/{namespace}"))
+        format!("{}{namespace}", self.settings_prefix())
+    }
+
+    /// The prefix of every namespace's settings record.
+    pub fn settings_prefix(&self) -> String {
+        self.reserved("settings/")
     }
 
     /// Change request `id` (see [`crate::request`]): its record, without its changes.

@@ -16,6 +16,7 @@ pub mod nested;
 pub mod presence;
 pub mod request;
 pub mod schema;
+pub mod search;
 pub mod store;
 pub mod users;
 

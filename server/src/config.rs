@@ -111,6 +111,12 @@ pub struct ServeArgs {
     /// made and printed while no user exists.
     #[arg(long, env = "CONFO_SETUP_TOKEN", hide_env_values = true)]
     pub setup_token: Option<String>,
+    /// The most value text the search index keeps (e.g. `256MiB`, `64KiB`, or bytes). Past it
+    /// the longest values are left out of value search, and the search page says how many;
+    /// names and field paths are always searched.
+    #[arg(long, env = "CONFO_SEARCH_VALUE_CEILING", default_value = "256MiB", value_parser = parse_size)]
+    pub search_value_ceiling: usize,
+
     /// Load a small example namespace, `demo` (three configurations, one with a schema), unless
     /// it exists already.
     #[arg(long)]
@@ -180,6 +186,28 @@ fn parse_duration(text: &str) -> Result<Duration, String> {
         return Err("the duration must be more than zero".into());
     }
     Ok(duration)
+}
+
+/// A size in bytes: a number, optionally with `KiB`, `MiB` or `GiB`.
+fn parse_size(text: &str) -> Result<usize, String> {
+    let text = text.trim();
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let number: usize = number
+        .parse()
+        .map_err(|_| format!("{text:?} is not a size like 256MiB, 64KiB or 1000000"))?;
+    let unit = match unit.trim() {
+        "" | "B" => 1,
+        "KiB" => 1 << 10,
+        "MiB" => 1 << 20,
+        "GiB" => 1 << 30,
+        _ => return Err(format!("{text:?} has an unknown unit; use KiB, MiB or GiB")),
+    };
+    number
+        .checked_mul(unit)
+        .ok_or_else(|| format!("{text:?} is too large"))
 }
 
 #[cfg(test)]

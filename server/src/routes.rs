@@ -29,6 +29,8 @@ pub struct AppState {
     pub sessions: SessionSettings,
     /// Take client addresses from `X-Forwarded-For` (behind a reverse proxy).
     pub trust_forwarded_for: bool,
+    /// The most value text the search index keeps (see `confo::search`).
+    pub search_value_ceiling: usize,
 }
 
 /// How sign-in and sessions behave.
@@ -70,6 +72,8 @@ pub fn router_with_live(state: AppState, hub: app::api::live::ssr::Hub) -> Route
     let failed_sign_ins = app::throttle::FailedSignIns::start(state.store.clone());
     let audit_chain = app::api::audit::chain::ChainCheckpoint::default();
     let sessions = session_layer(&state.store, &state.sessions);
+    let search = confo::search::SearchIndex::new(state.search_value_ceiling);
+    app::api::search::ssr::start(search.clone(), state.store.clone(), &hub);
     // What every server function and page may ask for.
     let context = move || {
         provide_request_nonce();
@@ -79,6 +83,7 @@ pub fn router_with_live(state: AppState, hub: app::api::live::ssr::Hub) -> Route
         provide_context(failed_sign_ins.clone());
         provide_context(hub.clone());
         provide_context(audit_chain.clone());
+        provide_context(search.clone());
         if let Some(token) = &setup_token {
             provide_context(token.clone());
         }

@@ -53,6 +53,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             invitation_lifetime: args.invitation_lifetime,
         },
         trust_forwarded_for: args.trust_forwarded_for,
+        search_value_ceiling: args.search_value_ceiling,
     });
     tracing::info!("serving the dashboard on http://{}", args.listen);
     axum::serve(

@@ -151,6 +151,12 @@ pub mod ssr {
             hub
         }
 
+        /// Every change of the store's one watch from now on, for whatever else follows it
+        /// (the search index).
+        pub fn subscribe(&self) -> broadcast::Receiver<WatchEvent> {
+            self.sender.subscribe()
+        }
+
         /// Asks the streams whose session or user `event` touched to check again (all of them
         /// after a resync, which may have hidden such changes).
         fn wake_affected(&self, event: &WatchEvent) {
@@ -471,7 +477,10 @@ pub mod ssr {
                     && configuration.is_empty()
                     && (namespace.is_empty() || ns == namespace)
             }
-            Target::User(_) | Target::Session(_) | Target::Presence { .. } => false,
+            Target::User(_)
+            | Target::Session(_)
+            | Target::Presence { .. }
+            | Target::Settings(_) => false,
         }
     }
 

@@ -366,6 +366,11 @@ fn review_row(edit: &FieldEdit) -> (String, String) {
     (edit.field.trim().to_owned(), edit.path.clone())
 }
 
+/// `token` as one step of a JSON Pointer (RFC 6901): `~` as `~0`, `/` as `~1`.
+fn pointer_token(token: &str) -> String {
+    token.replace('~', "~0").replace('/', "~1")
+}
+
 #[component]
 pub fn ConfigurationPage() -> impl IntoView {
     let params = use_params_map();
@@ -554,10 +559,13 @@ pub fn ConfigurationPage() -> impl IntoView {
                 None => edit_panel(&at, &here, p, base, refused.as_ref(), last),
             }
         };
+        // The place a search result leads to (`?found=/servers/0/host`), marked in its row.
+        let found = q("found");
         let mut rows: Vec<AnyView> = Vec::new();
         for f in &fields {
             let field = f.name.as_str();
             let hints = f.hints.as_ref();
+            let top = format!("/{}", pointer_token(field));
             let p = Place {
                 field,
                 path: "",
@@ -572,6 +580,7 @@ pub fn ConfigurationPage() -> impl IntoView {
             rows.push(
                 view! {
                     <tr class="field" class:just-changed=just_changed class:open=open_here
+                        class:found=found == top id=(found == top).then_some("found")
                         class:has-problem=hints.is_some_and(|h| !h.problems.is_empty())>
                         <th scope="row">{schema_label(field, hints)}</th>
                         {row_cells(&here, &p, can_edit, f.last_change.as_ref())}
@@ -609,9 +618,11 @@ pub fn ConfigurationPage() -> impl IntoView {
                     schema_label(&row.label, row.hints.as_ref())
                 };
                 let open_here = can_edit && is_open(field, &row.path);
+                let found_here = found == format!("{top}{}", row.path);
                 rows.push(
                     view! {
-                        <tr class="inner" class:open=open_here>
+                        <tr class="inner" class:open=open_here class:found=found_here
+                            id=found_here.then_some("found")>
                             <th scope="row" title=place.clone() class=format!("depth-{}", row.depth)>
                                 <span class="visually-hidden">{format!("{field} › ")}</span>
                                 {label}

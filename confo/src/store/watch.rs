@@ -34,6 +34,8 @@ pub enum Target {
         namespace: String,
         configuration: String,
     },
+    /// A namespace's settings (see [`crate::store::NamespaceSettings`]): its schemas or rules.
+    Settings(String),
     /// A change request of `namespace` (see [`crate::request`]): opened, changed, approved,
     /// published, closed.
     Request { namespace: String, id: u64 },
@@ -157,6 +159,7 @@ impl Store {
         let users = self.layout.users_prefix();
         let sessions = self.layout.sessions_prefix();
         let requests = self.layout.requests_prefix();
+        let settings = self.layout.settings_prefix();
         let mut targets: Vec<Target> = Vec::new();
         let mut actor = None;
         if let Some((_, value)) = change.changes.iter().find(|(key, _)| *key == root) {
@@ -200,6 +203,8 @@ impl Store {
                     Target::User(name.to_owned())
                 } else if let Some(stored) = key.strip_prefix(&sessions) {
                     Target::Session(stored.to_owned())
+                } else if let Some(namespace) = key.strip_prefix(&settings) {
+                    Target::Settings(namespace.to_owned())
                 } else if let Some((namespace, configuration)) = self.layout.presence_place(key) {
                     Target::Presence {
                         namespace,

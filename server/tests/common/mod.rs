@@ -92,6 +92,7 @@ impl TestApp {
                     setup_token: None,
                     sessions,
                     trust_forwarded_for: true,
+                    search_value_ceiling: confo::search::DEFAULT_VALUE_CEILING,
                 },
                 hub,
             ),

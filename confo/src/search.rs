@@ -1,0 +1,1184 @@
+//! Search across namespace names, configuration names, field paths and values, served from an
+//! index in memory.
+//!
+//! - **What matches.** Names and paths match as case-insensitive substrings; a path is written
+//!   `servers/0/host` or `servers.0.host`. A value matches when the query is a case-insensitive
+//!   substring of its text: a string's characters, a number or boolean as written, `null`, and
+//!   `[]` / `{}` for an empty list or object. Every place that holds no list or object inside
+//!   (a leaf) is one field path with one value.
+//! - **What is never indexed.** The value of a place its schema marks `writeOnly` (a secret); its
+//!   path is. Past the value ceiling ([`SearchIndex::new`]), the longest values are left out, and
+//!   every answer says how many and from what length ([`Results::left_out`]), so a gap is never
+//!   silent.
+//! - **Order.** Permissions and filters first ([`Query::readable`]), then ranking: exact names,
+//!   exact paths (the whole path or its last part), names containing the query, paths containing
+//!   it, exact values, values containing it; within each, by namespace, configuration and the
+//!   field's place. Pages are cut from that order: every match is counted, none is dropped.
+//! - **Keeping it current.** [`SearchIndex::follow`] applies the store's change stream
+//!   ([`crate::store::WatchEvent`]): a changed configuration is read again, a namespace whose
+//!   list or settings changed is read again, and a resync rebuilds the whole index.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, RwLock};
+
+use memchr::memmem;
+use serde_json::{Map, Value};
+use tokio::sync::broadcast;
+
+use crate::error::Result;
+use crate::names::NamespaceName;
+use crate::schema;
+use crate::store::{NamespaceSettings, Store, Target, WatchEvent};
+
+/// The default value ceiling: this many bytes of value text (as kept and as searched) at most.
+pub const DEFAULT_VALUE_CEILING: usize = 256 * 1024 * 1024;
+
+/// Values longer than this are shown cut around the match.
+const SNIPPET_CHARS: usize = 160;
+
+/// Which kinds of text a query looks in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Scope {
+    pub names: bool,
+    pub paths: bool,
+    pub values: bool,
+}
+
+impl Scope {
+    pub const ALL: Scope = Scope {
+        names: true,
+        paths: true,
+        values: true,
+    };
+}
+
+/// A search: its text, filters and the page wanted.
+pub struct Query<'a> {
+    pub text: &'a str,
+    /// Only this namespace.
+    pub namespace: Option<&'a str>,
+    pub scope: Scope,
+    /// Which namespaces the person may read: applied before anything is matched.
+    pub readable: &'a dyn Fn(&str) -> bool,
+    /// How many results of the ranked order to pass over, and how many to give.
+    pub offset: usize,
+    pub limit: usize,
+}
+
+/// What a result matched.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Matched {
+    NamespaceName,
+    ConfigurationName,
+    Path,
+    Value,
+}
+
+/// A text with the matched part marked: `before`, `mark`, `after`.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Marked {
+    pub before: String,
+    pub mark: String,
+    pub after: String,
+}
+
+/// One result.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Hit {
+    pub namespace: String,
+    /// `None` for a namespace's name.
+    pub configuration: Option<String>,
+    /// The place of the field (a JSON Pointer from the configuration's top, `/servers/0/host`),
+    /// for a path or value match.
+    pub pointer: Option<String>,
+    /// The place in words for people: `servers/0/host`.
+    pub path: Option<String>,
+    /// The value's text (cut around the match when long), for a path or value match; `None`
+    /// when it is secret or left out.
+    pub value: Option<String>,
+    pub matched: Matched,
+    /// Whether the whole name, path (or its last part) or value is the query.
+    pub exact: bool,
+    /// The matched text with the match marked.
+    pub marked: Marked,
+}
+
+/// Values left out of the index for the ceiling.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct LeftOut {
+    /// How many values.
+    pub values: usize,
+    /// Values longer than this many bytes are left out (meaningful when `values > 0`).
+    pub longer_than: usize,
+}
+
+/// The answer to a [`Query`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct Results {
+    /// Every match, counted.
+    pub total: usize,
+    /// The page asked for.
+    pub hits: Vec<Hit>,
+    pub left_out: LeftOut,
+}
+
+/// How large the index is.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Size {
+    pub namespaces: usize,
+    pub configurations: usize,
+    pub fields: usize,
+    /// Bytes held by the index's own text and tables (an estimate from their capacities).
+    pub bytes: usize,
+}
+
+/// The index, shared by the server's requests and kept current by [`SearchIndex::follow`].
+#[derive(Clone)]
+pub struct SearchIndex {
+    inner: Arc<RwLock<Index>>,
+    ready: Arc<AtomicBool>,
+}
+
+impl SearchIndex {
+    /// An empty index that keeps at most `value_ceiling` bytes of value text.
+    pub fn new(value_ceiling: usize) -> Self {
+        Self {
+            inner: Arc::new(RwLock::new(Index::new(value_ceiling))),
+            ready: Arc::default(),
+        }
+    }
+
+    /// Reads every namespace of `store` into the index, replacing what it held.
+    pub async fn rebuild(&self, store: &Store) -> Result<()> {
+        let names = store.list_namespaces().await?;
+        let mut loaded = Vec::with_capacity(names.len());
+        {
+            use futures::{StreamExt, TryStreamExt};
+            let reads = names
+                .iter()
+                .map(|name| read_namespace(store, name, &names))
+                .collect::<Vec<_>>();
+            let mut stream = futures::stream::iter(reads).buffered(8);
+            while let Some(read) = stream.try_next().await? {
+                loaded.push(read);
+            }
+        }
+        let mut index = self.write();
+        let ceiling = index.ceiling;
+        *index = Index::new(ceiling);
+        for namespace in loaded.into_iter().flatten() {
+            index.put_namespace(namespace);
+        }
+        index.enforce_ceiling();
+        self.ready.store(true, Ordering::SeqCst);
+        Ok(())
+    }
+
+    /// Applies one change of the store's stream: what it touched is read again.
+    pub async fn apply(&self, store: &Store, event: &WatchEvent) -> Result<()> {
+        let targets = match event {
+            WatchEvent::Resync { .. } => return self.rebuild(store).await,
+            WatchEvent::Changed { targets, .. } => targets,
+        };
+        let mut whole: BTreeSet<&str> = BTreeSet::new();
+        let mut listed = None;
+        for target in targets {
+            match target {
+                Target::Namespaces => {
+                    let names = store.list_namespaces().await?;
+                    let known = self.read().namespaces.keys().cloned().collect::<Vec<_>>();
+                    for gone in known.iter().filter(|k| !names.contains(k)) {
+                        self.write().namespaces.remove(gone);
+                    }
+                    for name in names.iter().filter(|n| !known.contains(n)) {
+                        let read = read_namespace(store, name, &names).await?;
+                        self.write_namespace(read);
+                    }
+                    listed = Some(names);
+                }
+                Target::Namespace(namespace) | Target::Settings(namespace) => {
+                    whole.insert(namespace);
+                }
+                _ => {}
+            }
+        }
+        let listed = match listed {
+            Some(listed) => listed,
+            None if targets
+                .iter()
+                .any(|t| matches!(t, Target::Configuration { .. }))
+                || !whole.is_empty() =>
+            {
+                store.list_namespaces().await?
+            }
+            None => return Ok(()),
+        };
+        for namespace in &whole {
+            if listed.iter().any(|n| n == namespace) {
+                let read = read_namespace(store, namespace, &listed).await?;
+                self.write_namespace(read);
+            } else {
+                self.write().namespaces.remove(*namespace);
+            }
+        }
+        for target in targets {
+            let Target::Configuration {
+                namespace,
+                configuration,
+            } = target
+            else {
+                continue;
+            };
+            if whole.contains(namespace.as_str()) {
+                continue;
+            }
+            let Some(settings) = self
+                .read()
+                .namespaces
+                .get(namespace)
+                .map(|n| n.settings.clone())
+            else {
+                continue;
+            };
+            let key = store
+                .layout()
+                .unchecked_configuration(namespace, configuration);
+            let owned = store.layout().check_owner(&key, namespace, &listed).is_ok();
+            let fields = if owned {
+                store
+                    .kv()
+                    .get(&key)
+                    .await?
+                    .and_then(|kv| serde_json::from_slice::<Map<String, Value>>(&kv.value).ok())
+            } else {
+                None
+            };
+            let mut index = self.write();
+            let schema = settings.schema_of(configuration);
+            let entry = fields.map(|fields| Entry::new(configuration, &fields, schema));
+            index.put_configuration(namespace, configuration, entry);
+            index.enforce_ceiling();
+        }
+        Ok(())
+    }
+
+    /// Keeps the index current from `events` (the store's one change stream, as the server
+    /// fans it out) until the stream closes. Subscribe to it before the first
+    /// [`SearchIndex::rebuild`], so that nothing written in between is missed. Falling behind
+    /// the stream, or failing to read what changed, rebuilds the index.
+    pub async fn follow(&self, store: Store, mut events: broadcast::Receiver<WatchEvent>) {
+        loop {
+            let outcome = match events.recv().await {
+                Ok(event) => self.apply(&store, &event).await,
+                Err(broadcast::error::RecvError::Lagged(_)) => self.rebuild(&store).await,
+                Err(broadcast::error::RecvError::Closed) => return,
+            };
+            if let Err(error) = outcome {
+                tracing::warn!(%error, "cannot update the search index; rebuilding it");
+                self.rebuild_until_done(&store).await;
+            }
+        }
+    }
+
+    /// [`SearchIndex::rebuild`], tried again (with a growing pause) until the store answers.
+    pub async fn rebuild_until_done(&self, store: &Store) {
+        let mut pause = std::time::Duration::from_millis(100);
+        while let Err(error) = self.rebuild(store).await {
+            tracing::warn!(%error, "cannot build the search index yet");
+            tokio::time::sleep(pause).await;
+            pause = (pause * 2).min(std::time::Duration::from_secs(5));
+        }
+    }
+
+    /// Whether the index has been built once.
+    pub fn is_ready(&self) -> bool {
+        self.ready.load(Ordering::SeqCst)
+    }
+
+    /// The namespaces indexed, in order.
+    pub fn namespaces(&self) -> Vec<String> {
+        self.read().namespaces.keys().cloned().collect()
+    }
+
+    /// Runs `query`.
+    pub fn search(&self, query: &Query<'_>) -> Results {
+        self.read().search(query)
+    }
+
+    /// How large the index is.
+    pub fn size(&self) -> Size {
+        self.read().size()
+    }
+
+    fn write_namespace(&self, read: Option<NamespaceRead>) {
+        if let Some(read) = read {
+            let mut index = self.write();
+            index.put_namespace(read);
+            index.enforce_ceiling();
+        }
+    }
+
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, Index> {
+        self.inner.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn write(&self) -> std::sync::RwLockWriteGuard<'_, Index> {
+        self.inner.write().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// What one namespace holds, as read from the store.
+struct NamespaceRead {
+    name: String,
+    settings: NamespaceSettings,
+    configurations: Vec<(String, Map<String, Value>)>,
+}
+
+/// Reads namespace `name`'s settings and every configuration stored under its prefix that no
+/// other listed namespace may own. `None` for a name the rules refuse (written by other tools),
+/// which the dashboard does not open either.
+async fn read_namespace(
+    store: &Store,
+    name: &str,
+    listed: &[String],
+) -> Result<Option<NamespaceRead>> {
+    let Ok(namespace) = NamespaceName::new(name) else {
+        return Ok(None);
+    };
+    let prefix = store.layout().configurations_prefix(&namespace);
+    let (settings, keys) = tokio::try_join!(
+        store.get_settings(&namespace),
+        store.kv().list_prefix(&prefix)
+    )?;
+    let configurations = keys
+        .into_iter()
+        .filter(|kv| store.layout().check_owner(&kv.key, name, listed).is_ok())
+        .filter_map(|kv| {
+            let configuration = kv.key.strip_prefix(&prefix)?.to_owned();
+            let fields = serde_json::from_slice::<Map<String, Value>>(&kv.value).ok()?;
+            Some((configuration, fields))
+        })
+        .collect();
+    Ok(Some(NamespaceRead {
+        name: name.to_owned(),
+        settings: settings.settings,
+        configurations,
+    }))
+}
+
+/// The index itself: what [`SearchIndex`] guards.
+struct Index {
+    namespaces: BTreeMap<String, Namespace>,
+    /// At most this many bytes of value text.
+    ceiling: usize,
+    /// Bytes of value text held now.
+    value_bytes: usize,
+    /// Values longer than this are left out (`usize::MAX`: none yet).
+    cutoff: usize,
+}
+
+struct Namespace {
+    lower: String,
+    settings: NamespaceSettings,
+    configurations: BTreeMap<String, Entry>,
+}
+
+/// One configuration.
+struct Entry {
+    lower: String,
+    leaves: Vec<Leaf>,
+    /// Each leaf's path, lower case, one after the other (see [`Joined`]).
+    paths: Joined,
+    /// Each leaf's value, lower case; empty for one not indexed.
+    values: Joined,
+}
+
+struct Leaf {
+    pointer: Box<str>,
+    path: Box<str>,
+    value: Text,
+}
+
+enum Text {
+    Indexed(Box<str>),
+    /// Secret: never indexed.
+    Masked,
+    /// Over the ceiling: not indexed.
+    LeftOut,
+}
+
+/// Texts one after the other, each preceded by a NUL (which no query holds, so no match spans
+/// two), with where each starts.
+#[derive(Default)]
+struct Joined {
+    text: String,
+    starts: Vec<u32>,
+}
+
+impl Joined {
+    fn push(&mut self, text: &str) {
+        self.text.push('\0');
+        self.starts.push(self.text.len() as u32);
+        self.text.push_str(text);
+    }
+
+    fn get(&self, i: usize) -> &str {
+        let start = self.starts[i] as usize;
+        let end = self
+            .starts
+            .get(i + 1)
+            .map_or(self.text.len(), |next| *next as usize - 1);
+        &self.text[start..end]
+    }
+
+    /// The items holding `finder`'s needle, each once, in order.
+    fn matching(&self, finder: &memmem::Finder<'_>, mut found: impl FnMut(usize)) {
+        let haystack = self.text.as_bytes();
+        let mut from = 0;
+        while let Some(at) = finder.find(&haystack[from..]) {
+            let at = from + at;
+            let item = self.starts.partition_point(|s| (*s as usize) <= at) - 1;
+            found(item);
+            from = self
+                .starts
+                .get(item + 1)
+                .map_or(haystack.len(), |next| *next as usize);
+            if from >= haystack.len() {
+                break;
+            }
+        }
+    }
+
+    fn bytes(&self) -> usize {
+        self.text.capacity() + self.starts.capacity() * 4
+    }
+}
+
+/// Text to match against: lower case, with NUL (the separator) as a space.
+fn fold(text: &str) -> String {
+    text.to_lowercase().replace('\0', " ")
+}
+
+/// A value's text: a string's characters, anything else as JSON.
+fn value_text(value: &Value) -> String {
+    match value {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+impl Entry {
+    fn new(name: &str, fields: &Map<String, Value>, schema: Option<&Value>) -> Self {
+        let mut entry = Entry {
+            lower: fold(name),
+            leaves: Vec::new(),
+            paths: Joined::default(),
+            values: Joined::default(),
+        };
+        let mut tokens = Vec::new();
+        for (key, value) in fields {
+            tokens.push(key.clone());
+            entry.add_leaves(&mut tokens, value, schema);
+            tokens.pop();
+        }
+        entry
+    }
+
+    fn add_leaves(&mut self, tokens: &mut Vec<String>, value: &Value, schema: Option<&Value>) {
+        match value {
+            Value::Object(map) if !map.is_empty() => {
+                for (key, inner) in map {
+                    tokens.push(key.clone());
+                    self.add_leaves(tokens, inner, schema);
+                    tokens.pop();
+                }
+            }
+            Value::Array(items) if !items.is_empty() => {
+                for (i, inner) in items.iter().enumerate() {
+                    tokens.push(i.to_string());
+                    self.add_leaves(tokens, inner, schema);
+                    tokens.pop();
+                }
+            }
+            leaf => {
+                let path = tokens.join("/");
+                let secret = schema.is_some_and(|s| schema::is_write_only(s, tokens));
+                let text = if secret {
+                    Text::Masked
+                } else {
+                    Text::Indexed(value_text(leaf).into())
+                };
+                self.paths.push(&fold(&path));
+                match &text {
+                    Text::Indexed(t) => self.values.push(&fold(t)),
+                    _ => self.values.push(""),
+                }
+                self.leaves.push(Leaf {
+                    pointer: crate::edit::pointer(tokens).into(),
+                    path: path.into(),
+                    value: text,
+                });
+            }
+        }
+    }
+
+    /// Bytes of value text: as kept and as searched.
+    fn value_bytes(&self) -> usize {
+        self.leaves
+            .iter()
+            .map(|l| match &l.value {
+                Text::Indexed(t) => t.len(),
+                _ => 0,
+            })
+            .sum::<usize>()
+            + self.values.text.len()
+    }
+
+    /// Leaves out every value longer than `cutoff` bytes.
+    fn cut(&mut self, cutoff: usize) {
+        if !self
+            .leaves
+            .iter()
+            .any(|l| matches!(&l.value, Text::Indexed(t) if t.len() > cutoff))
+        {
+            return;
+        }
+        let mut values = Joined::default();
+        for leaf in &mut self.leaves {
+            if let Text::Indexed(t) = &leaf.value
+                && t.len() > cutoff
+            {
+                leaf.value = Text::LeftOut;
+            }
+            match &leaf.value {
+                Text::Indexed(t) => values.push(&fold(t)),
+                _ => values.push(""),
+            }
+        }
+        self.values = values;
+    }
+
+    fn bytes(&self) -> usize {
+        self.lower.capacity()
+            + self.paths.bytes()
+            + self.values.bytes()
+            + self.leaves.capacity() * std::mem::size_of::<Leaf>()
+            + self
+                .leaves
+                .iter()
+                .map(|l| {
+                    l.pointer.len()
+                        + l.path.len()
+                        + match &l.value {
+                            Text::Indexed(t) => t.len(),
+                            _ => 0,
+                        }
+                })
+                .sum::<usize>()
+    }
+}
+
+/// The ranks, best first.
+const EXACT_NAME: usize = 0;
+const EXACT_PATH: usize = 1;
+const NAME: usize = 2;
+const PATH: usize = 3;
+const EXACT_VALUE: usize = 4;
+const VALUE: usize = 5;
+const RANKS: usize = 6;
+
+/// A match found while scanning, before it is made a [`Hit`].
+#[derive(Clone, Copy)]
+struct Found<'a> {
+    namespace: &'a str,
+    configuration: Option<(&'a str, &'a Entry)>,
+    leaf: Option<usize>,
+    matched: Matched,
+}
+
+impl Index {
+    fn new(ceiling: usize) -> Self {
+        Self {
+            namespaces: BTreeMap::new(),
+            ceiling,
+            value_bytes: 0,
+            cutoff: usize::MAX,
+        }
+    }
+
+    fn put_namespace(&mut self, read: NamespaceRead) {
+        if let Some(old) = self.namespaces.remove(&read.name) {
+            self.value_bytes -= old
+                .configurations
+                .values()
+                .map(Entry::value_bytes)
+                .sum::<usize>();
+        }
+        let mut namespace = Namespace {
+            lower: fold(&read.name),
+            settings: read.settings,
+            configurations: BTreeMap::new(),
+        };
+        for (name, fields) in &read.configurations {
+            let mut entry = Entry::new(name, fields, namespace.settings.schema_of(name));
+            entry.cut(self.cutoff);
+            self.value_bytes += entry.value_bytes();
+            namespace.configurations.insert(name.clone(), entry);
+        }
+        self.namespaces.insert(read.name, namespace);
+    }
+
+    fn put_configuration(&mut self, namespace: &str, name: &str, entry: Option<Entry>) {
+        let cutoff = self.cutoff;
+        let Some(ns) = self.namespaces.get_mut(namespace) else {
+            return;
+        };
+        if let Some(old) = ns.configurations.remove(name) {
+            self.value_bytes -= old.value_bytes();
+        }
+        if let Some(mut entry) = entry {
+            entry.cut(cutoff);
+            self.value_bytes += entry.value_bytes();
+            ns.configurations.insert(name.to_owned(), entry);
+        }
+    }
+
+    /// Past the ceiling, leaves out the longest values until the rest fit.
+    fn enforce_ceiling(&mut self) {
+        if self.value_bytes <= self.ceiling {
+            return;
+        }
+        let mut lengths: Vec<usize> = self
+            .entries()
+            .flat_map(|e| e.leaves.iter())
+            .filter_map(|l| match &l.value {
+                Text::Indexed(t) => Some(t.len()),
+                _ => None,
+            })
+            .collect();
+        lengths.sort_unstable_by(|a, b| b.cmp(a));
+        // Each value costs about twice its length (kept, and folded to search).
+        let mut total = self.value_bytes;
+        let mut cutoff = self.cutoff;
+        for length in lengths {
+            if total <= self.ceiling {
+                break;
+            }
+            total = total.saturating_sub(2 * length);
+            cutoff = length.saturating_sub(1);
+        }
+        self.cutoff = cutoff;
+        let mut bytes = 0;
+        for namespace in self.namespaces.values_mut() {
+            for entry in namespace.configurations.values_mut() {
+                entry.cut(cutoff);
+                bytes += entry.value_bytes();
+            }
+        }
+        self.value_bytes = bytes;
+    }
+
+    fn entries(&self) -> impl Iterator<Item = &Entry> {
+        self.namespaces
+            .values()
+            .flat_map(|n| n.configurations.values())
+    }
+
+    fn size(&self) -> Size {
+        let mut size = Size {
+            namespaces: self.namespaces.len(),
+            ..Size::default()
+        };
+        for (name, namespace) in &self.namespaces {
+            size.bytes += name.len() + namespace.lower.len();
+            for (name, entry) in &namespace.configurations {
+                size.configurations += 1;
+                size.fields += entry.leaves.len();
+                size.bytes += name.len() + entry.bytes();
+            }
+        }
+        size
+    }
+
+    fn left_out(&self) -> LeftOut {
+        let values = self
+            .entries()
+            .flat_map(|e| e.leaves.iter())
+            .filter(|l| matches!(l.value, Text::LeftOut))
+            .count();
+        LeftOut {
+            values,
+            longer_than: if values > 0 { self.cutoff } else { 0 },
+        }
+    }
+
+    fn search<'s>(&'s self, query: &Query<'_>) -> Results {
+        let left_out = self.left_out();
+        let needle = fold(query.text.trim()).replace('\0', "");
+        if needle.is_empty() {
+            return Results {
+                total: 0,
+                hits: Vec::new(),
+                left_out,
+            };
+        }
+        // `servers.0.host` is the path `servers/0/host`.
+        let dotted = needle.replace('.', "/");
+        let finder = memmem::Finder::new(needle.as_bytes());
+        let path_finder = memmem::Finder::new(dotted.as_bytes());
+        let keep = query.offset + query.limit;
+        let mut counts = [0usize; RANKS];
+        let mut ranked: [Vec<Found<'s>>; RANKS] = Default::default();
+        let mut add = |rank: usize, found: Found<'s>| {
+            counts[rank] += 1;
+            if ranked[rank].len() < keep {
+                ranked[rank].push(found);
+            }
+        };
+        let namespaces = self
+            .namespaces
+            .iter()
+            .filter(|(name, _)| query.namespace.is_none_or(|only| only == name.as_str()))
+            .filter(|(name, _)| (query.readable)(name));
+        let mut per_leaf: Vec<Option<usize>> = Vec::new();
+        for (ns_name, namespace) in namespaces {
+            if query.scope.names && finder.find(namespace.lower.as_bytes()).is_some() {
+                let rank = if namespace.lower == needle {
+                    EXACT_NAME
+                } else {
+                    NAME
+                };
+                add(
+                    rank,
+                    Found {
+                        namespace: ns_name,
+                        configuration: None,
+                        leaf: None,
+                        matched: Matched::NamespaceName,
+                    },
+                );
+            }
+            for (name, entry) in &namespace.configurations {
+                if query.scope.names && finder.find(entry.lower.as_bytes()).is_some() {
+                    let rank = if entry.lower == needle {
+                        EXACT_NAME
+                    } else {
+                        NAME
+                    };
+                    add(
+                        rank,
+                        Found {
+                            namespace: ns_name,
+                            configuration: Some((name, entry)),
+                            leaf: None,
+                            matched: Matched::ConfigurationName,
+                        },
+                    );
+                }
+                // Each leaf once, at its best rank.
+                per_leaf.clear();
+                if query.scope.paths {
+                    let mut path_match = |leaf: usize| {
+                        if per_leaf.len() < entry.leaves.len() {
+                            per_leaf.resize(entry.leaves.len(), None);
+                        }
+                        let path = entry.paths.get(leaf);
+                        let last = path.rsplit('/').next().unwrap_or(path);
+                        let exact = path == dotted || path == needle || last == needle;
+                        let rank = if exact { EXACT_PATH } else { PATH };
+                        per_leaf[leaf] = Some(per_leaf[leaf].map_or(rank, |r| r.min(rank)));
+                    };
+                    entry.paths.matching(&finder, &mut path_match);
+                    if dotted != needle {
+                        entry.paths.matching(&path_finder, &mut path_match);
+                    }
+                }
+                if query.scope.values {
+                    entry.values.matching(&finder, |leaf| {
+                        if per_leaf.len() < entry.leaves.len() {
+                            per_leaf.resize(entry.leaves.len(), None);
+                        }
+                        let rank = if entry.values.get(leaf) == needle {
+                            EXACT_VALUE
+                        } else {
+                            VALUE
+                        };
+                        per_leaf[leaf] = Some(per_leaf[leaf].map_or(rank, |r| r.min(rank)));
+                    });
+                }
+                for (leaf, rank) in per_leaf.iter().enumerate() {
+                    if let Some(rank) = rank {
+                        let matched = if *rank <= PATH {
+                            Matched::Path
+                        } else {
+                            Matched::Value
+                        };
+                        add(
+                            *rank,
+                            Found {
+                                namespace: ns_name,
+                                configuration: Some((name, entry)),
+                                leaf: Some(leaf),
+                                matched,
+                            },
+                        );
+                    }
+                }
+            }
+        }
+        let total = counts.iter().sum();
+        let hits = ranked
+            .iter()
+            .enumerate()
+            .flat_map(|(rank, found)| found.iter().map(move |f| (rank, f)))
+            .skip(query.offset)
+            .take(query.limit)
+            .map(|(rank, found)| hit(found, rank, query.text.trim(), &dotted))
+            .collect();
+        Results {
+            total,
+            hits,
+            left_out,
+        }
+    }
+}
+
+fn hit(found: &Found<'_>, rank: usize, query: &str, dotted: &str) -> Hit {
+    let exact = matches!(rank, EXACT_NAME | EXACT_PATH | EXACT_VALUE);
+    let leaf = found
+        .configuration
+        .zip(found.leaf)
+        .map(|((_, entry), leaf)| &entry.leaves[leaf]);
+    let value = leaf.and_then(|l| match &l.value {
+        Text::Indexed(t) => Some(t.as_ref()),
+        _ => None,
+    });
+    let marked = match found.matched {
+        Matched::NamespaceName => mark(found.namespace, query),
+        Matched::ConfigurationName => mark(found.configuration.map_or("", |c| c.0), query),
+        Matched::Path => {
+            let path = leaf.map_or("", |l| &l.path);
+            let marked = mark(path, query);
+            if marked.mark.is_empty() {
+                mark(path, dotted)
+            } else {
+                marked
+            }
+        }
+        Matched::Value => mark(value.unwrap_or(""), query),
+    };
+    Hit {
+        namespace: found.namespace.to_owned(),
+        configuration: found.configuration.map(|c| c.0.to_owned()),
+        pointer: leaf.map(|l| l.pointer.to_string()),
+        path: leaf.map(|l| l.path.to_string()),
+        value: value.map(|v| snippet(v, query)),
+        matched: found.matched,
+        exact,
+        marked,
+    }
+}
+
+/// `text` with the first case-insensitive occurrence of `query` marked, cut to about
+/// [`SNIPPET_CHARS`] characters around it.
+fn mark(text: &str, query: &str) -> Marked {
+    let (start, end) = find_folded(text, query).unwrap_or((0, 0));
+    let before: Vec<char> = text[..start].chars().collect();
+    let after: Vec<char> = text[end..].chars().collect();
+    let room = SNIPPET_CHARS / 2;
+    let before = if before.len() > room {
+        format!(
+            "…{}",
+            before[before.len() - room..].iter().collect::<String>()
+        )
+    } else {
+        before.into_iter().collect()
+    };
+    let after = if after.len() > room {
+        format!("{}…", after[..room].iter().collect::<String>())
+    } else {
+        after.into_iter().collect()
+    };
+    Marked {
+        before,
+        mark: text[start..end].to_owned(),
+        after,
+    }
+}
+
+/// Where `query` is in `text`, ignoring case: byte offsets in `text`.
+fn find_folded(text: &str, query: &str) -> Option<(usize, usize)> {
+    let needle = fold(query);
+    if needle.is_empty() {
+        return None;
+    }
+    for (start, _) in text.char_indices() {
+        let mut folded = String::new();
+        for (offset, c) in text[start..].char_indices() {
+            folded.extend(c.to_lowercase());
+            if folded.len() >= needle.len() {
+                if folded == needle {
+                    return Some((start, start + offset + c.len_utf8()));
+                }
+                break;
+            }
+            if !needle.starts_with(&folded) {
+                break;
+            }
+        }
+    }
+    None
+}
+
+/// A long value cut around the query.
+fn snippet(value: &str, query: &str) -> String {
+    if value.chars().count() <= SNIPPET_CHARS {
+        return value.to_owned();
+    }
+    let m = mark(value, query);
+    format!("{}{}{}", m.before, m.mark, m.after)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    /// Namespaces: name, settings, configurations.
+    type Namespaces<'a> = [(&'a str, Value, &'a [(&'a str, Value)])];
+
+    fn index(ceiling: usize, namespaces: &Namespaces<'_>) -> Index {
+        let mut index = Index::new(ceiling);
+        for (name, settings, configurations) in namespaces {
+            index.put_namespace(NamespaceRead {
+                name: name.to_string(),
+                settings: serde_json::from_value(settings.clone()).unwrap(),
+                configurations: configurations
+                    .iter()
+                    .map(|(n, v)| (n.to_string(), v.as_object().unwrap().clone()))
+                    .collect(),
+            });
+        }
+        index.enforce_ceiling();
+        index
+    }
+
+    fn run(index: &Index, text: &str) -> Results {
+        index.search(&Query {
+            text,
+            namespace: None,
+            scope: Scope::ALL,
+            readable: &|_| true,
+            offset: 0,
+            limit: 100,
+        })
+    }
+
+    fn places(results: &Results) -> Vec<String> {
+        results
+            .hits
+            .iter()
+            .map(|h| {
+                format!(
+                    "{}/{}:{}:{:?}",
+                    h.namespace,
+                    h.configuration.as_deref().unwrap_or(""),
+                    h.path.as_deref().unwrap_or(""),
+                    h.matched
+                )
+            })
+            .collect()
+    }
+
+    fn shop() -> Index {
+        index(
+            DEFAULT_VALUE_CEILING,
+            &[
+                (
+                    "shop",
+                    json!({"schemas": {}, "assignments": {"db": {"own": {"properties": {"password": {"writeOnly": true}}}}}}),
+                    &[
+                        (
+                            "db",
+                            json!({"host": "old-db.internal", "password": "Hunter2-old-db", "servers": [{"host": "a"}, {"port": 5432}]}),
+                        ),
+                        (
+                            "host",
+                            // Parsed, not built: a number keeps the digits it was written with.
+                            serde_json::from_str(
+                                r#"{"enabled": true, "ratio": 1.50, "none": null, "empty": []}"#,
+                            )
+                            .unwrap(),
+                        ),
+                    ],
+                ),
+                (
+                    "other",
+                    json!({}),
+                    &[("web", json!({"upstream": "OLD-DB.internal:80"}))],
+                ),
+            ],
+        )
+    }
+
+    #[test]
+    fn exact_names_and_paths_come_first_then_substrings_then_values() {
+        let found = run(&shop(), "host");
+        assert_eq!(
+            places(&found),
+            vec![
+                "shop/host::ConfigurationName",
+                "shop/db:host:Path",
+                "shop/db:servers/0/host:Path",
+            ]
+        );
+        assert_eq!(found.total, 3);
+        let found = run(&shop(), "old-db");
+        assert_eq!(
+            places(&found),
+            vec!["other/web:upstream:Value", "shop/db:host:Value"]
+        );
+        // Marked in its case as stored.
+        assert_eq!(found.hits[0].marked.mark, "OLD-DB");
+        assert_eq!(found.hits[0].marked.after, ".internal:80");
+    }
+
+    #[test]
+    fn paths_are_found_with_dots_or_slashes_and_values_as_written() {
+        assert_eq!(
+            places(&run(&shop(), "SERVERS.1.port")),
+            vec!["shop/db:servers/1/port:Path"]
+        );
+        assert_eq!(
+            places(&run(&shop(), "servers/1")),
+            vec!["shop/db:servers/1/port:Path"]
+        );
+        assert_eq!(places(&run(&shop(), "1.50")), vec!["shop/host:ratio:Value"]);
+        assert_eq!(
+            places(&run(&shop(), "5432")),
+            vec!["shop/db:servers/1/port:Value"]
+        );
+        assert!(run(&shop(), "5432").hits[0].exact);
+        assert_eq!(
+            places(&run(&shop(), "TRUE")),
+            vec!["shop/host:enabled:Value"]
+        );
+        assert_eq!(places(&run(&shop(), "null")), vec!["shop/host:none:Value"]);
+        assert_eq!(places(&run(&shop(), "[]")), vec!["shop/host:empty:Value"]);
+        assert_eq!(run(&shop(), "  ").total, 0);
+    }
+
+    #[test]
+    fn secret_values_are_not_found_but_their_paths_are() {
+        assert_eq!(run(&shop(), "hunter2").total, 0);
+        let found = run(&shop(), "password");
+        assert_eq!(places(&found), vec!["shop/db:password:Path"]);
+        assert_eq!(found.hits[0].value, None);
+    }
+
+    #[test]
+    fn unreadable_namespaces_and_filters_are_applied() {
+        let index = shop();
+        let query = |namespace, scope, readable: &dyn Fn(&str) -> bool| {
+            places(&index.search(&Query {
+                text: "old-db",
+                namespace,
+                scope,
+                readable,
+                offset: 0,
+                limit: 10,
+            }))
+        };
+        assert_eq!(
+            query(None, Scope::ALL, &|ns| ns == "other"),
+            vec!["other/web:upstream:Value"]
+        );
+        assert_eq!(
+            query(Some("shop"), Scope::ALL, &|_| true),
+            vec!["shop/db:host:Value"]
+        );
+        let names_only = Scope {
+            names: true,
+            paths: false,
+            values: false,
+        };
+        assert!(query(None, names_only, &|_| true).is_empty());
+    }
+
+    #[test]
+    fn pages_are_cut_from_the_ranked_order_and_every_match_is_counted() {
+        let configurations: Vec<(String, Value)> = (0..30)
+            .map(|i| (format!("c{i:02}"), json!({"key": format!("match {i}")})))
+            .collect();
+        let borrowed: Vec<(&str, Value)> = configurations
+            .iter()
+            .map(|(n, v)| (n.as_str(), v.clone()))
+            .collect();
+        let index = index(DEFAULT_VALUE_CEILING, &[("ns", json!({}), &borrowed)]);
+        let page = |offset| {
+            index.search(&Query {
+                text: "match",
+                namespace: None,
+                scope: Scope::ALL,
+                readable: &|_| true,
+                offset,
+                limit: 12,
+            })
+        };
+        assert_eq!(page(0).total, 30);
+        assert_eq!(page(0).hits[0].configuration.as_deref(), Some("c00"));
+        assert_eq!(page(12).hits[0].configuration.as_deref(), Some("c12"));
+        assert_eq!(page(24).hits.len(), 6);
+        assert_eq!(page(24).hits[5].configuration.as_deref(), Some("c29"));
+    }
+
+    #[test]
+    fn past_the_ceiling_the_longest_values_are_left_out_and_said_so() {
+        let long = "x".repeat(1000);
+        let index = index(
+            500,
+            &[(
+                "ns",
+                json!({}),
+                &[("a", json!({"long": long, "short": "xyz"}))],
+            )],
+        );
+        let found = run(&index, "xx");
+        assert_eq!(found.total, 0);
+        assert_eq!(
+            found.left_out,
+            LeftOut {
+                values: 1,
+                longer_than: 999
+            }
+        );
+        assert_eq!(run(&index, "xyz").total, 1);
+        // Without a ceiling, nothing is left out.
+        let all = self::index(
+            DEFAULT_VALUE_CEILING,
+            &[("ns", json!({}), &[("a", json!({"long": "x".repeat(1000)}))])],
+        );
+        assert_eq!(run(&all, "xx").left_out, LeftOut::default());
+        assert_eq!(run(&all, "xx").total, 1);
+    }
+
+    #[test]
+    fn unicode_is_matched_without_case_and_marked_where_it_is() {
+        let index = index(
+            DEFAULT_VALUE_CEILING,
+            &[(
+                "ns",
+                json!({}),
+                &[("a", json!({"Straße": "Ärger ÜBER alles"}))],
+            )],
+        );
+        let found = run(&index, "über");
+        assert_eq!(found.total, 1);
+        assert_eq!(found.hits[0].marked.mark, "ÜBER");
+        assert_eq!(found.hits[0].marked.before, "Ärger ");
+        assert_eq!(run(&index, "STRASSE").total, 0);
+        assert_eq!(run(&index, "straße").total, 1);
+    }
+}
