@@ -152,26 +152,23 @@ impl SearchIndex {
 
     /// Reads every namespace of `store` into the index, replacing what it held.
     pub async fn rebuild(&self, store: &Store) -> Result<()> {
+        use futures::{StreamExt, TryStreamExt};
         let names = store.list_namespaces().await?;
-        let mut loaded = Vec::with_capacity(names.len());
-        {
-            use futures::{StreamExt, TryStreamExt};
-            let reads = names
-                .iter()
-                .map(|name| read_namespace(store, name, &names))
-                .collect::<Vec<_>>();
-            let mut stream = futures::stream::iter(reads).buffered(8);
-            while let Some(read) = stream.try_next().await? {
-                loaded.push(read);
+        // Made aside and swapped in whole, so that searches meanwhile see the old index; each
+        // namespace read is indexed as it comes, so that the reads are not all held at once.
+        let mut fresh = Index::new(self.read().ceiling);
+        let reads = names
+            .iter()
+            .map(|name| read_namespace(store, name, &names))
+            .collect::<Vec<_>>();
+        let mut stream = futures::stream::iter(reads).buffered(8);
+        while let Some(read) = stream.try_next().await? {
+            if let Some(read) = read {
+                fresh.put_namespace(read);
             }
         }
-        let mut index = self.write();
-        let ceiling = index.ceiling;
-        *index = Index::new(ceiling);
-        for namespace in loaded.into_iter().flatten() {
-            index.put_namespace(namespace);
-        }
-        index.enforce_ceiling();
+        fresh.enforce_ceiling();
+        *self.write() = fresh;
         self.ready.store(true, Ordering::SeqCst);
         Ok(())
     }
@@ -373,7 +370,7 @@ struct Index {
     namespaces: BTreeMap<String, Namespace>,
     /// At most this many bytes of value text.
     ceiling: usize,
-    /// Bytes of value text held now.
+    /// Bytes of value text held now (each value counted twice: as kept, and folded to search).
     value_bytes: usize,
     /// Values longer than this are left out (`usize::MAX`: none yet).
     cutoff: usize,
@@ -382,31 +379,47 @@ struct Index {
 struct Namespace {
     lower: String,
     settings: NamespaceSettings,
-    configurations: BTreeMap<String, Entry>,
+    /// By name.
+    configurations: Vec<(String, Entry)>,
+    /// What a query scans, made again whenever the namespace changes.
+    flat: Flat,
 }
 
-/// One configuration.
+/// One configuration: each leaf's place (a JSON Pointer) and value text, as kept to be shown.
 struct Entry {
     lower: String,
-    leaves: Vec<Leaf>,
-    /// Each leaf's path, lower case, one after the other (see [`Joined`]).
-    paths: Joined,
-    /// Each leaf's value, lower case; empty for one not indexed.
-    values: Joined,
+    /// Each leaf's pointer, then its value's text when indexed, one after the other.
+    text: String,
+    leaves: Vec<LeafAt>,
 }
 
-struct Leaf {
-    pointer: Box<str>,
-    path: Box<str>,
-    value: Text,
+/// Where a leaf's pointer and value end in [`Entry::text`] (each starts where the one before
+/// it ends), and whether its value is indexed.
+#[derive(Clone, Copy)]
+struct LeafAt {
+    pointer_end: u32,
+    value_end: u32,
+    state: State,
 }
 
-enum Text {
-    Indexed(Box<str>),
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum State {
+    Indexed,
     /// Secret: never indexed.
     Masked,
     /// Over the ceiling: not indexed.
     LeftOut,
+}
+
+/// A namespace's text as a query scans it, lower case and contiguous: its configurations'
+/// names, and every leaf's path and value, in order.
+#[derive(Default)]
+struct Flat {
+    names: Joined,
+    paths: Joined,
+    values: Joined,
+    /// The index (in `paths` and `values`) of each configuration's first leaf.
+    first_leaf: Vec<u32>,
 }
 
 /// Texts one after the other, each preceded by a NUL (which no query holds, so no match spans
@@ -469,13 +482,19 @@ fn value_text(value: &Value) -> String {
     }
 }
 
+/// A pointer's path in words: `/servers/0/host` is `servers/0/host`.
+fn path_of(pointer: &str) -> String {
+    crate::edit::tokens(pointer)
+        .map(|tokens| tokens.join("/"))
+        .unwrap_or_else(|_| pointer.to_owned())
+}
+
 impl Entry {
     fn new(name: &str, fields: &Map<String, Value>, schema: Option<&Value>) -> Self {
         let mut entry = Entry {
             lower: fold(name),
+            text: String::new(),
             leaves: Vec::new(),
-            paths: Joined::default(),
-            values: Joined::default(),
         };
         let mut tokens = Vec::new();
         for (key, value) in fields {
@@ -483,6 +502,8 @@ impl Entry {
             entry.add_leaves(&mut tokens, value, schema);
             tokens.pop();
         }
+        entry.text.shrink_to_fit();
+        entry.leaves.shrink_to_fit();
         entry
     }
 
@@ -503,91 +524,124 @@ impl Entry {
                 }
             }
             leaf => {
-                let path = tokens.join("/");
                 let secret = schema.is_some_and(|s| schema::is_write_only(s, tokens));
-                let text = if secret {
-                    Text::Masked
+                self.text.push_str(&crate::edit::pointer(tokens));
+                let pointer_end = self.text.len() as u32;
+                let state = if secret {
+                    State::Masked
                 } else {
-                    Text::Indexed(value_text(leaf).into())
+                    self.text.push_str(&value_text(leaf));
+                    State::Indexed
                 };
-                self.paths.push(&fold(&path));
-                match &text {
-                    Text::Indexed(t) => self.values.push(&fold(t)),
-                    _ => self.values.push(""),
-                }
-                self.leaves.push(Leaf {
-                    pointer: crate::edit::pointer(tokens).into(),
-                    path: path.into(),
-                    value: text,
+                self.leaves.push(LeafAt {
+                    pointer_end,
+                    value_end: self.text.len() as u32,
+                    state,
                 });
             }
         }
     }
 
-    /// Bytes of value text: as kept and as searched.
+    fn start(&self, leaf: usize) -> usize {
+        leaf.checked_sub(1)
+            .map_or(0, |before| self.leaves[before].value_end as usize)
+    }
+
+    fn pointer(&self, leaf: usize) -> &str {
+        &self.text[self.start(leaf)..self.leaves[leaf].pointer_end as usize]
+    }
+
+    /// The value's text, when indexed.
+    fn value(&self, leaf: usize) -> Option<&str> {
+        let at = self.leaves[leaf];
+        (at.state == State::Indexed)
+            .then(|| &self.text[at.pointer_end as usize..at.value_end as usize])
+    }
+
+    /// Bytes of value text: as kept, and again as searched.
     fn value_bytes(&self) -> usize {
-        self.leaves
-            .iter()
-            .map(|l| match &l.value {
-                Text::Indexed(t) => t.len(),
-                _ => 0,
-            })
+        2 * (0..self.leaves.len())
+            .filter_map(|leaf| self.value(leaf))
+            .map(str::len)
             .sum::<usize>()
-            + self.values.text.len()
     }
 
     /// Leaves out every value longer than `cutoff` bytes.
     fn cut(&mut self, cutoff: usize) {
-        if !self
-            .leaves
-            .iter()
-            .any(|l| matches!(&l.value, Text::Indexed(t) if t.len() > cutoff))
-        {
+        if !(0..self.leaves.len()).any(|l| self.value(l).is_some_and(|v| v.len() > cutoff)) {
             return;
         }
-        let mut values = Joined::default();
-        for leaf in &mut self.leaves {
-            if let Text::Indexed(t) = &leaf.value
-                && t.len() > cutoff
-            {
-                leaf.value = Text::LeftOut;
+        let mut text = String::new();
+        let mut leaves = Vec::with_capacity(self.leaves.len());
+        for leaf in 0..self.leaves.len() {
+            text.push_str(self.pointer(leaf));
+            let pointer_end = text.len() as u32;
+            let mut state = self.leaves[leaf].state;
+            match self.value(leaf) {
+                Some(value) if value.len() > cutoff => state = State::LeftOut,
+                Some(value) => text.push_str(value),
+                None => {}
             }
-            match &leaf.value {
-                Text::Indexed(t) => values.push(&fold(t)),
-                _ => values.push(""),
-            }
+            leaves.push(LeafAt {
+                pointer_end,
+                value_end: text.len() as u32,
+                state,
+            });
         }
-        self.values = values;
+        self.text = text;
+        self.leaves = leaves;
     }
 
     fn bytes(&self) -> usize {
         self.lower.capacity()
-            + self.paths.bytes()
-            + self.values.bytes()
-            + self.leaves.capacity() * std::mem::size_of::<Leaf>()
+            + self.text.capacity()
+            + self.leaves.capacity() * std::mem::size_of::<LeafAt>()
+    }
+}
+
+impl Namespace {
+    /// Makes [`Namespace::flat`] again from the configurations.
+    fn flatten(&mut self) {
+        let mut flat = Flat::default();
+        for (_, entry) in &self.configurations {
+            flat.names.push(&entry.lower);
+            flat.first_leaf.push(flat.paths.starts.len() as u32);
+            for leaf in 0..entry.leaves.len() {
+                flat.paths.push(&fold(&path_of(entry.pointer(leaf))));
+                flat.values
+                    .push(&entry.value(leaf).map(fold).unwrap_or_default());
+            }
+        }
+        flat.names.text.shrink_to_fit();
+        flat.paths.text.shrink_to_fit();
+        flat.values.text.shrink_to_fit();
+        self.flat = flat;
+    }
+
+    fn bytes(&self) -> usize {
+        self.lower.capacity()
+            + self.flat.names.bytes()
+            + self.flat.paths.bytes()
+            + self.flat.values.bytes()
+            + self.flat.first_leaf.capacity() * 4
             + self
-                .leaves
+                .configurations
                 .iter()
-                .map(|l| {
-                    l.pointer.len()
-                        + l.path.len()
-                        + match &l.value {
-                            Text::Indexed(t) => t.len(),
-                            _ => 0,
-                        }
-                })
+                .map(|(name, entry)| name.capacity() + entry.bytes())
                 .sum::<usize>()
     }
 }
 
 /// The ranks, best first.
-const EXACT_NAME: usize = 0;
-const EXACT_PATH: usize = 1;
-const NAME: usize = 2;
-const PATH: usize = 3;
-const EXACT_VALUE: usize = 4;
-const VALUE: usize = 5;
+const EXACT_NAME: u8 = 0;
+const EXACT_PATH: u8 = 1;
+const NAME: u8 = 2;
+const PATH: u8 = 3;
+const EXACT_VALUE: u8 = 4;
+const VALUE: u8 = 5;
 const RANKS: usize = 6;
+/// No match.
+const NONE: u8 = u8::MAX;
 
 /// A match found while scanning, before it is made a [`Hit`].
 #[derive(Clone, Copy)]
@@ -612,21 +666,24 @@ impl Index {
         if let Some(old) = self.namespaces.remove(&read.name) {
             self.value_bytes -= old
                 .configurations
-                .values()
-                .map(Entry::value_bytes)
+                .iter()
+                .map(|(_, e)| e.value_bytes())
                 .sum::<usize>();
         }
         let mut namespace = Namespace {
             lower: fold(&read.name),
             settings: read.settings,
-            configurations: BTreeMap::new(),
+            configurations: Vec::with_capacity(read.configurations.len()),
+            flat: Flat::default(),
         };
         for (name, fields) in &read.configurations {
             let mut entry = Entry::new(name, fields, namespace.settings.schema_of(name));
             entry.cut(self.cutoff);
             self.value_bytes += entry.value_bytes();
-            namespace.configurations.insert(name.clone(), entry);
+            namespace.configurations.push((name.clone(), entry));
         }
+        namespace.configurations.sort_by(|a, b| a.0.cmp(&b.0));
+        namespace.flatten();
         self.namespaces.insert(read.name, namespace);
     }
 
@@ -635,14 +692,20 @@ impl Index {
         let Some(ns) = self.namespaces.get_mut(namespace) else {
             return;
         };
-        if let Some(old) = ns.configurations.remove(name) {
+        let at = ns
+            .configurations
+            .binary_search_by(|(n, _)| n.as_str().cmp(name));
+        if let Ok(i) = at {
+            let (_, old) = ns.configurations.remove(i);
             self.value_bytes -= old.value_bytes();
         }
         if let Some(mut entry) = entry {
             entry.cut(cutoff);
             self.value_bytes += entry.value_bytes();
-            ns.configurations.insert(name.to_owned(), entry);
+            let i = at.unwrap_or_else(|i| i);
+            ns.configurations.insert(i, (name.to_owned(), entry));
         }
+        ns.flatten();
     }
 
     /// Past the ceiling, leaves out the longest values until the rest fit.
@@ -652,14 +715,9 @@ impl Index {
         }
         let mut lengths: Vec<usize> = self
             .entries()
-            .flat_map(|e| e.leaves.iter())
-            .filter_map(|l| match &l.value {
-                Text::Indexed(t) => Some(t.len()),
-                _ => None,
-            })
+            .flat_map(|e| (0..e.leaves.len()).filter_map(|l| e.value(l).map(str::len)))
             .collect();
         lengths.sort_unstable_by(|a, b| b.cmp(a));
-        // Each value costs about twice its length (kept, and folded to search).
         let mut total = self.value_bytes;
         let mut cutoff = self.cutoff;
         for length in lengths {
@@ -672,10 +730,11 @@ impl Index {
         self.cutoff = cutoff;
         let mut bytes = 0;
         for namespace in self.namespaces.values_mut() {
-            for entry in namespace.configurations.values_mut() {
+            for (_, entry) in &mut namespace.configurations {
                 entry.cut(cutoff);
                 bytes += entry.value_bytes();
             }
+            namespace.flatten();
         }
         self.value_bytes = bytes;
     }
@@ -683,7 +742,7 @@ impl Index {
     fn entries(&self) -> impl Iterator<Item = &Entry> {
         self.namespaces
             .values()
-            .flat_map(|n| n.configurations.values())
+            .flat_map(|n| n.configurations.iter().map(|(_, e)| e))
     }
 
     fn size(&self) -> Size {
@@ -692,12 +751,9 @@ impl Index {
             ..Size::default()
         };
         for (name, namespace) in &self.namespaces {
-            size.bytes += name.len() + namespace.lower.len();
-            for (name, entry) in &namespace.configurations {
-                size.configurations += 1;
-                size.fields += entry.leaves.len();
-                size.bytes += name.len() + entry.bytes();
-            }
+            size.bytes += name.capacity() + namespace.bytes();
+            size.configurations += namespace.configurations.len();
+            size.fields += namespace.flat.paths.starts.len();
         }
         size
     }
@@ -706,7 +762,7 @@ impl Index {
         let values = self
             .entries()
             .flat_map(|e| e.leaves.iter())
-            .filter(|l| matches!(l.value, Text::LeftOut))
+            .filter(|l| l.state == State::LeftOut)
             .count();
         LeftOut {
             values,
@@ -731,7 +787,8 @@ impl Index {
         let keep = query.offset + query.limit;
         let mut counts = [0usize; RANKS];
         let mut ranked: [Vec<Found<'s>>; RANKS] = Default::default();
-        let mut add = |rank: usize, found: Found<'s>| {
+        let mut add = |rank: u8, found: Found<'s>| {
+            let rank = rank as usize;
             counts[rank] += 1;
             if ranked[rank].len() < keep {
                 ranked[rank].push(found);
@@ -742,97 +799,102 @@ impl Index {
             .iter()
             .filter(|(name, _)| query.namespace.is_none_or(|only| only == name.as_str()))
             .filter(|(name, _)| (query.readable)(name));
-        let mut per_leaf: Vec<Option<usize>> = Vec::new();
+        // The best rank of each leaf of the namespace being scanned.
+        let mut best: Vec<u8> = Vec::new();
         for (ns_name, namespace) in namespaces {
-            if query.scope.names && finder.find(namespace.lower.as_bytes()).is_some() {
-                let rank = if namespace.lower == needle {
-                    EXACT_NAME
-                } else {
-                    NAME
-                };
-                add(
-                    rank,
-                    Found {
-                        namespace: ns_name,
-                        configuration: None,
-                        leaf: None,
-                        matched: Matched::NamespaceName,
-                    },
-                );
-            }
-            for (name, entry) in &namespace.configurations {
-                if query.scope.names && finder.find(entry.lower.as_bytes()).is_some() {
-                    let rank = if entry.lower == needle {
-                        EXACT_NAME
-                    } else {
-                        NAME
-                    };
+            let flat = &namespace.flat;
+            let configuration = |i: usize| {
+                let (name, entry) = &namespace.configurations[i];
+                Some((name.as_str(), entry))
+            };
+            if query.scope.names {
+                if finder.find(namespace.lower.as_bytes()).is_some() {
+                    let exact = namespace.lower == needle;
                     add(
-                        rank,
+                        if exact { EXACT_NAME } else { NAME },
                         Found {
                             namespace: ns_name,
-                            configuration: Some((name, entry)),
+                            configuration: None,
+                            leaf: None,
+                            matched: Matched::NamespaceName,
+                        },
+                    );
+                }
+                flat.names.matching(&finder, |i| {
+                    let exact = flat.names.get(i) == needle;
+                    add(
+                        if exact { EXACT_NAME } else { NAME },
+                        Found {
+                            namespace: ns_name,
+                            configuration: configuration(i),
                             leaf: None,
                             matched: Matched::ConfigurationName,
                         },
                     );
+                });
+            }
+            if !query.scope.paths && !query.scope.values {
+                continue;
+            }
+            let mut any = false;
+            best.clear();
+            best.resize(flat.paths.starts.len(), NONE);
+            if query.scope.paths {
+                let mut on_path = |leaf: usize| {
+                    let path = flat.paths.get(leaf);
+                    let last = path.rsplit('/').next().unwrap_or(path);
+                    let exact = path == dotted || path == needle || last == needle;
+                    best[leaf] = best[leaf].min(if exact { EXACT_PATH } else { PATH });
+                    any = true;
+                };
+                flat.paths.matching(&finder, &mut on_path);
+                if dotted != needle {
+                    flat.paths.matching(&path_finder, &mut on_path);
                 }
-                // Each leaf once, at its best rank.
-                per_leaf.clear();
-                if query.scope.paths {
-                    let mut path_match = |leaf: usize| {
-                        if per_leaf.len() < entry.leaves.len() {
-                            per_leaf.resize(entry.leaves.len(), None);
-                        }
-                        let path = entry.paths.get(leaf);
-                        let last = path.rsplit('/').next().unwrap_or(path);
-                        let exact = path == dotted || path == needle || last == needle;
-                        let rank = if exact { EXACT_PATH } else { PATH };
-                        per_leaf[leaf] = Some(per_leaf[leaf].map_or(rank, |r| r.min(rank)));
-                    };
-                    entry.paths.matching(&finder, &mut path_match);
-                    if dotted != needle {
-                        entry.paths.matching(&path_finder, &mut path_match);
-                    }
+            }
+            if query.scope.values {
+                flat.values.matching(&finder, |leaf| {
+                    let exact = flat.values.get(leaf) == needle;
+                    best[leaf] = best[leaf].min(if exact { EXACT_VALUE } else { VALUE });
+                    any = true;
+                });
+            }
+            if !any {
+                continue;
+            }
+            // Leaves in order, and the configuration each belongs to.
+            let mut owner = 0;
+            for (leaf, rank) in best.iter().enumerate() {
+                if *rank == NONE {
+                    continue;
                 }
-                if query.scope.values {
-                    entry.values.matching(&finder, |leaf| {
-                        if per_leaf.len() < entry.leaves.len() {
-                            per_leaf.resize(entry.leaves.len(), None);
-                        }
-                        let rank = if entry.values.get(leaf) == needle {
-                            EXACT_VALUE
-                        } else {
-                            VALUE
-                        };
-                        per_leaf[leaf] = Some(per_leaf[leaf].map_or(rank, |r| r.min(rank)));
-                    });
+                while flat
+                    .first_leaf
+                    .get(owner + 1)
+                    .is_some_and(|next| *next as usize <= leaf)
+                {
+                    owner += 1;
                 }
-                for (leaf, rank) in per_leaf.iter().enumerate() {
-                    if let Some(rank) = rank {
-                        let matched = if *rank <= PATH {
+                add(
+                    *rank,
+                    Found {
+                        namespace: ns_name,
+                        configuration: configuration(owner),
+                        leaf: Some(leaf - flat.first_leaf[owner] as usize),
+                        matched: if *rank <= PATH {
                             Matched::Path
                         } else {
                             Matched::Value
-                        };
-                        add(
-                            *rank,
-                            Found {
-                                namespace: ns_name,
-                                configuration: Some((name, entry)),
-                                leaf: Some(leaf),
-                                matched,
-                            },
-                        );
-                    }
-                }
+                        },
+                    },
+                );
             }
         }
         let total = counts.iter().sum();
         let hits = ranked
             .iter()
             .enumerate()
-            .flat_map(|(rank, found)| found.iter().map(move |f| (rank, f)))
+            .flat_map(|(rank, found)| found.iter().map(move |f| (rank as u8, f)))
             .skip(query.offset)
             .take(query.limit)
             .map(|(rank, found)| hit(found, rank, query.text.trim(), &dotted))
@@ -845,21 +907,17 @@ impl Index {
     }
 }
 
-fn hit(found: &Found<'_>, rank: usize, query: &str, dotted: &str) -> Hit {
+fn hit(found: &Found<'_>, rank: u8, query: &str, dotted: &str) -> Hit {
     let exact = matches!(rank, EXACT_NAME | EXACT_PATH | EXACT_VALUE);
-    let leaf = found
-        .configuration
-        .zip(found.leaf)
-        .map(|((_, entry), leaf)| &entry.leaves[leaf]);
-    let value = leaf.and_then(|l| match &l.value {
-        Text::Indexed(t) => Some(t.as_ref()),
-        _ => None,
-    });
+    let leaf = found.configuration.zip(found.leaf);
+    let pointer = leaf.map(|((_, entry), leaf)| entry.pointer(leaf));
+    let value = leaf.and_then(|((_, entry), leaf)| entry.value(leaf));
+    let path = pointer.map(path_of);
     let marked = match found.matched {
         Matched::NamespaceName => mark(found.namespace, query),
         Matched::ConfigurationName => mark(found.configuration.map_or("", |c| c.0), query),
         Matched::Path => {
-            let path = leaf.map_or("", |l| &l.path);
+            let path = path.as_deref().unwrap_or("");
             let marked = mark(path, query);
             if marked.mark.is_empty() {
                 mark(path, dotted)
@@ -872,8 +930,8 @@ fn hit(found: &Found<'_>, rank: usize, query: &str, dotted: &str) -> Hit {
     Hit {
         namespace: found.namespace.to_owned(),
         configuration: found.configuration.map(|c| c.0.to_owned()),
-        pointer: leaf.map(|l| l.pointer.to_string()),
-        path: leaf.map(|l| l.path.to_string()),
+        pointer: pointer.map(str::to_owned),
+        path,
         value: value.map(|v| snippet(v, query)),
         matched: found.matched,
         exact,
