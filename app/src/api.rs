@@ -5,6 +5,7 @@ pub mod account;
 pub mod audit;
 pub mod auth;
 pub mod configurations;
+pub mod export;
 pub mod live;
 pub mod namespaces;
 #[cfg(feature = "ssr")]

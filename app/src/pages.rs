@@ -289,3 +289,48 @@ pub(crate) fn problem_list(
         </ul>
     }
 }
+
+/// Download namespaces as a file: a plain GET form to the export endpoint, so it works without
+/// JavaScript. `namespace`: the one to export (else a box for names, empty for every namespace
+/// the person may read); `admin`: offer the secret values.
+#[component]
+pub(crate) fn ExportForm(namespace: Option<String>, admin: bool) -> impl IntoView {
+    const FORMATS: [(&str, &str); 6] = [
+        ("bundle", "Confo bundle (JSON, with schemas and revisions)"),
+        ("json", "JSON"),
+        ("yaml", "YAML"),
+        ("toml", "TOML (no null values)"),
+        ("env", ".env (every value as text)"),
+        ("tree", "Original Confo files (.tar.gz)"),
+    ];
+    let which = match namespace {
+        Some(ns) => view! { <input type="hidden" name="namespaces" value=ns/> }.into_any(),
+        None => view! {
+            <label>"Namespaces "
+                <input type="text" name="namespaces" placeholder="all you may read" autocomplete="off"/>
+            </label>
+            <span class="hint">"Names separated by commas; empty for every namespace you may read."</span>
+        }
+        .into_any(),
+    };
+    view! {
+        <section id="export" aria-labelledby="export-heading">
+            <h2 id="export-heading">"Export"</h2>
+            <form method="get" action="/api/export" class="stacked" id="export-form">
+                {which}
+                <label>"Format "
+                    <select name="format">
+                        {FORMATS.iter().map(|(value, label)| view! { <option value=*value>{*label}</option> }).collect_view()}
+                    </select>
+                </label>
+                <label>".env separator " <input type="text" name="separator" value="__" size="4" maxlength="8"/></label>
+                {admin.then(|| view! {
+                    <label class="choice"><input type="checkbox" name="secrets" value="true"/>
+                        " Include secret values (recorded in the audit log)"</label>
+                })}
+                <p class="hint">"Secret values (write-only in a schema) are written as a placeholder unless an administrator includes them. Every export is recorded in the audit log."</p>
+                <button type="submit">"Download"</button>
+            </form>
+        </section>
+    }
+}

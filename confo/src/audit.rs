@@ -73,6 +73,10 @@ pub enum Action {
     ConfigurationRegister,
     #[serde(rename = "configuration.revert")]
     ConfigurationRevert,
+    /// Namespaces were exported as a file (which, in the comment), from the dashboard or the
+    /// command line.
+    #[serde(rename = "configuration.export")]
+    ConfigurationExport,
     /// One earlier change was taken back (its places alone), as an undo.
     #[serde(rename = "change.revert")]
     ChangeRevert,
@@ -158,6 +162,7 @@ impl Action {
             Action::ConfigurationDelete => "configuration.delete",
             Action::ConfigurationRegister => "configuration.register",
             Action::ConfigurationRevert => "configuration.revert",
+            Action::ConfigurationExport => "configuration.export",
             Action::ChangeRevert => "change.revert",
             Action::FieldSet => "field.set",
             Action::FieldRename => "field.rename",
@@ -195,6 +200,7 @@ impl Action {
             Action::ConfigurationDelete => "deleted a configuration",
             Action::ConfigurationRegister => "registered a configuration",
             Action::ConfigurationRevert => "went back to an earlier version",
+            Action::ConfigurationExport => "exported configurations",
             Action::ChangeRevert => "took back a change",
             Action::FieldSet => "set a field",
             Action::FieldRename => "renamed a field",

@@ -9,6 +9,7 @@ pub mod audit;
 pub mod client;
 pub mod edit;
 pub mod error;
+pub mod export;
 pub mod keys;
 pub mod kv;
 pub mod names;

@@ -26,6 +26,7 @@ use std::sync::{Arc, OnceLock};
 use serde_json::{Map, Value};
 
 pub use committer::CommitStats;
+pub(crate) use configurations::as_object;
 pub use configurations::{Configuration, ConfigurationListing, check_field_name};
 pub use history::{FieldChange, Version, diff_fields};
 pub use namespaces::{MAX_DELETED_WITH_NAMESPACE, NamespaceReport};
@@ -133,6 +134,21 @@ impl Draft {
     }
 
     /// An event about user account `user` (created, disabled, signed in, ...).
+    /// An event about nothing in particular (such as an export), its words in its comment.
+    pub(crate) fn event(action: Action) -> Self {
+        Self {
+            action,
+            namespace: None,
+            configuration: None,
+            field: None,
+            before_after: None,
+            user: None,
+            history: None,
+            request: None,
+            comment: None,
+        }
+    }
+
     pub(crate) fn user(action: Action, user: &str) -> Self {
         Self {
             action,

@@ -67,7 +67,7 @@ test('a value saved in the dashboard and one written by etcdctl are found, and a
   // A path, written with dots, only in paths and only in this namespace.
   await page.goto('/search');
   await page.locator('#search-form').getByLabel('Search for').fill('servers.0.host');
-  await page.locator('#search-form').getByLabel('In').selectOption('paths');
+  await page.locator('#search-form').getByLabel('Look in').selectOption('paths');
   await page.locator('#search-form').getByLabel('Namespace').selectOption(ns);
   await page.locator('#search-form').getByRole('button', { name: 'Search' }).click();
   await expect(results(page)).toHaveCount(1);

@@ -25,6 +25,30 @@ pub enum Command {
     /// Manage user accounts.
     #[command(subcommand)]
     User(UserCommand),
+    /// Write namespaces to a file or standard output, and record it in the audit log.
+    Export(ExportArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// A namespace to export (repeat for several); without it, every namespace.
+    #[arg(long)]
+    pub namespace: Vec<String>,
+    /// bundle (JSON with schemas and revisions, lossless), json, yaml, toml, env, or tree (the
+    /// original Confo's file layout, `<namespace>/<configuration>.json`, in a .tar.gz).
+    #[arg(long, default_value = "bundle")]
+    pub format: String,
+    /// For `env`: what joins the parts of a key (`SHOP__DB__HOST`).
+    #[arg(long, default_value = "__")]
+    pub separator: String,
+    /// Write secret values (`writeOnly` in a schema) as they are, instead of a placeholder.
+    #[arg(long)]
+    pub secrets: bool,
+    /// The file to write (`-`: standard output, the default).
+    #[arg(long, short)]
+    pub output: Option<PathBuf>,
+    #[command(flatten)]
+    pub store: StoreArgs,
 }
 
 #[derive(Debug, Subcommand)]

@@ -6,6 +6,7 @@ pub mod audit;
 pub mod client_address;
 pub mod config;
 pub mod demo;
+pub mod export;
 pub mod return_path;
 pub mod routes;
 pub mod same_origin;

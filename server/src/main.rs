@@ -26,6 +26,7 @@ fn main() -> ExitCode {
             Command::Serve(args) => server::serve::serve(args).await.map(|()| true),
             Command::Audit(command) => server::audit::run(command).await,
             Command::User(command) => server::user::run(command).await,
+            Command::Export(args) => server::export::run(args).await,
         }
     });
     match result {

@@ -485,7 +485,7 @@ mod ssr {
     use confo::audit::{Action, AuditEntry};
 
     /// The actions a filter may name.
-    pub const ACTIONS: [Action; 20] = [
+    pub const ACTIONS: [Action; 21] = [
         Action::NamespaceCreate,
         Action::NamespaceDelete,
         Action::ConfigurationCreate,
@@ -506,6 +506,7 @@ mod ssr {
         Action::RequestReject,
         Action::RequestWithdraw,
         Action::RequestRebase,
+        Action::ConfigurationExport,
     ];
 
     fn day(text: &str, end: bool) -> Result<Option<chrono::DateTime<chrono::Utc>>, AppError> {

@@ -100,6 +100,14 @@ pub fn Home() -> impl IntoView {
                 })
             })}
         </Suspense>
+        <Suspense fallback=|| ()>
+            {move || Suspend::new(async move {
+                match me.await {
+                    Ok(Some(user)) => Some(view! { <super::ExportForm namespace=None admin=user.role == "admin"/> }),
+                    _ => None,
+                }
+            })}
+        </Suspense>
         {move || {
             create
                 .value()

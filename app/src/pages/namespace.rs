@@ -144,6 +144,7 @@ pub fn NamespacePage() -> impl IntoView {
             </form>
             <div id="namespace-live" data-live="">{table}</div>
             {editing}
+            <super::ExportForm namespace=Some(ns.clone()) admin/>
             // Only for a namespace that is there: an unknown one is a page not found.
             {admin.then(|| view! {
                 <super::home::DeleteNamespaceForm

@@ -172,7 +172,7 @@ pub fn SearchPage() -> impl IntoView {
                 <label>"Search for "
                     <input type="search" name="q" value=q_now.clone() maxlength=crate::api::search::MAX_QUERY_CHARS.to_string()/>
                 </label>
-                <label>"In "
+                <label>"Look in "
                     <select name="in">
                         {WITHIN.iter().map(|(k, label)| view! {
                             <option value=*k selected=*k == within_now>{*label}</option>

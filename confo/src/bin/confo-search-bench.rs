@@ -61,7 +61,7 @@ fn fields(ns: usize, cfg: usize) -> serde_json::Value {
         "name": format!("service {ns}-{cfg}"),
         "host": format!("db-{ns}-{cfg}.internal"),
         "port": 5000 + cfg,
-        "enabled": cfg % 2 == 0,
+        "enabled": cfg.is_multiple_of(2),
         "ratio": 0.25,
         "owner": format!("team-{}", ns % 37),
         "region": region,
