@@ -98,6 +98,7 @@ pub fn router_with_live(state: AppState, hub: app::api::live::ssr::Hub) -> Route
             AppState,
             _,
         >(context, shell))
+        .layer(axum::middleware::from_fn(crate::downloads::as_files))
         // Inside the anonymous limit: only a body already bounded is read for its return path.
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),

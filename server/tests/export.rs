@@ -212,3 +212,31 @@ async fn confo_export_writes_the_bundle_and_refuses_a_namespace_that_is_not_ther
         "the refused export is not recorded"
     );
 }
+
+#[tokio::test]
+async fn a_browser_following_a_download_link_gets_the_file_not_a_redirect() {
+    let mut app = app().await;
+    app.sign_in("ada").await;
+    for uri in [
+        "/api/export?format=json&namespaces=other",
+        "/api/audit/export?filter%5Bwho%5D=&filter%5Bnamespace%5D=&filter%5Bconfiguration%5D=&filter%5Baction%5D=&filter%5Bsince%5D=&filter%5Buntil%5D=&format=jsonl",
+    ] {
+        let (status, headers, body) = app
+            .send_for_headers(
+                Request::get(uri)
+                    .header("accept", "text/html,application/xhtml+xml,*/*;q=0.8")
+                    .body(Body::empty())
+                    .unwrap(),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{uri}: {body}");
+        assert!(headers.get("location").is_none(), "{uri}");
+        assert!(
+            headers["content-disposition"]
+                .to_str()
+                .unwrap()
+                .starts_with("attachment"),
+            "{uri}"
+        );
+    }
+}
