@@ -134,8 +134,9 @@ pub struct ConfigurationExport {
 
 impl Store {
     /// Reads namespace `namespace` for an export: its settings, and every configuration stored
-    /// under its prefix that no other listed namespace may own, with the revision each was
-    /// read at (one range read, so one moment of the store). A value that is not a JSON object
+    /// under its prefix that no other listed namespace may own, in the order the namespace
+    /// lists them, with the revision each was read at (one range read, so one moment of the
+    /// store). A value that is not a JSON object
     /// is an error naming its key.
     pub async fn export_namespace(&self, namespace: &NamespaceName) -> Result<NamespaceExport> {
         let listed = self.list_namespaces().await?;
@@ -164,7 +165,18 @@ impl Store {
                 revision: kv.mod_revision,
             });
         }
-        configurations.sort_by(|a, b| a.name.cmp(&b.name));
+        // In the order the namespace lists them (the order they are created in on import),
+        // then those stored without being listed, by name.
+        let listing = self.list_configurations(namespace).await?;
+        let position = |name: &str| {
+            listing
+                .registered
+                .iter()
+                .position(|n| n == name)
+                .unwrap_or(usize::MAX)
+        };
+        configurations
+            .sort_by(|a, b| (position(&a.name), &a.name).cmp(&(position(&b.name), &b.name)));
         Ok(NamespaceExport {
             name: namespace.to_string(),
             settings: settings.settings,

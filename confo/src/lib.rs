@@ -10,6 +10,7 @@ pub mod client;
 pub mod edit;
 pub mod error;
 pub mod export;
+pub mod import;
 pub mod keys;
 pub mod kv;
 pub mod names;

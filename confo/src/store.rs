@@ -240,7 +240,7 @@ pub(crate) fn parse_json(kv: &KeyValue) -> Result<Value> {
     })
 }
 
-pub(crate) fn kind_of(value: &Value) -> &'static str {
+pub fn kind_of(value: &Value) -> &'static str {
     match value {
         Value::Null => "null",
         Value::Bool(_) => "a boolean",

@@ -27,6 +27,35 @@ pub enum Command {
     User(UserCommand),
     /// Write namespaces to a file or standard output, and record it in the audit log.
     Export(ExportArgs),
+    /// Read configurations from a file or directory: print what would change, then (without
+    /// `--dry-run`) write it.
+    Import(ImportArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// A Confo bundle or JSON export (.json), TOML (.toml), the original Confo's file layout as
+    /// a .tar.gz, or a directory of it (`<namespace>/<configuration>.json`).
+    pub path: PathBuf,
+    /// What to do with a configuration that exists: skip it, overwrite its whole value, or merge
+    /// the file's top-level fields into it (the file's value wins).
+    #[arg(long, default_value = "skip")]
+    pub existing: String,
+    /// Delete the configurations of an imported namespace that the file does not hold.
+    #[arg(long)]
+    pub delete_missing: bool,
+    /// Import namespace `old` of the file as `new` (repeat for several), for names the rules
+    /// refuse (the original Confo allowed '-').
+    #[arg(long, value_name = "OLD=NEW")]
+    pub rename: Vec<String>,
+    /// Print what the import would do, and write nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// The comment recorded with every change in the audit log.
+    #[arg(long)]
+    pub comment: Option<String>,
+    #[command(flatten)]
+    pub store: StoreArgs,
 }
 
 #[derive(Debug, Args)]

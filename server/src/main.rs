@@ -27,6 +27,7 @@ fn main() -> ExitCode {
             Command::Audit(command) => server::audit::run(command).await,
             Command::User(command) => server::user::run(command).await,
             Command::Export(args) => server::export::run(args).await,
+            Command::Import(args) => server::import::run(args).await,
         }
     });
     match result {

@@ -1,0 +1,309 @@
+//! Import on every backend (see `confo::import`): an export imported into an empty store gives
+//! back the same keys and values, a preview says what would change, the write is compared on
+//! what the preview read, and running an import again completes it.
+
+mod common;
+
+use std::collections::BTreeMap;
+
+use common::{Backend, cfg, change, ns, object, with_namespace};
+use confo::export::{Format, Options as ExportOptions, Writer};
+use confo::import::{Action, Existing, FieldState, Options, Outcome, read_bytes};
+use confo::{KeyLayout, Store};
+use serde_json::{Value, json};
+
+contract!(
+    an_export_imported_into_an_empty_store_gives_back_the_same_keys_and_values,
+    an_import_is_previewed_then_applied_on_what_the_preview_read,
+);
+
+/// Every key of `store` outside the reserved prefix, without the store's own prefix, with its
+/// value parsed.
+async fn plain_keys(b: &Backend, store: &Store) -> BTreeMap<String, Value> {
+    let prefix = store.layout().prefix().to_owned();
+    let reserved = store.layout().reserved("");
+    b.kv.list_prefix(&prefix)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|kv| !kv.key.starts_with(&reserved))
+        .map(|kv| {
+            (
+                kv.key[prefix.len()..].to_owned(),
+                serde_json::from_slice(&kv.value).unwrap(),
+            )
+        })
+        .collect()
+}
+
+async fn export_all(store: &Store, format: Format) -> Vec<u8> {
+    let mut writer = Writer::new(ExportOptions {
+        format,
+        secrets: true,
+    });
+    let mut out = writer.start("now");
+    for name in store.list_namespaces().await.unwrap() {
+        let read = store.export_namespace(&ns(&name)).await.unwrap();
+        out.extend(writer.namespace(&read).unwrap());
+    }
+    out.extend(writer.finish().unwrap());
+    out
+}
+
+fn options(existing: Existing) -> Options {
+    Options {
+        existing,
+        delete_missing: false,
+        renames: BTreeMap::new(),
+    }
+}
+
+async fn an_export_imported_into_an_empty_store_gives_back_the_same_keys_and_values(b: Backend) {
+    let source = with_namespace(&b, "shop").await;
+    let db: serde_json::Map<String, Value> = serde_json::from_str(
+        r#"{"host": "db.local", "ratio": 1.50, "big": 123456789012345678901234567890,
+            "none": null, "greeting": "Grüße 🎉", "servers": [{"host": "a", "port": 5432}],
+            "empty": {}, "list": []}"#,
+    )
+    .unwrap();
+    for (name, fields) in [("web", object(json!({"port": 80}))), ("db", db)] {
+        source
+            .create_configuration(&ns("shop"), &cfg(name), fields, &change())
+            .await
+            .unwrap();
+    }
+    source
+        .create_namespace(&ns("billing"), &change())
+        .await
+        .unwrap();
+    source
+        .create_configuration(
+            &ns("billing"),
+            &cfg("api"),
+            object(json!({"on": true})),
+            &change(),
+        )
+        .await
+        .unwrap();
+    let expected = plain_keys(&b, &source).await;
+    assert_eq!(expected.len(), 6, "{expected:?}");
+
+    for (format, file) in [
+        (Format::Bundle, "x.json"),
+        (Format::Json, "x.json"),
+        (Format::Tree, "x.tar.gz"),
+        (Format::Toml, "x.toml"),
+    ] {
+        let bytes = export_all(&source, format.clone()).await;
+        let target = Store::new(
+            b.kv.clone(),
+            KeyLayout::with_prefix(format!("{}copy-{}/", b.prefix, format.name())),
+        );
+        target.ensure_root().await.unwrap();
+        let incoming = read_bytes(file, &bytes).unwrap();
+        let preview = target
+            .preview_import(&incoming, &options(Existing::Skip))
+            .await
+            .unwrap();
+        assert!(!preview.refuses_anything(), "{}", preview.to_text());
+        let report = target.apply_import(&preview, &change()).await.unwrap();
+        assert_eq!(report.failed(), 0, "{}", report.to_text());
+        assert_eq!(report.outcomes.len(), 3);
+        let got = plain_keys(&b, &target).await;
+        if format == Format::Toml {
+            // The loss the README lists: no null, and numbers TOML cannot hold as floats.
+            let db = got["shop-db"].as_object().unwrap();
+            assert!(!db.contains_key("none"));
+            assert_eq!(db["ratio"], json!(1.5));
+            assert_eq!(db["greeting"], "Grüße 🎉");
+            assert_eq!(got["shop-web"], expected["shop-web"]);
+        } else {
+            assert_eq!(got, expected, "{}", format.name());
+        }
+        // Importing again changes nothing.
+        let again = target
+            .preview_import(&incoming, &options(Existing::Overwrite))
+            .await
+            .unwrap();
+        assert!(
+            again
+                .namespaces
+                .iter()
+                .flat_map(|n| &n.configurations)
+                .all(|c| c.action == Action::Unchanged),
+            "{}",
+            again.to_text()
+        );
+    }
+}
+
+async fn an_import_is_previewed_then_applied_on_what_the_preview_read(b: Backend) {
+    let store = with_namespace(&b, "shop").await;
+    store
+        .create_configuration(
+            &ns("shop"),
+            &cfg("db"),
+            object(json!({"a": 1, "b": 2})),
+            &change(),
+        )
+        .await
+        .unwrap();
+    let file =
+        br#"{"shop": {"db": {"b": 3, "c": 4}, "new": {"x": 1}}, "shop-eu": {"x": {"y": 1}}}"#;
+    let incoming = read_bytes("in.json", file).unwrap();
+
+    // A name the rules refuse is explained, with the way in.
+    let preview = store
+        .preview_import(&incoming, &options(Existing::Merge))
+        .await
+        .unwrap();
+    let eu = preview
+        .namespaces
+        .iter()
+        .find(|n| n.name == "shop-eu")
+        .unwrap();
+    assert!(
+        eu.refused.as_deref().unwrap().contains("--rename shop-eu="),
+        "{:?}",
+        eu.refused
+    );
+    assert!(preview.refuses_anything());
+    // Merged: the file's fields win, the others stay; per field what happens.
+    let shop = &preview.namespaces[0];
+    let db = &shop.configurations[0];
+    assert_eq!(db.action, Action::Update);
+    let states: Vec<(&str, FieldState)> = db
+        .fields
+        .iter()
+        .map(|r| (r.field.as_str(), r.state))
+        .collect();
+    assert_eq!(
+        states,
+        vec![
+            ("a", FieldState::Unchanged),
+            ("b", FieldState::Changed),
+            ("c", FieldState::Added)
+        ]
+    );
+    assert_eq!(shop.configurations[1].action, Action::Create);
+
+    // Someone changes db after the preview: db is not written, and said so; the rest is.
+    store
+        .set_field(&ns("shop"), &cfg("db"), "a", json!(9), None, &change())
+        .await
+        .unwrap();
+    let report = store.apply_import(&preview, &change()).await.unwrap();
+    assert!(report.stale);
+    let outcome = |report: &confo::import::Report, name: &str| {
+        report
+            .outcomes
+            .iter()
+            .find(|(_, n, _)| n == name)
+            .map(|(_, _, o)| o.clone())
+            .unwrap()
+    };
+    assert!(
+        matches!(outcome(&report, "db"), Outcome::Failed(_)),
+        "{}",
+        report.to_text()
+    );
+    assert!(matches!(outcome(&report, "new"), Outcome::Written(_)));
+    assert_eq!(
+        store
+            .get_configuration(&ns("shop"), &cfg("db"))
+            .await
+            .unwrap()
+            .fields,
+        object(json!({"a": 9, "b": 2}))
+    );
+
+    // Run again, with the rename: it completes, and the rest is unchanged.
+    let mut renamed = options(Existing::Merge);
+    renamed.renames.insert("shop-eu".into(), "shop_eu".into());
+    let preview = store.preview_import(&incoming, &renamed).await.unwrap();
+    assert!(!preview.refuses_anything(), "{}", preview.to_text());
+    let actions: Vec<(&str, &Action)> = preview
+        .namespaces
+        .iter()
+        .flat_map(|n| {
+            n.configurations
+                .iter()
+                .map(|c| (c.name.as_str(), &c.action))
+        })
+        .collect();
+    assert_eq!(
+        actions,
+        vec![
+            ("db", &Action::Update),
+            ("new", &Action::Unchanged),
+            ("x", &Action::Create)
+        ]
+    );
+    let report = store
+        .apply_import(&preview, &change().with_comment("moving in"))
+        .await
+        .unwrap();
+    assert_eq!(report.failed(), 0, "{}", report.to_text());
+    assert_eq!(
+        store
+            .get_configuration(&ns("shop"), &cfg("db"))
+            .await
+            .unwrap()
+            .fields,
+        object(json!({"a": 9, "b": 3, "c": 4}))
+    );
+    assert_eq!(
+        store
+            .get_configuration(&ns("shop_eu"), &cfg("x"))
+            .await
+            .unwrap()
+            .fields,
+        object(json!({"y": 1}))
+    );
+    let last = store.audit(&confo::AuditQuery::default()).await.unwrap();
+    assert!(
+        last.entries
+            .iter()
+            .take(2)
+            .all(|e| e.comment.as_deref() == Some("moving in") && e.actor.name == "tester"),
+        "{:?}",
+        last.entries.iter().take(2).collect::<Vec<_>>()
+    );
+
+    // Overwrite and delete what the file does not hold.
+    let only_db = read_bytes("in.json", br#"{"shop": {"db": {"a": 1}}}"#).unwrap();
+    let mut replace = options(Existing::Overwrite);
+    replace.delete_missing = true;
+    let preview = store.preview_import(&only_db, &replace).await.unwrap();
+    let actions: Vec<(&str, &Action)> = preview.namespaces[0]
+        .configurations
+        .iter()
+        .map(|c| (c.name.as_str(), &c.action))
+        .collect();
+    assert_eq!(
+        actions,
+        vec![("db", &Action::Update), ("new", &Action::Delete)]
+    );
+    // A dry run writes nothing: the preview alone.
+    assert!(
+        store
+            .get_configuration(&ns("shop"), &cfg("new"))
+            .await
+            .is_ok()
+    );
+    store.apply_import(&preview, &change()).await.unwrap();
+    assert!(
+        store
+            .get_configuration(&ns("shop"), &cfg("new"))
+            .await
+            .is_err()
+    );
+    assert_eq!(
+        store
+            .get_configuration(&ns("shop"), &cfg("db"))
+            .await
+            .unwrap()
+            .fields,
+        object(json!({"a": 1}))
+    );
+}

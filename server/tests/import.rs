@@ -1,0 +1,161 @@
+//! `confo import` against a real etcd: a directory in the original Confo's file layout, previewed
+//! with `--dry-run` (nothing written), names the rules refuse mapped with `--rename`, and a bad
+//! file refused naming the file and line, with nothing written.
+
+mod common;
+
+use std::process::Output;
+
+use serde_json::json;
+
+struct Cli {
+    endpoints: String,
+    prefix: String,
+}
+
+impl Cli {
+    fn run(&self, args: &[&str]) -> Output {
+        std::process::Command::new(env!("CARGO_BIN_EXE_confo"))
+            .arg("import")
+            .args(args)
+            .args([
+                "--etcd-endpoints",
+                &self.endpoints,
+                "--key-prefix",
+                &self.prefix,
+            ])
+            .env("RUST_LOG", "warn")
+            .output()
+            .unwrap()
+    }
+
+    async fn store(&self) -> confo::Store {
+        confo::Store::new(
+            std::sync::Arc::new(
+                common::etcd_env::connect(&self.endpoints, std::time::Duration::from_secs(5)).await,
+            ),
+            confo::KeyLayout::with_prefix(self.prefix.clone()),
+        )
+    }
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+#[tokio::test]
+async fn a_python_confo_file_tree_is_previewed_then_imported() {
+    let Some(endpoints) = common::etcd_env::etcd_endpoints() else {
+        return;
+    };
+    let cli = Cli {
+        endpoints,
+        prefix: common::binary::unique_prefix("import"),
+    };
+    // The original library's file backend: <config_path>/<namespace>/<config>.json, the name
+    // up to the first dot; it allowed '-' in namespace names.
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("shop")).unwrap();
+    std::fs::create_dir_all(dir.path().join("shop-eu")).unwrap();
+    std::fs::write(
+        dir.path().join("shop/db.json"),
+        r#"{"host": "db.local", "port": 5432}"#,
+    )
+    .unwrap();
+    std::fs::write(dir.path().join("shop/web.prod.json"), r#"{"replicas": 3}"#).unwrap();
+    std::fs::write(
+        dir.path().join("shop-eu/db.json"),
+        r#"{"host": "eu.local"}"#,
+    )
+    .unwrap();
+    let path = dir.path().to_str().unwrap();
+
+    let dry = cli.run(&[path, "--dry-run"]);
+    let shown = text(&dry.stdout);
+    assert!(
+        !dry.status.success(),
+        "a refused namespace fails the run: {shown}"
+    );
+    assert!(shown.contains("namespace shop (new)"), "{shown}");
+    assert!(shown.contains("  + db: create"), "{shown}");
+    assert!(shown.contains("      + host = \"db.local\""), "{shown}");
+    assert!(shown.contains("  + web: create"), "{shown}");
+    assert!(shown.contains("--rename shop-eu="), "{shown}");
+    assert!(shown.contains("dry run: nothing was written"), "{shown}");
+    let store = cli.store().await;
+    assert_eq!(store.list_namespaces().await.unwrap(), Vec::<String>::new());
+
+    let done = cli.run(&[
+        path,
+        "--rename",
+        "shop-eu=shop_eu",
+        "--comment",
+        "moving in",
+    ]);
+    assert!(
+        done.status.success(),
+        "{}{}",
+        text(&done.stdout),
+        text(&done.stderr)
+    );
+    let shop = confo::NamespaceName::new("shop").unwrap();
+    let db = store
+        .get_configuration(&shop, &confo::ConfigurationName::new("db").unwrap())
+        .await
+        .unwrap();
+    assert_eq!(
+        serde_json::Value::Object(db.fields),
+        json!({"host": "db.local", "port": 5432})
+    );
+    let eu = store
+        .get_configuration(
+            &confo::NamespaceName::new("shop_eu").unwrap(),
+            &confo::ConfigurationName::new("db").unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        serde_json::Value::Object(eu.fields),
+        json!({"host": "eu.local"})
+    );
+    // Laid out as the original Confo reads it: the namespace lists its configurations.
+    let listing = store.list_configurations(&shop).await.unwrap();
+    assert_eq!(listing.registered, vec!["db", "web"]);
+
+    // Again: nothing to do, and it says so.
+    let again = cli.run(&[
+        path,
+        "--rename",
+        "shop-eu=shop_eu",
+        "--existing",
+        "overwrite",
+    ]);
+    assert!(again.status.success(), "{}", text(&again.stdout));
+    assert!(
+        text(&again.stdout).contains("  = db: unchanged"),
+        "{}",
+        text(&again.stdout)
+    );
+}
+
+#[tokio::test]
+async fn a_malformed_file_is_refused_naming_it_and_writes_nothing() {
+    let Some(endpoints) = common::etcd_env::etcd_endpoints() else {
+        return;
+    };
+    let cli = Cli {
+        endpoints,
+        prefix: common::binary::unique_prefix("import-bad"),
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("bad.json");
+    std::fs::write(&file, "{\"shop\": {\"db\": {\"a\": 1,\n\"a\": 2}}}").unwrap();
+    let out = cli.run(&[file.to_str().unwrap()]);
+    assert!(!out.status.success());
+    let error = text(&out.stderr);
+    assert!(error.contains("bad.json: is not valid JSON"), "{error}");
+    assert!(error.contains("written twice"), "{error}");
+    assert!(error.contains("line 2"), "{error}");
+    let store = cli.store().await;
+    assert_eq!(store.list_namespaces().await.unwrap(), Vec::<String>::new());
+}
