@@ -9,12 +9,15 @@ use std::collections::BTreeMap;
 use common::{Backend, cfg, change, ns, object, with_namespace};
 use confo::export::{Format, Options as ExportOptions, Writer};
 use confo::import::{Action, Existing, FieldState, Options, Outcome, read_bytes};
-use confo::{KeyLayout, Store};
+use confo::request::{Approvers, ReviewPolicy};
+use confo::users::{Grants, PasswordHash, Role, User};
+use confo::{Actor, Change, KeyLayout, Store};
 use serde_json::{Value, json};
 
 contract!(
     an_export_imported_into_an_empty_store_gives_back_the_same_keys_and_values,
     an_import_is_previewed_then_applied_on_what_the_preview_read,
+    an_import_into_a_reviewed_namespace_opens_a_change_request,
 );
 
 /// Every key of `store` outside the reserved prefix, without the store's own prefix, with its
@@ -306,4 +309,91 @@ async fn an_import_is_previewed_then_applied_on_what_the_preview_read(b: Backend
             .fields,
         object(json!({"a": 1}))
     );
+}
+
+async fn an_import_into_a_reviewed_namespace_opens_a_change_request(b: Backend) {
+    let store = with_namespace(&b, "prod").await;
+    let hash = PasswordHash::from_stored("not a real hash".into());
+    for (name, role) in [
+        ("ann", Role::Editor),
+        ("bob", Role::Editor),
+        ("root", Role::Admin),
+    ] {
+        let user = User {
+            name: name.into(),
+            role,
+            grants: Grants::All,
+            disabled: false,
+            created: chrono::Utc::now(),
+        };
+        store.create_user(&user, &hash, &change()).await.unwrap();
+    }
+    store
+        .create_configuration(
+            &ns("prod"),
+            &cfg("db"),
+            object(json!({"host": "a"})),
+            &change(),
+        )
+        .await
+        .unwrap();
+    let policy = ReviewPolicy {
+        approvals: 1,
+        approvers: Approvers::Editors,
+    };
+    store
+        .set_review_policy(&ns("prod"), Some(policy), &Change::by(Actor::user("root")))
+        .await
+        .unwrap();
+
+    let incoming = read_bytes(
+        "in.json",
+        br#"{"prod": {"db": {"host": "b"}, "cache": {"ttl": 5}}}"#,
+    )
+    .unwrap();
+    let preview = store
+        .preview_import(&incoming, &options(Existing::Overwrite))
+        .await
+        .unwrap();
+    assert!(preview.namespaces[0].reviewed);
+    assert!(
+        preview
+            .to_text()
+            .contains("(reviewed: a change request is opened)")
+    );
+    let by_ann = Change::by(Actor::user("ann")).with_comment("moving in");
+    let report = store.apply_import(&preview, &by_ann).await.unwrap();
+    assert_eq!(report.failed(), 0, "{}", report.to_text());
+    let ids: Vec<&Outcome> = report.outcomes.iter().map(|(_, _, o)| o).collect();
+    let Outcome::Requested(id) = ids[0] else {
+        panic!("{}", report.to_text());
+    };
+    assert_eq!(
+        ids,
+        vec![&Outcome::Requested(*id), &Outcome::Requested(*id)]
+    );
+    // Nothing is written until the request is published.
+    assert_eq!(
+        store
+            .get_configuration(&ns("prod"), &cfg("db"))
+            .await
+            .unwrap()
+            .fields,
+        object(json!({"host": "a"}))
+    );
+    assert!(
+        store
+            .get_configuration(&ns("prod"), &cfg("cache"))
+            .await
+            .is_err()
+    );
+    let request = store.get_request(*id).await.unwrap();
+    assert_eq!(request.request.title, "Import into prod");
+    assert_eq!(request.request.author.name, "ann");
+    let names: Vec<&str> = request
+        .changes
+        .iter()
+        .map(|c| c.configuration.as_str())
+        .collect();
+    assert_eq!(names, vec!["db", "cache"]);
 }
