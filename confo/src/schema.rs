@@ -380,45 +380,55 @@ pub fn at_path<'a>(schema: &'a Value, tokens: &[String]) -> Option<&'a Value> {
 }
 
 /// Whether the value at `tokens` is write-only: `writeOnly: true` on its subschema, on a `$ref`
-/// that leads to it or beside one, or on anything it is inside of.
+/// that leads to it or beside one, in any branch of an `allOf`, `anyOf` or `oneOf` that
+/// describes it, or on anything it is inside of. (Erring towards secret: a place any branch
+/// calls write-only is.)
 pub fn is_write_only(schema: &Value, tokens: &[String]) -> bool {
-    let marked = |s: &Value| s.get("writeOnly") == Some(&Value::Bool(true));
-    let mut here = schema;
+    // Every subschema that describes the place reached so far.
+    let mut here: Vec<&Value> = vec![schema];
     for depth in 0..=tokens.len() {
-        // The node itself and every `$ref` step on the way to what it means.
-        let mut node = here;
-        for _ in 0..8 {
-            if marked(node) {
+        let mut all: Vec<&Value> = Vec::new();
+        while let Some(node) = here.pop() {
+            if all.len() > 64 || all.iter().any(|seen| std::ptr::eq(*seen, node)) {
+                continue;
+            }
+            all.push(node);
+            if node.get("writeOnly") == Some(&Value::Bool(true)) {
                 return true;
             }
-            match node
+            if let Some(target) = node
                 .get("$ref")
                 .and_then(Value::as_str)
                 .and_then(|r| r.strip_prefix('#'))
+                .and_then(|r| schema.pointer(r))
             {
-                Some(reference) => match schema.pointer(reference) {
-                    Some(next) => node = next,
-                    None => break,
-                },
-                None => break,
+                here.push(target);
+            }
+            for key in ["allOf", "anyOf", "oneOf"] {
+                if let Some(branches) = node.get(key).and_then(Value::as_array) {
+                    here.extend(branches.iter());
+                }
             }
         }
         let Some(token) = tokens.get(depth) else {
             return false;
         };
-        let next = node
-            .get("properties")
-            .and_then(|p| p.get(token))
-            .or_else(|| node.get("additionalProperties").filter(|a| a.is_object()))
-            .or_else(|| {
-                let i = token.parse::<usize>().ok()?;
-                node.get("prefixItems")
-                    .and_then(|p| p.get(i))
-                    .or_else(|| node.get("items").filter(|i| i.is_object()))
-            });
-        match next {
-            Some(next) => here = next,
-            None => return false,
+        here = all
+            .iter()
+            .filter_map(|node| {
+                node.get("properties")
+                    .and_then(|p| p.get(token))
+                    .or_else(|| node.get("additionalProperties").filter(|a| a.is_object()))
+                    .or_else(|| {
+                        let i = token.parse::<usize>().ok()?;
+                        node.get("prefixItems")
+                            .and_then(|p| p.get(i))
+                            .or_else(|| node.get("items").filter(|i| i.is_object()))
+                    })
+            })
+            .collect();
+        if here.is_empty() {
+            return false;
         }
     }
     false
@@ -598,6 +608,19 @@ mod tests {
         assert!(is_write_only(&schema, &t(&["c", "inner"])));
         assert!(is_write_only(&schema, &t(&["d", "anything"])));
         assert!(!is_write_only(&schema, &t(&["e"])));
+        // Beside a `$ref`, and in the branches of allOf / anyOf / oneOf.
+        let beside = json!({
+            "$defs": {"base": {"type": "object", "properties": {"open": {"type": "string"}}}},
+            "$ref": "#/$defs/base",
+            "properties": {"pw": {"writeOnly": true}},
+            "allOf": [{"properties": {"key": {"writeOnly": true}}}],
+            "anyOf": [{"properties": {"nested": {"properties": {"deep": {"writeOnly": true}}}}}]
+        });
+        assert!(is_write_only(&beside, &t(&["pw"])));
+        assert!(is_write_only(&beside, &t(&["key"])));
+        assert!(is_write_only(&beside, &t(&["nested", "deep"])));
+        assert!(!is_write_only(&beside, &t(&["open"])));
+        assert!(!is_write_only(&beside, &t(&["nested", "other"])));
         assert!(!is_write_only(&schema, &t(&["z"])));
     }
 
