@@ -186,10 +186,25 @@ impl SearchIndex {
                 Target::Namespaces => {
                     let names = store.list_namespaces().await?;
                     let known = self.read().namespaces.keys().cloned().collect::<Vec<_>>();
-                    for gone in known.iter().filter(|k| !names.contains(k)) {
-                        self.write().namespaces.remove(gone);
+                    let gone: Vec<&String> = known.iter().filter(|k| !names.contains(k)).collect();
+                    let new: Vec<&String> = names.iter().filter(|n| !known.contains(n)).collect();
+                    for name in &gone {
+                        self.write().namespaces.remove(*name);
                     }
-                    for name in names.iter().filter(|n| !known.contains(n)) {
+                    // A name listed or unlisted changes which keys the namespaces it shares a
+                    // prefix with own (`shop` and `shop-eu` both hold `shop-eu-x`): those are
+                    // read again, and so is every new one.
+                    let related = |n: &String| {
+                        gone.iter().chain(&new).any(|x| {
+                            x.starts_with(&format!("{n}-")) || n.starts_with(&format!("{x}-"))
+                        })
+                    };
+                    let again: Vec<&String> = known
+                        .iter()
+                        .filter(|n| names.contains(n) && related(n))
+                        .chain(new.iter().copied())
+                        .collect();
+                    for name in again {
                         let read = read_namespace(store, name, &names).await?;
                         self.write_namespace(read);
                     }
@@ -420,6 +435,8 @@ struct Flat {
     values: Joined,
     /// The index (in `paths` and `values`) of each configuration's first leaf.
     first_leaf: Vec<u32>,
+    /// Values left out for the ceiling.
+    left_out: usize,
 }
 
 /// Texts one after the other, each preceded by a NUL (which no query holds, so no match spans
@@ -508,7 +525,19 @@ impl Entry {
     }
 
     fn add_leaves(&mut self, tokens: &mut Vec<String>, value: &Value, schema: Option<&Value>) {
+        // A secret place is one leaf, whatever it holds: neither its value nor what is inside
+        // it (keys, list items) is indexed.
+        let secret = schema.is_some_and(|s| schema::is_write_only(s, tokens));
         match value {
+            _ if secret => {
+                self.text.push_str(&crate::edit::pointer(tokens));
+                let end = self.text.len() as u32;
+                self.leaves.push(LeafAt {
+                    pointer_end: end,
+                    value_end: end,
+                    state: State::Masked,
+                });
+            }
             Value::Object(map) if !map.is_empty() => {
                 for (key, inner) in map {
                     tokens.push(key.clone());
@@ -524,19 +553,13 @@ impl Entry {
                 }
             }
             leaf => {
-                let secret = schema.is_some_and(|s| schema::is_write_only(s, tokens));
                 self.text.push_str(&crate::edit::pointer(tokens));
                 let pointer_end = self.text.len() as u32;
-                let state = if secret {
-                    State::Masked
-                } else {
-                    self.text.push_str(&value_text(leaf));
-                    State::Indexed
-                };
+                self.text.push_str(&value_text(leaf));
                 self.leaves.push(LeafAt {
                     pointer_end,
                     value_end: self.text.len() as u32,
-                    state,
+                    state: State::Indexed,
                 });
             }
         }
@@ -608,6 +631,9 @@ impl Namespace {
             flat.first_leaf.push(flat.paths.starts.len() as u32);
             for leaf in 0..entry.leaves.len() {
                 flat.paths.push(&fold(&path_of(entry.pointer(leaf))));
+                if entry.leaves[leaf].state == State::LeftOut {
+                    flat.left_out += 1;
+                }
                 flat.values
                     .push(&entry.value(leaf).map(fold).unwrap_or_default());
             }
@@ -758,12 +784,12 @@ impl Index {
         size
     }
 
-    fn left_out(&self) -> LeftOut {
-        let values = self
-            .entries()
-            .flat_map(|e| e.leaves.iter())
-            .filter(|l| l.state == State::LeftOut)
-            .count();
+    /// Values left out for the ceiling, in the namespaces a query may read.
+    fn left_out<'q>(&self, namespaces: impl Iterator<Item = &'q Namespace>) -> LeftOut
+    where
+        Self: 'q,
+    {
+        let values = namespaces.map(|n| n.flat.left_out).sum();
         LeftOut {
             values,
             longer_than: if values > 0 { self.cutoff } else { 0 },
@@ -771,7 +797,13 @@ impl Index {
     }
 
     fn search<'s>(&'s self, query: &Query<'_>) -> Results {
-        let left_out = self.left_out();
+        let readable: Vec<(&'s String, &'s Namespace)> = self
+            .namespaces
+            .iter()
+            .filter(|(name, _)| query.namespace.is_none_or(|only| only == name.as_str()))
+            .filter(|(name, _)| (query.readable)(name))
+            .collect();
+        let left_out = self.left_out(readable.iter().map(|(_, n)| *n));
         let needle = fold(query.text.trim()).replace('\0', "");
         if needle.is_empty() {
             return Results {
@@ -780,34 +812,90 @@ impl Index {
                 left_out,
             };
         }
-        // `servers.0.host` is the path `servers/0/host`.
-        let dotted = needle.replace('.', "/");
+        let scan = Scan::new(&needle);
+        let keep = query.offset.saturating_add(query.limit);
+        // Early pages in one pass, keeping each rank's first matches; a far page in two: one to
+        // count each rank, one to keep just the page. Memory stays within a page's worth.
+        let (counts, ranked, skip) = if keep <= ONE_PASS {
+            let (counts, ranked) =
+                scan.run(&readable, query.scope, &std::array::from_fn(|_| 0..keep));
+            (counts, ranked, query.offset)
+        } else {
+            let (counts, _) = scan.run(&readable, query.scope, &std::array::from_fn(|_| 0..0));
+            let mut before = 0usize;
+            let windows: [std::ops::Range<usize>; RANKS] = std::array::from_fn(|rank| {
+                let low = query.offset.saturating_sub(before).min(counts[rank]);
+                let high = keep.saturating_sub(before).min(counts[rank]);
+                before += counts[rank];
+                low..high
+            });
+            let (_, ranked) = scan.run(&readable, query.scope, &windows);
+            (counts, ranked, 0)
+        };
+        let total = counts.iter().sum();
+        let hits = ranked
+            .iter()
+            .enumerate()
+            .flat_map(|(rank, found)| found.iter().map(move |f| (rank as u8, f)))
+            .skip(skip)
+            .take(query.limit)
+            .map(|(rank, found)| hit(found, rank, query.text.trim(), &scan.dotted))
+            .collect();
+        Results {
+            total,
+            hits,
+            left_out,
+        }
+    }
+}
+
+/// Pages up to this far into the results are cut in one pass.
+const ONE_PASS: usize = 10_000;
+
+/// A query's needle, ready to scan namespaces with.
+struct Scan<'n> {
+    needle: &'n str,
+    /// `servers.0.host` is the path `servers/0/host`.
+    dotted: String,
+}
+
+impl<'n> Scan<'n> {
+    fn new(needle: &'n str) -> Self {
+        Self {
+            needle,
+            dotted: needle.replace('.', "/"),
+        }
+    }
+
+    /// Every match in `namespaces`, counted by rank; of each rank's matches, those whose place
+    /// in that rank's order falls in its window are kept.
+    fn run<'s>(
+        &self,
+        namespaces: &[(&'s String, &'s Namespace)],
+        scope: Scope,
+        windows: &[std::ops::Range<usize>; RANKS],
+    ) -> ([usize; RANKS], [Vec<Found<'s>>; RANKS]) {
+        let (needle, dotted) = (self.needle, self.dotted.as_str());
         let finder = memmem::Finder::new(needle.as_bytes());
         let path_finder = memmem::Finder::new(dotted.as_bytes());
-        let keep = query.offset + query.limit;
         let mut counts = [0usize; RANKS];
         let mut ranked: [Vec<Found<'s>>; RANKS] = Default::default();
         let mut add = |rank: u8, found: Found<'s>| {
             let rank = rank as usize;
-            counts[rank] += 1;
-            if ranked[rank].len() < keep {
+            if windows[rank].contains(&counts[rank]) {
                 ranked[rank].push(found);
             }
+            counts[rank] += 1;
         };
-        let namespaces = self
-            .namespaces
-            .iter()
-            .filter(|(name, _)| query.namespace.is_none_or(|only| only == name.as_str()))
-            .filter(|(name, _)| (query.readable)(name));
         // The best rank of each leaf of the namespace being scanned.
         let mut best: Vec<u8> = Vec::new();
-        for (ns_name, namespace) in namespaces {
+        for (ns_name, namespace) in namespaces.iter().copied() {
             let flat = &namespace.flat;
             let configuration = |i: usize| {
                 let (name, entry) = &namespace.configurations[i];
                 Some((name.as_str(), entry))
             };
-            if query.scope.names {
+            if scope.names {
                 if finder.find(namespace.lower.as_bytes()).is_some() {
                     let exact = namespace.lower == needle;
                     add(
@@ -833,13 +921,13 @@ impl Index {
                     );
                 });
             }
-            if !query.scope.paths && !query.scope.values {
+            if !scope.paths && !scope.values {
                 continue;
             }
             let mut any = false;
             best.clear();
             best.resize(flat.paths.starts.len(), NONE);
-            if query.scope.paths {
+            if scope.paths {
                 let mut on_path = |leaf: usize| {
                     let path = flat.paths.get(leaf);
                     let last = path.rsplit('/').next().unwrap_or(path);
@@ -852,7 +940,7 @@ impl Index {
                     flat.paths.matching(&path_finder, &mut on_path);
                 }
             }
-            if query.scope.values {
+            if scope.values {
                 flat.values.matching(&finder, |leaf| {
                     let exact = flat.values.get(leaf) == needle;
                     best[leaf] = best[leaf].min(if exact { EXACT_VALUE } else { VALUE });
@@ -890,20 +978,7 @@ impl Index {
                 );
             }
         }
-        let total = counts.iter().sum();
-        let hits = ranked
-            .iter()
-            .enumerate()
-            .flat_map(|(rank, found)| found.iter().map(move |f| (rank as u8, f)))
-            .skip(query.offset)
-            .take(query.limit)
-            .map(|(rank, found)| hit(found, rank, query.text.trim(), &dotted))
-            .collect();
-        Results {
-            total,
-            hits,
-            left_out,
-        }
+        (counts, ranked)
     }
 }
 
@@ -943,21 +1018,16 @@ fn hit(found: &Found<'_>, rank: u8, query: &str, dotted: &str) -> Hit {
 /// [`SNIPPET_CHARS`] characters around it.
 fn mark(text: &str, query: &str) -> Marked {
     let (start, end) = find_folded(text, query).unwrap_or((0, 0));
-    let before: Vec<char> = text[..start].chars().collect();
-    let after: Vec<char> = text[end..].chars().collect();
     let room = SNIPPET_CHARS / 2;
-    let before = if before.len() > room {
-        format!(
-            "…{}",
-            before[before.len() - room..].iter().collect::<String>()
-        )
-    } else {
-        before.into_iter().collect()
+    let before = &text[..start];
+    let before = match before.char_indices().rev().nth(room - 1) {
+        Some((at, _)) if at > 0 => format!("…{}", &before[at..]),
+        _ => before.to_owned(),
     };
-    let after = if after.len() > room {
-        format!("{}…", after[..room].iter().collect::<String>())
-    } else {
-        after.into_iter().collect()
+    let after = &text[end..];
+    let after = match after.char_indices().nth(room) {
+        Some((at, _)) => format!("{}…", &after[..at]),
+        None => after.to_owned(),
     };
     Marked {
         before,
@@ -966,12 +1036,27 @@ fn mark(text: &str, query: &str) -> Marked {
     }
 }
 
+/// How far into a text [`find_folded`] looks when either side is not plain ASCII (a long value
+/// is shown cut anyway).
+const MARK_SCAN_BYTES: usize = 8 * 1024;
+
 /// Where `query` is in `text`, ignoring case: byte offsets in `text`.
 fn find_folded(text: &str, query: &str) -> Option<(usize, usize)> {
     let needle = fold(query);
     if needle.is_empty() {
         return None;
     }
+    if text.is_ascii() && needle.is_ascii() {
+        // Lower-casing ASCII keeps every offset.
+        let lower = text.to_ascii_lowercase();
+        let at = memmem::find(lower.as_bytes(), needle.as_bytes())?;
+        return Some((at, at + needle.len()));
+    }
+    let mut window = text.len().min(MARK_SCAN_BYTES);
+    while !text.is_char_boundary(window) {
+        window -= 1;
+    }
+    let text = &text[..window];
     for (start, _) in text.char_indices() {
         let mut folded = String::new();
         for (offset, c) in text[start..].char_indices() {
@@ -1129,6 +1214,32 @@ mod tests {
     }
 
     #[test]
+    fn what_is_inside_a_secret_object_or_list_is_not_found_either() {
+        let index = index(
+            DEFAULT_VALUE_CEILING,
+            &[(
+                "ns",
+                json!({"assignments": {"a": {"own": {"properties": {
+                    "credentials": {"type": "object", "writeOnly": true},
+                    "tokens": {"type": "array", "writeOnly": true}
+                }}}}}),
+                &[(
+                    "a",
+                    json!({"credentials": {"AKIA123": "s3cret"}, "tokens": ["t1", "t2"], "open": 1}),
+                )],
+            )],
+        );
+        assert_eq!(run(&index, "akia").total, 0);
+        assert_eq!(run(&index, "s3cret").total, 0);
+        assert_eq!(run(&index, "t1").total, 0);
+        assert_eq!(places(&run(&index, "tokens")), vec!["ns/a:tokens:Path"]);
+        assert_eq!(
+            places(&run(&index, "credentials")),
+            vec!["ns/a:credentials:Path"]
+        );
+    }
+
+    #[test]
     fn secret_values_are_not_found_but_their_paths_are() {
         assert_eq!(run(&shop(), "hunter2").total, 0);
         let found = run(&shop(), "password");
@@ -1190,6 +1301,38 @@ mod tests {
         assert_eq!(page(12).hits[0].configuration.as_deref(), Some("c12"));
         assert_eq!(page(24).hits.len(), 6);
         assert_eq!(page(24).hits[5].configuration.as_deref(), Some("c29"));
+    }
+
+    #[test]
+    fn a_far_page_is_the_same_as_counting_through_to_it() {
+        let configurations: Vec<(String, Value)> = (0..ONE_PASS + 40)
+            .map(|i| (format!("c{i:05}"), json!({"key": format!("match {i}")})))
+            .collect();
+        let borrowed: Vec<(&str, Value)> = configurations
+            .iter()
+            .map(|(n, v)| (n.as_str(), v.clone()))
+            .collect();
+        // One configuration whose name matches too: it ranks first.
+        let mut with_name = borrowed.clone();
+        with_name.push(("match", json!({})));
+        let index = index(DEFAULT_VALUE_CEILING, &[("ns", json!({}), &with_name)]);
+        let page = |offset| {
+            index.search(&Query {
+                text: "match",
+                namespace: None,
+                scope: Scope::ALL,
+                readable: &|_| true,
+                offset,
+                limit: 25,
+            })
+        };
+        let far = page(ONE_PASS + 20);
+        assert_eq!(far.total, ONE_PASS + 41);
+        assert_eq!(far.hits.len(), 21);
+        // Before it: the exact name, then values c00000 ... in order.
+        assert_eq!(far.hits[0].configuration.as_deref(), Some("c10019"));
+        assert_eq!(far.hits[20].configuration.as_deref(), Some("c10039"));
+        assert!(page(usize::MAX).hits.is_empty());
     }
 
     #[test]

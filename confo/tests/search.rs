@@ -175,6 +175,18 @@ async fn secret_values_and_keys_of_other_namespaces_are_never_found(b: Backend) 
     assert_eq!(places(&find(&index, "hunter2")), vec!["shop/db:password"]);
     assert_eq!(find(&index, "eu-only").total, 0, "not shown as shop's");
 
+    // A key under `shop-` is shop's until another tool lists a namespace that owns it too.
+    b.put("shop-eu2-y", r#"{"w": "later-listed"}"#).await;
+    until_found(&index, "later-listed", &["shop/eu2-y:w"]).await;
+    let mut root: serde_json::Value =
+        serde_json::from_str(&b.value("confo").await.unwrap()).unwrap();
+    root["namespaces"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!("shop-eu2"));
+    b.put("confo", &root.to_string()).await;
+    until_found(&index, "later-listed", &[]).await;
+
     // Marked secret by a schema: the value goes from the index; the path stays.
     store
         .change_settings(

@@ -126,8 +126,10 @@ pub fn SearchPage() -> impl IntoView {
         } else if view.total == 0 {
             format!("Nothing matches “{}”.", q_now.trim())
         } else {
-            let first = (view.page - 1) * crate::api::search::PER_PAGE + 1;
-            let last = first + view.hits.len().saturating_sub(1);
+            let first = (view.page - 1)
+                .saturating_mul(crate::api::search::PER_PAGE)
+                .saturating_add(1);
+            let last = first.saturating_add(view.hits.len().saturating_sub(1));
             if view.hits.is_empty() {
                 format!("{} results; this page is past the last one.", view.total)
             } else {
