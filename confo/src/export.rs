@@ -136,16 +136,29 @@ impl Store {
     /// Reads namespace `namespace` for an export: its settings, and every configuration stored
     /// under its prefix that no other listed namespace may own, in the order the namespace
     /// lists them, with the revision each was read at (one range read, so one moment of the
-    /// store). A value that is not a JSON object
-    /// is an error naming its key.
+    /// store), and the settings as they were while it was read. A value that is not a JSON
+    /// object is an error naming its key.
     pub async fn export_namespace(&self, namespace: &NamespaceName) -> Result<NamespaceExport> {
         let listed = self.list_namespaces().await?;
         if !listed.iter().any(|n| n == namespace.as_str()) {
             return Err(Error::NotFound(format!("namespace {namespace:?}")));
         }
         let prefix = self.layout().configurations_prefix(namespace);
-        let (settings, keys) =
-            tokio::try_join!(self.get_settings(namespace), self.kv().list_prefix(&prefix))?;
+        // The schemas that say which values are secret, as they were while the values were read:
+        // read before and after, and again if they changed in between.
+        let mut tries = 0;
+        let (settings, keys) = loop {
+            let before = self.get_settings(namespace).await?;
+            let keys = self.kv().list_prefix(&prefix).await?;
+            let after = self.get_settings(namespace).await?;
+            tries += 1;
+            if after.revision == before.revision {
+                break (after, keys);
+            }
+            if tries == 5 {
+                return Err(Error::Busy(format!("the schemas of namespace {namespace}")));
+            }
+        };
         let mut configurations = Vec::new();
         for kv in keys {
             if self
@@ -168,15 +181,21 @@ impl Store {
         // In the order the namespace lists them (the order they are created in on import),
         // then those stored without being listed, by name.
         let listing = self.list_configurations(namespace).await?;
-        let position = |name: &str| {
-            listing
-                .registered
-                .iter()
-                .position(|n| n == name)
-                .unwrap_or(usize::MAX)
-        };
-        configurations
-            .sort_by(|a, b| (position(&a.name), &a.name).cmp(&(position(&b.name), &b.name)));
+        let positions: std::collections::HashMap<&str, usize> = listing
+            .registered
+            .iter()
+            .enumerate()
+            .map(|(i, n)| (n.as_str(), i))
+            .collect();
+        configurations.sort_by_cached_key(|c| {
+            (
+                positions
+                    .get(c.name.as_str())
+                    .copied()
+                    .unwrap_or(usize::MAX),
+                c.name.clone(),
+            )
+        });
         Ok(NamespaceExport {
             name: namespace.to_string(),
             settings: settings.settings,

@@ -33,7 +33,7 @@ fn is_safe(method: &Method) -> bool {
     matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS)
 }
 
-fn from_same_origin(headers: &HeaderMap) -> bool {
+pub(crate) fn from_same_origin(headers: &HeaderMap) -> bool {
     let text = |name| headers.get(name).and_then(|v| v.to_str().ok());
     if let Some(site) = text("sec-fetch-site") {
         // "none": the user typed the address or used a bookmark.

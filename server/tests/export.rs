@@ -240,3 +240,56 @@ async fn a_browser_following_a_download_link_gets_the_file_not_a_redirect() {
         );
     }
 }
+
+#[tokio::test]
+async fn a_download_another_site_asks_for_is_refused_and_not_recorded() {
+    let mut app = app().await;
+    app.sign_in("ada").await;
+    let exports = || confo::AuditQuery {
+        action: Some(confo::Action::ConfigurationExport),
+        ..Default::default()
+    };
+    for (name, value) in [
+        ("sec-fetch-site", "cross-site"),
+        ("origin", "https://evil.example"),
+    ] {
+        let (status, body) = app
+            .send(
+                Request::get("/api/export?format=bundle&secrets=true")
+                    .header(name, value)
+                    .body(Body::empty())
+                    .unwrap(),
+            )
+            .await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{name}: {body}");
+        assert!(body.contains("another site"), "{body}");
+    }
+    let (status, _) = app
+        .send(
+            Request::get("/api/audit/export?format=jsonl")
+                .header("sec-fetch-site", "same-site")
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert!(
+        app.store
+            .audit(&exports())
+            .await
+            .unwrap()
+            .entries
+            .is_empty()
+    );
+    // From the dashboard's own page, it is the file.
+    let (status, body) = app
+        .send(
+            Request::get("/api/export?format=bundle")
+                .header("sec-fetch-site", "same-origin")
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(app.store.audit(&exports()).await.unwrap().entries.len(), 1);
+}

@@ -670,6 +670,11 @@ mod ssr {
                     .into_iter()
                     .filter(|entry| match &entry.namespace {
                         Some(ns) => grants.covers(ns),
+                        // An export of several namespaces names them all: only for those who
+                        // may read every namespace.
+                        None if entry.action == Action::ConfigurationExport => {
+                            admin && *grants == confo::users::Grants::All
+                        }
                         None => admin,
                     })
                     .collect(),

@@ -28,12 +28,16 @@ pub async fn export(
     let store = store()?;
     let format = confo::export::Format::named(&format, separator.trim()).map_err(reject)?;
     let listed = store.list_namespaces().await.map_err(reject)?;
-    let asked: Vec<String> = namespaces
+    let mut asked: Vec<String> = Vec::new();
+    for name in namespaces
         .split(',')
         .map(str::trim)
         .filter(|n| !n.is_empty())
-        .map(str::to_owned)
-        .collect();
+    {
+        if !asked.iter().any(|a| a == name) {
+            asked.push(name.to_owned());
+        }
+    }
     let names: Vec<String> = if asked.is_empty() {
         listed
             .iter()
