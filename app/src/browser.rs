@@ -338,7 +338,8 @@ pub async fn sleep(millis: u64) {
     let _ = wait.await;
 }
 
-/// `/` focuses the page's filter; Ctrl+S (Cmd+S) saves from the JSON view, review first.
+/// `/` focuses the page's filter (the search box in the header on a page without one); Ctrl+S
+/// (Cmd+S) saves from the JSON view, review first.
 pub fn keyboard_shortcuts() {
     let element = |selector: &str| {
         document()
@@ -353,7 +354,9 @@ pub fn keyboard_shortcuts() {
             .and_then(|t| t.dyn_into::<leptos::web_sys::Element>().ok())
             .is_some_and(|e| matches!(e.tag_name().as_str(), "INPUT" | "TEXTAREA" | "SELECT"));
         if event.key() == "/" && !typing {
-            if let Some(filter) = element("input[type=search]") {
+            if let Some(filter) =
+                element("main input[type=search]").or_else(|| element("#header-search"))
+            {
                 event.prevent_default();
                 let _ = filter.focus();
             }

@@ -390,7 +390,10 @@ fn read_tree_dir(dir: &Path) -> Result<Incoming> {
                 continue;
             }
             let shown = path.display().to_string();
-            total += file.metadata().map_err(|e| unreadable(&path, e))?.len();
+            // Through a symbolic link to what it names: that is what is read.
+            total += std::fs::metadata(&path)
+                .map_err(|e| unreadable(&path, e))?
+                .len();
             if total > MAX_FILE_BYTES {
                 return Err(bad_file(
                     &shown,
@@ -407,7 +410,11 @@ fn read_tree_dir(dir: &Path) -> Result<Incoming> {
 
 fn read_tree_archive(name: &str, bytes: &[u8]) -> Result<Incoming> {
     let mut incoming = Incoming::new();
-    let mut archive = tar::Archive::new(flate2::read::GzDecoder::new(bytes));
+    // What is unpacked at all, headers included, is bounded: a small archive that unpacks to
+    // far more is read as cut short.
+    let mut archive = tar::Archive::new(
+        flate2::read::GzDecoder::new(bytes).take(MAX_FILE_BYTES + MAX_FILE_BYTES / 4),
+    );
     let broken = |e: std::io::Error| bad_file(name, format!("is not a readable .tar.gz ({e})"));
     let mut total = 0u64;
     for entry in archive.entries().map_err(broken)? {
@@ -433,9 +440,10 @@ fn read_tree_archive(name: &str, bytes: &[u8]) -> Result<Incoming> {
             ));
         }
         let mut body = Vec::new();
+        let remaining = MAX_FILE_BYTES.saturating_sub(total - entry.size());
         entry
             .by_ref()
-            .take(MAX_FILE_BYTES)
+            .take(remaining)
             .read_to_end(&mut body)
             .map_err(broken)?;
         add_tree_file(&mut incoming, &shown, &path, &body)?;

@@ -48,6 +48,7 @@ test('a namespace is downloaded from its page, secret values only when an admini
   expect(env.name).toBe('confo.env');
   expect(env.body.toString('utf8')).toContain(`${ns.toUpperCase()}__DB__TOKEN=hunter2\n`);
 
+  await page.locator('#export-form').getByLabel('Include secret values').uncheck();
   await page.locator('#export-form').getByLabel('Format').selectOption('tree');
   const tree = await download(page);
   expect(tree.name).toBe('confo.tar.gz');

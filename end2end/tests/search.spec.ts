@@ -147,3 +147,11 @@ test('a viewer finds nothing of a namespace not granted, and nobody finds a secr
   await expect(person.locator('#search-summary')).toHaveText(`Nothing matches “${secret}”.`);
   await context.close();
 });
+
+test('the slash key focuses the search box on a page without a filter of its own', async ({ page, javaScriptEnabled }) => {
+  test.skip(!javaScriptEnabled, 'needs JavaScript');
+  await page.goto('/requests');
+  await expect(page.locator('#live-status')).toHaveText('Live updates: on');
+  await page.keyboard.press('/');
+  await expect(page.locator('#header-search')).toBeFocused();
+});

@@ -258,9 +258,13 @@ fn parse_size(text: &str) -> Result<usize, String> {
         "GiB" => 1 << 30,
         _ => return Err(format!("{text:?} has an unknown unit; use KiB, MiB or GiB")),
     };
-    number
+    let size = number
         .checked_mul(unit)
-        .ok_or_else(|| format!("{text:?} is too large"))
+        .ok_or_else(|| format!("{text:?} is too large"))?;
+    if size > 2 << 30 {
+        return Err(format!("{text:?} is more than the most allowed, 2GiB"));
+    }
+    Ok(size)
 }
 
 #[cfg(test)]
