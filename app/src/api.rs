@@ -6,6 +6,7 @@ pub mod audit;
 pub mod auth;
 pub mod configurations;
 pub mod export;
+pub mod import;
 pub mod live;
 pub mod namespaces;
 #[cfg(feature = "ssr")]

@@ -68,6 +68,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("users/:name") view=pages::UserPage ssr=SsrMode::Async/>
                     <Route path=path!("audit") view=pages::AuditPage ssr=SsrMode::Async/>
                     <Route path=path!("search") view=pages::SearchPage ssr=SsrMode::Async/>
+                    <Route path=path!("import") view=pages::ImportPage ssr=SsrMode::Async/>
                     <Route path=path!("requests") view=pages::RequestsPage ssr=SsrMode::Async/>
                     <Route path=path!("requests/:id") view=pages::RequestPage ssr=SsrMode::Async/>
                     <Route path=path!("ns/:ns") view=pages::NamespacePage ssr=SsrMode::Async/>

@@ -7,6 +7,7 @@ mod configuration;
 mod edit_table;
 mod history;
 mod home;
+mod import;
 mod live;
 mod namespace;
 mod requests;
@@ -20,6 +21,7 @@ pub use auth::{SetUpPage, SignInPage};
 pub use configuration::ConfigurationPage;
 pub use history::HistoryPage;
 pub use home::Home;
+pub use import::ImportPage;
 pub use namespace::NamespacePage;
 pub use requests::{RequestPage, RequestsPage};
 pub use schema::{NamespaceSettingsPage, SchemaPage};
@@ -316,6 +318,7 @@ pub(crate) fn ExportForm(namespace: Option<String>, admin: bool) -> impl IntoVie
     view! {
         <section id="export" aria-labelledby="export-heading">
             <h2 id="export-heading">"Export"</h2>
+            <p><a href="/import" id="import-link">"Import configurations from a file"</a></p>
             <form method="get" action="/api/export" class="stacked" id="export-form">
                 {which}
                 <label>"Format "

@@ -159,3 +159,102 @@ async fn a_malformed_file_is_refused_naming_it_and_writes_nothing() {
     let store = cli.store().await;
     assert_eq!(store.list_namespaces().await.unwrap(), Vec::<String>::new());
 }
+
+/// From the dashboard: an editor of `shop` imports into shop only (another namespace is refused
+/// without saying whether it exists), and an import whose preview went stale writes nothing.
+#[tokio::test]
+async fn the_dashboard_imports_only_where_the_user_may_and_only_what_the_preview_showed() {
+    use axum::http::StatusCode;
+    use confo::users::{Grants, Role};
+    let mut app = common::TestApp::anonymous().await;
+    app.add_shop_and_other().await;
+    app.add_user("eddie", Role::Editor).await;
+    let system = confo::Change::by(confo::Actor::system());
+    app.store
+        .update_user(
+            "eddie",
+            Role::Editor,
+            Grants::Namespaces(vec!["shop".into()]),
+            &system,
+        )
+        .await
+        .unwrap();
+    let content = r#"{"shop": {"app": {"limit": 6}, "new": {"x": 1}}, "other": {"app": {"limit": 1}}, "nowhere": {"a": {}}}"#;
+    let form = |seen: &'static str| {
+        vec![
+            ("content", content),
+            ("format", "json"),
+            ("existing", "overwrite"),
+            ("seen", seen),
+            ("comment", "moving in"),
+        ]
+    };
+    let (status, _) = app.post("import/preview", &form("")).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+
+    app.sign_in("eddie").await;
+    let (status, body) = app.post("import/preview", &form("")).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let preview: serde_json::Value = serde_json::from_str(&body).unwrap();
+    let refusal = |name: &str| {
+        preview["namespaces"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|n| n["name"] == name)
+            .map(|n| n["refused"].clone())
+            .unwrap()
+    };
+    assert_eq!(refusal("shop"), serde_json::Value::Null);
+    // The same words for one that exists and one that does not.
+    let other = refusal("other").as_str().unwrap().replace("other", "X");
+    let nowhere = refusal("nowhere").as_str().unwrap().replace("nowhere", "X");
+    assert_eq!(other, nowhere);
+    assert_eq!(preview["writes"], 2);
+    let seen = preview["seen"].as_str().unwrap().to_owned();
+    let seen: &'static str = Box::leak(seen.into_boxed_str());
+
+    // Changed after the preview: nothing is written, and it says so.
+    let shop = confo::NamespaceName::new("shop").unwrap();
+    let cfg = confo::ConfigurationName::new("app").unwrap();
+    app.store
+        .set_field(&shop, &cfg, "limit", serde_json::json!(7), None, &system)
+        .await
+        .unwrap();
+    let before = app.snapshot().await;
+    let (status, body) = app.post("import/apply", &form(seen)).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    assert!(body.contains("has changed since"), "{body}");
+    assert_eq!(app.snapshot().await, before, "nothing written");
+
+    // On a fresh preview, it is imported, with the comment.
+    let (_, body) = app.post("import/preview", &form("")).await;
+    let preview: serde_json::Value = serde_json::from_str(&body).unwrap();
+    let seen: &'static str = Box::leak(
+        preview["seen"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+            .into_boxed_str(),
+    );
+    let (status, body) = app.post("import/apply", &form(seen)).await;
+    assert!(common::done(status), "{status} {body}");
+    let app_now = app.store.get_configuration(&shop, &cfg).await.unwrap();
+    assert_eq!(
+        serde_json::Value::Object(app_now.fields),
+        serde_json::json!({"limit": 6})
+    );
+    let other = confo::NamespaceName::new("other").unwrap();
+    let other_now = app.store.get_configuration(&other, &cfg).await.unwrap();
+    assert_eq!(
+        serde_json::Value::Object(other_now.fields),
+        serde_json::json!({"limit": 5})
+    );
+    let page = app
+        .store
+        .audit(&confo::AuditQuery::default())
+        .await
+        .unwrap();
+    assert_eq!(page.entries[0].comment.as_deref(), Some("moving in"));
+    assert_eq!(page.entries[0].actor.name, "eddie");
+}

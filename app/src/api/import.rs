@@ -1,0 +1,284 @@
+//! Import from the dashboard (see `confo::import`): pasted JSON (a bundle or a JSON export) or
+//! TOML, previewed, then applied on what the preview read.
+//!
+//! Guard: a signed-in user; a namespace is imported into only by an editor of it, and created
+//! only by an administrator. One the user may not change is refused in the preview without
+//! saying whether it exists. Applying compares what the preview showed with what is stored
+//! now: if anything changed, nothing is written and the preview is shown again.
+
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::error::AppError;
+
+/// The most text an import from the dashboard takes (larger files: `confo import`).
+pub const MAX_PASTED_BYTES: usize = 1024 * 1024;
+
+/// One field of a configuration's preview.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FieldView {
+    pub field: String,
+    /// `added`, `changed`, `unchanged` or `removed`.
+    pub state: String,
+    pub before: Option<String>,
+    pub after: Option<String>,
+}
+
+/// One configuration of the preview.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConfigurationView {
+    pub name: String,
+    /// `create`, `update`, `unchanged`, `skip`, `delete` or `refuse`.
+    pub action: String,
+    pub refused: Option<String>,
+    pub fields: Vec<FieldView>,
+    pub problems: Vec<String>,
+}
+
+/// One namespace of the preview.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NamespaceView {
+    pub name: String,
+    pub from: Option<String>,
+    pub exists: bool,
+    pub reviewed: bool,
+    pub refused: Option<String>,
+    pub configurations: Vec<ConfigurationView>,
+}
+
+/// What an import would do.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PreviewView {
+    pub namespaces: Vec<NamespaceView>,
+    /// What the preview read of each configuration it would change (`namespace/configuration`
+    /// → revision), as JSON: the import is applied only if it is still so.
+    pub seen: String,
+    /// How many configurations it would write or send for review.
+    pub writes: usize,
+}
+
+/// What the import would do with `content` (`format`: `json` or `toml`), existing
+/// configurations treated as `existing` (`skip`, `overwrite`, `merge`), missing ones deleted
+/// when `delete_missing`, namespaces renamed by `renames` (`old=new`, separated by commas).
+#[server(endpoint = "import/preview")]
+pub async fn preview_import(
+    content: String,
+    format: String,
+    existing: String,
+    #[server(default)] delete_missing: bool,
+    #[server(default)] renames: String,
+) -> Result<PreviewView, AppError> {
+    let user = crate::api::ssr::require_user().await?;
+    let preview = ssr::preview(
+        &user,
+        &content,
+        &format,
+        &existing,
+        delete_missing,
+        &renames,
+    )
+    .await?;
+    Ok(ssr::view(&preview))
+}
+
+/// Applies the import previewed as `seen` (see [`PreviewView::seen`]), with `comment`; when
+/// anything changed since, writes nothing and says so. Leads to `/import` with what was done.
+#[server(endpoint = "import/apply")]
+pub async fn apply_import(
+    content: String,
+    format: String,
+    existing: String,
+    #[server(default)] delete_missing: bool,
+    #[server(default)] renames: String,
+    seen: String,
+    #[server(default)] comment: String,
+) -> Result<(), AppError> {
+    use crate::api::ssr::{change, reject, require_user, store};
+    let user = require_user().await?;
+    let preview = ssr::preview(
+        &user,
+        &content,
+        &format,
+        &existing,
+        delete_missing,
+        &renames,
+    )
+    .await?;
+    if ssr::view(&preview).seen != seen {
+        return Err(reject(AppError::Conflict(
+            "What the preview showed has changed since: someone changed these configurations, so nothing was imported. The preview below shows what is stored now; look at it again and import again.".into(),
+        )));
+    }
+    let report = store()?
+        .apply_import(&preview, &change(&user).with_comment(comment))
+        .await
+        .map_err(reject)?;
+    let count = |written: bool| {
+        report
+            .outcomes
+            .iter()
+            .filter(|(_, _, o)| match o {
+                confo::import::Outcome::Written(_) => written,
+                confo::import::Outcome::Requested(_) => !written,
+                confo::import::Outcome::Failed(_) => false,
+            })
+            .count()
+    };
+    crate::api::redirect::redirect(&format!(
+        "/import?written={}&requested={}&failed={}",
+        count(true),
+        count(false),
+        report.failed()
+    ));
+    Ok(())
+}
+
+#[cfg(feature = "ssr")]
+pub mod ssr {
+    use confo::import::{Action, Existing, FieldState, NamespacePreview, Options, Preview};
+
+    use super::*;
+    use crate::api::ssr::{may, reject, store};
+
+    /// The preview of an import by `user`: namespaces they may not change are refused without
+    /// being read.
+    pub async fn preview(
+        user: &confo::users::User,
+        content: &str,
+        format: &str,
+        existing: &str,
+        delete_missing: bool,
+        renames: &str,
+    ) -> Result<Preview, AppError> {
+        if content.len() > MAX_PASTED_BYTES {
+            return Err(reject(AppError::TooLarge(format!(
+                "The dashboard imports at most {} KiB; import larger files with `confo import`.",
+                MAX_PASTED_BYTES / 1024
+            ))));
+        }
+        let file = match format {
+            "json" => "the pasted JSON.json",
+            "toml" => "the pasted TOML.toml",
+            other => {
+                return Err(reject(AppError::Invalid(format!(
+                    "{other:?} is not a format the dashboard imports; use json or toml."
+                ))));
+            }
+        };
+        let incoming = confo::import::read_bytes(file, content.as_bytes()).map_err(reject)?;
+        let pairs: Vec<String> = renames
+            .split(',')
+            .map(str::trim)
+            .filter(|p| !p.is_empty())
+            .map(str::to_owned)
+            .collect();
+        let options = Options {
+            existing: Existing::named(existing).map_err(reject)?,
+            delete_missing,
+            renames: confo::import::parse_renames(&pairs).map_err(reject)?,
+        };
+        let store = store()?;
+        let listed = store.list_namespaces().await.map_err(reject)?;
+        let (allowed, refused): (Vec<_>, Vec<_>) = incoming.into_iter().partition(|(from, _)| {
+            let name = options.renames.get(from).unwrap_or(from);
+            if listed.contains(name) {
+                may(user, confo::users::Role::Editor, Some(name))
+            } else {
+                may(user, confo::users::Role::Admin, None)
+            }
+        });
+        let mut preview = store
+            .preview_import(&allowed, &options)
+            .await
+            .map_err(reject)?;
+        for (from, _) in refused {
+            let name = options.renames.get(&from).cloned().unwrap_or(from.clone());
+            preview.namespaces.push(NamespacePreview {
+                from: (name != from).then_some(from),
+                refused: Some(format!(
+                    "You may not import into {name}: an editor of it imports into it, and only an administrator creates a namespace."
+                )),
+                name,
+                exists: false,
+                reviewed: false,
+                configurations: Vec::new(),
+            });
+        }
+        Ok(preview)
+    }
+
+    fn shown(value: &Option<serde_json::Value>) -> Option<String> {
+        value.as_ref().map(|v| {
+            let text = v.to_string();
+            if text.chars().count() > 200 {
+                format!("{}…", text.chars().take(200).collect::<String>())
+            } else {
+                text
+            }
+        })
+    }
+
+    /// The preview as the page shows it.
+    pub fn view(preview: &Preview) -> PreviewView {
+        let mut seen = serde_json::Map::new();
+        let mut writes = 0;
+        let namespaces = preview
+            .namespaces
+            .iter()
+            .map(|n| NamespaceView {
+                name: n.name.clone(),
+                from: n.from.clone(),
+                exists: n.exists,
+                reviewed: n.reviewed,
+                refused: n.refused.clone(),
+                configurations: n
+                    .configurations
+                    .iter()
+                    .map(|c| {
+                        let (action, refused) = match &c.action {
+                            Action::Create => ("create", None),
+                            Action::Update => ("update", None),
+                            Action::Unchanged => ("unchanged", None),
+                            Action::Skip => ("skip", None),
+                            Action::Delete => ("delete", None),
+                            Action::Refuse(why) => ("refuse", Some(why.clone())),
+                        };
+                        if n.refused.is_none()
+                            && matches!(c.action, Action::Create | Action::Update | Action::Delete)
+                        {
+                            writes += 1;
+                            seen.insert(format!("{}/{}", n.name, c.name), c.base_revision.into());
+                        }
+                        ConfigurationView {
+                            name: c.name.clone(),
+                            action: action.to_owned(),
+                            refused,
+                            fields: c
+                                .fields
+                                .iter()
+                                .map(|r| FieldView {
+                                    field: r.field.clone(),
+                                    state: match r.state {
+                                        FieldState::Added => "added",
+                                        FieldState::Changed => "changed",
+                                        FieldState::Unchanged => "unchanged",
+                                        FieldState::Removed => "removed",
+                                    }
+                                    .to_owned(),
+                                    before: shown(&r.before),
+                                    after: shown(&r.after),
+                                })
+                                .collect(),
+                            problems: c.problems.clone(),
+                        }
+                    })
+                    .collect(),
+            })
+            .collect();
+        PreviewView {
+            namespaces,
+            seen: serde_json::Value::Object(seen).to_string(),
+            writes,
+        }
+    }
+}

@@ -1,0 +1,198 @@
+//! `/import`: paste a file (JSON or TOML), see what it would change, then import it. The
+//! preview is a GET form (an address, with or without JavaScript); the import is a POST that
+//! writes only what the preview showed.
+
+use leptos::form::ActionForm;
+use leptos::prelude::*;
+use leptos_router::hooks::use_query_map;
+
+use super::{ReturnHere, failure, loaded_part};
+use crate::api::import::{ApplyImport, ConfigurationView, PreviewView, preview_import};
+
+const EXISTING: [(&str, &str); 3] = [
+    ("skip", "Leave them as they are"),
+    ("overwrite", "Replace their whole value"),
+    ("merge", "Set the file's top-level fields, keep the others"),
+];
+
+fn action_words(c: &ConfigurationView) -> String {
+    match c.action.as_str() {
+        "create" => "new: created".into(),
+        "update" => "changed".into(),
+        "unchanged" => "unchanged".into(),
+        "skip" => "exists: left as it is".into(),
+        "delete" => "not in the file: deleted".into(),
+        _ => format!("refused: {}", c.refused.clone().unwrap_or_default()),
+    }
+}
+
+fn configuration(c: ConfigurationView) -> impl IntoView {
+    let rows = c
+        .fields
+        .iter()
+        .filter(|f| f.state != "unchanged")
+        .map(|f| {
+            view! {
+                <tr data-field=f.field.clone() data-state=f.state.clone()>
+                    <th scope="row">{f.field.clone()}</th>
+                    <td class="state">{f.state.clone()}</td>
+                    <td class="before">{f.before.clone().unwrap_or_default()}</td>
+                    <td class="after">{f.after.clone().unwrap_or_default()}</td>
+                </tr>
+            }
+        })
+        .collect_view();
+    let unchanged = c.fields.iter().filter(|f| f.state == "unchanged").count();
+    let any_rows = c.fields.iter().any(|f| f.state != "unchanged");
+    view! {
+        <li data-configuration=c.name.clone() data-action=c.action.clone()>
+            <strong>{c.name.clone()}</strong>": " {action_words(&c)}
+            {(unchanged > 0).then(|| format!(" ({unchanged} fields unchanged)"))}
+            {any_rows.then(|| view! {
+                <table class="import-fields">
+                    <thead><tr><th>"Field"</th><th>"What happens"</th><th>"Now"</th><th>"From the file"</th></tr></thead>
+                    <tbody>{rows}</tbody>
+                </table>
+            })}
+            {(!c.problems.is_empty()).then(|| view! {
+                <ul class="problems">{c.problems.iter().map(|p| view! { <li>{p.clone()}</li> }).collect_view()}</ul>
+            })}
+        </li>
+    }
+}
+
+#[component]
+pub fn ImportPage() -> impl IntoView {
+    let query = use_query_map();
+    let q = move |key: &str| query.read().get(key).unwrap_or_default();
+    let apply = ServerAction::<ApplyImport>::new();
+    let preview = Resource::new(
+        move || {
+            (
+                q("content"),
+                q("format"),
+                q("existing"),
+                q("delete_missing") == "true",
+                q("renames"),
+            )
+        },
+        |(content, format, existing, delete_missing, renames)| async move {
+            if content.trim().is_empty() {
+                return Ok(None);
+            }
+            let format = if format.is_empty() {
+                "json".to_owned()
+            } else {
+                format
+            };
+            let existing = if existing.is_empty() {
+                "skip".to_owned()
+            } else {
+                existing
+            };
+            preview_import(content, format, existing, delete_missing, renames)
+                .await
+                .map(Some)
+        },
+    );
+    let done = move || {
+        let written = q("written");
+        (!written.is_empty()).then(|| {
+            view! {
+                <p class="notice saved" role="status" id="import-done">{format!(
+                    "Imported: {written} configurations written, {} sent for review, {} not written.",
+                    q("requested"),
+                    q("failed")
+                )}</p>
+            }
+        })
+    };
+    let body = move |shown: Option<PreviewView>| {
+        let Some(shown) = shown else {
+            return view! { <p class="hint">"Paste a file above to see what it would change."</p> }
+                .into_any();
+        };
+        let namespaces = shown
+            .namespaces
+            .into_iter()
+            .map(|n| {
+                let about = [
+                    (!n.exists).then_some("new namespace"),
+                    n.reviewed.then_some("reviewed: a change request is opened"),
+                ]
+                .into_iter()
+                .flatten()
+                .collect::<Vec<_>>()
+                .join(", ");
+                view! {
+                    <section class="import-namespace" data-namespace=n.name.clone()>
+                        <h3>{n.name.clone()}
+                            {n.from.clone().map(|f| format!(" (from {f})"))}
+                            {(!about.is_empty()).then(|| format!(" · {about}"))}
+                        </h3>
+                        {n.refused.clone().map(|why| view! { <p class="error" role="alert">{why}</p> })}
+                        <ul class="import-configurations">
+                            {n.configurations.into_iter().map(configuration).collect_view()}
+                        </ul>
+                    </section>
+                }
+            })
+            .collect_view();
+        let writes = shown.writes;
+        view! {
+            <section id="import-preview" aria-labelledby="import-preview-heading">
+                <h2 id="import-preview-heading">"What it would change"</h2>
+                {namespaces}
+                {if writes == 0 {
+                    view! { <p id="import-nothing">"Nothing to import: everything is as the file says, skipped or refused."</p> }.into_any()
+                } else {
+                    view! {
+                        <ActionForm action=apply attr:id="import-apply" attr:class="stacked">
+                            <ReturnHere/>
+                            <input type="hidden" name="content" value=q("content")/>
+                            <input type="hidden" name="format" value=if q("format").is_empty() { "json".to_owned() } else { q("format") }/>
+                            <input type="hidden" name="existing" value=if q("existing").is_empty() { "skip".to_owned() } else { q("existing") }/>
+                            <input type="hidden" name="delete_missing" value=if q("delete_missing") == "true" { "true" } else { "false" }/>
+                            <input type="hidden" name="renames" value=q("renames")/>
+                            <input type="hidden" name="seen" value=shown.seen.clone()/>
+                            <label>"Comment for the history " <input type="text" name="comment"/></label>
+                            <button type="submit">{format!("Import {writes} {}", if writes == 1 { "configuration" } else { "configurations" })}</button>
+                        </ActionForm>
+                    }.into_any()
+                }}
+            </section>
+        }
+        .into_any()
+    };
+    view! {
+        <h1>"Import"</h1>
+        {done}
+        <p class="hint">"Paste a Confo bundle or JSON export (namespace → configuration → fields), or TOML of the same shape. You see what it would change before anything is written. Larger files, and the original Confo's files: "<code>"confo import"</code>"."</p>
+        <form method="get" action="/import" id="import-form" class="stacked">
+            <label>"File contents "
+                <textarea name="content" rows="10" spellcheck="false">{q("content")}</textarea>
+            </label>
+            <label>"Format "
+                <select name="format">
+                    <option value="json" selected=q("format") != "toml">"JSON"</option>
+                    <option value="toml" selected=q("format") == "toml">"TOML"</option>
+                </select>
+            </label>
+            <label>"Configurations that exist already "
+                <select name="existing">
+                    {EXISTING.iter().map(|(value, label)| view! {
+                        <option value=*value selected=q("existing") == *value>{*label}</option>
+                    }).collect_view()}
+                </select>
+            </label>
+            <label class="choice"><input type="checkbox" name="delete_missing" value="true" checked=q("delete_missing") == "true"/>
+                " Delete the configurations of these namespaces that the file does not hold"</label>
+            <label>"Rename namespaces " <input type="text" name="renames" value=q("renames") placeholder="old=new, other-name=other_name"/></label>
+            <button type="submit">"Preview"</button>
+        </form>
+        {move || failure(apply.value().get()).map(|e| view! { <div id="import-error">{e}</div> })}
+        <Transition fallback=|| view! { <p>"Reading…"</p> }>
+            {move || Suspend::new(async move { loaded_part(preview.await, body) })}
+        </Transition>
+    }
+}
