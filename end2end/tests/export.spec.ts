@@ -1,16 +1,7 @@
 import { expect, test, type Page } from './fixtures';
 import * as fs from 'node:fs';
 import { uniqueName } from './support';
-
-/** Creates namespace `ns` and its configuration `name` holding `json`, through the API. */
-async function seed(page: Page, ns: string, name: string, json: object) {
-  expect((await page.request.post('/api/namespaces/create', { form: { name: ns } })).ok()).toBeTruthy();
-  expect((await page.request.post('/api/configurations/create', { form: { namespace: ns, name } })).status()).toBeLessThan(400);
-  const loaded = await (await page.request.get(`/api/configurations/get?namespace=${ns}&name=${name}`)).json();
-  expect((await page.request.post('/api/configurations/save', {
-    form: { namespace: ns, name, revision: String(loaded.revision), seq: String(loaded.seq), json: JSON.stringify(json), comment: '' },
-  })).ok()).toBeTruthy();
-}
+import { seed } from './seed';
 
 /** Submits the export form of the page and answers the downloaded file's name and text. */
 async function download(page: Page): Promise<{ name: string; body: Buffer }> {

@@ -1,19 +1,6 @@
 import { expect, test, type Page } from './fixtures';
 import { uniqueName } from './support';
-
-/** Creates namespace `ns` and its configuration `name` holding `json`, through the API. */
-async function seed(page: Page, ns: string, name: string, json: object) {
-  expect((await page.request.post('/api/namespaces/create', { form: { name: ns } })).ok()).toBeTruthy();
-  expect((await page.request.post('/api/configurations/create', { form: { namespace: ns, name } })).status()).toBeLessThan(400);
-  await save(page, ns, name, json);
-}
-
-async function save(page: Page, ns: string, name: string, json: object) {
-  const loaded = await (await page.request.get(`/api/configurations/get?namespace=${ns}&name=${name}`)).json();
-  expect((await page.request.post('/api/configurations/save', {
-    form: { namespace: ns, name, revision: String(loaded.revision), seq: String(loaded.seq), json: JSON.stringify(json), comment: '' },
-  })).ok()).toBeTruthy();
-}
+import { saveJson as save, seed } from './seed';
 
 /** The fields of a configuration as stored, or null when it is not there. */
 async function stored(page: Page, ns: string, name: string): Promise<unknown> {

@@ -3,18 +3,9 @@ import { execFileSync } from 'node:child_process';
 import * as path from 'node:path';
 import { PASSWORD, etcdEndpoints, uniqueName } from './support';
 import { addField } from './fields';
+import { seed } from './seed';
 
 const binary = path.resolve(__dirname, '..', '..', 'target', 'release', 'confo');
-
-/** Creates namespace `ns` and its configuration `name` holding `json`, through the API. */
-async function seed(page: Page, ns: string, name: string, json: object) {
-  expect((await page.request.post('/api/namespaces/create', { form: { name: ns } })).ok()).toBeTruthy();
-  expect((await page.request.post('/api/configurations/create', { form: { namespace: ns, name } })).status()).toBeLessThan(400);
-  const loaded = await (await page.request.get(`/api/configurations/get?namespace=${ns}&name=${name}`)).json();
-  expect((await page.request.post('/api/configurations/save', {
-    form: { namespace: ns, name, revision: String(loaded.revision), seq: String(loaded.seq), json: JSON.stringify(json), comment: '' },
-  })).ok()).toBeTruthy();
-}
 
 /** Searches from the header's box, as a person does. */
 async function searchFromHeader(page: Page, text: string) {

@@ -89,6 +89,22 @@ impl Encoding for TextFile {
     const METHOD: http::Method = http::Method::GET;
 }
 
+/// Marks the answer as a file to save, of `content_type`, offered as `file_name`.
+#[cfg(feature = "ssr")]
+pub fn attachment(content_type: &'static str, file_name: &str) {
+    if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
+        response.insert_header(
+            http::header::CONTENT_TYPE,
+            http::HeaderValue::from_static(content_type),
+        );
+        if let Ok(value) =
+            http::HeaderValue::from_str(&format!("attachment; filename=\"{file_name}\""))
+        {
+            response.insert_header(http::header::CONTENT_DISPOSITION, value);
+        }
+    }
+}
+
 /// The body of a download, sent as it is produced.
 pub struct Download(pub futures::stream::BoxStream<'static, Result<Bytes, Bytes>>);
 
@@ -833,17 +849,7 @@ pub async fn export_audit(filter: AuditFilter, format: String) -> Result<Downloa
             "{format:?} is not an export format; use csv or jsonl."
         ))));
     };
-    if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
-        response.insert_header(
-            http::header::CONTENT_TYPE,
-            http::HeaderValue::from_static(format.content_type()),
-        );
-        if let Ok(value) =
-            http::HeaderValue::from_str(&format!("attachment; filename=\"{}\"", format.file_name()))
-        {
-            response.insert_header(http::header::CONTENT_DISPOSITION, value);
-        }
-    }
+    attachment(format.content_type(), format.file_name());
     // Write-only values (by each configuration's schema now) are masked in the patches, as
     // everywhere; an entry that carried one then no longer matches its hash in the file.
     // (The store is taken here: the request's context is gone once the file is being sent.)

@@ -68,17 +68,7 @@ pub async fn export(
         .record_export(&names, format.name(), secrets, &change(&user))
         .await
         .map_err(reject)?;
-    if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
-        response.insert_header(
-            http::header::CONTENT_TYPE,
-            http::HeaderValue::from_static(format.content_type()),
-        );
-        if let Ok(value) =
-            http::HeaderValue::from_str(&format!("attachment; filename=\"{}\"", format.file_name()))
-        {
-            response.insert_header(http::header::CONTENT_DISPOSITION, value);
-        }
-    }
+    crate::api::audit::attachment(format.content_type(), format.file_name());
     let mut writer = confo::export::Writer::new(confo::export::Options { format, secrets });
     let head = writer.start(&chrono::Utc::now().to_rfc3339());
     // Each namespace is read when the one before it has been sent.
