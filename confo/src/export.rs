@@ -143,38 +143,12 @@ impl Store {
         if !listed.iter().any(|n| n == namespace.as_str()) {
             return Err(Error::NotFound(format!("namespace {namespace:?}")));
         }
-        let prefix = self.layout().configurations_prefix(namespace);
-        // The schemas that say which values are secret, as they were while the values were read:
-        // read before and after, and again if they changed in between.
-        let mut tries = 0;
-        let (settings, keys) = loop {
-            let before = self.get_settings(namespace).await?;
-            let keys = self.kv().list_prefix(&prefix).await?;
-            let after = self.get_settings(namespace).await?;
-            tries += 1;
-            if after.revision == before.revision {
-                break (after, keys);
-            }
-            if tries == 5 {
-                return Err(Error::Busy(format!("the schemas of namespace {namespace}")));
-            }
-        };
-        let mut configurations = Vec::new();
-        for kv in keys {
-            if self
-                .layout()
-                .check_owner(&kv.key, namespace.as_str(), &listed)
-                .is_err()
-            {
-                continue;
-            }
-            let Some(name) = kv.key.strip_prefix(&prefix) else {
-                continue;
-            };
-            let fields = crate::store::as_object(&kv)?;
+        let (settings, owned) = self.read_namespace_whole(namespace, &listed).await?;
+        let mut configurations = Vec::with_capacity(owned.len());
+        for (name, kv) in owned {
             configurations.push(ConfigurationExport {
-                name: name.to_owned(),
-                fields,
+                name,
+                fields: crate::store::as_object(&kv)?,
                 revision: kv.mod_revision,
             });
         }
@@ -385,7 +359,7 @@ impl Writer {
                     for c in &masked {
                         out.push_str("  ");
                         out.push_str(&yaml_key(&c.name));
-                        yaml_value(&mut out, &Value::Object(c.fields.clone()), 4);
+                        yaml_value(&mut out, &Value::Object(c.fields.clone()), 4, After::Key);
                     }
                 }
                 out.into_bytes()
@@ -485,57 +459,40 @@ fn yaml_key(key: &str) -> String {
     }
 }
 
-/// A value after its key (`key` already written): ` scalar` on the same line, or a block on the
-/// next lines at `indent`.
-fn yaml_value(out: &mut String, value: &Value, indent: usize) {
-    let pad = " ".repeat(indent);
-    match value {
-        Value::Object(map) if !map.is_empty() => {
-            out.push_str(":\n");
-            for (key, inner) in map {
-                out.push_str(&pad);
-                out.push_str(&yaml_key(key));
-                yaml_value(out, inner, indent + 2);
-            }
-        }
-        Value::Array(items) if !items.is_empty() => {
-            out.push_str(":\n");
-            for inner in items {
-                out.push_str(&pad);
-                out.push('-');
-                yaml_item(out, inner, indent + 2);
-            }
-        }
-        scalar => {
-            out.push_str(": ");
-            out.push_str(&yaml_scalar(scalar));
-            out.push('\n');
-        }
-    }
+/// What a value follows in YAML: a mapping's key (`key` already written) or a list's `-`.
+#[derive(Clone, Copy)]
+enum After {
+    Key,
+    Dash,
 }
 
-/// A list item after its `-`.
-fn yaml_item(out: &mut String, value: &Value, indent: usize) {
+/// A value after its key or dash: a scalar on the same line, or a block on the next lines at
+/// `indent`.
+fn yaml_value(out: &mut String, value: &Value, indent: usize, after: After) {
     let pad = " ".repeat(indent);
+    let (block, inline) = match after {
+        After::Key => (":\n", ": "),
+        After::Dash => ("\n", " "),
+    };
     match value {
         Value::Object(map) if !map.is_empty() => {
-            out.push('\n');
+            out.push_str(block);
             for (key, inner) in map {
                 out.push_str(&pad);
                 out.push_str(&yaml_key(key));
-                yaml_value(out, inner, indent + 2);
+                yaml_value(out, inner, indent + 2, After::Key);
             }
         }
         Value::Array(items) if !items.is_empty() => {
-            out.push('\n');
+            out.push_str(block);
             for inner in items {
                 out.push_str(&pad);
                 out.push('-');
-                yaml_item(out, inner, indent + 2);
+                yaml_value(out, inner, indent + 2, After::Dash);
             }
         }
         scalar => {
-            out.push(' ');
+            out.push_str(inline);
             out.push_str(&yaml_scalar(scalar));
             out.push('\n');
         }

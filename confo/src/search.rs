@@ -359,16 +359,11 @@ async fn read_namespace(
     let Ok(namespace) = NamespaceName::new(name) else {
         return Ok(None);
     };
-    let prefix = store.layout().configurations_prefix(&namespace);
-    let (settings, keys) = tokio::try_join!(
-        store.get_settings(&namespace),
-        store.kv().list_prefix(&prefix)
-    )?;
-    let configurations = keys
+    let (settings, owned) = store.read_namespace_whole(&namespace, listed).await?;
+    // A value that is not an object (written by another tool) has no fields to find.
+    let configurations = owned
         .into_iter()
-        .filter(|kv| store.layout().check_owner(&kv.key, name, listed).is_ok())
-        .filter_map(|kv| {
-            let configuration = kv.key.strip_prefix(&prefix)?.to_owned();
+        .filter_map(|(configuration, kv)| {
             let fields = serde_json::from_slice::<Map<String, Value>>(&kv.value).ok()?;
             Some((configuration, fields))
         })

@@ -157,6 +157,41 @@ impl Store {
             .await
     }
 
+    /// Every configuration stored under `namespace`'s prefix that no namespace of `listed` but
+    /// it may own (see [`crate::KeyLayout::check_owner`]), by name, read in one range read; and
+    /// the namespace's settings as they were while it was read (read before and after, and again
+    /// if they changed in between), so that what a schema marks secret is known for these values.
+    pub(crate) async fn read_namespace_whole(
+        &self,
+        namespace: &NamespaceName,
+        listed: &[String],
+    ) -> Result<(super::SettingsRead, Vec<(String, KeyValue)>)> {
+        let prefix = self.layout.configurations_prefix(namespace);
+        let mut tries = 0;
+        let (settings, keys) = loop {
+            let before = self.get_settings(namespace).await?;
+            let keys = self.kv.list_prefix(&prefix).await?;
+            let after = self.get_settings(namespace).await?;
+            tries += 1;
+            if after.revision == before.revision {
+                break (after, keys);
+            }
+            if tries == 5 {
+                return Err(Error::Busy(format!("the schemas of namespace {namespace}")));
+            }
+        };
+        let owned = keys
+            .into_iter()
+            .filter(|kv| {
+                self.layout
+                    .check_owner(&kv.key, namespace.as_str(), listed)
+                    .is_ok()
+            })
+            .filter_map(|kv| Some((kv.key.strip_prefix(&prefix)?.to_owned(), kv)))
+            .collect();
+        Ok((settings, owned))
+    }
+
     /// The listing of `namespace`, given the namespace list and the read of its index; `None`
     /// when it is neither listed nor has an index.
     async fn listing(
