@@ -84,6 +84,16 @@ fn fields(ns: usize, cfg: usize) -> serde_json::Value {
     })
 }
 
+/// Confo's connection to the bench's etcd, patient with the large reads.
+async fn connect(options: &Options) -> BenchResult<EtcdKv> {
+    Ok(EtcdKv::connect(&EtcdConfig {
+        endpoints: vec![options.etcd.clone()],
+        timeout: Duration::from_secs(30),
+        credentials: None,
+    })
+    .await?)
+}
+
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
     sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
 }
@@ -177,12 +187,7 @@ async fn main() -> BenchResult<()> {
     }
     let raw_read = started.elapsed();
 
-    let kv = EtcdKv::connect(&EtcdConfig {
-        endpoints: vec![options.etcd.clone()],
-        timeout: Duration::from_secs(30),
-        credentials: None,
-    })
-    .await?;
+    let kv = connect(&options).await?;
     let store = Store::new(
         std::sync::Arc::new(kv),
         KeyLayout::with_prefix(prefix.clone()),
@@ -308,12 +313,7 @@ async fn import(options: &Options, raw: &mut Client, stamp: u128) -> BenchResult
         incoming.push((format!("imp{n:04}"), configurations));
     }
     let prefix = format!("import-bench-{stamp}/");
-    let kv = EtcdKv::connect(&EtcdConfig {
-        endpoints: vec![options.etcd.clone()],
-        timeout: Duration::from_secs(30),
-        credentials: None,
-    })
-    .await?;
+    let kv = connect(options).await?;
     let store = Store::new(
         std::sync::Arc::new(kv),
         KeyLayout::with_prefix(prefix.clone()),
