@@ -168,6 +168,8 @@ impl SearchIndex {
             }
         }
         fresh.enforce_ceiling();
+        drop(stream);
+        fresh.listed = names;
         *self.write() = fresh;
         self.ready.store(true, Ordering::SeqCst);
         Ok(())
@@ -208,6 +210,7 @@ impl SearchIndex {
                         let read = read_namespace(store, name, &names).await?;
                         self.write_namespace(read);
                     }
+                    self.write().listed = names.clone();
                     listed = Some(names);
                 }
                 Target::Namespace(namespace) | Target::Settings(namespace) => {
@@ -218,14 +221,9 @@ impl SearchIndex {
         }
         let listed = match listed {
             Some(listed) => listed,
-            None if targets
-                .iter()
-                .any(|t| matches!(t, Target::Configuration { .. }))
-                || !whole.is_empty() =>
-            {
-                store.list_namespaces().await?
-            }
-            None => return Ok(()),
+            // The namespace list as the changes to it that came through this stream left it:
+            // no read of it for every change to a configuration.
+            None => self.read().listed.clone(),
         };
         for namespace in &whole {
             if listed.iter().any(|n| n == namespace) {
@@ -384,6 +382,9 @@ struct Index {
     value_bytes: usize,
     /// Values longer than this are left out (`usize::MAX`: none yet).
     cutoff: usize,
+    /// The namespaces the root key lists (those whose names the rules refuse too): which
+    /// namespaces may own a key.
+    listed: Vec<String>,
 }
 
 struct Namespace {
@@ -680,6 +681,7 @@ impl Index {
             ceiling,
             value_bytes: 0,
             cutoff: usize::MAX,
+            listed: Vec::new(),
         }
     }
 
