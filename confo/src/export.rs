@@ -744,6 +744,15 @@ mod tests {
             yaml.contains("    tags:\n      - \"a\"\n      - null\n"),
             "{yaml}"
         );
+        let read = crate::import::read_bytes("confo.yaml", yaml.as_bytes()).unwrap();
+        assert_eq!(
+            read,
+            vec![(
+                "shop".to_owned(),
+                vec![("db".to_owned(), shop().configurations[0].fields.clone())]
+            )]
+        );
+        assert_eq!(read[0].1[0].1["ratio"].to_string(), "1.50");
     }
 
     #[test]

@@ -35,6 +35,8 @@ use crate::request::Proposed;
 use crate::store::{Change, NewRequest, Store, check_field_name};
 use crate::{edit, schema};
 
+mod yaml;
+
 /// The largest file (or archive, unpacked) an import reads.
 pub const MAX_FILE_BYTES: u64 = 64 * 1024 * 1024;
 
@@ -131,8 +133,8 @@ pub fn read_path(path: &Path) -> Result<Incoming> {
     read_bytes(&shown, &bytes)
 }
 
-/// Reads a file's `bytes`, its format told by `name`'s extension (`.json`, `.toml`, `.tar.gz`,
-/// `.tgz`).
+/// Reads a file's `bytes`, its format told by `name`'s extension (`.json`, `.toml`, `.yaml`,
+/// `.yml`, `.tar.gz`, `.tgz`).
 pub fn read_bytes(name: &str, bytes: &[u8]) -> Result<Incoming> {
     if bytes.len() as u64 > MAX_FILE_BYTES {
         return Err(bad_file(name, "is over the limit of 64 MiB"));
@@ -142,12 +144,14 @@ pub fn read_bytes(name: &str, bytes: &[u8]) -> Result<Incoming> {
         read_tree_archive(name, bytes)
     } else if lower.ends_with(".toml") {
         read_toml(name, bytes)
+    } else if lower.ends_with(".yaml") || lower.ends_with(".yml") {
+        read_yaml(name, bytes)
     } else if lower.ends_with(".json") {
         read_json(name, bytes)
     } else {
         Err(bad_file(
             name,
-            "is not a file an import reads: use .json (a Confo bundle or JSON export), .toml, .tar.gz, or a directory in the original Confo's layout",
+            "is not a file an import reads: use .json (a Confo bundle or JSON export), .yaml, .toml, .tar.gz, or a directory in the original Confo's layout",
         ))
     }
 }
@@ -292,14 +296,29 @@ fn read_json(file: &str, bytes: &[u8]) -> Result<Incoming> {
     Ok(incoming)
 }
 
+fn utf8<'a>(file: &str, bytes: &'a [u8]) -> Result<&'a str> {
+    std::str::from_utf8(bytes).map_err(|e| bad_file(file, format!("is not UTF-8 ({e})")))
+}
+
 /// TOML of namespace → configuration → fields (as `confo export --format toml` writes it).
 fn read_toml(file: &str, bytes: &[u8]) -> Result<Incoming> {
-    let text =
-        std::str::from_utf8(bytes).map_err(|e| bad_file(file, format!("is not UTF-8 ({e})")))?;
-    let table: toml::Table = text
+    let table: toml::Table = utf8(file, bytes)?
         .parse()
         .map_err(|e: toml::de::Error| bad_file(file, format!("is not valid TOML: {e}")))?;
-    let value = toml_to_json(file, toml::Value::Table(table))?;
+    nested(file, toml_to_json(file, toml::Value::Table(table))?)
+}
+
+/// YAML of namespace → configuration → fields (as `confo export --format yaml` writes it); a
+/// document with nothing in it holds no namespaces.
+fn read_yaml(file: &str, bytes: &[u8]) -> Result<Incoming> {
+    match yaml::parse(file, utf8(file, bytes)?)? {
+        Value::Null => Ok(Incoming::new()),
+        value => nested(file, value),
+    }
+}
+
+/// A value of namespace → configuration → fields.
+fn nested(file: &str, value: Value) -> Result<Incoming> {
     let namespaces = object(file, "the file", value)?;
     let mut incoming = Incoming::new();
     for (namespace, body) in namespaces {
@@ -1040,7 +1059,13 @@ mod tests {
             toml.to_string().starts_with("c.toml: is not valid TOML"),
             "{toml}"
         );
-        let other = read_bytes("d.yaml", b"a: 1").unwrap_err();
+        let yaml = read_bytes("d.yml", b"shop: [1]\n").unwrap_err();
+        assert!(
+            yaml.to_string()
+                .contains("namespace \"shop\" should be an object of fields, not"),
+            "{yaml}"
+        );
+        let other = read_bytes("d.ini", b"a: 1").unwrap_err();
         assert!(
             other.to_string().contains("is not a file an import reads"),
             "{other}"
