@@ -371,3 +371,62 @@ pub fn keyboard_shortcuts() {
     // For the life of the page.
     std::mem::forget(handle);
 }
+
+/// Reads the file chosen in `event`'s input (at most `limit` bytes) into the import form's text
+/// box (`#import-content`) and picks its format (`#import-format`) by its name; `say` tells
+/// what happened.
+pub fn read_chosen_file(event: leptos::ev::Event, limit: usize, say: impl Fn(String) + 'static) {
+    let Some(input) = event
+        .target()
+        .and_then(|t| t.dyn_into::<HtmlInputElement>().ok())
+    else {
+        return;
+    };
+    let Some(file) = input.files().and_then(|files| files.get(0)) else {
+        return;
+    };
+    let name = file.name();
+    if file.size() > limit as f64 {
+        say(format!(
+            "{name} is over {} KiB: import it with `confo import`.",
+            limit / 1024
+        ));
+        input.set_value("");
+        return;
+    }
+    let lower = name.to_ascii_lowercase();
+    let format = if lower.ends_with(".yaml") || lower.ends_with(".yml") {
+        "yaml"
+    } else if lower.ends_with(".toml") {
+        "toml"
+    } else if lower.ends_with(".env") || lower.starts_with(".env") {
+        "env"
+    } else {
+        "json"
+    };
+    leptos::task::spawn_local(async move {
+        let text = JsFuture::from(file.text())
+            .await
+            .ok()
+            .and_then(|t| t.as_string());
+        let Some(text) = text else {
+            say(format!("{name} could not be read as text."));
+            return;
+        };
+        if let Some(area) = document()
+            .get_element_by_id("import-content")
+            .and_then(|e| e.dyn_into::<HtmlTextAreaElement>().ok())
+        {
+            area.set_value(&text);
+        }
+        if let Some(select) = document()
+            .get_element_by_id("import-format")
+            .and_then(|e| e.dyn_into::<HtmlSelectElement>().ok())
+        {
+            select.set_value(format);
+        }
+        say(format!(
+            "Read {name}; press Preview to see what it would change."
+        ));
+    });
+}

@@ -297,13 +297,14 @@ pub(crate) fn problem_list(
 /// the person may read); `admin`: offer the secret values.
 #[component]
 pub(crate) fn ExportForm(namespace: Option<String>, admin: bool) -> impl IntoView {
-    const FORMATS: [(&str, &str); 6] = [
+    const FORMATS: [(&str, &str); 7] = [
         ("bundle", "Confo bundle (JSON, with schemas and revisions)"),
         ("json", "JSON"),
         ("yaml", "YAML"),
         ("toml", "TOML (no null values)"),
         ("env", ".env (every value as text)"),
         ("tree", "Original Confo files (.tar.gz)"),
+        ("zip", "Original Confo files (.zip)"),
     ];
     let which = match namespace {
         Some(ns) => view! { <input type="hidden" name="namespaces" value=ns/> }.into_any(),

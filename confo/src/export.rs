@@ -35,10 +35,12 @@ pub enum Format {
     Env(String),
     /// The original Confo's file layout in a `.tar.gz`.
     Tree,
+    /// The original Confo's file layout in a `.zip`.
+    Zip,
 }
 
 impl Format {
-    /// The format called `name` (`bundle`, `json`, `yaml`, `toml`, `env`, `tree`), with the
+    /// The format called `name` (`bundle`, `json`, `yaml`, `toml`, `env`, `tree`, `zip`), with the
     /// separator for `env` (`__` when empty).
     pub fn named(name: &str, separator: &str) -> Result<Self> {
         Ok(match name {
@@ -64,9 +66,10 @@ impl Format {
                 Format::Env(separator.to_owned())
             }
             "tree" => Format::Tree,
+            "zip" => Format::Zip,
             other => {
                 return Err(Error::InvalidValue(format!(
-                    "{other:?} is not an export format; use bundle, json, yaml, toml, env or tree"
+                    "{other:?} is not an export format; use bundle, json, yaml, toml, env, tree or zip"
                 )));
             }
         })
@@ -80,6 +83,7 @@ impl Format {
             Format::Toml => "toml",
             Format::Env(_) => "env",
             Format::Tree => "tree",
+            Format::Zip => "zip",
         }
     }
 
@@ -92,6 +96,7 @@ impl Format {
             Format::Toml => "confo.toml",
             Format::Env(_) => "confo.env",
             Format::Tree => "confo.tar.gz",
+            Format::Zip => "confo.zip",
         }
     }
 
@@ -102,6 +107,7 @@ impl Format {
             Format::Toml => "application/toml",
             Format::Env(_) => "text/plain; charset=utf-8",
             Format::Tree => "application/gzip",
+            Format::Zip => "application/zip",
         }
     }
 }
@@ -267,6 +273,32 @@ pub struct Writer {
     first: bool,
     /// For `tree`: the archive, whose output is taken after each namespace.
     tree: Option<tar::Builder<flate2::write::GzEncoder<Vec<u8>>>>,
+    /// For `zip`: the archive, written to a buffer whose bytes are taken after each namespace
+    /// (a zip written as a stream: each file's sizes follow its data).
+    zip: Option<(zip::ZipWriter<zip::write::StreamWriter<Taken>>, Taken)>,
+}
+
+/// A buffer that an archive writes to and the export takes from.
+#[derive(Clone, Default)]
+struct Taken(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl Taken {
+    fn take(&self) -> Vec<u8> {
+        std::mem::take(&mut *self.0.lock().expect("never poisoned"))
+    }
+}
+
+impl std::io::Write for Taken {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0
+            .lock()
+            .expect("never poisoned")
+            .extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
 }
 
 impl Writer {
@@ -275,6 +307,7 @@ impl Writer {
             options,
             first: true,
             tree: None,
+            zip: None,
         }
     }
 
@@ -288,14 +321,24 @@ impl Writer {
             .into_bytes(),
             Format::Json => b"{\n".to_vec(),
             Format::Yaml => format!("# Confo export, {exported_at}\n").into_bytes(),
-            Format::Toml | Format::Env(_) => {
-                format!("# Confo export, {exported_at}\n").into_bytes()
-            }
+            Format::Toml => format!("# Confo export, {exported_at}\n").into_bytes(),
+            Format::Env(separator) => format!(
+                "{}{exported_at}{}{}\n",
+                crate::import::EXPORT_HEADER,
+                crate::import::SEPARATOR_NOTE,
+                Value::String(separator.clone())
+            )
+            .into_bytes(),
             Format::Tree => {
                 self.tree = Some(tar::Builder::new(flate2::write::GzEncoder::new(
                     Vec::new(),
                     flate2::Compression::default(),
                 )));
+                Vec::new()
+            }
+            Format::Zip => {
+                let taken = Taken::default();
+                self.zip = Some((zip::ZipWriter::new_stream(taken.clone()), taken));
                 Vec::new()
             }
         }
@@ -399,6 +442,26 @@ impl Writer {
                 }
                 std::mem::take(builder.get_mut().get_mut())
             }
+            Format::Zip => {
+                let (archive, taken) = self.zip.as_mut().expect("started");
+                let options = zip::write::SimpleFileOptions::default()
+                    .compression_method(zip::CompressionMethod::Deflated)
+                    .unix_permissions(0o644);
+                archive
+                    .add_directory(
+                        format!("{}/", namespace.name),
+                        options.unix_permissions(0o755),
+                    )
+                    .map_err(zip_error)?;
+                for c in &masked {
+                    archive
+                        .start_file(format!("{}/{}.json", namespace.name, c.name), options)
+                        .map_err(zip_error)?;
+                    serde_json::to_writer_pretty(&mut *archive, &Value::Object(c.fields.clone()))
+                        .expect("values always serialise");
+                }
+                taken.take()
+            }
         })
     }
 
@@ -412,6 +475,11 @@ impl Writer {
                 let builder = self.tree.take().expect("started");
                 let encoder = builder.into_inner().map_err(archive_error)?;
                 encoder.finish().map_err(archive_error)?
+            }
+            Format::Zip => {
+                let (archive, taken) = self.zip.take().expect("started");
+                archive.finish().map_err(zip_error)?;
+                taken.take()
             }
         })
     }
@@ -434,6 +502,10 @@ impl Writer {
 }
 
 fn archive_error(error: std::io::Error) -> Error {
+    Error::InvalidValue(format!("cannot write the archive: {error}"))
+}
+
+fn zip_error(error: zip::result::ZipError) -> Error {
     Error::InvalidValue(format!("cannot write the archive: {error}"))
 }
 
@@ -568,7 +640,7 @@ fn to_toml(value: &Value, path: &str, losses: &mut Vec<String>) -> Option<toml::
 }
 
 /// An `.env` key part: upper case, anything but letters and digits as `_`.
-fn env_part(part: &str) -> String {
+pub(crate) fn env_part(part: &str) -> String {
     part.chars()
         .map(|c| {
             if c.is_ascii_alphanumeric() {

@@ -35,7 +35,11 @@ use crate::request::Proposed;
 use crate::store::{Change, NewRequest, Store, check_field_name};
 use crate::{edit, schema};
 
+mod env;
 mod yaml;
+
+pub use env::EnvOptions;
+pub(crate) use env::{EXPORT_HEADER, SEPARATOR_NOTE};
 
 /// The largest file (or archive, unpacked) an import reads.
 pub const MAX_FILE_BYTES: u64 = 64 * 1024 * 1024;
@@ -115,6 +119,11 @@ fn bad_file(file: &str, why: impl std::fmt::Display) -> Error {
 /// Reads `path`: a file (by its extension: `.json`, `.toml`, `.tar.gz` / `.tgz`) or a directory in
 /// the original Confo's layout.
 pub fn read_path(path: &Path) -> Result<Incoming> {
+    read_path_with(path, &EnvOptions::default())
+}
+
+/// [`read_path`], an `.env` file read as `env` says.
+pub fn read_path_with(path: &Path, env: &EnvOptions) -> Result<Incoming> {
     let shown = path.display().to_string();
     if path.is_dir() {
         return read_tree_dir(path);
@@ -130,28 +139,43 @@ pub fn read_path(path: &Path) -> Result<Incoming> {
     }
     let bytes =
         std::fs::read(path).map_err(|e| bad_file(&shown, format!("cannot be read ({e})")))?;
-    read_bytes(&shown, &bytes)
+    read_bytes_with(&shown, &bytes, env)
 }
 
 /// Reads a file's `bytes`, its format told by `name`'s extension (`.json`, `.toml`, `.yaml`,
-/// `.yml`, `.tar.gz`, `.tgz`).
+/// `.yml`, `.env`, `.tar.gz`, `.tgz`, `.zip`).
 pub fn read_bytes(name: &str, bytes: &[u8]) -> Result<Incoming> {
+    read_bytes_with(name, bytes, &EnvOptions::default())
+}
+
+/// Whether `name` is an `.env` file: `x.env`, `.env`, `.env.production`.
+fn is_env(name: &str) -> bool {
+    let base = name.rsplit(['/', '\\']).next().unwrap_or(name);
+    base.ends_with(".env") || base == ".env" || base.starts_with(".env.")
+}
+
+/// [`read_bytes`], an `.env` file read as `env` says.
+pub fn read_bytes_with(name: &str, bytes: &[u8], env: &EnvOptions) -> Result<Incoming> {
     if bytes.len() as u64 > MAX_FILE_BYTES {
         return Err(bad_file(name, "is over the limit of 64 MiB"));
     }
     let lower = name.to_ascii_lowercase();
     if lower.ends_with(".tar.gz") || lower.ends_with(".tgz") {
         read_tree_archive(name, bytes)
+    } else if lower.ends_with(".zip") {
+        read_zip(name, bytes)
     } else if lower.ends_with(".toml") {
         read_toml(name, bytes)
     } else if lower.ends_with(".yaml") || lower.ends_with(".yml") {
         read_yaml(name, bytes)
+    } else if is_env(&lower) {
+        env::parse(name, utf8(name, bytes)?, env)
     } else if lower.ends_with(".json") {
         read_json(name, bytes)
     } else {
         Err(bad_file(
             name,
-            "is not a file an import reads: use .json (a Confo bundle or JSON export), .yaml, .toml, .tar.gz, or a directory in the original Confo's layout",
+            "is not a file an import reads: use .json (a Confo bundle or JSON export), .yaml, .toml, .env, .tar.gz or .zip, or a directory in the original Confo's layout",
         ))
     }
 }
@@ -358,30 +382,74 @@ fn toml_to_json(file: &str, value: toml::Value) -> Result<Value> {
     })
 }
 
-/// Adds one file of the original layout, `<namespace>/<name>[.anything]`, to `incoming`.
-fn add_tree_file(incoming: &mut Incoming, shown: &str, relative: &str, bytes: &[u8]) -> Result<()> {
-    let parts: Vec<&str> = relative.trim_matches('/').split('/').collect();
-    let [namespace, file_name] = parts.as_slice() else {
-        return Err(bad_file(
-            shown,
-            "is not where the original layout keeps a configuration (<namespace>/<configuration>.json)",
-        ));
-    };
-    let name = file_name.split('.').next().unwrap_or_default();
-    let fields = object(shown, "the file", parse_json(shown, bytes)?)?;
-    let configurations = namespace_entry(incoming, namespace);
-    if configurations.iter().any(|(n, _)| n == name) {
-        return Err(bad_file(
-            shown,
-            format!("is a second file for configuration {namespace}/{name}"),
-        ));
+/// What an original layout holds, in the order found: the name to show, the path inside the
+/// tree (or archive), and the file's bytes (none for a folder).
+type TreeEntry = (String, String, Option<Vec<u8>>);
+
+/// Whether a path is one a file manager or an archiver adds beside the files (`.DS_Store`,
+/// `__MACOSX/…`, any hidden file or folder): left out of an import.
+fn beside_the_files(path: &str) -> bool {
+    path.split('/')
+        .any(|part| part.starts_with('.') && part != "." || part == "__MACOSX")
+}
+
+/// Adds what an original layout holds to `incoming`: `<namespace>/<name>[.anything]`, or the
+/// same inside one folder that holds everything (as an archive of the folder is made).
+fn add_tree_files(incoming: &mut Incoming, entries: Vec<TreeEntry>) -> Result<()> {
+    let entries: Vec<(String, Vec<String>, Option<Vec<u8>>)> = entries
+        .into_iter()
+        .filter(|(_, path, _)| !beside_the_files(path))
+        .map(|(shown, path, bytes)| {
+            let parts = path
+                .split('/')
+                .filter(|p| !p.is_empty() && *p != ".")
+                .map(str::to_owned)
+                .collect();
+            (shown, parts, bytes)
+        })
+        .collect();
+    // One folder around it all: the namespaces are inside it.
+    let mut files = entries.iter().filter(|(_, _, bytes)| bytes.is_some());
+    let wrapped = files.next().and_then(|(_, first, _)| {
+        let root = first.first()?;
+        (first.len() == 3 && files.all(|(_, p, _)| p.len() == 3 && p[0] == *root))
+            .then(|| root.clone())
+    });
+    for (shown, mut parts, bytes) in entries {
+        if let Some(root) = &wrapped {
+            if parts.first() != Some(root) {
+                continue;
+            }
+            parts.remove(0);
+        }
+        let Some(bytes) = bytes else {
+            if let [namespace] = parts.as_slice() {
+                namespace_entry(incoming, namespace);
+            }
+            continue;
+        };
+        let [namespace, file_name] = parts.as_slice() else {
+            return Err(bad_file(
+                &shown,
+                "is not where the original layout keeps a configuration (<namespace>/<configuration>.json)",
+            ));
+        };
+        let name = file_name.split('.').next().unwrap_or_default();
+        let fields = object(&shown, "the file", parse_json(&shown, &bytes)?)?;
+        let configurations = namespace_entry(incoming, namespace);
+        if configurations.iter().any(|(n, _)| n == name) {
+            return Err(bad_file(
+                &shown,
+                format!("is a second file for configuration {namespace}/{name}"),
+            ));
+        }
+        configurations.push((name.to_owned(), fields));
     }
-    configurations.push((name.to_owned(), fields));
     Ok(())
 }
 
 fn read_tree_dir(dir: &Path) -> Result<Incoming> {
-    let mut incoming = Incoming::new();
+    let mut found = Vec::new();
     let mut total = 0u64;
     let unreadable = |p: &Path, e: std::io::Error| {
         bad_file(&p.display().to_string(), format!("cannot be read ({e})"))
@@ -397,7 +465,7 @@ fn read_tree_dir(dir: &Path) -> Result<Incoming> {
             continue;
         }
         let ns_name = namespace.file_name().to_string_lossy().into_owned();
-        namespace_entry(&mut incoming, &ns_name);
+        found.push((path.display().to_string(), ns_name.clone(), None));
         let mut files: Vec<_> = std::fs::read_dir(&path)
             .map_err(|e| unreadable(&path, e))?
             .collect::<std::io::Result<_>>()
@@ -405,7 +473,8 @@ fn read_tree_dir(dir: &Path) -> Result<Incoming> {
         files.sort_by_key(|e| e.file_name());
         for file in files {
             let path = file.path();
-            if !path.is_file() {
+            let relative = format!("{ns_name}/{}", file.file_name().to_string_lossy());
+            if !path.is_file() || beside_the_files(&relative) {
                 continue;
             }
             let shown = path.display().to_string();
@@ -420,15 +489,20 @@ fn read_tree_dir(dir: &Path) -> Result<Incoming> {
                 ));
             }
             let bytes = std::fs::read(&path).map_err(|e| unreadable(&path, e))?;
-            let relative = format!("{ns_name}/{}", file.file_name().to_string_lossy());
-            add_tree_file(&mut incoming, &shown, &relative, &bytes)?;
+            found.push((shown, relative, Some(bytes)));
         }
     }
+    let mut incoming = Incoming::new();
+    add_tree_files(&mut incoming, found)?;
     Ok(incoming)
 }
 
+/// The error for a file that takes an archive past [`MAX_FILE_BYTES`] unpacked.
+fn too_much_unpacked(shown: &str) -> Error {
+    bad_file(shown, "takes the archive past the limit of 64 MiB unpacked")
+}
+
 fn read_tree_archive(name: &str, bytes: &[u8]) -> Result<Incoming> {
-    let mut incoming = Incoming::new();
     // What is unpacked at all, headers included, is bounded: a small archive that unpacks to
     // far more is read as cut short.
     let mut archive = tar::Archive::new(
@@ -436,16 +510,14 @@ fn read_tree_archive(name: &str, bytes: &[u8]) -> Result<Incoming> {
     );
     let broken = |e: std::io::Error| bad_file(name, format!("is not a readable .tar.gz ({e})"));
     let mut total = 0u64;
+    let mut found = Vec::new();
     for entry in archive.entries().map_err(broken)? {
         let mut entry = entry.map_err(broken)?;
         let path = entry.path().map_err(broken)?.to_string_lossy().into_owned();
         let shown = format!("{name}: {path}");
         match entry.header().entry_type() {
             tar::EntryType::Directory => {
-                let namespace = path.trim_matches('/');
-                if !namespace.is_empty() && !namespace.contains('/') {
-                    namespace_entry(&mut incoming, namespace);
-                }
+                found.push((shown, path, None));
                 continue;
             }
             tar::EntryType::Regular => {}
@@ -453,10 +525,7 @@ fn read_tree_archive(name: &str, bytes: &[u8]) -> Result<Incoming> {
         }
         total += entry.size();
         if total > MAX_FILE_BYTES {
-            return Err(bad_file(
-                &shown,
-                "takes the archive past the limit of 64 MiB unpacked",
-            ));
+            return Err(too_much_unpacked(&shown));
         }
         let mut body = Vec::new();
         let remaining = MAX_FILE_BYTES.saturating_sub(total - entry.size());
@@ -465,8 +534,44 @@ fn read_tree_archive(name: &str, bytes: &[u8]) -> Result<Incoming> {
             .take(remaining)
             .read_to_end(&mut body)
             .map_err(broken)?;
-        add_tree_file(&mut incoming, &shown, &path, &body)?;
+        found.push((shown, path, Some(body)));
     }
+    let mut incoming = Incoming::new();
+    add_tree_files(&mut incoming, found)?;
+    Ok(incoming)
+}
+
+fn read_zip(name: &str, bytes: &[u8]) -> Result<Incoming> {
+    let broken = |e: zip::result::ZipError| bad_file(name, format!("is not a readable .zip ({e})"));
+    let mut archive = zip::ZipArchive::new(std::io::Cursor::new(bytes)).map_err(broken)?;
+    let mut total = 0u64;
+    let mut found = Vec::new();
+    for index in 0..archive.len() {
+        let mut entry = archive.by_index(index).map_err(broken)?;
+        let path = entry.name().map_err(broken)?.into_owned();
+        let shown = format!("{name}: {path}");
+        if entry.is_dir() {
+            found.push((shown, path, None));
+            continue;
+        }
+        if !entry.is_file() {
+            continue;
+        }
+        // The sizes an archive declares can lie: what is read is bounded as well.
+        let remaining = MAX_FILE_BYTES.saturating_sub(total);
+        let mut body = Vec::new();
+        (&mut entry)
+            .take(remaining + 1)
+            .read_to_end(&mut body)
+            .map_err(|e| bad_file(&shown, format!("cannot be unpacked ({e})")))?;
+        total += body.len() as u64;
+        if total > MAX_FILE_BYTES {
+            return Err(too_much_unpacked(&shown));
+        }
+        found.push((shown, path, Some(body)));
+    }
+    let mut incoming = Incoming::new();
+    add_tree_files(&mut incoming, found)?;
     Ok(incoming)
 }
 
@@ -1043,6 +1148,49 @@ mod tests {
         // Numbers stay as written.
         let read = read_bytes("a.json", br#"{"shop": {"db": {"ratio": 1.50}}}"#).unwrap();
         assert_eq!(read[0].1[0].1["ratio"].to_string(), "1.50");
+    }
+
+    #[test]
+    fn an_archive_of_the_folder_and_what_archivers_add_beside_the_files() {
+        use std::io::Write;
+        let mut bytes = Vec::new();
+        {
+            let mut zip = zip::ZipWriter::new(std::io::Cursor::new(&mut bytes));
+            let options = zip::write::SimpleFileOptions::default();
+            for (path, body) in [
+                ("configs/shop/db.json", &b"{\"a\": 1}"[..]),
+                ("configs/shop/.DS_Store", b"\0\0"),
+                ("__MACOSX/configs/shop/._db.json", b"\0"),
+                ("configs/web/front.settings.json", b"{}"),
+            ] {
+                zip.start_file(path, options).unwrap();
+                zip.write_all(body).unwrap();
+            }
+            zip.add_directory("configs/empty/", options).unwrap();
+            zip.finish().unwrap();
+        }
+        let read = read_bytes("old.zip", &bytes).unwrap();
+        let names: Vec<(&str, Vec<&str>)> = read
+            .iter()
+            .map(|(n, c)| (n.as_str(), c.iter().map(|(c, _)| c.as_str()).collect()))
+            .collect();
+        assert_eq!(
+            names,
+            vec![
+                ("shop", vec!["db"]),
+                ("web", vec!["front"]),
+                ("empty", vec![])
+            ]
+        );
+        assert_eq!(read[0].1[0].1["a"], 1);
+
+        let broken = read_bytes("x.zip", b"PK not really").unwrap_err();
+        assert!(
+            broken
+                .to_string()
+                .starts_with("x.zip: is not a readable .zip"),
+            "{broken}"
+        );
     }
 
     #[test]

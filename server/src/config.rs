@@ -34,9 +34,17 @@ pub enum Command {
 
 #[derive(Debug, Args)]
 pub struct ImportArgs {
-    /// A Confo bundle or JSON export (.json), TOML (.toml), the original Confo's file layout as
-    /// a .tar.gz, or a directory of it (`<namespace>/<configuration>.json`).
+    /// A Confo bundle or JSON export (.json), YAML (.yaml, .yml), TOML (.toml), .env, the
+    /// original Confo's file layout as a .tar.gz or .zip, or a directory of it
+    /// (`<namespace>/<configuration>.json`).
     pub path: PathBuf,
+    /// For an .env file that is not a Confo export: the configuration it becomes.
+    #[arg(long, value_name = "NAMESPACE/CONFIGURATION")]
+    pub into: Option<String>,
+    /// For an .env file that is not a Confo export: what splits its keys into nested fields
+    /// (`DB__HOST` with `__`); without it, every key is one field.
+    #[arg(long)]
+    pub separator: Option<String>,
     /// What to do with a configuration that exists: skip it, overwrite its whole value, or merge
     /// the file's top-level fields into it (the file's value wins).
     #[arg(long, default_value = "skip")]
@@ -63,8 +71,9 @@ pub struct ExportArgs {
     /// A namespace to export (repeat for several); without it, every namespace.
     #[arg(long)]
     pub namespace: Vec<String>,
-    /// bundle (JSON with schemas and revisions, lossless), json, yaml, toml, env, or tree (the
-    /// original Confo's file layout, `<namespace>/<configuration>.json`, in a .tar.gz).
+    /// bundle (JSON with schemas and revisions, lossless), json, yaml, toml, env, tree (the
+    /// original Confo's file layout, `<namespace>/<configuration>.json`, in a .tar.gz) or zip
+    /// (the same in a .zip).
     #[arg(long, default_value = "bundle")]
     pub format: String,
     /// For `env`: what joins the parts of a key (`SHOP__DB__HOST`).

@@ -2,7 +2,7 @@
 //! `confo::import` previews and applies it.
 
 use anyhow::Context;
-use confo::import::{Existing, Options, parse_renames, read_path};
+use confo::import::{EnvOptions, Existing, Options, parse_renames, read_path_with};
 use confo::{Actor, Change};
 
 use crate::config::ImportArgs;
@@ -11,7 +11,11 @@ use crate::store;
 /// Runs `confo import`: prints the preview, then (without `--dry-run`) applies it and prints
 /// what was written. `Ok(false)` when anything was refused or not written.
 pub async fn run(args: ImportArgs) -> anyhow::Result<bool> {
-    let incoming = read_path(&args.path)?;
+    let env = EnvOptions {
+        into: args.into.clone(),
+        separator: args.separator.clone(),
+    };
+    let incoming = read_path_with(&args.path, &env)?;
     let options = Options {
         existing: Existing::named(&args.existing)?,
         delete_missing: args.delete_missing,

@@ -137,9 +137,17 @@ async fn secret_values_are_masked_unless_an_administrator_asks_and_each_export_i
         ]
     );
     // Every format comes out; a bad one is refused.
-    for format in ["bundle", "yaml", "toml", "env", "tree"] {
+    for (format, starts) in [
+        ("bundle", "{\"format\":\"confo-bundle\""),
+        ("yaml", "# Confo export"),
+        ("toml", "# Confo export"),
+        ("env", "# Confo export"),
+        ("tree", "\u{1f}\u{fffd}"),
+        ("zip", "PK"),
+    ] {
         let (status, body) = app.get(&format!("/api/export?format={format}")).await;
         assert_eq!(status, StatusCode::OK, "{format}: {body}");
+        assert!(body.starts_with(starts), "{format}: {body:?}");
     }
     let (status, body) = app.get("/api/export?format=xml").await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");

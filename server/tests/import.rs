@@ -258,3 +258,159 @@ async fn the_dashboard_imports_only_where_the_user_may_and_only_what_the_preview
     assert_eq!(page.entries[0].comment.as_deref(), Some("moving in"));
     assert_eq!(page.entries[0].actor.name, "eddie");
 }
+
+/// What etcd holds under `prefix`, outside the reserved prefix, as `etcdctl get --prefix` shows
+/// it: key (without `prefix`) → value.
+fn etcdctl_plain_keys(endpoints: &str, prefix: &str) -> Vec<(String, String)> {
+    let out = std::process::Command::new("etcdctl")
+        .args(["--endpoints", endpoints, "get", "--prefix", prefix])
+        .env("ETCDCTL_API", "3")
+        .output()
+        .expect("etcdctl runs");
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let lines: Vec<String> = text(&out.stdout).lines().map(str::to_owned).collect();
+    lines
+        .chunks(2)
+        .map(|pair| (pair[0][prefix.len()..].to_owned(), pair[1].clone()))
+        .filter(|(key, _)| !key.starts_with(confo::keys::RESERVED_PREFIX))
+        .collect()
+}
+
+/// `confo export` then `confo import` into an empty store gives back exactly the keys and values
+/// outside the reserved prefix, for every lossless format, as etcdctl reads them.
+#[tokio::test]
+async fn an_export_imported_with_the_command_line_gives_back_what_etcd_held() {
+    let Some(endpoints) = common::etcd_env::etcd_endpoints() else {
+        return;
+    };
+    let source = Cli {
+        endpoints: endpoints.clone(),
+        prefix: common::binary::unique_prefix("roundtrip"),
+    };
+    let store = source.store().await;
+    store.ensure_root().await.unwrap();
+    let system = confo::Change::by(confo::Actor::system());
+    for (namespace, configuration, fields) in [
+        // Parsed, not `json!`: numbers stay as written (`1.50`, 30 digits).
+        (
+            "shop",
+            "db",
+            serde_json::from_str(
+                r#"{"host": "db.local", "ratio": 1.50, "none": null,
+            "big": 123456789012345678901234567890, "greeting": "Grüße 🎉",
+            "servers": [{"host": "a", "port": 5432}], "empty": {}, "list": []}"#,
+            )
+            .unwrap(),
+        ),
+        ("shop", "web", json!({"on": true})),
+        ("billing", "api", json!({"yes": "no"})),
+    ] {
+        let ns = confo::NamespaceName::new(namespace).unwrap();
+        if !store
+            .list_namespaces()
+            .await
+            .unwrap()
+            .contains(&namespace.to_owned())
+        {
+            store.create_namespace(&ns, &system).await.unwrap();
+        }
+        store
+            .create_configuration(
+                &ns,
+                &confo::ConfigurationName::new(configuration).unwrap(),
+                fields.as_object().unwrap().clone(),
+                &system,
+            )
+            .await
+            .unwrap();
+    }
+    let expected = etcdctl_plain_keys(&endpoints, &source.prefix);
+    assert_eq!(expected.len(), 6, "{expected:?}");
+    assert!(expected[4].1.contains("\"ratio\":1.50"), "{expected:?}");
+    let dir = tempfile::tempdir().unwrap();
+    for (format, file) in [
+        ("bundle", "x.json"),
+        ("json", "x.json"),
+        ("yaml", "x.yaml"),
+        ("tree", "x.tar.gz"),
+        ("zip", "x.zip"),
+    ] {
+        let path = dir.path().join(format!("{format}-{file}"));
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_confo"))
+            .args(["export", "--format", format, "--output"])
+            .arg(&path)
+            .args([
+                "--etcd-endpoints",
+                &endpoints,
+                "--key-prefix",
+                &source.prefix,
+            ])
+            .env("RUST_LOG", "warn")
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{format}: {}", text(&out.stderr));
+        let target = Cli {
+            endpoints: endpoints.clone(),
+            prefix: common::binary::unique_prefix("roundtrip-in"),
+        };
+        let out = target.run(&[path.to_str().unwrap()]);
+        assert!(
+            out.status.success(),
+            "{format}: {}{}",
+            text(&out.stdout),
+            text(&out.stderr)
+        );
+        assert_eq!(
+            etcdctl_plain_keys(&endpoints, &target.prefix),
+            expected,
+            "{format}"
+        );
+    }
+}
+
+/// A team's own `.env` file comes in as one configuration, split on the separator asked for.
+#[tokio::test]
+async fn an_env_file_comes_in_where_it_is_told() {
+    let Some(endpoints) = common::etcd_env::etcd_endpoints() else {
+        return;
+    };
+    let cli = Cli {
+        endpoints,
+        prefix: common::binary::unique_prefix("import-env"),
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join(".env.production");
+    std::fs::write(
+        &file,
+        "# the shop\nDB__HOST=db.local\nDB__PORT=5432\nexport MODE='live'\n",
+    )
+    .unwrap();
+    let path = file.to_str().unwrap();
+    let nowhere = cli.run(&[path]);
+    assert!(!nowhere.status.success());
+    assert!(
+        text(&nowhere.stderr).contains("does not say which configuration"),
+        "{}",
+        text(&nowhere.stderr)
+    );
+    let done = cli.run(&[path, "--into", "shop/app", "--separator", "__"]);
+    assert!(
+        done.status.success(),
+        "{}{}",
+        text(&done.stdout),
+        text(&done.stderr)
+    );
+    let app = cli
+        .store()
+        .await
+        .get_configuration(
+            &confo::NamespaceName::new("shop").unwrap(),
+            &confo::ConfigurationName::new("app").unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        serde_json::Value::Object(app.fields),
+        json!({"DB": {"HOST": "db.local", "PORT": "5432"}, "MODE": "live"})
+    );
+}

@@ -1,5 +1,6 @@
-//! Import from the dashboard (see `confo::import`): pasted JSON (a bundle or a JSON export) or
-//! TOML, previewed, then applied on what the preview read.
+//! Import from the dashboard (see `confo::import`): pasted (or read from a chosen file) JSON (a
+//! bundle or a JSON export), YAML, TOML or `.env`, previewed, then applied on what the preview
+//! read.
 //!
 //! Guard: a signed-in user; a namespace is imported into only by an editor of it, and created
 //! only by an administrator. One the user may not change is refused in the preview without
@@ -57,9 +58,11 @@ pub struct PreviewView {
     pub writes: usize,
 }
 
-/// What the import would do with `content` (`format`: `json` or `toml`), existing
-/// configurations treated as `existing` (`skip`, `overwrite`, `merge`), missing ones deleted
-/// when `delete_missing`, namespaces renamed by `renames` (`old=new`, separated by commas).
+/// What the import would do with `content` (`format`: `json`, `yaml`, `toml` or `env`; an
+/// `.env` that is not a Confo export goes `into` a `namespace/configuration`, its keys split on
+/// `separator` when given), existing configurations treated as `existing` (`skip`,
+/// `overwrite`, `merge`), missing ones deleted when `delete_missing`, namespaces renamed by
+/// `renames` (`old=new`, separated by commas).
 #[server(endpoint = "import/preview")]
 pub async fn preview_import(
     content: String,
@@ -67,22 +70,27 @@ pub async fn preview_import(
     existing: String,
     #[server(default)] delete_missing: bool,
     #[server(default)] renames: String,
+    #[server(default)] into: String,
+    #[server(default)] separator: String,
 ) -> Result<PreviewView, AppError> {
     let user = crate::api::ssr::require_user().await?;
-    let preview = ssr::preview(
-        &user,
-        &content,
-        &format,
-        &existing,
-        delete_missing,
-        &renames,
-    )
-    .await?;
+    let file = ssr::File {
+        content: &content,
+        format: &format,
+        into: &into,
+        separator: &separator,
+    };
+    let preview = ssr::preview(&user, &file, &existing, delete_missing, &renames).await?;
     Ok(ssr::view(&preview))
 }
 
 /// Applies the import previewed as `seen` (see [`PreviewView::seen`]), with `comment`; when
 /// anything changed since, writes nothing and says so. Leads to `/import` with what was done.
+// `allow`, not `expect`: the lint fires in some of the macro's expansions only.
+#[allow(
+    clippy::too_many_arguments,
+    reason = "the import form's fields, one argument each"
+)]
 #[server(endpoint = "import/apply")]
 pub async fn apply_import(
     content: String,
@@ -90,20 +98,20 @@ pub async fn apply_import(
     existing: String,
     #[server(default)] delete_missing: bool,
     #[server(default)] renames: String,
+    #[server(default)] into: String,
+    #[server(default)] separator: String,
     seen: String,
     #[server(default)] comment: String,
 ) -> Result<(), AppError> {
     use crate::api::ssr::{change, reject, require_user, store};
     let user = require_user().await?;
-    let preview = ssr::preview(
-        &user,
-        &content,
-        &format,
-        &existing,
-        delete_missing,
-        &renames,
-    )
-    .await?;
+    let file = ssr::File {
+        content: &content,
+        format: &format,
+        into: &into,
+        separator: &separator,
+    };
+    let preview = ssr::preview(&user, &file, &existing, delete_missing, &renames).await?;
     if ssr::view(&preview).seen != seen {
         return Err(reject(AppError::Conflict(
             "What the preview showed has changed since: someone changed these configurations, so nothing was imported. The preview below shows what is stored now; look at it again and import again.".into(),
@@ -140,32 +148,51 @@ pub mod ssr {
     use super::*;
     use crate::api::ssr::{may, reject, store};
 
+    /// The file as the form sends it.
+    pub struct File<'a> {
+        pub content: &'a str,
+        pub format: &'a str,
+        pub into: &'a str,
+        pub separator: &'a str,
+    }
+
     /// The preview of an import by `user`: namespaces they may not change are refused without
     /// being read.
     pub async fn preview(
         user: &confo::users::User,
-        content: &str,
-        format: &str,
+        file: &File<'_>,
         existing: &str,
         delete_missing: bool,
         renames: &str,
     ) -> Result<Preview, AppError> {
+        let content = file.content;
         if content.len() > MAX_PASTED_BYTES {
             return Err(reject(AppError::TooLarge(format!(
                 "The dashboard imports at most {} KiB; import larger files with `confo import`.",
                 MAX_PASTED_BYTES / 1024
             ))));
         }
-        let file = match format {
+        let name = match file.format {
             "json" => "the pasted JSON.json",
+            "yaml" => "the pasted YAML.yaml",
             "toml" => "the pasted TOML.toml",
+            "env" => "the pasted .env",
             other => {
                 return Err(reject(AppError::Invalid(format!(
-                    "{other:?} is not a format the dashboard imports; use json or toml."
+                    "{other:?} is not a format the dashboard imports; use json, yaml, toml or env."
                 ))));
             }
         };
-        let incoming = confo::import::read_bytes(file, content.as_bytes()).map_err(reject)?;
+        let env = confo::import::EnvOptions {
+            into: Some(file.into.trim())
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned),
+            separator: Some(file.separator.trim())
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned),
+        };
+        let incoming =
+            confo::import::read_bytes_with(name, content.as_bytes(), &env).map_err(reject)?;
         let pairs: Vec<String> = renames
             .split(',')
             .map(str::trim)

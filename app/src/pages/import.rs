@@ -1,4 +1,5 @@
-//! `/import`: paste a file (JSON or TOML), see what it would change, then import it. The
+//! `/import`: paste (or read) a file (JSON, YAML, TOML or `.env`), see what it would change,
+//! then import it. The
 //! preview is a GET form (an address, with or without JavaScript); the import is a POST that
 //! writes only what the preview showed.
 
@@ -61,6 +62,37 @@ fn configuration(c: ConfigurationView) -> impl IntoView {
     }
 }
 
+/// The formats the dashboard reads, the first the default.
+const FORMATS: [(&str, &str); 4] = [
+    ("json", "JSON"),
+    ("yaml", "YAML"),
+    ("toml", "TOML"),
+    ("env", ".env"),
+];
+
+/// Reads a chosen file into the text box below it and picks its format by its name. Without
+/// JavaScript there is no file to read: the hint says to paste.
+#[island]
+pub fn FilePicker() -> impl IntoView {
+    let (status, set_status) = signal(String::new());
+    let chosen = move |event: leptos::ev::Event| {
+        #[cfg(feature = "hydrate")]
+        crate::browser::read_chosen_file(
+            event,
+            crate::api::import::MAX_PASTED_BYTES,
+            move |said| set_status.set(said),
+        );
+        #[cfg(not(feature = "hydrate"))]
+        let _ = (event, set_status);
+    };
+    view! {
+        <label>"Read a file "
+            <input type="file" id="import-file" accept=".json,.yaml,.yml,.toml,.env,text/plain" on:change=chosen/>
+        </label>
+        <p class="hint" id="import-file-status" aria-live="polite">{status}</p>
+    }
+}
+
 #[component]
 pub fn ImportPage() -> impl IntoView {
     let query = use_query_map();
@@ -74,9 +106,11 @@ pub fn ImportPage() -> impl IntoView {
                 q("existing"),
                 q("delete_missing") == "true",
                 q("renames"),
+                q("into"),
+                q("separator"),
             )
         },
-        |(content, format, existing, delete_missing, renames)| async move {
+        |(content, format, existing, delete_missing, renames, into, separator)| async move {
             if content.trim().is_empty() {
                 return Ok(None);
             }
@@ -90,9 +124,17 @@ pub fn ImportPage() -> impl IntoView {
             } else {
                 existing
             };
-            preview_import(content, format, existing, delete_missing, renames)
-                .await
-                .map(Some)
+            preview_import(
+                content,
+                format,
+                existing,
+                delete_missing,
+                renames,
+                into,
+                separator,
+            )
+            .await
+            .map(Some)
         },
     );
     let done = move || {
@@ -154,6 +196,8 @@ pub fn ImportPage() -> impl IntoView {
                             <input type="hidden" name="existing" value=if q("existing").is_empty() { "skip".to_owned() } else { q("existing") }/>
                             <input type="hidden" name="delete_missing" value=if q("delete_missing") == "true" { "true" } else { "false" }/>
                             <input type="hidden" name="renames" value=q("renames")/>
+                            <input type="hidden" name="into" value=q("into")/>
+                            <input type="hidden" name="separator" value=q("separator")/>
                             <input type="hidden" name="seen" value=shown.seen.clone()/>
                             <label>"Comment for the history " <input type="text" name="comment"/></label>
                             <button type="submit">{format!("Import {writes} {}", if writes == 1 { "configuration" } else { "configurations" })}</button>
@@ -167,17 +211,24 @@ pub fn ImportPage() -> impl IntoView {
     view! {
         <h1>"Import"</h1>
         {done}
-        <p class="hint">"Paste a Confo bundle or JSON export (namespace → configuration → fields), or TOML of the same shape. You see what it would change before anything is written. Larger files, and the original Confo's files: "<code>"confo import"</code>"."</p>
+        <p class="hint">"Paste, or read from a file, a Confo bundle or JSON export (namespace → configuration → fields), YAML or TOML of the same shape, or an .env file. You see what it would change before anything is written. Files over 1 MiB, and the original Confo's files (a folder, .tar.gz or .zip): "<code>"confo import"</code>"."</p>
         <form method="get" action="/import" id="import-form" class="stacked">
+            <FilePicker/>
             <label>"File contents "
-                <textarea name="content" rows="10" spellcheck="false">{q("content")}</textarea>
+                <textarea name="content" id="import-content" rows="10" spellcheck="false">{q("content")}</textarea>
             </label>
             <label>"Format "
-                <select name="format">
-                    <option value="json" selected=q("format") != "toml">"JSON"</option>
-                    <option value="toml" selected=q("format") == "toml">"TOML"</option>
+                <select name="format" id="import-format">
+                    {FORMATS.iter().map(|(value, label)| view! {
+                        <option value=*value selected=q("format") == *value>{*label}</option>
+                    }).collect_view()}
                 </select>
             </label>
+            <fieldset class="import-env">
+                <legend>"For an .env file (not needed for one Confo exported)"</legend>
+                <label>"Into " <input type="text" name="into" value=q("into") placeholder="namespace/configuration" autocomplete="off"/></label>
+                <label>"Split keys on " <input type="text" name="separator" value=q("separator") placeholder="e.g. __ (empty: one field per key)" autocomplete="off"/></label>
+            </fieldset>
             <label>"Configurations that exist already "
                 <select name="existing">
                     {EXISTING.iter().map(|(value, label)| view! {

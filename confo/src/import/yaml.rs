@@ -12,7 +12,7 @@ use std::collections::HashMap;
 
 use serde_json::{Map, Number, Value};
 use yaml_rust2::parser::{Event, Parser, Tag};
-use yaml_rust2::scanner::{Marker, TScalarStyle};
+use yaml_rust2::scanner::TScalarStyle;
 
 use super::{MAX_FILE_BYTES, bad_file};
 use crate::error::Result;
