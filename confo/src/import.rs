@@ -32,7 +32,9 @@ use crate::error::{Error, Result};
 use crate::export::SECRET_PLACEHOLDER;
 use crate::names::{ConfigurationName, NamespaceName};
 use crate::request::Proposed;
-use crate::store::{Change, NewRequest, Store, check_field_name};
+use crate::store::{
+    Change, NamespaceSettings, NewRequest, SchemaChoice, SettingsChange, Store, check_field_name,
+};
 use crate::{edit, schema};
 
 mod env;
@@ -47,6 +49,18 @@ pub const MAX_FILE_BYTES: u64 = 64 * 1024 * 1024;
 /// What comes in: namespace → configuration → fields, in the file's order (which is the order
 /// they are listed in when created).
 pub type Incoming = Vec<(String, Vec<(String, Map<String, Value>)>)>;
+
+/// What a Confo bundle holds of one namespace's schemas.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct BundleSchemas {
+    /// Its shared schemas, by name.
+    pub schemas: BTreeMap<String, Value>,
+    /// The schema each configuration follows.
+    pub assignments: BTreeMap<String, SchemaChoice>,
+}
+
+/// The schemas a bundle brings, by namespace as the file names it (empty for other files).
+pub type IncomingSchemas = BTreeMap<String, BundleSchemas>;
 
 /// The configurations of `namespace` in `incoming`, added when missing.
 fn namespace_entry<'a>(
@@ -89,13 +103,15 @@ impl Existing {
 }
 
 /// How to import.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Options {
     pub existing: Existing,
     /// Delete the configurations of an imported namespace that the file does not hold.
     pub delete_missing: bool,
     /// Namespace names to map: `old` in the file is imported as `new`.
     pub renames: BTreeMap<String, String>,
+    /// The schemas a bundle brings ([`read_bytes_full`]), restored with its configurations.
+    pub schemas: IncomingSchemas,
 }
 
 /// Parses `old=new` pairs into [`Options::renames`].
@@ -124,9 +140,14 @@ pub fn read_path(path: &Path) -> Result<Incoming> {
 
 /// [`read_path`], an `.env` file read as `env` says.
 pub fn read_path_with(path: &Path, env: &EnvOptions) -> Result<Incoming> {
+    read_path_full(path, env).map(|(incoming, _)| incoming)
+}
+
+/// [`read_path_with`], with the schemas a bundle brings.
+pub fn read_path_full(path: &Path, env: &EnvOptions) -> Result<(Incoming, IncomingSchemas)> {
     let shown = path.display().to_string();
     if path.is_dir() {
-        return read_tree_dir(path);
+        return Ok((read_tree_dir(path)?, IncomingSchemas::new()));
     }
     let size = std::fs::metadata(path)
         .map_err(|e| bad_file(&shown, format!("cannot be read ({e})")))?
@@ -139,7 +160,7 @@ pub fn read_path_with(path: &Path, env: &EnvOptions) -> Result<Incoming> {
     }
     let bytes =
         std::fs::read(path).map_err(|e| bad_file(&shown, format!("cannot be read ({e})")))?;
-    read_bytes_with(&shown, &bytes, env)
+    read_bytes_full(&shown, &bytes, env)
 }
 
 /// Reads a file's `bytes`, its format told by `name`'s extension (`.json`, `.toml`, `.yaml`,
@@ -156,11 +177,23 @@ fn is_env(name: &str) -> bool {
 
 /// [`read_bytes`], an `.env` file read as `env` says.
 pub fn read_bytes_with(name: &str, bytes: &[u8], env: &EnvOptions) -> Result<Incoming> {
+    read_bytes_full(name, bytes, env).map(|(incoming, _)| incoming)
+}
+
+/// [`read_bytes_with`], with the schemas a bundle brings.
+pub fn read_bytes_full(
+    name: &str,
+    bytes: &[u8],
+    env: &EnvOptions,
+) -> Result<(Incoming, IncomingSchemas)> {
     if bytes.len() as u64 > MAX_FILE_BYTES {
         return Err(bad_file(name, "is over the limit of 64 MiB"));
     }
     let lower = name.to_ascii_lowercase();
-    if lower.ends_with(".tar.gz") || lower.ends_with(".tgz") {
+    if lower.ends_with(".json") {
+        return read_json(name, bytes);
+    }
+    let incoming = if lower.ends_with(".tar.gz") || lower.ends_with(".tgz") {
         read_tree_archive(name, bytes)
     } else if lower.ends_with(".zip") {
         read_zip(name, bytes)
@@ -170,14 +203,13 @@ pub fn read_bytes_with(name: &str, bytes: &[u8], env: &EnvOptions) -> Result<Inc
         read_yaml(name, bytes)
     } else if is_env(&lower) {
         env::parse(name, utf8(name, bytes)?, env)
-    } else if lower.ends_with(".json") {
-        read_json(name, bytes)
     } else {
-        Err(bad_file(
+        return Err(bad_file(
             name,
             "is not a file an import reads: use .json (a Confo bundle or JSON export), .yaml, .toml, .env, .tar.gz or .zip, or a directory in the original Confo's layout",
-        ))
-    }
+        ));
+    }?;
+    Ok((incoming, IncomingSchemas::new()))
 }
 
 /// A JSON value that refuses a key written twice in one object (serde_json keeps the last).
@@ -275,8 +307,9 @@ fn object(file: &str, place: &str, value: Value) -> Result<Map<String, Value>> {
     }
 }
 
-/// A Confo bundle (`"format": "confo-bundle"`) or JSON of namespace → configuration → fields.
-fn read_json(file: &str, bytes: &[u8]) -> Result<Incoming> {
+/// A Confo bundle (`"format": "confo-bundle"`, with its schemas) or JSON of namespace →
+/// configuration → fields.
+fn read_json(file: &str, bytes: &[u8]) -> Result<(Incoming, IncomingSchemas)> {
     let value = object(file, "the file", parse_json(file, bytes)?)?;
     let bundle = value.get("format").and_then(Value::as_str) == Some("confo-bundle");
     let namespaces = if bundle {
@@ -289,8 +322,20 @@ fn read_json(file: &str, bytes: &[u8]) -> Result<Incoming> {
         value
     };
     let mut incoming = Incoming::new();
+    let mut schemas = IncomingSchemas::new();
     for (namespace, body) in namespaces {
         let body = object(file, &format!("namespace {namespace:?}"), body)?;
+        if bundle {
+            let read = bundle_schemas(&body).map_err(|e| {
+                bad_file(
+                    file,
+                    format!("the schemas of {namespace:?} cannot be read: {e}"),
+                )
+            })?;
+            if read != BundleSchemas::default() {
+                schemas.insert(namespace.clone(), read);
+            }
+        }
         let configurations = if bundle {
             object(
                 file,
@@ -317,7 +362,33 @@ fn read_json(file: &str, bytes: &[u8]) -> Result<Incoming> {
         }
         incoming.push((namespace, out));
     }
-    Ok(incoming)
+    Ok((incoming, schemas))
+}
+
+/// A bundle namespace's `schemas` and `assignments`, each checked as the store checks them.
+fn bundle_schemas(body: &Map<String, Value>) -> std::result::Result<BundleSchemas, String> {
+    let field = |name: &str| body.get(name).cloned().unwrap_or(Value::Object(Map::new()));
+    let read = BundleSchemas {
+        schemas: serde_json::from_value(field("schemas")).map_err(|e| e.to_string())?,
+        assignments: serde_json::from_value(field("assignments")).map_err(|e| e.to_string())?,
+    };
+    for (name, schema) in &read.schemas {
+        schema::compile(schema).map_err(|e| format!("schema {name:?}: {e}"))?;
+    }
+    for (configuration, choice) in &read.assignments {
+        match choice {
+            SchemaChoice::Own(schema) => schema::compile(schema)
+                .map(drop)
+                .map_err(|e| format!("the schema of {configuration:?}: {e}"))?,
+            SchemaChoice::Named(name) if !read.schemas.contains_key(name) => {
+                return Err(format!(
+                    "{configuration:?} follows schema {name:?}, which the bundle does not hold"
+                ));
+            }
+            SchemaChoice::Named(_) => {}
+        }
+    }
+    Ok(read)
 }
 
 fn utf8<'a>(file: &str, bytes: &'a [u8]) -> Result<&'a str> {
@@ -624,6 +695,19 @@ pub struct ConfigurationPreview {
     pub result: Option<Map<String, Value>>,
 }
 
+/// One change to a namespace's schemas that an import of a bundle would make.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct SchemaRow {
+    /// What it is, in words: `shared schema "db"`, `db follows shared schema "db"`, `db's own
+    /// schema`.
+    pub what: String,
+    /// Create, Update, Unchanged, Skip (existing ones are skipped) or Refuse.
+    pub action: Action,
+    /// What would be written.
+    #[serde(skip)]
+    pub change: Option<SettingsChange>,
+}
+
 /// One namespace of the preview.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct NamespacePreview {
@@ -637,6 +721,12 @@ pub struct NamespacePreview {
     /// Why nothing of it can be imported.
     pub refused: Option<String>,
     pub configurations: Vec<ConfigurationPreview>,
+    /// The schema changes a bundle brings, written after its configurations.
+    #[serde(default)]
+    pub schemas: Vec<SchemaRow>,
+    /// The revision of the namespace's settings the schema rows were made on.
+    #[serde(default)]
+    pub settings_revision: i64,
 }
 
 /// What an import would do.
@@ -653,6 +743,9 @@ impl Preview {
                 || n.configurations
                     .iter()
                     .any(|c| matches!(c.action, Action::Refuse(_)))
+                || n.schemas
+                    .iter()
+                    .any(|r| matches!(r.action, Action::Refuse(_)))
         })
     }
 
@@ -707,6 +800,17 @@ impl Preview {
                     out.push_str(&format!("      schema: {problem}\n"));
                 }
             }
+            for row in &n.schemas {
+                let (mark, words) = match &row.action {
+                    Action::Create => ('+', "set".to_owned()),
+                    Action::Update => ('~', "change".to_owned()),
+                    Action::Unchanged => ('=', "unchanged".to_owned()),
+                    Action::Skip => ('=', "exists: skipped".to_owned()),
+                    Action::Delete => ('-', "remove".to_owned()),
+                    Action::Refuse(why) => ('!', format!("refused: {why}")),
+                };
+                out.push_str(&format!("  {mark} {}: {words}\n", row.what));
+            }
         }
         out
     }
@@ -736,14 +840,18 @@ pub enum Outcome {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Report {
     pub outcomes: Vec<(String, String, Outcome)>,
+    /// Per namespace and schema row ([`SchemaRow::what`]): what was done.
+    pub schemas: Vec<(String, String, Outcome)>,
     /// Some configuration changed since the preview: preview again.
     pub stale: bool,
 }
 
 impl Report {
+    /// How many configurations and schema rows were not written.
     pub fn failed(&self) -> usize {
         self.outcomes
             .iter()
+            .chain(&self.schemas)
             .filter(|(_, _, o)| matches!(o, Outcome::Failed(_)))
             .count()
     }
@@ -757,6 +865,14 @@ impl Report {
                 Outcome::Failed(why) => format!("NOT written: {why}"),
             };
             out.push_str(&format!("{namespace}/{name}: {words}\n"));
+        }
+        for (namespace, what, outcome) in &self.schemas {
+            let words = match outcome {
+                Outcome::Written(revision) => format!("written (revision {revision})"),
+                Outcome::Requested(id) => format!("change request {id} opened"),
+                Outcome::Failed(why) => format!("NOT written: {why}"),
+            };
+            out.push_str(&format!("{namespace}: {what}: {words}\n"));
         }
         out
     }
@@ -813,6 +929,129 @@ fn keep_secrets(
     Some(fields)
 }
 
+/// The schema rows of a namespace whose configurations are previewed in `preview`: the bundle's
+/// shared schemas, then the schema of each configuration it imports (skipped with it). Refused
+/// in a reviewed namespace (schemas are not changed through change requests), and when a
+/// configuration would not match a schema it would follow after the import.
+fn schema_rows(
+    bundle: &BundleSchemas,
+    settings: &NamespaceSettings,
+    preview: &NamespacePreview,
+    stored: Option<&crate::export::NamespaceExport>,
+    existing: Existing,
+) -> Result<Vec<SchemaRow>> {
+    let action_for = |now: Option<bool>| match now {
+        None => Action::Create,
+        Some(true) => Action::Unchanged,
+        Some(false) if existing == Existing::Skip => Action::Skip,
+        Some(false) => Action::Update,
+    };
+    let mut rows = Vec::new();
+    let mut after = settings.clone();
+    for (name, schema) in &bundle.schemas {
+        let action = action_for(settings.schemas.get(name).map(|now| now == schema));
+        let writes = matches!(action, Action::Create | Action::Update);
+        if writes {
+            after.schemas.insert(name.clone(), schema.clone());
+        }
+        rows.push(SchemaRow {
+            what: format!("shared schema {name:?}"),
+            action,
+            change: writes.then(|| SettingsChange::PutSchema {
+                name: name.clone(),
+                schema: schema.clone(),
+            }),
+        });
+    }
+    for (configuration, choice) in &bundle.assignments {
+        let Some(c) = preview
+            .configurations
+            .iter()
+            .find(|c| c.name == *configuration)
+        else {
+            continue;
+        };
+        let Ok(name) = ConfigurationName::new(configuration) else {
+            continue;
+        };
+        let action = match &c.action {
+            Action::Refuse(_) => Action::Refuse("its configuration is not imported".into()),
+            Action::Skip => Action::Skip,
+            _ => action_for(
+                settings
+                    .assignments
+                    .get(configuration)
+                    .map(|now| now == choice),
+            ),
+        };
+        let writes = matches!(action, Action::Create | Action::Update);
+        if writes {
+            after
+                .assignments
+                .insert(configuration.clone(), choice.clone());
+        }
+        rows.push(SchemaRow {
+            what: match choice {
+                SchemaChoice::Own(_) => format!("{configuration}'s own schema"),
+                SchemaChoice::Named(schema) => {
+                    format!("{configuration} follows shared schema {schema:?}")
+                }
+            },
+            action,
+            change: writes.then(|| SettingsChange::Assign {
+                configuration: name,
+                choice: Some(choice.clone()),
+            }),
+        });
+    }
+    let writes = |r: &SchemaRow| matches!(r.action, Action::Create | Action::Update);
+    if !rows.iter().any(writes) {
+        return Ok(rows);
+    }
+    let mut refusal = preview.reviewed.then(|| {
+        "schemas are not changed through change requests; make the namespace direct to restore them, or set them on its Schemas page".to_owned()
+    });
+    // What each configuration holds after the import, checked against the schema it would
+    // follow where that schema changes.
+    let mut held: BTreeMap<&str, &Map<String, Value>> = stored
+        .iter()
+        .flat_map(|s| s.configurations.iter())
+        .map(|c| (c.name.as_str(), &c.fields))
+        .collect();
+    for c in &preview.configurations {
+        match (&c.action, &c.result) {
+            (Action::Delete, _) => {
+                held.remove(c.name.as_str());
+            }
+            (Action::Create | Action::Update, Some(result)) => {
+                held.insert(c.name.as_str(), result);
+            }
+            _ => {}
+        }
+    }
+    for (name, fields) in held {
+        let Some(schema) = after.schema_of(name) else {
+            continue;
+        };
+        if settings.schema_of(name) == Some(schema) || refusal.is_some() {
+            continue;
+        }
+        if let Some(problem) = schema::problems(schema, fields)?.first() {
+            refusal = Some(format!(
+                "{name} would not match its schema ({}); fix it first",
+                problem.message.trim_end_matches('.')
+            ));
+        }
+    }
+    if let Some(why) = refusal {
+        for row in rows.iter_mut().filter(|r| writes(r)) {
+            row.action = Action::Refuse(why.clone());
+            row.change = None;
+        }
+    }
+    Ok(rows)
+}
+
 fn field_rows(before: Option<&Map<String, Value>>, after: &Map<String, Value>) -> Vec<FieldRow> {
     let empty = Map::new();
     let before = before.unwrap_or(&empty);
@@ -866,6 +1105,8 @@ impl Store {
                 reviewed: false,
                 refused: None,
                 configurations: Vec::new(),
+                schemas: Vec::new(),
+                settings_revision: 0,
             };
             if let Some(other) = seen.insert(name.clone(), from.clone()) {
                 preview.refused = Some(format!(
@@ -992,6 +1233,20 @@ impl Store {
                     }
                 }
             }
+            if let Some(bundle) = options.schemas.get(from) {
+                preview.settings_revision = if preview.exists {
+                    self.get_settings(&namespace).await?.revision
+                } else {
+                    0
+                };
+                preview.schemas = schema_rows(
+                    bundle,
+                    &settings,
+                    &preview,
+                    stored.as_ref(),
+                    options.existing,
+                )?;
+            }
             namespaces.push(preview);
         }
         Ok(Preview { namespaces })
@@ -1008,7 +1263,9 @@ impl Store {
                 .iter()
                 .filter(|c| matches!(c.action, Action::Create | Action::Update | Action::Delete))
                 .collect();
-            if todo.is_empty() {
+            let schema_todo: Vec<&SchemaRow> =
+                n.schemas.iter().filter(|r| r.change.is_some()).collect();
+            if todo.is_empty() && schema_todo.is_empty() {
                 continue;
             }
             let namespace = NamespaceName::new(&n.name).map_err(|reason| Error::InvalidName {
@@ -1020,14 +1277,17 @@ impl Store {
                 match self.create_namespace(&namespace, change).await {
                     Ok(_) | Err(Error::AlreadyExists(_)) => {}
                     Err(error) => {
+                        let failed =
+                            Outcome::Failed(format!("the namespace cannot be created: {error}"));
                         for c in &todo {
-                            report.outcomes.push((
-                                n.name.clone(),
-                                c.name.clone(),
-                                Outcome::Failed(format!(
-                                    "the namespace cannot be created: {error}"
-                                )),
-                            ));
+                            report
+                                .outcomes
+                                .push((n.name.clone(), c.name.clone(), failed.clone()));
+                        }
+                        for r in &schema_todo {
+                            report
+                                .schemas
+                                .push((n.name.clone(), r.what.clone(), failed.clone()));
                         }
                         continue;
                     }
@@ -1128,8 +1388,64 @@ impl Store {
                     .outcomes
                     .push((n.name.clone(), c.name.clone(), outcome));
             }
+            self.apply_schema_rows(&namespace, n, &schema_todo, change, &mut report)
+                .await;
         }
         Ok(report)
+    }
+
+    /// Writes a namespace's schema rows after its configurations, one settings change each,
+    /// each compared on the revision the one before left (the first on the preview's). A row
+    /// for a configuration that was not written is not written either.
+    async fn apply_schema_rows(
+        &self,
+        namespace: &NamespaceName,
+        n: &NamespacePreview,
+        rows: &[&SchemaRow],
+        change: &Change,
+        report: &mut Report,
+    ) {
+        let mut expected = n.settings_revision;
+        let mut stopped: Option<String> = None;
+        for row in rows {
+            let Some(settings_change) = row.change.clone() else {
+                continue;
+            };
+            let not_written = match &settings_change {
+                SettingsChange::Assign { configuration, .. } => {
+                    report.outcomes.iter().any(|(ns, c, o)| {
+                        *ns == n.name
+                            && c == configuration.as_str()
+                            && matches!(o, Outcome::Failed(_))
+                    })
+                }
+                _ => false,
+            };
+            let outcome = if let Some(why) = &stopped {
+                Outcome::Failed(why.clone())
+            } else if not_written {
+                Outcome::Failed("its configuration was not written".into())
+            } else {
+                match self
+                    .change_settings(namespace, settings_change, Some(expected), change)
+                    .await
+                {
+                    Ok(written) => {
+                        expected = written.revision;
+                        Outcome::Written(written.revision)
+                    }
+                    Err(error) => {
+                        report.stale |= matches!(error, Error::Conflict { .. });
+                        let why = format!("the schemas were not restored: {error}");
+                        stopped = Some(why.clone());
+                        Outcome::Failed(why)
+                    }
+                }
+            };
+            report
+                .schemas
+                .push((n.name.clone(), row.what.clone(), outcome));
+        }
     }
 }
 

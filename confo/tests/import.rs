@@ -8,8 +8,11 @@ use std::collections::BTreeMap;
 
 use common::{Backend, cfg, change, ns, object, with_namespace};
 use confo::export::{Format, Options as ExportOptions, Writer};
-use confo::import::{Action, Existing, FieldState, Options, Outcome, read_bytes};
+use confo::import::{
+    Action, EnvOptions, Existing, FieldState, Options, Outcome, read_bytes, read_bytes_full,
+};
 use confo::request::{Approvers, ReviewPolicy};
+use confo::store::{SchemaChoice, SettingsChange};
 use confo::users::{Grants, PasswordHash, Role, User};
 use confo::{Actor, Change, KeyLayout, Store};
 use serde_json::{Value, json};
@@ -18,6 +21,7 @@ contract!(
     an_export_imported_into_an_empty_store_gives_back_the_same_keys_and_values,
     an_import_is_previewed_then_applied_on_what_the_preview_read,
     an_import_into_a_reviewed_namespace_opens_a_change_request,
+    a_bundle_brings_its_schemas_back_unless_a_configuration_would_not_match,
 );
 
 /// Every key of `store` outside the reserved prefix, without the store's own prefix, with its
@@ -58,6 +62,7 @@ fn options(existing: Existing) -> Options {
         existing,
         delete_missing: false,
         renames: BTreeMap::new(),
+        schemas: Default::default(),
     }
 }
 
@@ -415,4 +420,160 @@ async fn an_import_into_a_reviewed_namespace_opens_a_change_request(b: Backend) 
         .map(|c| c.configuration.as_str())
         .collect();
     assert_eq!(names, vec!["db", "cache"]);
+}
+
+async fn a_bundle_brings_its_schemas_back_unless_a_configuration_would_not_match(b: Backend) {
+    let source = with_namespace(&b, "shop").await;
+    let port = json!({"type": "object", "properties": {"port": {"type": "integer"}}});
+    let own = json!({"type": "object", "required": ["host"]});
+    for (name, fields) in [("db", json!({"port": 5432})), ("web", json!({"host": "w"}))] {
+        source
+            .create_configuration(&ns("shop"), &cfg(name), object(fields), &change())
+            .await
+            .unwrap();
+    }
+    for settings_change in [
+        SettingsChange::PutSchema {
+            name: "ports".into(),
+            schema: port.clone(),
+        },
+        SettingsChange::Assign {
+            configuration: cfg("db"),
+            choice: Some(SchemaChoice::Named("ports".into())),
+        },
+        SettingsChange::Assign {
+            configuration: cfg("web"),
+            choice: Some(SchemaChoice::Own(own.clone())),
+        },
+    ] {
+        source
+            .change_settings(&ns("shop"), settings_change, None, &change())
+            .await
+            .unwrap();
+    }
+    let bundle = export_all(&source, Format::Bundle).await;
+    let (incoming, schemas) = read_bytes_full("x.json", &bundle, &EnvOptions::default()).unwrap();
+    let with_schemas = Options {
+        schemas,
+        ..options(Existing::Overwrite)
+    };
+
+    // Into an empty store: the configurations, then their schemas, come back.
+    let target = Store::new(
+        b.kv.clone(),
+        KeyLayout::with_prefix(format!("{}schemas-copy/", b.prefix)),
+    );
+    target.ensure_root().await.unwrap();
+    let preview = target
+        .preview_import(&incoming, &with_schemas)
+        .await
+        .unwrap();
+    let rows: Vec<(&str, &Action)> = preview.namespaces[0]
+        .schemas
+        .iter()
+        .map(|r| (r.what.as_str(), &r.action))
+        .collect();
+    assert_eq!(
+        rows,
+        vec![
+            ("shared schema \"ports\"", &Action::Create),
+            ("db follows shared schema \"ports\"", &Action::Create),
+            ("web's own schema", &Action::Create),
+        ]
+    );
+    let report = target.apply_import(&preview, &change()).await.unwrap();
+    assert_eq!(report.failed(), 0, "{}", report.to_text());
+    assert_eq!(report.schemas.len(), 3, "{}", report.to_text());
+    assert_eq!(
+        target.get_settings(&ns("shop")).await.unwrap().settings,
+        source.get_settings(&ns("shop")).await.unwrap().settings
+    );
+    // Again: nothing to do.
+    let again = target
+        .preview_import(&incoming, &with_schemas)
+        .await
+        .unwrap();
+    assert!(
+        again.namespaces[0]
+            .schemas
+            .iter()
+            .all(|r| r.action == Action::Unchanged && r.change.is_none()),
+        "{}",
+        again.to_text()
+    );
+
+    // A configuration that would not match the schema it would follow: no schema is changed.
+    let elsewhere = Store::new(
+        b.kv.clone(),
+        KeyLayout::with_prefix(format!("{}schemas-mismatch/", b.prefix)),
+    );
+    elsewhere.ensure_root().await.unwrap();
+    elsewhere
+        .create_namespace(&ns("shop"), &change())
+        .await
+        .unwrap();
+    elsewhere
+        .create_configuration(
+            &ns("shop"),
+            &cfg("legacy"),
+            object(json!({"port": "not a number"})),
+            &change(),
+        )
+        .await
+        .unwrap();
+    for settings_change in [
+        SettingsChange::PutSchema {
+            name: "ports".into(),
+            schema: json!({}),
+        },
+        SettingsChange::Assign {
+            configuration: cfg("legacy"),
+            choice: Some(SchemaChoice::Named("ports".into())),
+        },
+    ] {
+        elsewhere
+            .change_settings(&ns("shop"), settings_change, None, &change())
+            .await
+            .unwrap();
+    }
+    let preview = elsewhere
+        .preview_import(&incoming, &with_schemas)
+        .await
+        .unwrap();
+    assert!(preview.refuses_anything());
+    for row in &preview.namespaces[0].schemas {
+        let Action::Refuse(why) = &row.action else {
+            panic!("{}", preview.to_text());
+        };
+        assert!(
+            why.contains("legacy would not match its schema (port must be a whole number)"),
+            "{why}"
+        );
+    }
+    let settings = elsewhere.get_settings(&ns("shop")).await.unwrap();
+    let report = elsewhere.apply_import(&preview, &change()).await.unwrap();
+    assert!(report.schemas.is_empty(), "{}", report.to_text());
+    assert_eq!(report.outcomes.len(), 2, "the configurations are written");
+    assert_eq!(
+        elsewhere.get_settings(&ns("shop")).await.unwrap().settings,
+        settings.settings
+    );
+
+    // With existing ones skipped, a skipped configuration's schema is skipped with it.
+    let skip = Options {
+        existing: Existing::Skip,
+        ..with_schemas.clone()
+    };
+    let preview = elsewhere.preview_import(&incoming, &skip).await.unwrap();
+    let actions: Vec<&Action> = preview.namespaces[0]
+        .schemas
+        .iter()
+        .map(|r| &r.action)
+        .collect();
+    assert_eq!(
+        actions,
+        vec![&Action::Skip, &Action::Skip, &Action::Skip],
+        "{}",
+        preview.to_text()
+    );
 }

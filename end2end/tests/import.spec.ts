@@ -74,3 +74,48 @@ test('a malformed file is refused naming the line, and a name the rules refuse c
   await expect(page.locator('#import-done')).toContainText('Imported: 1 configurations written');
   expect(await stored(page, mapped, 'db')).toEqual({ host: 'x' });
 });
+
+/**
+ * With JavaScript, a file chosen with "Read a file" fills the form and picks its format; without
+ * it, the file is pasted and its format chosen.
+ */
+async function load(page: Page, js: boolean | undefined, name: string, text: string, format: string) {
+  await page.goto('/import');
+  const form = page.locator('#import-form');
+  if (js) {
+    await page.locator('#import-file').setInputFiles({ name, mimeType: 'text/plain', buffer: Buffer.from(text) });
+    await expect(page.locator('#import-file-status')).toHaveText(`Read ${name}; press Preview to see what it would change.`);
+    await expect(form.getByLabel('File contents')).toHaveValue(text);
+    await expect(form.getByLabel('Format')).toHaveValue(format);
+  } else {
+    await form.getByLabel('File contents').fill(text);
+    await form.getByLabel('Format').selectOption(format);
+  }
+}
+
+test('a chosen YAML or .env file is read into the form, previewed and imported', async ({ page, javaScriptEnabled }) => {
+  const ns = uniqueName('yaml');
+  const form = page.locator('#import-form');
+  const yaml = `# from another tool\n${ns}:\n  db:\n    <<: &defaults {port: 5432, tls: true}\n    host: "db.local"\n    ratio: 1.50\n  replica:\n    <<: *defaults\n    host: replica.local\n`;
+  await load(page, javaScriptEnabled, 'shop.yaml', yaml, 'yaml');
+  await form.getByRole('button', { name: 'Preview' }).click();
+  const replica = page.locator(`[data-namespace="${ns}"] [data-configuration="replica"]`);
+  await expect(replica).toHaveAttribute('data-action', 'create');
+  await expect(replica.locator('tr[data-field="port"] td.after')).toHaveText('5432');
+  await page.locator('#import-apply').getByRole('button', { name: 'Import 2 configurations' }).click();
+  await expect(page.locator('#import-done')).toHaveText('Imported: 2 configurations written, 0 sent for review, 0 not written.');
+  expect(await stored(page, ns, 'db')).toEqual({ host: 'db.local', ratio: 1.5, port: 5432, tls: true });
+  expect(await stored(page, ns, 'replica')).toEqual({ port: 5432, tls: true, host: 'replica.local' });
+
+  // An .env file says nothing of where it goes: the form asks, and its keys can be split.
+  await load(page, javaScriptEnabled, '.env.production', 'DB__HOST=db.local\nDB__PORT=5432\n', 'env');
+  await form.getByRole('button', { name: 'Preview' }).click();
+  await expect(page.getByRole('alert').first()).toContainText('does not say which configuration it is');
+  await form.getByLabel('Into').fill(`${ns}/app`);
+  await form.getByLabel('Split keys on').fill('__');
+  await form.getByRole('button', { name: 'Preview' }).click();
+  await expect(page.locator(`[data-namespace="${ns}"] [data-configuration="app"]`)).toHaveAttribute('data-action', 'create');
+  await page.locator('#import-apply').getByRole('button', { name: 'Import 1 configuration' }).click();
+  await expect(page.locator('#import-done')).toContainText('Imported: 1 configurations written');
+  expect(await stored(page, ns, 'app')).toEqual({ DB: { HOST: 'db.local', PORT: '5432' } });
+});

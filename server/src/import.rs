@@ -2,7 +2,7 @@
 //! `confo::import` previews and applies it.
 
 use anyhow::Context;
-use confo::import::{EnvOptions, Existing, Options, parse_renames, read_path_with};
+use confo::import::{EnvOptions, Existing, Options, parse_renames, read_path_full};
 use confo::{Actor, Change};
 
 use crate::config::ImportArgs;
@@ -15,11 +15,12 @@ pub async fn run(args: ImportArgs) -> anyhow::Result<bool> {
         into: args.into.clone(),
         separator: args.separator.clone(),
     };
-    let incoming = read_path_with(&args.path, &env)?;
+    let (incoming, schemas) = read_path_full(&args.path, &env)?;
     let options = Options {
         existing: Existing::named(&args.existing)?,
         delete_missing: args.delete_missing,
         renames: parse_renames(&args.rename)?,
+        schemas,
     };
     let store = store::open(&args.store).await?;
     let preview = store

@@ -257,6 +257,45 @@ async fn the_dashboard_imports_only_where_the_user_may_and_only_what_the_preview
         .unwrap();
     assert_eq!(page.entries[0].comment.as_deref(), Some("moving in"));
     assert_eq!(page.entries[0].actor.name, "eddie");
+
+    // A bundle's schemas are restored by administrators of the namespace only.
+    let bundle = r#"{"format": "confo-bundle", "version": 1, "namespaces": {"shop": {
+        "schemas": {"limits": {"type": "object"}}, "assignments": {"app": {"named": "limits"}},
+        "configurations": {"app": {"revision": 1, "fields": {"limit": 6}}}}}}"#;
+    let form = vec![
+        ("content", bundle),
+        ("format", "json"),
+        ("existing", "overwrite"),
+    ];
+    let (status, body) = app.post("import/preview", &form).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let preview: serde_json::Value = serde_json::from_str(&body).unwrap();
+    let rows = &preview["namespaces"][0]["schemas"];
+    assert_eq!(rows.as_array().unwrap().len(), 2, "{body}");
+    for row in rows.as_array().unwrap() {
+        assert_eq!(row["action"], "refuse", "{body}");
+        assert_eq!(
+            row["refused"],
+            "only an administrator of shop changes its schemas"
+        );
+    }
+    assert_eq!(preview["schema_writes"], 0);
+    app.add_user("ada", Role::Admin).await;
+    app.sign_in("ada").await;
+    let (_, body) = app.post("import/preview", &form).await;
+    let preview: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(preview["schema_writes"], 2, "{body}");
+    let seen = preview["seen"].as_str().unwrap().to_owned();
+    assert!(seen.contains("shop#schemas"), "{seen}");
+    let mut apply = form.clone();
+    apply.push(("seen", &seen));
+    let (status, body) = app.post("import/apply", &apply).await;
+    assert!(common::done(status), "{status} {body}");
+    let settings = app.store.get_settings(&shop).await.unwrap().settings;
+    assert_eq!(
+        settings.schema_of("app"),
+        Some(&serde_json::json!({"type": "object"}))
+    );
 }
 
 /// What etcd holds under `prefix`, outside the reserved prefix, as `etcdctl get --prefix` shows

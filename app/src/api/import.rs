@@ -45,6 +45,17 @@ pub struct NamespaceView {
     pub reviewed: bool,
     pub refused: Option<String>,
     pub configurations: Vec<ConfigurationView>,
+    /// The schema changes a bundle brings.
+    pub schemas: Vec<SchemaView>,
+}
+
+/// One schema change of the preview.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SchemaView {
+    pub what: String,
+    /// `create`, `update`, `unchanged`, `skip` or `refuse`.
+    pub action: String,
+    pub refused: Option<String>,
 }
 
 /// What an import would do.
@@ -56,6 +67,8 @@ pub struct PreviewView {
     pub seen: String,
     /// How many configurations it would write or send for review.
     pub writes: usize,
+    /// How many schema changes it would write.
+    pub schema_writes: usize,
 }
 
 /// What the import would do with `content` (`format`: `json`, `yaml`, `toml` or `env`; an
@@ -132,8 +145,13 @@ pub async fn apply_import(
             })
             .count()
     };
+    let schemas = report
+        .schemas
+        .iter()
+        .filter(|(_, _, o)| matches!(o, confo::import::Outcome::Written(_)))
+        .count();
     crate::api::redirect::redirect(&format!(
-        "/import?written={}&requested={}&failed={}",
+        "/import?written={}&requested={}&failed={}&schemas={schemas}",
         count(true),
         count(false),
         report.failed()
@@ -191,8 +209,8 @@ pub mod ssr {
                 .filter(|s| !s.is_empty())
                 .map(str::to_owned),
         };
-        let incoming =
-            confo::import::read_bytes_with(name, content.as_bytes(), &env).map_err(reject)?;
+        let (incoming, schemas) =
+            confo::import::read_bytes_full(name, content.as_bytes(), &env).map_err(reject)?;
         let pairs: Vec<String> = renames
             .split(',')
             .map(str::trim)
@@ -203,6 +221,7 @@ pub mod ssr {
             existing: Existing::named(existing).map_err(reject)?,
             delete_missing,
             renames: confo::import::parse_renames(&pairs).map_err(reject)?,
+            schemas,
         };
         let store = store()?;
         let listed = store.list_namespaces().await.map_err(reject)?;
@@ -218,6 +237,19 @@ pub mod ssr {
             .preview_import(&allowed, &options)
             .await
             .map_err(reject)?;
+        // Schemas are changed by administrators of the namespace, as on its Schemas page.
+        for n in &mut preview.namespaces {
+            if may(user, confo::users::Role::Admin, Some(&n.name)) {
+                continue;
+            }
+            for row in n.schemas.iter_mut().filter(|r| r.change.is_some()) {
+                row.change = None;
+                row.action = Action::Refuse(format!(
+                    "only an administrator of {} changes its schemas",
+                    n.name
+                ));
+            }
+        }
         for (from, _) in refused {
             let name = options.renames.get(&from).cloned().unwrap_or(from.clone());
             preview.namespaces.push(NamespacePreview {
@@ -229,6 +261,8 @@ pub mod ssr {
                 exists: false,
                 reviewed: false,
                 configurations: Vec::new(),
+                schemas: Vec::new(),
+                settings_revision: 0,
             });
         }
         Ok(preview)
@@ -249,10 +283,27 @@ pub mod ssr {
     pub fn view(preview: &Preview) -> PreviewView {
         let mut seen = serde_json::Map::new();
         let mut writes = 0;
+        let mut schema_writes = 0;
         let namespaces = preview
             .namespaces
             .iter()
             .map(|n| NamespaceView {
+                schemas: n
+                    .schemas
+                    .iter()
+                    .map(|r| {
+                        if n.refused.is_none() && r.change.is_some() {
+                            schema_writes += 1;
+                            seen.insert(format!("{}#schemas", n.name), n.settings_revision.into());
+                        }
+                        let (action, refused) = action_words(&r.action);
+                        SchemaView {
+                            what: r.what.clone(),
+                            action: action.to_owned(),
+                            refused,
+                        }
+                    })
+                    .collect(),
                 name: n.name.clone(),
                 from: n.from.clone(),
                 exists: n.exists,
@@ -262,14 +313,7 @@ pub mod ssr {
                     .configurations
                     .iter()
                     .map(|c| {
-                        let (action, refused) = match &c.action {
-                            Action::Create => ("create", None),
-                            Action::Update => ("update", None),
-                            Action::Unchanged => ("unchanged", None),
-                            Action::Skip => ("skip", None),
-                            Action::Delete => ("delete", None),
-                            Action::Refuse(why) => ("refuse", Some(why.clone())),
-                        };
+                        let (action, refused) = action_words(&c.action);
                         if n.refused.is_none()
                             && matches!(c.action, Action::Create | Action::Update | Action::Delete)
                         {
@@ -306,6 +350,18 @@ pub mod ssr {
             namespaces,
             seen: serde_json::Value::Object(seen).to_string(),
             writes,
+            schema_writes,
+        }
+    }
+
+    fn action_words(action: &Action) -> (&'static str, Option<String>) {
+        match action {
+            Action::Create => ("create", None),
+            Action::Update => ("update", None),
+            Action::Unchanged => ("unchanged", None),
+            Action::Skip => ("skip", None),
+            Action::Delete => ("delete", None),
+            Action::Refuse(why) => ("refuse", Some(why.clone())),
         }
     }
 }

@@ -8,7 +8,7 @@ use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
 
 use super::{ReturnHere, failure, loaded_part};
-use crate::api::import::{ApplyImport, ConfigurationView, PreviewView, preview_import};
+use crate::api::import::{ApplyImport, ConfigurationView, PreviewView, SchemaView, preview_import};
 
 const EXISTING: [(&str, &str); 3] = [
     ("skip", "Leave them as they are"),
@@ -58,6 +58,21 @@ fn configuration(c: ConfigurationView) -> impl IntoView {
             {(!c.problems.is_empty()).then(|| view! {
                 <ul class="problems">{c.problems.iter().map(|p| view! { <li>{p.clone()}</li> }).collect_view()}</ul>
             })}
+        </li>
+    }
+}
+
+fn schema_row(r: SchemaView) -> impl IntoView {
+    let words = match r.action.as_str() {
+        "create" => "set".to_owned(),
+        "update" => "changed".into(),
+        "unchanged" => "unchanged".into(),
+        "skip" => "exists: skipped".into(),
+        _ => format!("refused: {}", r.refused.clone().unwrap_or_default()),
+    };
+    view! {
+        <li data-schema=r.what.clone() data-action=r.action.clone()>
+            <strong>{r.what.clone()}</strong>": " {words}
         </li>
     }
 }
@@ -142,9 +157,13 @@ pub fn ImportPage() -> impl IntoView {
         (!written.is_empty()).then(|| {
             view! {
                 <p class="notice saved" role="status" id="import-done">{format!(
-                    "Imported: {written} configurations written, {} sent for review, {} not written.",
+                    "Imported: {written} configurations written, {} sent for review, {} not written.{}",
                     q("requested"),
-                    q("failed")
+                    q("failed"),
+                    match q("schemas").as_str() {
+                        "" | "0" => String::new(),
+                        n => format!(" {n} schema changes written."),
+                    }
                 )}</p>
             }
         })
@@ -176,16 +195,21 @@ pub fn ImportPage() -> impl IntoView {
                         <ul class="import-configurations">
                             {n.configurations.into_iter().map(configuration).collect_view()}
                         </ul>
+                        {(!n.schemas.is_empty()).then(|| view! {
+                            <h4>"Schemas"</h4>
+                            <ul class="import-schemas">{n.schemas.into_iter().map(schema_row).collect_view()}</ul>
+                        })}
                     </section>
                 }
             })
             .collect_view();
         let writes = shown.writes;
+        let schema_writes = shown.schema_writes;
         view! {
             <section id="import-preview" aria-labelledby="import-preview-heading">
                 <h2 id="import-preview-heading">"What it would change"</h2>
                 {namespaces}
-                {if writes == 0 {
+                {if writes == 0 && schema_writes == 0 {
                     view! { <p id="import-nothing">"Nothing to import: everything is as the file says, skipped or refused."</p> }.into_any()
                 } else {
                     view! {
@@ -200,7 +224,11 @@ pub fn ImportPage() -> impl IntoView {
                             <input type="hidden" name="separator" value=q("separator")/>
                             <input type="hidden" name="seen" value=shown.seen.clone()/>
                             <label>"Comment for the history " <input type="text" name="comment"/></label>
-                            <button type="submit">{format!("Import {writes} {}", if writes == 1 { "configuration" } else { "configurations" })}</button>
+                            <button type="submit">{if writes == 0 {
+                                "Restore the schemas".to_owned()
+                            } else {
+                                format!("Import {writes} {}", if writes == 1 { "configuration" } else { "configurations" })
+                            }}</button>
                         </ActionForm>
                     }.into_any()
                 }}

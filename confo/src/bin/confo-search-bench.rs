@@ -323,6 +323,7 @@ async fn import(options: &Options, raw: &mut Client, stamp: u128) -> BenchResult
         existing: Existing::Skip,
         delete_missing: false,
         renames: Default::default(),
+        schemas: Default::default(),
     };
     let started = Instant::now();
     let preview = store.preview_import(&incoming, &import_options).await?;
