@@ -125,6 +125,8 @@ pub struct Options {
 pub struct NamespaceExport {
     pub name: String,
     pub settings: NamespaceSettings,
+    /// The revision of the settings as read (0: it has none).
+    pub settings_revision: i64,
     /// By name.
     pub configurations: Vec<ConfigurationExport>,
 }
@@ -146,10 +148,20 @@ impl Store {
     /// object is an error naming its key.
     pub async fn export_namespace(&self, namespace: &NamespaceName) -> Result<NamespaceExport> {
         let listed = self.list_namespaces().await?;
+        self.export_listed_namespace(namespace, &listed).await
+    }
+
+    /// [`Store::export_namespace`] with the namespace list already read (`listed`), for an
+    /// export or import of many namespaces: one read of the list for all of them.
+    pub async fn export_listed_namespace(
+        &self,
+        namespace: &NamespaceName,
+        listed: &[String],
+    ) -> Result<NamespaceExport> {
         if !listed.iter().any(|n| n == namespace.as_str()) {
             return Err(Error::NotFound(format!("namespace {namespace:?}")));
         }
-        let (settings, owned) = self.read_namespace_whole(namespace, &listed).await?;
+        let (settings, owned) = self.read_namespace_whole(namespace, listed).await?;
         let mut configurations = Vec::with_capacity(owned.len());
         for (name, kv) in owned {
             configurations.push(ConfigurationExport {
@@ -179,6 +191,7 @@ impl Store {
         Ok(NamespaceExport {
             name: namespace.to_string(),
             settings: settings.settings,
+            settings_revision: settings.revision,
             configurations,
         })
     }
@@ -764,6 +777,7 @@ mod tests {
         NamespaceExport {
             name: "shop".into(),
             settings,
+            settings_revision: 3,
             configurations: vec![ConfigurationExport {
                 name: "db".into(),
                 fields,

@@ -1133,7 +1133,7 @@ impl Store {
                 continue;
             }
             let stored = if preview.exists {
-                Some(self.export_namespace(&namespace).await?)
+                Some(self.export_listed_namespace(&namespace, &listed).await?)
             } else {
                 None
             };
@@ -1234,11 +1234,7 @@ impl Store {
                 }
             }
             if let Some(bundle) = options.schemas.get(from) {
-                preview.settings_revision = if preview.exists {
-                    self.get_settings(&namespace).await?.revision
-                } else {
-                    0
-                };
+                preview.settings_revision = stored.as_ref().map_or(0, |s| s.settings_revision);
                 preview.schemas = schema_rows(
                     bundle,
                     &settings,

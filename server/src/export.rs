@@ -64,9 +64,13 @@ pub async fn run(args: ExportArgs) -> anyhow::Result<bool> {
         secrets: args.secrets,
     });
     out.write_all(&writer.start(&chrono::Utc::now().to_rfc3339()))?;
+    let listed = store
+        .list_namespaces()
+        .await
+        .context("cannot list the namespaces")?;
     for namespace in &namespaces {
         let read = store
-            .export_namespace(namespace)
+            .export_listed_namespace(namespace, &listed)
             .await
             .with_context(|| format!("cannot read namespace {namespace}"))?;
         out.write_all(&writer.namespace(&read)?)?;

@@ -73,17 +73,19 @@ pub async fn export(
     let head = writer.start(&chrono::Utc::now().to_rfc3339());
     // Each namespace is read when the one before it has been sent.
     let body = futures::stream::unfold(
-        Some((writer, namespaces.into_iter(), store)),
+        Some((writer, namespaces.into_iter(), store, listed)),
         |state| async move {
-            let (mut writer, mut rest, store) = state?;
+            let (mut writer, mut rest, store, listed) = state?;
             match rest.next() {
                 Some(namespace) => {
-                    let chunk = match store.export_namespace(&namespace).await {
+                    let chunk = match store.export_listed_namespace(&namespace, &listed).await {
                         Ok(read) => writer.namespace(&read),
                         Err(error) => Err(error),
                     };
                     match chunk {
-                        Ok(bytes) => Some((Ok(Bytes::from(bytes)), Some((writer, rest, store)))),
+                        Ok(bytes) => {
+                            Some((Ok(Bytes::from(bytes)), Some((writer, rest, store, listed))))
+                        }
                         Err(error) => {
                             // The status is sent already: the download ends unfinished.
                             tracing::error!(%error, %namespace, "an export stopped");
