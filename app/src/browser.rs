@@ -399,7 +399,7 @@ pub fn read_chosen_file(event: leptos::ev::Event, limit: usize, say: impl Fn(Str
         "yaml"
     } else if lower.ends_with(".toml") {
         "toml"
-    } else if lower.ends_with(".env") || lower.starts_with(".env") {
+    } else if lower.ends_with(".env") || lower.starts_with(".env.") {
         "env"
     } else {
         "json"

@@ -971,12 +971,12 @@ fn schema_rows(
         else {
             continue;
         };
-        let Ok(name) = ConfigurationName::new(configuration) else {
-            continue;
-        };
-        let action = match &c.action {
-            Action::Refuse(_) => Action::Refuse("its configuration is not imported".into()),
-            Action::Skip => Action::Skip,
+        let name = ConfigurationName::new(configuration).ok();
+        let action = match (&c.action, &name) {
+            (Action::Refuse(_), _) | (_, None) => {
+                Action::Refuse("its configuration is not imported".into())
+            }
+            (Action::Skip, _) => Action::Skip,
             _ => action_for(
                 settings
                     .assignments
@@ -998,7 +998,7 @@ fn schema_rows(
                 }
             },
             action,
-            change: writes.then(|| SettingsChange::Assign {
+            change: name.filter(|_| writes).map(|name| SettingsChange::Assign {
                 configuration: name,
                 choice: Some(choice.clone()),
             }),
@@ -1503,6 +1503,107 @@ mod tests {
                 .starts_with("x.zip: is not a readable .zip"),
             "{broken}"
         );
+    }
+
+    fn tar_gz(files: &[(&str, &[u8])]) -> Vec<u8> {
+        let mut builder = tar::Builder::new(flate2::write::GzEncoder::new(
+            Vec::new(),
+            flate2::Compression::default(),
+        ));
+        for (path, body) in files {
+            let mut header = tar::Header::new_gnu();
+            header.set_size(body.len() as u64);
+            header.set_mode(0o644);
+            builder.append_data(&mut header, path, *body).unwrap();
+        }
+        builder.into_inner().unwrap().finish().unwrap()
+    }
+
+    #[test]
+    fn archives_made_of_a_folder_in_other_ways() {
+        // `tar -C dir .`: every path starts with `./`.
+        let dotted = tar_gz(&[
+            ("./shop/db.json", b"{\"a\": 1}"),
+            ("./__MACOSX/shop/db.json", b"x"),
+        ]);
+        let read = read_bytes("x.tgz", &dotted).unwrap();
+        assert_eq!(read.len(), 1);
+        assert_eq!(read[0].0, "shop");
+        assert_eq!(read[0].1[0].0, "db");
+        // Two folders at the top, each three deep: not one wrapping folder, so refused.
+        let two = tar_gz(&[("a/shop/db.json", b"{}"), ("b/shop/db.json", b"{}")]);
+        let error = read_bytes("x.tar.gz", &two).unwrap_err().to_string();
+        assert!(
+            error.contains("a/shop/db.json: is not where the original layout keeps"),
+            "{error}"
+        );
+        // A folder: hidden files beside the configurations are left out.
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("shop")).unwrap();
+        std::fs::write(dir.path().join("shop/db.json"), "{}").unwrap();
+        std::fs::write(dir.path().join("shop/.DS_Store"), [0u8, 1]).unwrap();
+        std::fs::create_dir_all(dir.path().join(".git")).unwrap();
+        std::fs::write(dir.path().join(".git/HEAD"), "ref").unwrap();
+        let read = read_path(dir.path()).unwrap();
+        assert_eq!(read.len(), 1, "{read:?}");
+        assert_eq!(read[0].1.len(), 1);
+    }
+
+    #[test]
+    fn a_small_zip_that_unpacks_past_the_limit_is_refused() {
+        use std::io::Write;
+        let mut bytes = Vec::new();
+        {
+            let mut zip = zip::ZipWriter::new(std::io::Cursor::new(&mut bytes));
+            let options = zip::write::SimpleFileOptions::default()
+                .compression_method(zip::CompressionMethod::Deflated);
+            zip.start_file("shop/db.json", options).unwrap();
+            let zeros = vec![b' '; 1024 * 1024];
+            for _ in 0..65 {
+                zip.write_all(&zeros).unwrap();
+            }
+            zip.finish().unwrap();
+        }
+        assert!(bytes.len() < 1024 * 1024, "{}", bytes.len());
+        let error = read_bytes("bomb.zip", &bytes).unwrap_err().to_string();
+        assert!(
+            error.contains("past the limit of 64 MiB unpacked"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn a_bundles_schemas_are_checked_as_the_store_checks_them() {
+        let read = |text: &str| {
+            read_bytes_full("b.json", text.as_bytes(), &EnvOptions::default())
+                .map_err(|e| e.to_string())
+        };
+        let bundle = |body: &str| {
+            format!(
+                r#"{{"format": "confo-bundle", "namespaces": {{"shop": {{{body}, "configurations": {{}}}}}}}}"#
+            )
+        };
+        let bad = read(&bundle(r#""schemas": {"s": {"type": 5}}"#)).unwrap_err();
+        assert!(
+            bad.contains("the schemas of \"shop\" cannot be read: schema \"s\""),
+            "{bad}"
+        );
+        let missing = read(&bundle(r#""assignments": {"db": {"named": "gone"}}"#)).unwrap_err();
+        assert!(
+            missing.contains("which the bundle does not hold"),
+            "{missing}"
+        );
+        let (_, schemas) = read(&bundle(
+            r#""schemas": {"s": {"type": "object"}}, "assignments": {"db": {"named": "s"}}"#,
+        ))
+        .unwrap();
+        assert_eq!(
+            schemas["shop"].assignments["db"],
+            SchemaChoice::Named("s".into())
+        );
+        // Plain JSON brings none.
+        let (_, none) = read(r#"{"shop": {"db": {}}}"#).unwrap();
+        assert!(none.is_empty());
     }
 
     #[test]

@@ -103,7 +103,7 @@ async fn an_export_imported_into_an_empty_store_gives_back_the_same_keys_and_val
         (Format::Tree, "x.tar.gz"),
         (Format::Zip, "x.zip"),
         (Format::Toml, "x.toml"),
-        (Format::Env("__".into()), "x.env"),
+        (Format::Env(".".into()), "x.env"),
     ] {
         let bytes = export_all(&source, format.clone()).await;
         let target = Store::new(
@@ -420,6 +420,32 @@ async fn an_import_into_a_reviewed_namespace_opens_a_change_request(b: Backend) 
         .map(|c| c.configuration.as_str())
         .collect();
     assert_eq!(names, vec!["db", "cache"]);
+
+    // Schemas are not changed through change requests: a bundle's are refused there.
+    let bundle = br#"{"format": "confo-bundle", "namespaces": {"prod": {
+        "schemas": {"s": {"type": "object"}}, "assignments": {"db": {"named": "s"}},
+        "configurations": {"db": {"revision": 1, "fields": {"host": "b"}}}}}}"#;
+    let (incoming, schemas) = read_bytes_full("b.json", bundle, &EnvOptions::default()).unwrap();
+    let preview = store
+        .preview_import(
+            &incoming,
+            &Options {
+                schemas,
+                ..options(Existing::Overwrite)
+            },
+        )
+        .await
+        .unwrap();
+    let rows = &preview.namespaces[0].schemas;
+    assert_eq!(rows.len(), 2, "{}", preview.to_text());
+    for row in rows {
+        assert!(
+            matches!(&row.action, Action::Refuse(why) if why.contains("not changed through change requests")),
+            "{}",
+            preview.to_text()
+        );
+        assert!(row.change.is_none());
+    }
 }
 
 async fn a_bundle_brings_its_schemas_back_unless_a_configuration_would_not_match(b: Backend) {
@@ -493,6 +519,7 @@ async fn a_bundle_brings_its_schemas_back_unless_a_configuration_would_not_match
         .preview_import(&incoming, &with_schemas)
         .await
         .unwrap();
+    assert_eq!(again.namespaces[0].schemas.len(), 3);
     assert!(
         again.namespaces[0]
             .schemas
@@ -500,6 +527,151 @@ async fn a_bundle_brings_its_schemas_back_unless_a_configuration_would_not_match
             .all(|r| r.action == Action::Unchanged && r.change.is_none()),
         "{}",
         again.to_text()
+    );
+
+    // Settings that exist and differ: changed on the revision the preview read.
+    for settings_change in [
+        SettingsChange::PutSchema {
+            name: "ports".into(),
+            schema: json!({}),
+        },
+        SettingsChange::Assign {
+            configuration: cfg("web"),
+            choice: Some(SchemaChoice::Own(json!({}))),
+        },
+    ] {
+        target
+            .change_settings(&ns("shop"), settings_change, None, &change())
+            .await
+            .unwrap();
+    }
+    let preview = target
+        .preview_import(&incoming, &with_schemas)
+        .await
+        .unwrap();
+    assert!(preview.namespaces[0].settings_revision > 0);
+    let actions: Vec<&Action> = preview.namespaces[0]
+        .schemas
+        .iter()
+        .map(|r| &r.action)
+        .collect();
+    assert_eq!(
+        actions,
+        vec![&Action::Update, &Action::Unchanged, &Action::Update]
+    );
+    // Someone changes the settings after the preview: nothing of them is written.
+    target
+        .change_settings(
+            &ns("shop"),
+            SettingsChange::PutSchema {
+                name: "other".into(),
+                schema: json!({}),
+            },
+            None,
+            &change(),
+        )
+        .await
+        .unwrap();
+    let report = target.apply_import(&preview, &change()).await.unwrap();
+    assert!(report.stale, "{}", report.to_text());
+    assert_eq!(report.schemas.len(), 2, "{}", report.to_text());
+    for (_, _, outcome) in &report.schemas {
+        let Outcome::Failed(why) = outcome else {
+            panic!("{}", report.to_text());
+        };
+        assert!(why.contains("the schemas were not restored"), "{why}");
+    }
+    assert_eq!(
+        target
+            .get_settings(&ns("shop"))
+            .await
+            .unwrap()
+            .settings
+            .schemas["ports"],
+        json!({})
+    );
+    // Previewed again, it is written.
+    let preview = target
+        .preview_import(&incoming, &with_schemas)
+        .await
+        .unwrap();
+    let report = target.apply_import(&preview, &change()).await.unwrap();
+    assert_eq!(report.failed(), 0, "{}", report.to_text());
+    assert_eq!(
+        target
+            .get_settings(&ns("shop"))
+            .await
+            .unwrap()
+            .settings
+            .schema_of("web"),
+        Some(&own)
+    );
+
+    // A configuration that is not written does not get its schema either.
+    target
+        .change_settings(
+            &ns("shop"),
+            SettingsChange::Assign {
+                configuration: cfg("web"),
+                choice: None,
+            },
+            None,
+            &change(),
+        )
+        .await
+        .unwrap();
+    target
+        .set_field(&ns("shop"), &cfg("web"), "extra", json!(1), None, &change())
+        .await
+        .unwrap();
+    let preview = target
+        .preview_import(&incoming, &with_schemas)
+        .await
+        .unwrap();
+    target
+        .set_field(&ns("shop"), &cfg("web"), "extra", json!(2), None, &change())
+        .await
+        .unwrap();
+    let report = target.apply_import(&preview, &change()).await.unwrap();
+    assert_eq!(
+        report.schemas,
+        vec![(
+            "shop".to_owned(),
+            "web's own schema".to_owned(),
+            Outcome::Failed("its configuration was not written".into())
+        )],
+        "{}",
+        report.to_text()
+    );
+
+    // A bundle whose configuration does not match its own schema brings no schema.
+    let broken = br#"{"format": "confo-bundle", "namespaces": {"fresh": {
+        "schemas": {"ports": {"properties": {"port": {"type": "integer"}}}},
+        "assignments": {"db": {"named": "ports"}},
+        "configurations": {"db": {"revision": 1, "fields": {"port": "x"}}}}}}"#;
+    let (incoming_broken, schemas) =
+        read_bytes_full("b.json", broken, &EnvOptions::default()).unwrap();
+    let preview = target
+        .preview_import(
+            &incoming_broken,
+            &Options {
+                schemas,
+                ..options(Existing::Overwrite)
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        preview.namespaces[0].configurations[0].action,
+        Action::Create
+    );
+    assert_eq!(preview.namespaces[0].schemas.len(), 2);
+    assert!(
+        preview.namespaces[0].schemas.iter().all(
+            |r| matches!(&r.action, Action::Refuse(why) if why.contains("db would not match"))
+        ),
+        "{}",
+        preview.to_text()
     );
 
     // A configuration that would not match the schema it would follow: no schema is changed.
@@ -541,6 +713,7 @@ async fn a_bundle_brings_its_schemas_back_unless_a_configuration_would_not_match
         .await
         .unwrap();
     assert!(preview.refuses_anything());
+    assert_eq!(preview.namespaces[0].schemas.len(), 3);
     for row in &preview.namespaces[0].schemas {
         let Action::Refuse(why) = &row.action else {
             panic!("{}", preview.to_text());
@@ -553,7 +726,15 @@ async fn a_bundle_brings_its_schemas_back_unless_a_configuration_would_not_match
     let settings = elsewhere.get_settings(&ns("shop")).await.unwrap();
     let report = elsewhere.apply_import(&preview, &change()).await.unwrap();
     assert!(report.schemas.is_empty(), "{}", report.to_text());
-    assert_eq!(report.outcomes.len(), 2, "the configurations are written");
+    assert_eq!(report.outcomes.len(), 2, "{}", report.to_text());
+    assert!(
+        report
+            .outcomes
+            .iter()
+            .all(|(_, _, o)| matches!(o, Outcome::Written(_))),
+        "the configurations are written: {}",
+        report.to_text()
+    );
     assert_eq!(
         elsewhere.get_settings(&ns("shop")).await.unwrap().settings,
         settings.settings

@@ -374,5 +374,56 @@ mod tests {
             &EnvOptions::default(),
         );
         assert!(wrong.contains("does not start with SHOP__DB__"), "{wrong}");
+        for (text, options, said) in [
+            ("A__B=1\nA=2\n", &plain, "is a group of other keys (line 2)"),
+            ("A____B=1\n", &plain, "with an empty part (line 1)"),
+            ("1A=x\n", &plain, "keys are letters"),
+            ("A=\"x\" y\n", &plain, "has \"y\" after a quoted value"),
+            ("A='x\n", &plain, "single quote that is not closed"),
+            (
+                "A=1\n",
+                &into("shop", None),
+                "which is not namespace/configuration",
+            ),
+            (
+                "# Confo export, now\nSHOP__DB__A=1\n",
+                &EnvOptions::default(),
+                "comes before the line naming its configuration (# namespace/configuration) (line 2)",
+            ),
+            (
+                "# Confo export, now\n# shop/db\nSHOP__DB__A=1\n",
+                &into("shop/app", None),
+                "names its own configurations",
+            ),
+        ] {
+            let said_now = err(text, options);
+            assert!(said_now.contains(said), "{text:?}: {said_now}");
+        }
+    }
+
+    #[test]
+    fn values_quotes_comments_and_what_stays_an_object() {
+        let text = "A=\"t\\tab \\$HOME \\\\ \\q\" # note\nB=x#y\nC= spaced  # note\nL__0=a\nL__2=c\nM__1=b\nN__01=z\n";
+        let read = parse("a.env", text, &into("shop/app", Some("__"))).unwrap();
+        assert_eq!(
+            Value::Object(read[0].1[0].1.clone()),
+            json!({"A": "t\tab $HOME \\ \\q", "B": "x#y", "C": "spaced",
+                   "L": {"0": "a", "2": "c"}, "M": {"1": "b"}, "N": {"01": "z"}})
+        );
+        // An empty file is an empty configuration.
+        let empty = parse("a.env", "# nothing\n", &into("shop/app", None)).unwrap();
+        assert_eq!(empty[0].1[0].0, "app");
+        assert!(empty[0].1[0].1.is_empty());
+        // A Confo export without its separator note is read with `__`.
+        let old = parse(
+            "a.env",
+            "# Confo export, now\n# shop/db\nSHOP__DB__A__B=1\n",
+            &EnvOptions::default(),
+        )
+        .unwrap();
+        assert_eq!(
+            Value::Object(old[0].1[0].1.clone()),
+            json!({"a": {"b": "1"}})
+        );
     }
 }

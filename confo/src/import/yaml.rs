@@ -219,8 +219,10 @@ fn core_tag(tag: Option<&Tag>) -> std::result::Result<Option<&str>, String> {
     match tag {
         None => Ok(None),
         Some(tag) if tag.handle == "tag:yaml.org,2002:" => Ok(Some(tag.suffix.as_str())),
-        // `!` alone: a non-specific tag, which leaves the node as it is.
-        Some(tag) if tag.handle == "!" && tag.suffix.is_empty() => Ok(None),
+        // `!` alone: the non-specific tag, which makes a scalar text and leaves a collection
+        // as it is.
+        Some(tag) if tag.handle == "!" && tag.suffix.is_empty() => Ok(Some("!")),
+        Some(tag) if tag.handle.is_empty() && tag.suffix == "!" => Ok(Some("!")),
         Some(tag) => Err(format!(
             "has the tag {}{}, which an import does not read",
             tag.handle, tag.suffix
@@ -230,7 +232,7 @@ fn core_tag(tag: Option<&Tag>) -> std::result::Result<Option<&str>, String> {
 
 fn collection_tag(tag: Option<&Tag>, kind: &str) -> std::result::Result<(), String> {
     match core_tag(tag)? {
-        None => Ok(()),
+        None | Some("!") => Ok(()),
         Some(suffix) if suffix == kind => Ok(()),
         Some(suffix) => Err(format!(
             "tags a {} as !!{suffix}",
@@ -254,7 +256,7 @@ fn scalar(
     match core_tag(tag)? {
         None if style == TScalarStyle::Plain => resolve(text),
         None => Ok(Value::String(text)),
-        Some("str") => Ok(Value::String(text)),
+        Some("str" | "!") => Ok(Value::String(text)),
         Some(kind @ ("int" | "float" | "bool" | "null")) => {
             let value = plain_value(&text)?;
             let fits = match (&value, kind) {
@@ -286,9 +288,20 @@ fn plain_value(text: &str) -> std::result::Result<Option<Value>, String> {
         }
         _ => match number(text) {
             Some(n) => Value::Number(n),
+            None if is_radix_integer(text) => {
+                return Err(format!("holds {text}, a number too large to read"));
+            }
             None => return Ok(None),
         },
     }))
+}
+
+/// Whether `text` is written as a hexadecimal or octal integer (`0x1F`, `0o17`).
+fn is_radix_integer(text: &str) -> bool {
+    let check =
+        |digits: &str, radix: u32| !digits.is_empty() && digits.chars().all(|c| c.is_digit(radix));
+    text.strip_prefix("0x").is_some_and(|d| check(d, 16))
+        || text.strip_prefix("0o").is_some_and(|d| check(d, 8))
 }
 
 /// A core-schema number in JSON's spelling, its digits kept.
@@ -359,6 +372,29 @@ mod tests {
             value.to_string(),
             r#"{"a":1.50,"b":7,"c":0.5,"d":31,"e":15,"f":"yes","g":null,"h":"1","i":"2","j":true,"k":1e+5,"l":7,"m":-0.0,"n":12345678901234567890123}"#
         );
+    }
+
+    #[test]
+    fn core_tags_say_what_a_scalar_is() {
+        let value =
+            read("a: !!int \"12\"\nb: !!float 1\nc: !!str true\nd: !!null ~\ne: !!bool FALSE\nf: !!map {x: 1}\ng: ! 5\nh: 1.\ni: -.5e3\n")
+                .unwrap();
+        assert_eq!(
+            value.to_string(),
+            r#"{"a":12,"b":1,"c":"true","d":null,"e":false,"f":{"x":1},"g":"5","h":1.0,"i":-0.5e+3}"#
+        );
+        for (text, said) in [
+            ("a: !!int 1.5\n", "tags \"1.5\" as !!int"),
+            ("a: !!bool yes\n", "tags \"yes\" as !!bool"),
+            ("a: !!seq {x: 1}\n", "tags a mapping as !!seq"),
+            ("a: !custom x\n", "the tag !custom"),
+            ("a: 0x1FFFFFFFFFFFFFFFFF\n", "a number too large to read"),
+            ("a: {b: 1, b: 2}\n", "\"b\" twice"),
+            ("<<: [1]\n", "merges something that is not a mapping"),
+        ] {
+            let error = read(text).unwrap_err();
+            assert!(error.contains(said), "{text}: {error}");
+        }
     }
 
     #[test]
