@@ -359,6 +359,9 @@ impl Writer {
 
     /// One namespace, its secret values masked unless asked for.
     pub fn namespace(&mut self, namespace: &NamespaceExport) -> Result<Vec<u8>> {
+        if matches!(self.options.format, Format::Tree | Format::Zip) {
+            Self::file_names(namespace)?;
+        }
         let masked = self.masked(namespace);
         let first = std::mem::replace(&mut self.first, false);
         let comma = if first { "" } else { ",\n" };
@@ -495,6 +498,20 @@ impl Writer {
                 taken.take()
             }
         })
+    }
+
+    /// For the archive formats: every configuration's name is a file name (a name written by
+    /// another tool may hold `/` or `..`).
+    fn file_names(namespace: &NamespaceExport) -> Result<()> {
+        for c in &namespace.configurations {
+            if crate::names::ConfigurationName::new(&c.name).is_err() {
+                return Err(Error::InvalidValue(format!(
+                    "configuration {:?} of {} has a name that cannot be a file in an archive; export it as a bundle or JSON",
+                    c.name, namespace.name
+                )));
+            }
+        }
+        Ok(())
     }
 
     fn masked(&self, namespace: &NamespaceExport) -> Vec<ConfigurationExport> {
@@ -879,6 +896,27 @@ mod tests {
         assert!(Format::named("env", "a b").is_err());
         let dotted = String::from_utf8(export(Format::named("env", ".").unwrap(), true)).unwrap();
         assert!(dotted.contains("SHOP.DB.TOKEN=hunter2\n"), "{dotted}");
+    }
+
+    #[test]
+    fn an_archive_refuses_a_name_that_is_not_a_file_name() {
+        let mut odd = shop();
+        odd.configurations[0].name = "../../etc/x".into();
+        for format in [Format::Tree, Format::Zip] {
+            let mut writer = Writer::new(Options {
+                format,
+                secrets: false,
+            });
+            writer.start("now");
+            let error = writer.namespace(&odd).unwrap_err().to_string();
+            assert!(error.contains("cannot be a file in an archive"), "{error}");
+        }
+        let mut writer = Writer::new(Options {
+            format: Format::Json,
+            secrets: false,
+        });
+        writer.start("now");
+        assert!(writer.namespace(&odd).is_ok());
     }
 
     #[test]

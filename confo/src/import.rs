@@ -46,6 +46,14 @@ pub(crate) use env::{EXPORT_HEADER, SEPARATOR_NOTE};
 /// The largest file (or archive, unpacked) an import reads.
 pub const MAX_FILE_BYTES: u64 = 64 * 1024 * 1024;
 
+/// The most files an archive may hold.
+pub const MAX_ENTRIES: usize = 1_000_000;
+
+/// How deep a configuration's fields may nest (the object of fields is level 1): well within
+/// what the store reads back (serde_json's limit of 128), and what every step of an import
+/// walks without running out of stack.
+pub const MAX_DEPTH: usize = 64;
+
 /// What comes in: namespace → configuration → fields, in the file's order (which is the order
 /// they are listed in when created).
 pub type Incoming = Vec<(String, Vec<(String, Map<String, Value>)>)>;
@@ -127,6 +135,33 @@ pub fn parse_renames(pairs: &[String]) -> Result<BTreeMap<String, String>> {
         .collect()
 }
 
+/// Refuses a configuration in `incoming` whose fields nest deeper than [`MAX_DEPTH`] (walked
+/// without recursion, so that any depth is measured safely).
+fn check_depth(file: &str, incoming: &Incoming) -> Result<()> {
+    for (namespace, configurations) in incoming {
+        for (name, fields) in configurations {
+            let mut stack: Vec<(&Value, usize)> = fields.values().map(|v| (v, 2)).collect();
+            while let Some((value, depth)) = stack.pop() {
+                let inner: Box<dyn Iterator<Item = &Value>> = match value {
+                    Value::Object(map) => Box::new(map.values()),
+                    Value::Array(items) => Box::new(items.iter()),
+                    _ => continue,
+                };
+                if depth > MAX_DEPTH {
+                    return Err(bad_file(
+                        file,
+                        format!(
+                            "configuration {namespace}/{name} nests deeper than {MAX_DEPTH} levels"
+                        ),
+                    ));
+                }
+                stack.extend(inner.map(|v| (v, depth + 1)));
+            }
+        }
+    }
+    Ok(())
+}
+
 /// A file that cannot be imported: which file, and why (with the line when known).
 fn bad_file(file: &str, why: impl std::fmt::Display) -> Error {
     Error::InvalidValue(format!("{file}: {why}"))
@@ -147,7 +182,9 @@ pub fn read_path_with(path: &Path, env: &EnvOptions) -> Result<Incoming> {
 pub fn read_path_full(path: &Path, env: &EnvOptions) -> Result<(Incoming, IncomingSchemas)> {
     let shown = path.display().to_string();
     if path.is_dir() {
-        return Ok((read_tree_dir(path)?, IncomingSchemas::new()));
+        let incoming = read_tree_dir(path)?;
+        check_depth(&shown, &incoming)?;
+        return Ok((incoming, IncomingSchemas::new()));
     }
     let size = std::fs::metadata(path)
         .map_err(|e| bad_file(&shown, format!("cannot be read ({e})")))?
@@ -191,7 +228,9 @@ pub fn read_bytes_full(
     }
     let lower = name.to_ascii_lowercase();
     if lower.ends_with(".json") {
-        return read_json(name, bytes);
+        let (incoming, schemas) = read_json(name, bytes)?;
+        check_depth(name, &incoming)?;
+        return Ok((incoming, schemas));
     }
     let incoming = if lower.ends_with(".tar.gz") || lower.ends_with(".tgz") {
         read_tree_archive(name, bytes)
@@ -209,6 +248,7 @@ pub fn read_bytes_full(
             "is not a file an import reads: use .json (a Confo bundle or JSON export), .yaml, .toml, .env, .tar.gz or .zip, or a directory in the original Confo's layout",
         ));
     }?;
+    check_depth(name, &incoming)?;
     Ok((incoming, IncomingSchemas::new()))
 }
 
@@ -486,6 +526,22 @@ fn add_tree_files(incoming: &mut Incoming, entries: Vec<TreeEntry>) -> Result<()
         (first.len() == 3 && files.all(|(_, p, _)| p.len() == 3 && p[0] == *root))
             .then(|| root.clone())
     });
+    // Where each namespace is in `incoming`, and the configurations read: found without a scan.
+    let mut at: std::collections::HashMap<String, usize> = incoming
+        .iter()
+        .enumerate()
+        .map(|(i, (n, _))| (n.clone(), i))
+        .collect();
+    let mut read: std::collections::HashSet<(String, String)> = incoming
+        .iter()
+        .flat_map(|(n, cs)| cs.iter().map(move |(c, _)| (n.clone(), c.clone())))
+        .collect();
+    let mut entry = |incoming: &mut Incoming, namespace: &str| -> usize {
+        *at.entry(namespace.to_owned()).or_insert_with(|| {
+            incoming.push((namespace.to_owned(), Vec::new()));
+            incoming.len() - 1
+        })
+    };
     for (shown, mut parts, bytes) in entries {
         if let Some(root) = &wrapped {
             if parts.first() != Some(root) {
@@ -495,7 +551,7 @@ fn add_tree_files(incoming: &mut Incoming, entries: Vec<TreeEntry>) -> Result<()
         }
         let Some(bytes) = bytes else {
             if let [namespace] = parts.as_slice() {
-                namespace_entry(incoming, namespace);
+                entry(incoming, namespace);
             }
             continue;
         };
@@ -507,14 +563,14 @@ fn add_tree_files(incoming: &mut Incoming, entries: Vec<TreeEntry>) -> Result<()
         };
         let name = file_name.split('.').next().unwrap_or_default();
         let fields = object(&shown, "the file", parse_json(&shown, &bytes)?)?;
-        let configurations = namespace_entry(incoming, namespace);
-        if configurations.iter().any(|(n, _)| n == name) {
+        if !read.insert((namespace.clone(), name.to_owned())) {
             return Err(bad_file(
                 &shown,
                 format!("is a second file for configuration {namespace}/{name}"),
             ));
         }
-        configurations.push((name.to_owned(), fields));
+        let i = entry(incoming, namespace);
+        incoming[i].1.push((name.to_owned(), fields));
     }
     Ok(())
 }
@@ -615,6 +671,16 @@ fn read_tree_archive(name: &str, bytes: &[u8]) -> Result<Incoming> {
 fn read_zip(name: &str, bytes: &[u8]) -> Result<Incoming> {
     let broken = |e: zip::result::ZipError| bad_file(name, format!("is not a readable .zip ({e})"));
     let mut archive = zip::ZipArchive::new(std::io::Cursor::new(bytes)).map_err(broken)?;
+    // Entries that share their data would unpack the same bytes again and again.
+    if archive.has_overlapping_files().map_err(broken)? {
+        return Err(bad_file(name, "is not a readable .zip (its files overlap)"));
+    }
+    if archive.len() > MAX_ENTRIES {
+        return Err(bad_file(
+            name,
+            format!("holds more than {MAX_ENTRIES} files"),
+        ));
+    }
     let mut total = 0u64;
     let mut found = Vec::new();
     for index in 0..archive.len() {
@@ -1391,8 +1457,8 @@ impl Store {
     }
 
     /// Writes a namespace's schema rows after its configurations, one settings change each,
-    /// each compared on the revision the one before left (the first on the preview's). A row
-    /// for a configuration that was not written is not written either.
+    /// each compared on the revision the one before left (the first on the preview's); none
+    /// when a configuration of the namespace was not written.
     async fn apply_schema_rows(
         &self,
         namespace: &NamespaceName,
@@ -1402,25 +1468,22 @@ impl Store {
         report: &mut Report,
     ) {
         let mut expected = n.settings_revision;
-        let mut stopped: Option<String> = None;
+        // The rows were checked against what the import writes: when any of it was not
+        // written, none of them is.
+        let mut stopped: Option<String> = report
+            .outcomes
+            .iter()
+            .any(|(ns, _, o)| *ns == n.name && matches!(o, Outcome::Failed(_)))
+            .then(|| {
+                "not restored: a configuration of the namespace was not written; import again to complete it"
+                    .to_owned()
+            });
         for row in rows {
             let Some(settings_change) = row.change.clone() else {
                 continue;
             };
-            let not_written = match &settings_change {
-                SettingsChange::Assign { configuration, .. } => {
-                    report.outcomes.iter().any(|(ns, c, o)| {
-                        *ns == n.name
-                            && c == configuration.as_str()
-                            && matches!(o, Outcome::Failed(_))
-                    })
-                }
-                _ => false,
-            };
             let outcome = if let Some(why) = &stopped {
                 Outcome::Failed(why.clone())
-            } else if not_written {
-                Outcome::Failed("its configuration was not written".into())
             } else {
                 match self
                     .change_settings(namespace, settings_change, Some(expected), change)

@@ -607,7 +607,7 @@ async fn a_bundle_brings_its_schemas_back_unless_a_configuration_would_not_match
         Some(&own)
     );
 
-    // A configuration that is not written does not get its schema either.
+    // When a configuration is not written, no schema is.
     target
         .change_settings(
             &ns("shop"),
@@ -638,7 +638,7 @@ async fn a_bundle_brings_its_schemas_back_unless_a_configuration_would_not_match
         vec![(
             "shop".to_owned(),
             "web's own schema".to_owned(),
-            Outcome::Failed("its configuration was not written".into())
+            Outcome::Failed("not restored: a configuration of the namespace was not written; import again to complete it".into())
         )],
         "{}",
         report.to_text()

@@ -237,6 +237,18 @@ pub mod ssr {
             .preview_import(&allowed, &options)
             .await
             .map_err(reject)?;
+        let admin = may(user, confo::users::Role::Admin, None);
+        for n in &mut preview.namespaces {
+            // Gone since the list above was read: creating it again takes an administrator.
+            if !n.exists && !admin && n.refused.is_none() {
+                n.refused = Some(format!(
+                    "You may not import into {}: an editor of it imports into it, and only an administrator creates a namespace.",
+                    n.name
+                ));
+                n.configurations.clear();
+                n.schemas.clear();
+            }
+        }
         // Schemas are changed by administrators of the namespace, as on its Schemas page.
         for n in &mut preview.namespaces {
             if may(user, confo::users::Role::Admin, Some(&n.name)) {

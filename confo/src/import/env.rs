@@ -80,6 +80,8 @@ pub(super) fn parse(file: &str, text: &str, options: &EnvOptions) -> Result<Inco
     // Lines in the order read: (namespace, configuration) → [(line, key path, value)].
     type Line = (usize, Vec<String>, String);
     let mut read: Vec<((String, String), Vec<Line>)> = Vec::new();
+    let mut positions: std::collections::HashMap<(String, String), usize> =
+        std::collections::HashMap::new();
     for (index, line) in text.lines().enumerate() {
         let number = index + 1;
         let trimmed = line.trim();
@@ -133,14 +135,20 @@ pub(super) fn parse(file: &str, text: &str, options: &EnvOptions) -> Result<Inco
         if path.iter().any(String::is_empty) {
             return Err(at(number, format!("has the key {key}, with an empty part")));
         }
+        if path.len() >= super::MAX_DEPTH {
+            return Err(at(
+                number,
+                format!(
+                    "has the key {key}, which nests deeper than {} levels",
+                    super::MAX_DEPTH
+                ),
+            ));
+        }
         let target = (namespace.clone(), configuration.clone());
-        let at_target = match read.iter().position(|(t, _)| *t == target) {
-            Some(i) => i,
-            None => {
-                read.push((target, Vec::new()));
-                read.len() - 1
-            }
-        };
+        let at_target = *positions.entry(target.clone()).or_insert_with(|| {
+            read.push((target, Vec::new()));
+            read.len() - 1
+        });
         read[at_target].1.push((number, path, value));
     }
     let mut incoming = Incoming::new();

@@ -14,7 +14,15 @@ use serde_json::{Map, Number, Value};
 use yaml_rust2::parser::{Event, Parser, Tag};
 use yaml_rust2::scanner::TScalarStyle;
 
-use super::{MAX_FILE_BYTES, bad_file};
+use super::{MAX_DEPTH, MAX_FILE_BYTES, bad_file};
+
+/// What a node costs in memory beyond its text, roughly: the measure of how far aliases may
+/// expand a document.
+const NODE_COST: u64 = 32;
+
+/// How deep a document may nest: a configuration's fields [`MAX_DEPTH`] deep, inside its
+/// namespace and configuration.
+const DOCUMENT_DEPTH: usize = MAX_DEPTH + 2;
 use crate::error::Result;
 
 /// An open collection: its value so far, its anchor, and what its contents cost.
@@ -42,6 +50,10 @@ pub(super) fn parse(file: &str, text: &str) -> Result<Value> {
     // What each anchor names, and what it costs to repeat.
     let mut anchors: HashMap<usize, (Value, u64)> = HashMap::new();
     let mut total: u64 = 0;
+    // Aliases may expand a document to 16 times its size (at least 16 MiB), never further.
+    let ceiling = (text.len() as u64)
+        .saturating_mul(16)
+        .clamp(16 * 1024 * 1024, 16 * MAX_FILE_BYTES);
     let mut document: Option<Value> = None;
     let mut documents = 0;
     loop {
@@ -63,7 +75,7 @@ pub(super) fn parse(file: &str, text: &str) -> Result<Value> {
                 None
             }
             Event::Scalar(text, style, anchor, tag) => {
-                let cost = 1 + text.len() as u64;
+                let cost = NODE_COST + text.len() as u64;
                 total += cost;
                 Some((scalar(text, style, tag.as_ref()).map_err(at)?, anchor, cost))
             }
@@ -83,23 +95,25 @@ pub(super) fn parse(file: &str, text: &str) -> Result<Value> {
             }
             Event::SequenceStart(anchor, tag) => {
                 collection_tag(tag.as_ref(), "seq").map_err(at)?;
-                total += 1;
+                too_deep(open.len()).map_err(at)?;
+                total += NODE_COST;
                 open.push(Open::Sequence {
                     items: Vec::new(),
                     anchor,
-                    cost: 1,
+                    cost: NODE_COST,
                 });
                 None
             }
             Event::MappingStart(anchor, tag) => {
                 collection_tag(tag.as_ref(), "map").map_err(at)?;
-                total += 1;
+                too_deep(open.len()).map_err(at)?;
+                total += NODE_COST;
                 open.push(Open::Mapping {
                     map: Map::new(),
                     key: None,
                     merged: Map::new(),
                     anchor,
-                    cost: 1,
+                    cost: NODE_COST,
                 });
                 None
             }
@@ -127,17 +141,25 @@ pub(super) fn parse(file: &str, text: &str) -> Result<Value> {
                 _ => unreachable!("the parser ends only what it started"),
             },
         };
+        let expanded = |total: u64| {
+            if total > ceiling {
+                Err(at(
+                    "expands to more than 16 times its size: its aliases repeat more than an import reads"
+                        .into(),
+                ))
+            } else {
+                Ok(())
+            }
+        };
         // Each scalar, alias and collection counted once: the document as its aliases expand.
-        if total > MAX_FILE_BYTES {
-            return Err(at(format!(
-                "expands past {} MiB: its aliases repeat more than an import reads",
-                MAX_FILE_BYTES / (1024 * 1024)
-            )));
-        }
+        expanded(total)?;
         let Some((value, anchor, cost)) = done else {
             continue;
         };
         if anchor != 0 {
+            // The anchor keeps a copy: counted as well.
+            total += cost;
+            expanded(total)?;
             anchors.insert(anchor, (value.clone(), cost));
         }
         match open.last_mut() {
@@ -182,6 +204,17 @@ pub(super) fn parse(file: &str, text: &str) -> Result<Value> {
         }
     }
     Ok(document.unwrap_or(Value::Null))
+}
+
+/// Refuses a collection opened `open` levels deep past [`DOCUMENT_DEPTH`].
+fn too_deep(open: usize) -> std::result::Result<(), String> {
+    if open >= DOCUMENT_DEPTH {
+        Err(format!(
+            "nests deeper than {MAX_DEPTH} levels inside a configuration"
+        ))
+    } else {
+        Ok(())
+    }
 }
 
 impl Open {
@@ -426,7 +459,17 @@ mod tests {
             format!("{text}a{i}: &a{i} [*a{prev},*a{prev},*a{prev},*a{prev},*a{prev},*a{prev},*a{prev},*a{prev},*a{prev},*a{prev}]\n")
         });
         let laughs = read(&laughs).unwrap_err();
-        assert!(laughs.contains("expands past 64 MiB"), "{laughs}");
+        assert!(
+            laughs.contains("expands to more than 16 times its size"),
+            "{laughs}"
+        );
+        // An anchor's copy counts: a deep anchored list repeated by its own nesting.
+        let ones = vec!["1"; 2000].join(", ");
+        let copies = (0..40).fold("x".to_owned(), |inner, _| format!("&a [{inner}, {ones}]"));
+        let copies = read(&format!("a: {copies}\n")).unwrap_err();
+        assert!(copies.contains("16 times its size"), "{copies}");
+        let deep = read(&format!("a:\n{}x\n", "- ".repeat(70))).unwrap_err();
+        assert!(deep.contains("nests deeper than 64 levels"), "{deep}");
         let broken = read("a: [1, 2\n").unwrap_err();
         assert!(
             broken.contains("not valid YAML") && broken.contains("line"),
