@@ -312,7 +312,7 @@ async fn every_server_function_called_anonymously_writes_nothing() {
                 &comment=&confirm=app&new_name=y&role=admin&access=all&namespaces=&disabled=true\
                 &handle=x&password=p&current=p&repeat=p&from=0&to=1&filter=&page=1&configuration=app&new=x&seq=1\
                 &loaded=%7B%7D&edit%5Bop%5D=set&edit%5Bfield%5D=x&edit%5Bkind%5D=text&edit%5Bvalue%5D=1\
-                &shared=x&mode=own&require=on&op=set&id=1&reason=x&text=x&title=x&seen=1&q=x&content=x&existing=skip&format=json";
+                &shared=x&mode=own&require=on&op=set&id=1&reason=x&text=x&title=x&seen=1&q=x&content=x&existing=skip&format=json&staged=x";
     let mut wrong = Vec::new();
     let mut unread_with_form = Vec::new();
     for (path, method) in functions {

@@ -453,3 +453,74 @@ async fn an_env_file_comes_in_where_it_is_told() {
         json!({"DB": {"HOST": "db.local", "PORT": "5432"}, "MODE": "live"})
     );
 }
+
+/// The dashboard keeps a pasted file for its preview under a random token in the address, never
+/// the file itself, for the one who pasted it only.
+#[tokio::test]
+async fn a_pasted_file_is_kept_out_of_the_address_for_the_one_who_pasted_it() {
+    use axum::http::{StatusCode, header};
+    use confo::users::Role;
+    let mut app = common::TestApp::anonymous().await;
+    app.add_user("ada", Role::Admin).await;
+    app.add_user("bob", Role::Admin).await;
+    let secret = "DB__PASSWORD=hunter2\n";
+    let form = [
+        ("content", secret),
+        ("format", "env"),
+        ("existing", "skip"),
+        ("into", "shop/app"),
+        ("separator", "__"),
+    ];
+    let stage = || {
+        let body: Vec<String> = form
+            .iter()
+            .map(|(k, v)| format!("{k}={}", common::urlencode(v)))
+            .collect();
+        // As a browser posts the form: the answer is a redirect.
+        axum::http::Request::post("/api/import/stage")
+            .header(header::ACCEPT, "text/html")
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(axum::body::Body::from(body.join("&")))
+            .unwrap()
+    };
+    let (status, _) = app.post("import/stage", &form).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let (_, headers, _) = app.send_for_headers(stage()).await;
+    assert!(
+        !headers[header::LOCATION]
+            .to_str()
+            .unwrap()
+            .contains("staged="),
+        "{headers:?}"
+    );
+
+    app.sign_in("ada").await;
+    let (status, headers, body) = app.send_for_headers(stage()).await;
+    assert!(status.is_redirection(), "{status} {body}");
+    let location = headers[header::LOCATION].to_str().unwrap().to_owned();
+    assert!(!location.contains("hunter2"), "{location}");
+    let token = location
+        .strip_prefix("/import?staged=")
+        .unwrap_or_else(|| panic!("{location}"));
+    assert_eq!(token.len(), 64);
+    let (status, body) = app.post("import/staged", &[("staged", token)]).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (kept, preview): (serde_json::Value, serde_json::Value) =
+        serde_json::from_str(&body).unwrap();
+    assert_eq!(kept["content"], secret);
+    assert_eq!(preview["namespaces"][0]["name"], "shop");
+    assert_eq!(
+        preview["namespaces"][0]["configurations"][0]["action"],
+        "create"
+    );
+
+    // Another user, or a token never given, is told the same.
+    app.sign_in("bob").await;
+    let (status, other) = app.post("import/staged", &[("staged", token)]).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{other}");
+    let (_, unknown) = app
+        .post("import/staged", &[("staged", &"0".repeat(64))])
+        .await;
+    assert_eq!(other, unknown);
+    assert!(other.contains("no longer kept"), "{other}");
+}

@@ -1,6 +1,6 @@
 //! Import from the dashboard (see `confo::import`): pasted (or read from a chosen file) JSON (a
-//! bundle or a JSON export), YAML, TOML or `.env`, previewed, then applied on what the preview
-//! read.
+//! bundle or a JSON export), YAML, TOML or `.env`, kept for its preview (never in an address),
+//! previewed, then applied on what the preview read.
 //!
 //! Guard: a signed-in user; a namespace is imported into only by an editor of it, and created
 //! only by an administrator. One the user may not change is refused in the preview without
@@ -69,6 +69,84 @@ pub struct PreviewView {
     pub writes: usize,
     /// How many schema changes it would write.
     pub schema_writes: usize,
+}
+
+/// An import form as sent: the file and how to import it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ImportForm {
+    pub content: String,
+    pub format: String,
+    pub existing: String,
+    pub delete_missing: bool,
+    pub renames: String,
+    pub into: String,
+    pub separator: String,
+}
+
+/// Keeps the form for its preview and leads to `/import?staged=<token>`: the page's address
+/// names the pasted file by a random token, so its text (an `.env` file's passwords, say) is
+/// never in an address, a browser's history or a log. Kept for an hour, for this user only.
+#[server(endpoint = "import/stage")]
+pub async fn stage_import(
+    content: String,
+    format: String,
+    existing: String,
+    #[server(default)] delete_missing: bool,
+    #[server(default)] renames: String,
+    #[server(default)] into: String,
+    #[server(default)] separator: String,
+) -> Result<(), AppError> {
+    use crate::api::ssr::{reject, require_user};
+    let user = require_user().await?;
+    ssr::check_size(&content)?;
+    if !["json", "yaml", "toml", "env"].contains(&format.as_str()) {
+        return Err(reject(AppError::Invalid(format!(
+            "{format:?} is not a format the dashboard imports; use json, yaml, toml or env."
+        ))));
+    }
+    confo::import::Existing::named(&existing).map_err(reject)?;
+    let token = ssr::staging::put(
+        &user.name,
+        ImportForm {
+            content,
+            format,
+            existing,
+            delete_missing,
+            renames,
+            into,
+            separator,
+        },
+    );
+    crate::api::redirect::redirect(&format!("/import?staged={token}"));
+    Ok(())
+}
+
+/// The form kept as `staged` (see [`stage_import`]) and what it would do now.
+#[server(endpoint = "import/staged")]
+pub async fn staged_import(staged: String) -> Result<(ImportForm, PreviewView), AppError> {
+    use crate::api::ssr::{reject, require_user};
+    let user = require_user().await?;
+    let form = ssr::staging::get(&user.name, &staged).ok_or_else(|| {
+        reject(AppError::NotFound(
+            "This preview is no longer kept (a pasted file is kept for an hour): paste it again."
+                .into(),
+        ))
+    })?;
+    let file = ssr::File {
+        content: &form.content,
+        format: &form.format,
+        into: &form.into,
+        separator: &form.separator,
+    };
+    let preview = ssr::preview(
+        &user,
+        &file,
+        &form.existing,
+        form.delete_missing,
+        &form.renames,
+    )
+    .await?;
+    Ok((form, ssr::view(&preview)))
 }
 
 /// What the import would do with `content` (`format`: `json`, `yaml`, `toml` or `env`; an
@@ -166,6 +244,77 @@ pub mod ssr {
     use super::*;
     use crate::api::ssr::{may, reject, store};
 
+    /// Refuses a file larger than the dashboard imports.
+    pub fn check_size(content: &str) -> Result<(), AppError> {
+        if content.len() > MAX_PASTED_BYTES {
+            return Err(reject(AppError::TooLarge(format!(
+                "The dashboard imports at most {} KiB; import larger files with `confo import`.",
+                MAX_PASTED_BYTES / 1024
+            ))));
+        }
+        Ok(())
+    }
+
+    /// Forms kept for their preview, in memory, by random token (see
+    /// [`super::stage_import`]): each for an hour, at most [`PER_USER`] a user and
+    /// [`TOTAL_BYTES`] in all (the oldest go first).
+    pub mod staging {
+        use std::collections::VecDeque;
+        use std::sync::Mutex;
+        use std::time::{Duration, Instant};
+
+        use super::super::ImportForm;
+
+        pub const LIFETIME: Duration = Duration::from_secs(60 * 60);
+        pub const PER_USER: usize = 4;
+        pub const TOTAL_BYTES: usize = 64 * 1024 * 1024;
+
+        struct Staged {
+            token: String,
+            user: String,
+            form: ImportForm,
+            at: Instant,
+        }
+
+        static STAGED: Mutex<VecDeque<Staged>> = Mutex::new(VecDeque::new());
+
+        fn kept() -> std::sync::MutexGuard<'static, VecDeque<Staged>> {
+            let mut kept = STAGED
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
+            kept.retain(|s| s.at.elapsed() < LIFETIME);
+            kept
+        }
+
+        /// Keeps `form` for `user`; answers its token.
+        pub fn put(user: &str, form: ImportForm) -> String {
+            let token = confo::users::random_token();
+            let mut kept = kept();
+            kept.push_back(Staged {
+                token: token.clone(),
+                user: user.to_owned(),
+                form,
+                at: Instant::now(),
+            });
+            while kept.iter().filter(|s| s.user == user).count() > PER_USER {
+                let oldest = kept.iter().position(|s| s.user == user).expect("counted");
+                kept.remove(oldest);
+            }
+            while kept.iter().map(|s| s.form.content.len()).sum::<usize>() > TOTAL_BYTES {
+                kept.pop_front();
+            }
+            token
+        }
+
+        /// The form `user` kept as `token`, if it is still kept.
+        pub fn get(user: &str, token: &str) -> Option<ImportForm> {
+            kept()
+                .iter()
+                .find(|s| s.token == token && s.user == user)
+                .map(|s| s.form.clone())
+        }
+    }
+
     /// The file as the form sends it.
     pub struct File<'a> {
         pub content: &'a str,
@@ -184,12 +333,7 @@ pub mod ssr {
         renames: &str,
     ) -> Result<Preview, AppError> {
         let content = file.content;
-        if content.len() > MAX_PASTED_BYTES {
-            return Err(reject(AppError::TooLarge(format!(
-                "The dashboard imports at most {} KiB; import larger files with `confo import`.",
-                MAX_PASTED_BYTES / 1024
-            ))));
-        }
+        check_size(content)?;
         let name = match file.format {
             "json" => "the pasted JSON.json",
             "yaml" => "the pasted YAML.yaml",

@@ -1,14 +1,16 @@
 //! `/import`: paste (or read) a file (JSON, YAML, TOML or `.env`), see what it would change,
-//! then import it. The
-//! preview is a GET form (an address, with or without JavaScript); the import is a POST that
-//! writes only what the preview showed.
+//! then import it. The form is a POST that keeps the file for its preview, which is then an
+//! address (`?staged=<token>`, with or without JavaScript) that never holds the file's text; the
+//! import is a POST that writes only what the preview showed.
 
 use leptos::form::ActionForm;
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
 
 use super::{ReturnHere, failure, loaded_part};
-use crate::api::import::{ApplyImport, ConfigurationView, PreviewView, SchemaView, preview_import};
+use crate::api::import::{
+    ApplyImport, ConfigurationView, ImportForm, PreviewView, SchemaView, StageImport, staged_import,
+};
 
 const EXISTING: [(&str, &str); 3] = [
     ("skip", "Leave them as they are"),
@@ -108,48 +110,66 @@ pub fn FilePicker() -> impl IntoView {
     }
 }
 
+/// The import form, filled with `form` (what was sent last): a POST that keeps the file for
+/// its preview, so that the file's text is never in an address.
+fn import_form(stage: ServerAction<StageImport>, form: ImportForm) -> impl IntoView {
+    let format = if form.format.is_empty() {
+        "json".to_owned()
+    } else {
+        form.format.clone()
+    };
+    let existing = if form.existing.is_empty() {
+        "skip".to_owned()
+    } else {
+        form.existing.clone()
+    };
+    view! {
+        <ActionForm action=stage attr:id="import-form" attr:class="stacked">
+            <ReturnHere/>
+            <FilePicker/>
+            <label>"File contents "
+                <textarea name="content" id="import-content" rows="10" spellcheck="false">{form.content.clone()}</textarea>
+            </label>
+            <label>"Format "
+                <select name="format" id="import-format">
+                    {FORMATS.iter().map(|(value, label)| view! {
+                        <option value=*value selected=format == *value>{*label}</option>
+                    }).collect_view()}
+                </select>
+            </label>
+            <fieldset class="import-env">
+                <legend>"For an .env file (not needed for one Confo exported)"</legend>
+                <label>"Into " <input type="text" name="into" value=form.into.clone() placeholder="namespace/configuration" autocomplete="off"/></label>
+                <label>"Split keys on " <input type="text" name="separator" value=form.separator.clone() placeholder="e.g. __ (empty: one field per key)" autocomplete="off"/></label>
+            </fieldset>
+            <label>"Configurations that exist already "
+                <select name="existing">
+                    {EXISTING.iter().map(|(value, label)| view! {
+                        <option value=*value selected=existing == *value>{*label}</option>
+                    }).collect_view()}
+                </select>
+            </label>
+            <label class="choice"><input type="checkbox" name="delete_missing" value="true" checked=form.delete_missing/>
+                " Delete the configurations of these namespaces that the file does not hold"</label>
+            <label>"Rename namespaces " <input type="text" name="renames" value=form.renames.clone() placeholder="old=new, other-name=other_name"/></label>
+            <button type="submit">"Preview"</button>
+        </ActionForm>
+    }
+}
+
 #[component]
 pub fn ImportPage() -> impl IntoView {
     let query = use_query_map();
     let q = move |key: &str| query.read().get(key).unwrap_or_default();
+    let stage = ServerAction::<StageImport>::new();
     let apply = ServerAction::<ApplyImport>::new();
-    let preview = Resource::new(
-        move || {
-            (
-                q("content"),
-                q("format"),
-                q("existing"),
-                q("delete_missing") == "true",
-                q("renames"),
-                q("into"),
-                q("separator"),
-            )
-        },
-        |(content, format, existing, delete_missing, renames, into, separator)| async move {
-            if content.trim().is_empty() {
+    let staged = Resource::new(
+        move || q("staged"),
+        |token| async move {
+            if token.is_empty() {
                 return Ok(None);
             }
-            let format = if format.is_empty() {
-                "json".to_owned()
-            } else {
-                format
-            };
-            let existing = if existing.is_empty() {
-                "skip".to_owned()
-            } else {
-                existing
-            };
-            preview_import(
-                content,
-                format,
-                existing,
-                delete_missing,
-                renames,
-                into,
-                separator,
-            )
-            .await
-            .map(Some)
+            staged_import(token).await.map(Some)
         },
     );
     let done = move || {
@@ -168,11 +188,7 @@ pub fn ImportPage() -> impl IntoView {
             }
         })
     };
-    let body = move |shown: Option<PreviewView>| {
-        let Some(shown) = shown else {
-            return view! { <p class="hint">"Paste a file above to see what it would change."</p> }
-                .into_any();
-        };
+    let body = move |form: ImportForm, shown: PreviewView| {
         let namespaces = shown
             .namespaces
             .into_iter()
@@ -215,13 +231,13 @@ pub fn ImportPage() -> impl IntoView {
                     view! {
                         <ActionForm action=apply attr:id="import-apply" attr:class="stacked">
                             <ReturnHere/>
-                            <input type="hidden" name="content" value=q("content")/>
-                            <input type="hidden" name="format" value=if q("format").is_empty() { "json".to_owned() } else { q("format") }/>
-                            <input type="hidden" name="existing" value=if q("existing").is_empty() { "skip".to_owned() } else { q("existing") }/>
-                            <input type="hidden" name="delete_missing" value=if q("delete_missing") == "true" { "true" } else { "false" }/>
-                            <input type="hidden" name="renames" value=q("renames")/>
-                            <input type="hidden" name="into" value=q("into")/>
-                            <input type="hidden" name="separator" value=q("separator")/>
+                            <input type="hidden" name="content" value=form.content.clone()/>
+                            <input type="hidden" name="format" value=form.format.clone()/>
+                            <input type="hidden" name="existing" value=form.existing.clone()/>
+                            <input type="hidden" name="delete_missing" value=if form.delete_missing { "true" } else { "false" }/>
+                            <input type="hidden" name="renames" value=form.renames.clone()/>
+                            <input type="hidden" name="into" value=form.into.clone()/>
+                            <input type="hidden" name="separator" value=form.separator.clone()/>
                             <input type="hidden" name="seen" value=shown.seen.clone()/>
                             <label>"Comment for the history " <input type="text" name="comment"/></label>
                             <button type="submit">{if writes == 0 {
@@ -234,44 +250,30 @@ pub fn ImportPage() -> impl IntoView {
                 }}
             </section>
         }
-        .into_any()
     };
     view! {
         <h1>"Import"</h1>
         {done}
         <p class="hint">"Paste, or read from a file, a Confo bundle or JSON export (namespace → configuration → fields), YAML or TOML of the same shape, or an .env file. You see what it would change before anything is written. Files over 1 MiB, and the original Confo's files (a folder, .tar.gz or .zip): "<code>"confo import"</code>"."</p>
-        <form method="get" action="/import" id="import-form" class="stacked">
-            <FilePicker/>
-            <label>"File contents "
-                <textarea name="content" id="import-content" rows="10" spellcheck="false">{q("content")}</textarea>
-            </label>
-            <label>"Format "
-                <select name="format" id="import-format">
-                    {FORMATS.iter().map(|(value, label)| view! {
-                        <option value=*value selected=q("format") == *value>{*label}</option>
-                    }).collect_view()}
-                </select>
-            </label>
-            <fieldset class="import-env">
-                <legend>"For an .env file (not needed for one Confo exported)"</legend>
-                <label>"Into " <input type="text" name="into" value=q("into") placeholder="namespace/configuration" autocomplete="off"/></label>
-                <label>"Split keys on " <input type="text" name="separator" value=q("separator") placeholder="e.g. __ (empty: one field per key)" autocomplete="off"/></label>
-            </fieldset>
-            <label>"Configurations that exist already "
-                <select name="existing">
-                    {EXISTING.iter().map(|(value, label)| view! {
-                        <option value=*value selected=q("existing") == *value>{*label}</option>
-                    }).collect_view()}
-                </select>
-            </label>
-            <label class="choice"><input type="checkbox" name="delete_missing" value="true" checked=q("delete_missing") == "true"/>
-                " Delete the configurations of these namespaces that the file does not hold"</label>
-            <label>"Rename namespaces " <input type="text" name="renames" value=q("renames") placeholder="old=new, other-name=other_name"/></label>
-            <button type="submit">"Preview"</button>
-        </form>
+        {move || failure(stage.value().get()).map(|e| view! { <div id="import-stage-error">{e}</div> })}
         {move || failure(apply.value().get()).map(|e| view! { <div id="import-error">{e}</div> })}
         <Transition fallback=|| view! { <p>"Reading…"</p> }>
-            {move || Suspend::new(async move { loaded_part(preview.await, body) })}
+            {move || Suspend::new(async move {
+                match staged.await {
+                    Ok(Some((form, shown))) => view! {
+                        {import_form(stage, form.clone())}
+                        {body(form, shown)}
+                    }.into_any(),
+                    Ok(None) => view! {
+                        {import_form(stage, ImportForm::default())}
+                        <p class="hint">"Paste a file above to see what it would change."</p>
+                    }.into_any(),
+                    Err(error) => view! {
+                        {import_form(stage, ImportForm::default())}
+                        {loaded_part(Err::<(), _>(error), |()| ())}
+                    }.into_any(),
+                }
+            })}
         </Transition>
     }
 }
