@@ -505,10 +505,10 @@ async fn a_pasted_file_is_kept_out_of_the_address_for_the_one_who_pasted_it() {
     assert_eq!(token.len(), 64);
     let (status, body) = app.post("import/staged", &[("staged", token)]).await;
     assert_eq!(status, StatusCode::OK, "{body}");
-    let (kept, preview): (serde_json::Value, serde_json::Value) =
-        serde_json::from_str(&body).unwrap();
-    assert_eq!(kept["content"], secret);
-    assert_eq!(preview["namespaces"][0]["name"], "shop");
+    let staged: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(staged["form"]["content"], secret);
+    let preview = &staged["preview"]["Ok"];
+    assert_eq!(preview["namespaces"][0]["name"], "shop", "{body}");
     assert_eq!(
         preview["namespaces"][0]["configurations"][0]["action"],
         "create"

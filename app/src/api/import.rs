@@ -121,9 +121,16 @@ pub async fn stage_import(
     Ok(())
 }
 
+/// A kept form, and what it would do now (or why the file cannot be imported).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StagedView {
+    pub form: ImportForm,
+    pub preview: Result<PreviewView, AppError>,
+}
+
 /// The form kept as `staged` (see [`stage_import`]) and what it would do now.
 #[server(endpoint = "import/staged")]
-pub async fn staged_import(staged: String) -> Result<(ImportForm, PreviewView), AppError> {
+pub async fn staged_import(staged: String) -> Result<StagedView, AppError> {
     use crate::api::ssr::{reject, require_user};
     let user = require_user().await?;
     let form = ssr::staging::get(&user.name, &staged).ok_or_else(|| {
@@ -145,8 +152,9 @@ pub async fn staged_import(staged: String) -> Result<(ImportForm, PreviewView), 
         form.delete_missing,
         &form.renames,
     )
-    .await?;
-    Ok((form, ssr::view(&preview)))
+    .await
+    .map(|preview| ssr::view(&preview));
+    Ok(StagedView { form, preview })
 }
 
 /// What the import would do with `content` (`format`: `json`, `yaml`, `toml` or `env`; an

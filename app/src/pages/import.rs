@@ -9,7 +9,8 @@ use leptos_router::hooks::use_query_map;
 
 use super::{ReturnHere, failure, loaded_part};
 use crate::api::import::{
-    ApplyImport, ConfigurationView, ImportForm, PreviewView, SchemaView, StageImport, staged_import,
+    ApplyImport, ConfigurationView, ImportForm, PreviewView, SchemaView, StageImport, StagedView,
+    staged_import,
 };
 
 const EXISTING: [(&str, &str); 3] = [
@@ -260,9 +261,9 @@ pub fn ImportPage() -> impl IntoView {
         <Transition fallback=|| view! { <p>"Reading…"</p> }>
             {move || Suspend::new(async move {
                 match staged.await {
-                    Ok(Some((form, shown))) => view! {
+                    Ok(Some(StagedView { form, preview })) => view! {
                         {import_form(stage, form.clone())}
-                        {body(form, shown)}
+                        {loaded_part(preview, move |shown| body(form, shown))}
                     }.into_any(),
                     Ok(None) => view! {
                         {import_form(stage, ImportForm::default())}

@@ -88,8 +88,8 @@ pub(super) fn parse(file: &str, text: &str, options: &EnvOptions) -> Result<Inco
         if let Some(comment) = trimmed.strip_prefix('#') {
             // A Confo export names each configuration before its lines.
             let comment = comment.trim();
+            // (The first line, which says it is an export, has spaces: never a section.)
             if exported
-                && number > 1
                 && !comment.contains(char::is_whitespace)
                 && let Some((namespace, configuration)) = comment.split_once('/')
             {
