@@ -411,12 +411,12 @@ mod tests {
 
     #[test]
     fn values_quotes_comments_and_what_stays_an_object() {
-        let text = "A=\"t\\tab \\$HOME \\\\ \\q\" # note\nB=x#y\nC= spaced  # note\nL__0=a\nL__2=c\nM__1=b\nN__01=z\n";
+        let text = "A=\"t\\tab \\$HOME \\\\ \\q\" # note\nB=x#y\nC= spaced  # note\nL__0=a\nL__2=c\nM__1=b\nN__01=z\nP__0=a\nP__01=b\n";
         let read = parse("a.env", text, &into("shop/app", Some("__"))).unwrap();
         assert_eq!(
             Value::Object(read[0].1[0].1.clone()),
             json!({"A": "t\tab $HOME \\ \\q", "B": "x#y", "C": "spaced",
-                   "L": {"0": "a", "2": "c"}, "M": {"1": "b"}, "N": {"01": "z"}})
+                   "L": {"0": "a", "2": "c"}, "M": {"1": "b"}, "N": {"01": "z"}, "P": {"0": "a", "01": "b"}})
         );
         // An empty file is an empty configuration.
         let empty = parse("a.env", "# nothing\n", &into("shop/app", None)).unwrap();
