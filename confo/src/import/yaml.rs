@@ -440,6 +440,9 @@ mod tests {
             json!({"base": {"host": "a", "port": 1},
                    "this": {"port": 2, "more": [{"host": "a", "port": 1}, "x"], "host": "a"}})
         );
+        // A list of mappings: the earlier wins where they share a key.
+        let listed = read("a: &a {x: 1, y: 1}\nb: &b {x: 2, z: 2}\nc:\n  <<: [*a, *b]\n").unwrap();
+        assert_eq!(listed["c"], json!({"x": 1, "y": 1, "z": 2}));
     }
 
     #[test]
