@@ -746,6 +746,20 @@ pub enum Action {
     Refuse(String),
 }
 
+impl Action {
+    /// Its mark and words in the text preview, creating and deleting called as given.
+    fn marked(&self, create: &str, delete: &str) -> (char, String) {
+        match self {
+            Action::Create => ('+', create.to_owned()),
+            Action::Update => ('~', "change".to_owned()),
+            Action::Unchanged => ('=', "unchanged".to_owned()),
+            Action::Skip => ('=', "exists: skipped".to_owned()),
+            Action::Delete => ('-', delete.to_owned()),
+            Action::Refuse(why) => ('!', format!("refused: {why}")),
+        }
+    }
+}
+
 /// One configuration of the preview.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ConfigurationPreview {
@@ -836,14 +850,7 @@ impl Preview {
                 continue;
             }
             for c in &n.configurations {
-                let (mark, words) = match &c.action {
-                    Action::Create => ('+', "create".to_owned()),
-                    Action::Update => ('~', "change".to_owned()),
-                    Action::Unchanged => ('=', "unchanged".to_owned()),
-                    Action::Skip => ('=', "exists: skipped".to_owned()),
-                    Action::Delete => ('-', "delete".to_owned()),
-                    Action::Refuse(why) => ('!', format!("refused: {why}")),
-                };
+                let (mark, words) = c.action.marked("create", "delete");
                 out.push_str(&format!("  {mark} {}: {words}\n", c.name));
                 for row in c.fields.iter().filter(|r| r.state != FieldState::Unchanged) {
                     let shown = |v: &Option<Value>| v.as_ref().map_or(String::new(), short);
@@ -867,14 +874,7 @@ impl Preview {
                 }
             }
             for row in &n.schemas {
-                let (mark, words) = match &row.action {
-                    Action::Create => ('+', "set".to_owned()),
-                    Action::Update => ('~', "change".to_owned()),
-                    Action::Unchanged => ('=', "unchanged".to_owned()),
-                    Action::Skip => ('=', "exists: skipped".to_owned()),
-                    Action::Delete => ('-', "remove".to_owned()),
-                    Action::Refuse(why) => ('!', format!("refused: {why}")),
-                };
+                let (mark, words) = row.action.marked("set", "remove");
                 out.push_str(&format!("  {mark} {}: {words}\n", row.what));
             }
         }
@@ -924,21 +924,16 @@ impl Report {
 
     pub fn to_text(&self) -> String {
         let mut out = String::new();
+        let words = |outcome: &Outcome| match outcome {
+            Outcome::Written(revision) => format!("written (revision {revision})"),
+            Outcome::Requested(id) => format!("change request {id} opened"),
+            Outcome::Failed(why) => format!("NOT written: {why}"),
+        };
         for (namespace, name, outcome) in &self.outcomes {
-            let words = match outcome {
-                Outcome::Written(revision) => format!("written (revision {revision})"),
-                Outcome::Requested(id) => format!("change request {id} opened"),
-                Outcome::Failed(why) => format!("NOT written: {why}"),
-            };
-            out.push_str(&format!("{namespace}/{name}: {words}\n"));
+            out.push_str(&format!("{namespace}/{name}: {}\n", words(outcome)));
         }
         for (namespace, what, outcome) in &self.schemas {
-            let words = match outcome {
-                Outcome::Written(revision) => format!("written (revision {revision})"),
-                Outcome::Requested(id) => format!("change request {id} opened"),
-                Outcome::Failed(why) => format!("NOT written: {why}"),
-            };
-            out.push_str(&format!("{namespace}: {what}: {words}\n"));
+            out.push_str(&format!("{namespace}: {what}: {}\n", words(outcome)));
         }
         out
     }

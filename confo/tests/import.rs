@@ -66,6 +66,31 @@ fn options(existing: Existing) -> Options {
     }
 }
 
+/// Makes each settings change to namespace `shop` of `store`.
+async fn change_shop_settings<const N: usize>(store: &Store, changes: [SettingsChange; N]) {
+    for settings_change in changes {
+        store
+            .change_settings(&ns("shop"), settings_change, None, &change())
+            .await
+            .unwrap();
+    }
+}
+
+/// The preview of importing `bundle` (with its schemas) into `store`, overwriting.
+async fn preview_bundle(store: &Store, bundle: &[u8]) -> confo::import::Preview {
+    let (incoming, schemas) = read_bytes_full("b.json", bundle, &EnvOptions::default()).unwrap();
+    store
+        .preview_import(
+            &incoming,
+            &Options {
+                schemas,
+                ..options(Existing::Overwrite)
+            },
+        )
+        .await
+        .unwrap()
+}
+
 async fn an_export_imported_into_an_empty_store_gives_back_the_same_keys_and_values(b: Backend) {
     let source = with_namespace(&b, "shop").await;
     let db: serde_json::Map<String, Value> = serde_json::from_str(
@@ -425,17 +450,7 @@ async fn an_import_into_a_reviewed_namespace_opens_a_change_request(b: Backend) 
     let bundle = br#"{"format": "confo-bundle", "namespaces": {"prod": {
         "schemas": {"s": {"type": "object"}}, "assignments": {"db": {"named": "s"}},
         "configurations": {"db": {"revision": 1, "fields": {"host": "b"}}}}}}"#;
-    let (incoming, schemas) = read_bytes_full("b.json", bundle, &EnvOptions::default()).unwrap();
-    let preview = store
-        .preview_import(
-            &incoming,
-            &Options {
-                schemas,
-                ..options(Existing::Overwrite)
-            },
-        )
-        .await
-        .unwrap();
+    let preview = preview_bundle(&store, bundle).await;
     let rows = &preview.namespaces[0].schemas;
     assert_eq!(rows.len(), 2, "{}", preview.to_text());
     for row in rows {
@@ -458,25 +473,24 @@ async fn a_bundle_brings_its_schemas_back_unless_a_configuration_would_not_match
             .await
             .unwrap();
     }
-    for settings_change in [
-        SettingsChange::PutSchema {
-            name: "ports".into(),
-            schema: port.clone(),
-        },
-        SettingsChange::Assign {
-            configuration: cfg("db"),
-            choice: Some(SchemaChoice::Named("ports".into())),
-        },
-        SettingsChange::Assign {
-            configuration: cfg("web"),
-            choice: Some(SchemaChoice::Own(own.clone())),
-        },
-    ] {
-        source
-            .change_settings(&ns("shop"), settings_change, None, &change())
-            .await
-            .unwrap();
-    }
+    change_shop_settings(
+        &source,
+        [
+            SettingsChange::PutSchema {
+                name: "ports".into(),
+                schema: port.clone(),
+            },
+            SettingsChange::Assign {
+                configuration: cfg("db"),
+                choice: Some(SchemaChoice::Named("ports".into())),
+            },
+            SettingsChange::Assign {
+                configuration: cfg("web"),
+                choice: Some(SchemaChoice::Own(own.clone())),
+            },
+        ],
+    )
+    .await;
     let bundle = export_all(&source, Format::Bundle).await;
     let (incoming, schemas) = read_bytes_full("x.json", &bundle, &EnvOptions::default()).unwrap();
     let with_schemas = Options {
@@ -530,21 +544,20 @@ async fn a_bundle_brings_its_schemas_back_unless_a_configuration_would_not_match
     );
 
     // Settings that exist and differ: changed on the revision the preview read.
-    for settings_change in [
-        SettingsChange::PutSchema {
-            name: "ports".into(),
-            schema: json!({}),
-        },
-        SettingsChange::Assign {
-            configuration: cfg("web"),
-            choice: Some(SchemaChoice::Own(json!({}))),
-        },
-    ] {
-        target
-            .change_settings(&ns("shop"), settings_change, None, &change())
-            .await
-            .unwrap();
-    }
+    change_shop_settings(
+        &target,
+        [
+            SettingsChange::PutSchema {
+                name: "ports".into(),
+                schema: json!({}),
+            },
+            SettingsChange::Assign {
+                configuration: cfg("web"),
+                choice: Some(SchemaChoice::Own(json!({}))),
+            },
+        ],
+    )
+    .await;
     let preview = target
         .preview_import(&incoming, &with_schemas)
         .await
@@ -649,18 +662,7 @@ async fn a_bundle_brings_its_schemas_back_unless_a_configuration_would_not_match
         "schemas": {"ports": {"properties": {"port": {"type": "integer"}}}},
         "assignments": {"db": {"named": "ports"}},
         "configurations": {"db": {"revision": 1, "fields": {"port": "x"}}}}}}"#;
-    let (incoming_broken, schemas) =
-        read_bytes_full("b.json", broken, &EnvOptions::default()).unwrap();
-    let preview = target
-        .preview_import(
-            &incoming_broken,
-            &Options {
-                schemas,
-                ..options(Existing::Overwrite)
-            },
-        )
-        .await
-        .unwrap();
+    let preview = preview_bundle(&target, broken).await;
     assert_eq!(
         preview.namespaces[0].configurations[0].action,
         Action::Create
@@ -693,21 +695,20 @@ async fn a_bundle_brings_its_schemas_back_unless_a_configuration_would_not_match
         )
         .await
         .unwrap();
-    for settings_change in [
-        SettingsChange::PutSchema {
-            name: "ports".into(),
-            schema: json!({}),
-        },
-        SettingsChange::Assign {
-            configuration: cfg("legacy"),
-            choice: Some(SchemaChoice::Named("ports".into())),
-        },
-    ] {
-        elsewhere
-            .change_settings(&ns("shop"), settings_change, None, &change())
-            .await
-            .unwrap();
-    }
+    change_shop_settings(
+        &elsewhere,
+        [
+            SettingsChange::PutSchema {
+                name: "ports".into(),
+                schema: json!({}),
+            },
+            SettingsChange::Assign {
+                configuration: cfg("legacy"),
+                choice: Some(SchemaChoice::Named("ports".into())),
+            },
+        ],
+    )
+    .await;
     let preview = elsewhere
         .preview_import(&incoming, &with_schemas)
         .await
