@@ -170,15 +170,10 @@ fn bad_file(file: &str, why: impl std::fmt::Display) -> Error {
 /// Reads `path`: a file (by its extension: `.json`, `.toml`, `.tar.gz` / `.tgz`) or a directory in
 /// the original Confo's layout.
 pub fn read_path(path: &Path) -> Result<Incoming> {
-    read_path_with(path, &EnvOptions::default())
+    read_path_full(path, &EnvOptions::default()).map(|(incoming, _)| incoming)
 }
 
-/// [`read_path`], an `.env` file read as `env` says.
-pub fn read_path_with(path: &Path, env: &EnvOptions) -> Result<Incoming> {
-    read_path_full(path, env).map(|(incoming, _)| incoming)
-}
-
-/// [`read_path_with`], with the schemas a bundle brings.
+/// [`read_path`], an `.env` file read as `env` says, with the schemas a bundle brings.
 pub fn read_path_full(path: &Path, env: &EnvOptions) -> Result<(Incoming, IncomingSchemas)> {
     let shown = path.display().to_string();
     if path.is_dir() {
@@ -203,7 +198,7 @@ pub fn read_path_full(path: &Path, env: &EnvOptions) -> Result<(Incoming, Incomi
 /// Reads a file's `bytes`, its format told by `name`'s extension (`.json`, `.toml`, `.yaml`,
 /// `.yml`, `.env`, `.tar.gz`, `.tgz`, `.zip`).
 pub fn read_bytes(name: &str, bytes: &[u8]) -> Result<Incoming> {
-    read_bytes_with(name, bytes, &EnvOptions::default())
+    read_bytes_full(name, bytes, &EnvOptions::default()).map(|(incoming, _)| incoming)
 }
 
 /// Whether `name` is an `.env` file: `x.env`, `.env`, `.env.production`.
@@ -212,12 +207,7 @@ fn is_env(name: &str) -> bool {
     base.ends_with(".env") || base == ".env" || base.starts_with(".env.")
 }
 
-/// [`read_bytes`], an `.env` file read as `env` says.
-pub fn read_bytes_with(name: &str, bytes: &[u8], env: &EnvOptions) -> Result<Incoming> {
-    read_bytes_full(name, bytes, env).map(|(incoming, _)| incoming)
-}
-
-/// [`read_bytes_with`], with the schemas a bundle brings.
+/// [`read_bytes`], an `.env` file read as `env` says, with the schemas a bundle brings.
 pub fn read_bytes_full(
     name: &str,
     bytes: &[u8],

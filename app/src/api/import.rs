@@ -96,27 +96,19 @@ pub async fn stage_import(
     #[server(default)] into: String,
     #[server(default)] separator: String,
 ) -> Result<(), AppError> {
-    use crate::api::ssr::{reject, require_user};
+    use crate::api::ssr::require_user;
     let user = require_user().await?;
-    ssr::check_size(&content)?;
-    if !["json", "yaml", "toml", "env"].contains(&format.as_str()) {
-        return Err(reject(AppError::Invalid(format!(
-            "{format:?} is not a format the dashboard imports; use json, yaml, toml or env."
-        ))));
-    }
-    confo::import::Existing::named(&existing).map_err(reject)?;
-    let token = ssr::staging::put(
-        &user.name,
-        ImportForm {
-            content,
-            format,
-            existing,
-            delete_missing,
-            renames,
-            into,
-            separator,
-        },
-    );
+    let form = ImportForm {
+        content,
+        format,
+        existing,
+        delete_missing,
+        renames,
+        into,
+        separator,
+    };
+    ssr::check(&form)?;
+    let token = ssr::staging::put(&user.name, form);
     crate::api::redirect::redirect(&format!("/import?staged={token}"));
     Ok(())
 }
@@ -139,21 +131,9 @@ pub async fn staged_import(staged: String) -> Result<StagedView, AppError> {
                 .into(),
         ))
     })?;
-    let file = ssr::File {
-        content: &form.content,
-        format: &form.format,
-        into: &form.into,
-        separator: &form.separator,
-    };
-    let preview = ssr::preview(
-        &user,
-        &file,
-        &form.existing,
-        form.delete_missing,
-        &form.renames,
-    )
-    .await
-    .map(|preview| ssr::view(&preview));
+    let preview = ssr::preview(&user, &form)
+        .await
+        .map(|preview| ssr::view(&preview));
     Ok(StagedView { form, preview })
 }
 
@@ -173,13 +153,16 @@ pub async fn preview_import(
     #[server(default)] separator: String,
 ) -> Result<PreviewView, AppError> {
     let user = crate::api::ssr::require_user().await?;
-    let file = ssr::File {
-        content: &content,
-        format: &format,
-        into: &into,
-        separator: &separator,
+    let form = ImportForm {
+        content,
+        format,
+        existing,
+        delete_missing,
+        renames,
+        into,
+        separator,
     };
-    let preview = ssr::preview(&user, &file, &existing, delete_missing, &renames).await?;
+    let preview = ssr::preview(&user, &form).await?;
     Ok(ssr::view(&preview))
 }
 
@@ -204,13 +187,16 @@ pub async fn apply_import(
 ) -> Result<(), AppError> {
     use crate::api::ssr::{change, reject, require_user, store};
     let user = require_user().await?;
-    let file = ssr::File {
-        content: &content,
-        format: &format,
-        into: &into,
-        separator: &separator,
+    let form = ImportForm {
+        content,
+        format,
+        existing,
+        delete_missing,
+        renames,
+        into,
+        separator,
     };
-    let preview = ssr::preview(&user, &file, &existing, delete_missing, &renames).await?;
+    let preview = ssr::preview(&user, &form).await?;
     if ssr::view(&preview).seen != seen {
         return Err(reject(AppError::Conflict(
             "What the preview showed has changed since: someone changed these configurations, so nothing was imported. The preview below shows what is stored now; look at it again and import again.".into(),
@@ -252,15 +238,28 @@ pub mod ssr {
     use super::*;
     use crate::api::ssr::{may, reject, store};
 
-    /// Refuses a file larger than the dashboard imports.
-    pub fn check_size(content: &str) -> Result<(), AppError> {
-        if content.len() > MAX_PASTED_BYTES {
+    /// Checks what can be checked of a form before its file is read: its size, its format and
+    /// its policy for existing configurations. Answers the name the file is read as (by its
+    /// format) and the policy.
+    pub fn check(form: &ImportForm) -> Result<(&'static str, Existing), AppError> {
+        if form.content.len() > MAX_PASTED_BYTES {
             return Err(reject(AppError::TooLarge(format!(
                 "The dashboard imports at most {} KiB; import larger files with `confo import`.",
                 MAX_PASTED_BYTES / 1024
             ))));
         }
-        Ok(())
+        let name = match form.format.as_str() {
+            "json" => "the pasted JSON.json",
+            "yaml" => "the pasted YAML.yaml",
+            "toml" => "the pasted TOML.toml",
+            "env" => "the pasted .env",
+            other => {
+                return Err(reject(AppError::Invalid(format!(
+                    "{other:?} is not a format the dashboard imports; use json, yaml, toml or env."
+                ))));
+            }
+        };
+        Ok((name, Existing::named(&form.existing).map_err(reject)?))
     }
 
     /// Forms kept for their preview, in memory, by random token (see
@@ -323,55 +322,33 @@ pub mod ssr {
         }
     }
 
-    /// The file as the form sends it.
-    pub struct File<'a> {
-        pub content: &'a str,
-        pub format: &'a str,
-        pub into: &'a str,
-        pub separator: &'a str,
-    }
-
     /// The preview of an import by `user`: namespaces they may not change are refused without
     /// being read.
     pub async fn preview(
         user: &confo::users::User,
-        file: &File<'_>,
-        existing: &str,
-        delete_missing: bool,
-        renames: &str,
+        form: &ImportForm,
     ) -> Result<Preview, AppError> {
-        let content = file.content;
-        check_size(content)?;
-        let name = match file.format {
-            "json" => "the pasted JSON.json",
-            "yaml" => "the pasted YAML.yaml",
-            "toml" => "the pasted TOML.toml",
-            "env" => "the pasted .env",
-            other => {
-                return Err(reject(AppError::Invalid(format!(
-                    "{other:?} is not a format the dashboard imports; use json, yaml, toml or env."
-                ))));
-            }
-        };
+        let (name, existing) = check(form)?;
         let env = confo::import::EnvOptions {
-            into: Some(file.into.trim())
+            into: Some(form.into.trim())
                 .filter(|s| !s.is_empty())
                 .map(str::to_owned),
-            separator: Some(file.separator.trim())
+            separator: Some(form.separator.trim())
                 .filter(|s| !s.is_empty())
                 .map(str::to_owned),
         };
         let (incoming, schemas) =
-            confo::import::read_bytes_full(name, content.as_bytes(), &env).map_err(reject)?;
-        let pairs: Vec<String> = renames
+            confo::import::read_bytes_full(name, form.content.as_bytes(), &env).map_err(reject)?;
+        let pairs: Vec<String> = form
+            .renames
             .split(',')
             .map(str::trim)
             .filter(|p| !p.is_empty())
             .map(str::to_owned)
             .collect();
         let options = Options {
-            existing: Existing::named(existing).map_err(reject)?,
-            delete_missing,
+            existing,
+            delete_missing: form.delete_missing,
             renames: confo::import::parse_renames(&pairs).map_err(reject)?,
             schemas,
         };
