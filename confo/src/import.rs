@@ -70,19 +70,23 @@ pub struct BundleSchemas {
 /// The schemas a bundle brings, by namespace as the file names it (empty for other files).
 pub type IncomingSchemas = BTreeMap<String, BundleSchemas>;
 
-/// The configurations of `namespace` in `incoming`, added when missing.
-fn namespace_entry<'a>(
-    incoming: &'a mut Incoming,
-    namespace: &str,
-) -> &'a mut Vec<(String, Map<String, Value>)> {
-    let at = match incoming.iter().position(|(n, _)| n == namespace) {
-        Some(at) => at,
-        None => {
-            incoming.push((namespace.to_owned(), Vec::new()));
-            incoming.len() - 1
-        }
-    };
-    &mut incoming[at].1
+/// [`Incoming`] being built, in the order namespaces are found, each found again by name
+/// without a scan.
+#[derive(Default)]
+struct Building {
+    incoming: Incoming,
+    at: std::collections::HashMap<String, usize>,
+}
+
+impl Building {
+    /// The configurations of `namespace`, added when missing.
+    fn configurations(&mut self, namespace: &str) -> &mut Vec<(String, Map<String, Value>)> {
+        let at = *self.at.entry(namespace.to_owned()).or_insert_with(|| {
+            self.incoming.push((namespace.to_owned(), Vec::new()));
+            self.incoming.len() - 1
+        });
+        &mut self.incoming[at].1
+    }
 }
 
 /// What to do with a configuration that exists already.
@@ -496,7 +500,7 @@ fn beside_the_files(path: &str) -> bool {
 
 /// Adds what an original layout holds to `incoming`: `<namespace>/<name>[.anything]`, or the
 /// same inside one folder that holds everything (as an archive of the folder is made).
-fn add_tree_files(incoming: &mut Incoming, entries: Vec<TreeEntry>) -> Result<()> {
+fn add_tree_files(entries: Vec<TreeEntry>) -> Result<Incoming> {
     let entries: Vec<(String, Vec<String>, Option<Vec<u8>>)> = entries
         .into_iter()
         .filter(|(_, path, _)| !beside_the_files(path))
@@ -516,22 +520,9 @@ fn add_tree_files(incoming: &mut Incoming, entries: Vec<TreeEntry>) -> Result<()
         (first.len() == 3 && files.all(|(_, p, _)| p.len() == 3 && p[0] == *root))
             .then(|| root.clone())
     });
-    // Where each namespace is in `incoming`, and the configurations read: found without a scan.
-    let mut at: std::collections::HashMap<String, usize> = incoming
-        .iter()
-        .enumerate()
-        .map(|(i, (n, _))| (n.clone(), i))
-        .collect();
-    let mut read: std::collections::HashSet<(String, String)> = incoming
-        .iter()
-        .flat_map(|(n, cs)| cs.iter().map(move |(c, _)| (n.clone(), c.clone())))
-        .collect();
-    let mut entry = |incoming: &mut Incoming, namespace: &str| -> usize {
-        *at.entry(namespace.to_owned()).or_insert_with(|| {
-            incoming.push((namespace.to_owned(), Vec::new()));
-            incoming.len() - 1
-        })
-    };
+    let mut building = Building::default();
+    // The configurations read, to find a second file for one without a scan.
+    let mut read = std::collections::HashSet::new();
     for (shown, mut parts, bytes) in entries {
         if let Some(root) = &wrapped {
             if parts.first() != Some(root) {
@@ -541,7 +532,7 @@ fn add_tree_files(incoming: &mut Incoming, entries: Vec<TreeEntry>) -> Result<()
         }
         let Some(bytes) = bytes else {
             if let [namespace] = parts.as_slice() {
-                entry(incoming, namespace);
+                building.configurations(namespace);
             }
             continue;
         };
@@ -559,10 +550,11 @@ fn add_tree_files(incoming: &mut Incoming, entries: Vec<TreeEntry>) -> Result<()
                 format!("is a second file for configuration {namespace}/{name}"),
             ));
         }
-        let i = entry(incoming, namespace);
-        incoming[i].1.push((name.to_owned(), fields));
+        building
+            .configurations(namespace)
+            .push((name.to_owned(), fields));
     }
-    Ok(())
+    Ok(building.incoming)
 }
 
 fn read_tree_dir(dir: &Path) -> Result<Incoming> {
@@ -609,9 +601,7 @@ fn read_tree_dir(dir: &Path) -> Result<Incoming> {
             found.push((shown, relative, Some(bytes)));
         }
     }
-    let mut incoming = Incoming::new();
-    add_tree_files(&mut incoming, found)?;
-    Ok(incoming)
+    add_tree_files(found)
 }
 
 /// The error for a file that takes an archive past [`MAX_FILE_BYTES`] unpacked.
@@ -653,9 +643,7 @@ fn read_tree_archive(name: &str, bytes: &[u8]) -> Result<Incoming> {
             .map_err(broken)?;
         found.push((shown, path, Some(body)));
     }
-    let mut incoming = Incoming::new();
-    add_tree_files(&mut incoming, found)?;
-    Ok(incoming)
+    add_tree_files(found)
 }
 
 fn read_zip(name: &str, bytes: &[u8]) -> Result<Incoming> {
@@ -697,9 +685,7 @@ fn read_zip(name: &str, bytes: &[u8]) -> Result<Incoming> {
         }
         found.push((shown, path, Some(body)));
     }
-    let mut incoming = Incoming::new();
-    add_tree_files(&mut incoming, found)?;
-    Ok(incoming)
+    add_tree_files(found)
 }
 
 /// What happens to one field.

@@ -14,7 +14,7 @@
 
 use serde_json::{Map, Value};
 
-use super::{Incoming, bad_file, namespace_entry};
+use super::{Building, Incoming, bad_file};
 use crate::error::Result;
 use crate::export::env_part;
 
@@ -151,7 +151,7 @@ pub(super) fn parse(file: &str, text: &str, options: &EnvOptions) -> Result<Inco
         });
         read[at_target].1.push((number, path, value));
     }
-    let mut incoming = Incoming::new();
+    let mut building = Building::default();
     if let Some((namespace, configuration, _)) = &current
         && !exported
         && read.is_empty()
@@ -167,9 +167,11 @@ pub(super) fn parse(file: &str, text: &str, options: &EnvOptions) -> Result<Inco
         let Value::Object(fields) = fields else {
             unreachable!("an object stays an object at the top")
         };
-        namespace_entry(&mut incoming, &namespace).push((configuration, fields));
+        building
+            .configurations(&namespace)
+            .push((configuration, fields));
     }
-    Ok(incoming)
+    Ok(building.incoming)
 }
 
 /// A line's key and value.
