@@ -1584,6 +1584,31 @@ mod tests {
     }
 
     #[test]
+    fn fields_nested_past_the_limit_are_refused_in_every_format() {
+        let deep = |levels: usize| {
+            format!(
+                r#"{{"shop": {{"db": {{"a": {}1{}}}}}}}"#,
+                "[".repeat(levels),
+                "]".repeat(levels)
+            )
+        };
+        // The object of fields is level 1: 63 lists inside it make 64 levels.
+        assert!(read_bytes("a.json", deep(63).as_bytes()).is_ok());
+        let error = read_bytes("a.json", deep(64).as_bytes()).unwrap_err();
+        assert!(
+            error
+                .to_string()
+                .contains("configuration shop/db nests deeper than 64 levels"),
+            "{error}"
+        );
+        let archive = tar_gz(&[(
+            "shop/db.json",
+            format!("{{\"a\": {}1{}}}", "[".repeat(64), "]".repeat(64)).as_bytes(),
+        )]);
+        assert!(read_bytes("x.tgz", &archive).is_err());
+    }
+
+    #[test]
     fn a_small_zip_that_unpacks_past_the_limit_is_refused() {
         use std::io::Write;
         let mut bytes = Vec::new();
